@@ -1,0 +1,67 @@
+import { Command, CommanderError } from "commander";
+import { describeError, EXIT_ERROR, EXIT_OK } from "./errors.js";
+import { processIO, type IO } from "./io.js";
+import type { App } from "./commands/common.js";
+import { registerIngest } from "./commands/ingest.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerLs } from "./commands/ls.js";
+
+export const VERSION = "0.1.0";
+
+export function buildProgram(app: App): Command {
+  const program = new Command("obs");
+  program
+    .description("Investigate AI coding-agent runs: ingest their JSONL record into SQLite and ask it questions.")
+    .version(VERSION, "-V, --version")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => app.io.out(s),
+      writeErr: (s) => app.io.err(s),
+    })
+    .addHelpText(
+      "after",
+      "\nStart here:\n  obs demo              build a demo database (./obs.db) and see what to try\n" +
+        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n",
+    );
+  registerIngest(program, app);
+  registerDemo(program, app);
+  registerLs(program, app);
+  return program;
+}
+
+/** Runs the CLI and returns its exit status; never throws. */
+export async function run(argv: string[], io: IO): Promise<number> {
+  const app: App = { io, code: EXIT_OK };
+  const program = buildProgram(app);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT_OK;
+    }
+    await program.parseAsync(argv, { from: "user" });
+    return app.code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; every other parse failure is a usage error.
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") {
+        return EXIT_OK;
+      }
+      return EXIT_ERROR;
+    }
+    const { lines, code } = describeError(err);
+    io.err(lines.join("\n") + "\n");
+    return code;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // `obs … | head` closes the pipe early: that is the reader's choice, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+  return run(argv, processIO());
+}

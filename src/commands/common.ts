@@ -1,0 +1,53 @@
+import { Command, Option } from "commander";
+import type { IO } from "../io.js";
+import { UserError } from "../errors.js";
+
+/** What every command is given: the IO to write to, and where to put its exit status. */
+export interface App {
+  io: IO;
+  code: number;
+}
+
+export interface CommonOpts {
+  db?: string;
+  json?: boolean;
+  ndjson?: boolean;
+}
+
+/** The flags every command takes, so `obs X --db f --json` works the same everywhere. */
+export function withCommon(cmd: Command, opts: { ndjson?: boolean } = {}): Command {
+  cmd.option("--db <path>", "database file (default: $OBS_DB, else ./obs.db)");
+  cmd.option("--json", "print JSON on stdout instead of a table");
+  if (opts.ndjson) cmd.option("--ndjson", "print one JSON object per line");
+  return cmd;
+}
+
+export function limitOption(def = 50): Option {
+  return new Option("--limit <n>", "show at most n rows per list").default(def).argParser(parsePositiveInt("--limit"));
+}
+
+export function parsePositiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag} must be a positive integer, got '${value}'`);
+    return n;
+  };
+}
+
+/** Parses --since/--until: an ISO date or time, or an age like 30m, 24h, 7d (before now). */
+export function parseWhen(flag: string, now: () => number = Date.now) {
+  return (value: string): string => {
+    const rel = /^(\d+)\s*(s|m|h|d|w)$/.exec(value.trim());
+    if (rel) {
+      const unit = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[rel[2] as "s" | "m" | "h" | "d" | "w"];
+      return new Date(now() - Number(rel[1]) * unit).toISOString();
+    }
+    const iso = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?$/.test(value.trim())
+      ? Date.parse(/[T ]/.test(value) && !/(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value + "Z" : value)
+      : NaN;
+    if (Number.isNaN(iso)) {
+      throw new UserError(`${flag} must be a date (2026-01-16, 2026-01-16T09:30Z) or an age (30m, 24h, 7d), got '${value}'`);
+    }
+    return new Date(iso).toISOString();
+  };
+}

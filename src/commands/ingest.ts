@@ -1,0 +1,76 @@
+import type { Command } from "commander";
+import { openWritable, resolveDbPath } from "../db/open.js";
+import { EXIT_ERROR, EXIT_OK } from "../errors.js";
+import { expandSources, ingestSources, totalBytes, type IngestStats, type Source } from "../ingest/ingest.js";
+import type { IO } from "../io.js";
+import { printJson } from "../render/output.js";
+import { ingestSummaryLine, progressBar } from "../render/ingest.js";
+import { withCommon, type App, type CommonOpts } from "./common.js";
+
+export interface IngestOpts extends CommonOpts {
+  sources: string[];
+  skipInvalid?: boolean;
+}
+
+/** Big inputs get a progress bar on a terminal; small ones would only flicker. */
+const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
+const MAX_BAD_LINES_SHOWN = 20;
+
+export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
+  const files = expandSources(opts.sources);
+  const sources: Source[] = files.map((f) => (f === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f }));
+  const db = openWritable(resolveDbPath(opts.db, io.env));
+  try {
+    const bar = io.errIsTTY && totalBytes(sources) >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;
+    const stats = await ingestSources(
+      db,
+      sources,
+      { skipInvalid: Boolean(opts.skipInvalid), onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`) },
+      io.stdin,
+    );
+    bar?.done();
+    reportIngest(stats, opts, io);
+    return stats.failed_sources.length > 0 ? EXIT_ERROR : EXIT_OK;
+  } finally {
+    db.close();
+  }
+}
+
+/** Bad lines and the closing line go to stderr; with --json the statistics are stdout's only content. */
+export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInvalid?: boolean }, io: IO): void {
+  const shown = stats.bad_lines.slice(0, MAX_BAD_LINES_SHOWN);
+  for (const b of shown) io.err(`${b.source}:${b.line}: ${b.reason}\n`);
+  if (stats.bad_lines.length > shown.length) {
+    io.err(`… and ${stats.bad_lines.length - shown.length} more bad lines\n`);
+  }
+  for (const f of stats.failed_sources) {
+    io.err(`obs: ${f}: nothing written (${stats.results.find((r) => r.source === f)?.rejected} bad lines); fix them, or pass --skip-invalid to write the good lines\n`);
+  }
+  if (opts.skipInvalid && stats.rejected > 0) {
+    io.err(`obs: skipped ${stats.rejected} bad line${stats.rejected === 1 ? "" : "s"} (--skip-invalid)\n`);
+  }
+  if (opts.json) {
+    const { results, ...rest } = stats;
+    printJson(io, { ...rest, sources_detail: results });
+  } else {
+    io.err(ingestSummaryLine(stats) + "\n");
+  }
+}
+
+export function registerIngest(program: Command, app: App): void {
+  withCommon(
+    program
+      .command("ingest")
+      .summary("load JSONL event files into the database")
+      .description(
+        "Load agents' JSONL records (files, directories of *.jsonl, or - for stdin) into the database.\n" +
+          "Each source is one transaction; ingesting again adds only lines appended since.",
+      )
+      .argument("<source...>", "files, directories, or - for standard input")
+      .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)"),
+  )
+    .addHelpText("after", "\nExamples:\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest transcripts/ --skip-invalid\n  producer | obs ingest -")
+    .action(async (sources: string[], o: Omit<IngestOpts, "sources">) => {
+      app.code = await runIngest({ ...o, sources }, app.io);
+    });
+}

@@ -1,0 +1,62 @@
+import type { Command } from "commander";
+import { openReadOnly, resolveDbPath } from "../db/open.js";
+import { EXIT_OK, UserError } from "../errors.js";
+import type { IO } from "../io.js";
+import { L001, type ExecutionRow } from "../queries/listing.js";
+import { runQuery } from "../queries/run.js";
+import { fmtInt, fmtMs, fmtTime, fmtUsd } from "../render/format.js";
+import { formatOf, printRows } from "../render/output.js";
+import { palette } from "../io.js";
+import { parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
+
+export interface LsOpts extends CommonOpts {
+  since?: string;
+  until?: string;
+  status?: string;
+}
+
+export async function runLs(opts: LsOpts, io: IO): Promise<number> {
+  const db = openReadOnly(resolveDbPath(opts.db, io.env));
+  try {
+    const res = runQuery(db, L001, { since: opts.since ?? null, until: opts.until ?? null, status: opts.status ?? null });
+    if (res.skipped) throw new UserError(`cannot list executions: ${res.reason}`);
+    const c = palette(io.color);
+    printRows<ExecutionRow>(
+      io,
+      res.rows,
+      [
+        { key: "execution_id", header: "EXECUTION", keep: true, color: (t) => c.id(t) },
+        { key: "status", header: "STATUS", color: (t) => (t === "failed" ? c.error(t) : t === "completed" ? c.ok(t) : c.warn(t)) },
+        { key: "started_at", header: "STARTED (UTC)", get: (r) => fmtTime(r.started_at) },
+        { key: "duration_ms", header: "DURATION", align: "right", get: (r) => fmtMs(r.duration_ms) },
+        { key: "tasks", header: "DONE/FAILED/ALL", align: "right", get: (r) => `${r.tasks_completed}/${r.tasks_failed}/${r.tasks}` },
+        { key: "errors", header: "ERRORS", align: "right", color: (t) => (t !== "0" ? c.error(t) : t) },
+        { key: "agents", header: "AGENTS", align: "right" },
+        { key: "tokens", header: "TOKENS", align: "right", get: (r) => (r.input_tokens === null ? "—" : fmtInt((r.input_tokens ?? 0) + (r.output_tokens ?? 0))) },
+        { key: "cost_usd", header: "COST", align: "right", get: (r) => fmtUsd(r.cost_usd) },
+        { key: "task_list_id", header: "TASK LIST" },
+      ],
+      formatOf(opts),
+      "no executions match",
+    );
+    return EXIT_OK;
+  } finally {
+    db.close();
+  }
+}
+
+export function registerLs(program: Command, app: App): void {
+  withCommon(
+    program
+      .command("ls")
+      .summary("list the executions, newest first")
+      .description("List the executions in the database, newest first, with status, duration, tasks, errors, agents, tokens and cost.")
+      .option("--since <when>", "only runs started at or after (date, or age like 7d, 24h)", parseWhen("--since"))
+      .option("--until <when>", "only runs started before (date, or age like 7d, 24h)", parseWhen("--until"))
+      .option("--status <status>", "only runs with this status (started, running, paused, completed, failed)"),
+  )
+    .addHelpText("after", "\nExamples:\n  obs ls\n  obs ls --since 7d --status failed\n  obs ls --json | jq '.[0].execution_id'")
+    .action(async (o: LsOpts) => {
+      app.code = await runLs(o, app.io);
+    });
+}

@@ -1,0 +1,102 @@
+import fs from "node:fs";
+import Database from "better-sqlite3";
+import type { Database as DB } from "better-sqlite3";
+import { UserError } from "../errors.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
+
+export type { DB };
+
+/** --db, else $OBS_DB, else ./obs.db. */
+export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag || env.OBS_DB || "obs.db";
+}
+
+function hasTable(db: DB, name: string): boolean {
+  return Boolean(db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name));
+}
+
+/** The schema version recorded in the file; 0 for a database obs has not written. */
+export function schemaVersion(db: DB): number {
+  if (!hasTable(db, "obs_meta")) return 0;
+  const row = db.prepare(`SELECT value FROM obs_meta WHERE key = 'schema_version'`).get() as
+    | { value: string }
+    | undefined;
+  return row ? Number(row.value) : 0;
+}
+
+function refuseNewer(db: DB, path: string): void {
+  const v = schemaVersion(db);
+  if (v > SCHEMA_VERSION) {
+    db.close();
+    throw new UserError(
+      `${path} was written by a newer obs (schema version ${v}; this obs knows up to ${SCHEMA_VERSION})`,
+      ["upgrade obs to read it; this version will not touch it"],
+    );
+  }
+}
+
+/** Opens for reading only: never creates the file, never migrates, never writes. */
+export function openReadOnly(path: string): DB {
+  if (!fs.existsSync(path)) {
+    throw new UserError(`no database at ${path}`, [
+      "create one with `obs ingest FILE.jsonl` (or `obs demo` for a demo run),",
+      "or point at one with --db PATH or OBS_DB",
+    ]);
+  }
+  let db: DB;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma("busy_timeout = 5000");
+    db.pragma("foreign_keys = OFF");
+    db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get();
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
+    throw e;
+  }
+  refuseNewer(db, path);
+  return db;
+}
+
+/** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
+export function openWritable(path: string): DB {
+  let db: DB;
+  try {
+    db = new Database(path);
+    db.pragma("busy_timeout = 5000");
+    // better-sqlite3 enforces foreign keys by default; obs must store dangling references as
+    // they came (schema.md) and report them with V002/V007, so they are declared, not enforced.
+    db.pragma("foreign_keys = OFF");
+    db.pragma("journal_mode = WAL");
+  } catch (e) {
+    const err = e as { code?: string; message: string };
+    if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
+    if (err.code === "SQLITE_CANTOPEN") throw new UserError(`cannot open ${path} for writing: ${err.message}`);
+    throw e;
+  }
+  // WAL makes NORMAL durable against application crashes, which is what a kill mid-ingest is.
+  db.pragma("synchronous = NORMAL");
+  db.pragma("cache_size = -65536");
+  refuseNewer(db, path);
+  migrate(db);
+  return db;
+}
+
+/** Applies every migration newer than the file's version, each in its own transaction. */
+export function migrate(db: DB): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS obs_meta (key TEXT PRIMARY KEY, value TEXT)`);
+  const from = schemaVersion(db);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (m.version <= from) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.prepare(
+        `INSERT INTO obs_meta (key, value) VALUES ('schema_version', ?)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+      ).run(String(m.version));
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

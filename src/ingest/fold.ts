@@ -1,0 +1,594 @@
+import type { DB } from "../db/open.js";
+import type { Statement } from "better-sqlite3";
+import type { ObsEvent } from "./events.js";
+import { appendOutput, oneLine, payloadJson, summariseInput, summariseOutput, toolCategory } from "./shape.js";
+
+/**
+ * Folds validated events into the tables of schema.md. Each event upserts what it knows, so
+ * lines about one thing may arrive in any order; values that depend on several lines (chain
+ * counts, a skill's tool calls) are recomputed from the rows in finish(), not counted up.
+ * Nothing is repaired: gaps, orphans and end-before-start are stored as they came.
+ */
+
+const DURATION = (end: string, start: string) =>
+  `CAST(ROUND((julianday(${end}) - julianday(${start})) * 86400000) AS INTEGER)`;
+
+const TERMINAL_AGENT = new Set(["completed", "failed", "terminated"]);
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const int = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) ? v : null);
+const flag = (v: unknown): number => (v === true || v === 1 ? 1 : 0);
+
+/** What a batch has learnt of one tool call; null means "not said in this batch". */
+interface ToolAcc {
+  id: string;
+  execution_id: string | null;
+  task_id: string | null;
+  transcript_entry_id: string | null;
+  tool: string | null;
+  tool_category: string | null;
+  input: string | null;
+  input_summary: string | null;
+  result_status: string | null;
+  output: string | null;
+  output_summary: string | null;
+  is_error: number | null;
+  is_blocked: number | null;
+  block_reason: string | null;
+  error_message: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  within_skill: string | null;
+  parent_tool_use_id: string | null;
+  wave_id: string | null;
+}
+
+function newAcc(id: string): ToolAcc {
+  return {
+    id, execution_id: null, task_id: null, transcript_entry_id: null, tool: null, tool_category: null, input: null,
+    input_summary: null, result_status: null, output: null, output_summary: null, is_error: null, is_blocked: null,
+    block_reason: null, error_message: null, start_time: null, end_time: null, within_skill: null,
+    parent_tool_use_id: null, wave_id: null,
+  };
+}
+
+/** Pending tool calls are written out past this many, to bound memory on huge batches. */
+const MAX_PENDING_TOOLS = 20_000;
+
+export class Folder {
+  /** Highest sequence seen per execution, so lines without one get the next. */
+  private readonly maxSeq = new Map<string, number>();
+  private readonly touchedChains = new Set<string>();
+  private readonly touchedSkills = new Set<string>();
+  private readonly tools = new Map<string, ToolAcc>();
+  private readonly s: Record<string, Statement>;
+
+  constructor(
+    private readonly db: DB,
+    private readonly source: string,
+  ) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      maxSeq: p(`SELECT MAX(sequence) AS m FROM transcript_entries WHERE execution_id = ?`),
+      // Positional parameters: binding by name costs measurably on the hottest statement.
+      entry: p(`
+        INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, task_id, instance_id,
+                                        wave_number, wave_id, entry_type, category, summary, details, duration_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET
+          timestamp = excluded.timestamp, sequence = excluded.sequence, execution_id = excluded.execution_id,
+          task_id = excluded.task_id, instance_id = excluded.instance_id, wave_number = excluded.wave_number,
+          wave_id = excluded.wave_id, entry_type = excluded.entry_type, category = excluded.category,
+          summary = excluded.summary, details = excluded.details, duration_ms = excluded.duration_ms`),
+      run: p(`
+        INSERT INTO task_list_execution_runs (id, task_list_id, status, started_at, completed_at, source, message, status_at, session_id)
+        VALUES (@id, @task_list_id, @status, @timestamp, @completed_at, @source, @message, @timestamp, @session_id)
+        ON CONFLICT(id) DO UPDATE SET
+          task_list_id = COALESCE(excluded.task_list_id, task_list_id),
+          session_id   = COALESCE(excluded.session_id, session_id),
+          source       = COALESCE(source, excluded.source),
+          started_at   = CASE WHEN started_at IS NULL OR excluded.started_at < started_at
+                              THEN excluded.started_at ELSE started_at END,
+          completed_at = COALESCE(excluded.completed_at, completed_at),
+          status       = CASE WHEN status_at IS NULL OR excluded.status_at >= status_at THEN excluded.status ELSE status END,
+          message      = CASE WHEN status_at IS NULL OR excluded.status_at >= status_at THEN COALESCE(excluded.message, message) ELSE message END,
+          status_at    = MAX(COALESCE(status_at, ''), excluded.status_at)`),
+      // A tool call's lines are folded in memory first (see ToolAcc), so one upsert writes
+      // what a batch learnt of it; against a row from an earlier batch, known values win.
+      tool: p(`
+        INSERT INTO tool_uses (id, execution_id, task_id, transcript_entry_id, tool, tool_category, input, input_summary,
+                               result_status, output, output_summary, is_error, is_blocked, block_reason, error_message,
+                               start_time, end_time, duration_ms, within_skill, parent_tool_use_id, wave_id)
+        VALUES (@id, @execution_id, @task_id, @transcript_entry_id, @tool, @tool_category, @input, @input_summary,
+                @result_status, @output, @output_summary, COALESCE(@is_error, 0), COALESCE(@is_blocked, 0), @block_reason,
+                @error_message, @start_time, @end_time, ${DURATION("@end_time", "@start_time")}, @within_skill,
+                @parent_tool_use_id, @wave_id)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_id        = COALESCE(@execution_id, execution_id),
+          task_id             = COALESCE(@task_id, task_id),
+          transcript_entry_id = COALESCE(@transcript_entry_id, transcript_entry_id),
+          tool                = COALESCE(@tool, tool),
+          tool_category       = COALESCE(@tool_category, tool_category),
+          input               = COALESCE(@input, input),
+          input_summary       = COALESCE(@input_summary, input_summary),
+          is_blocked          = MAX(is_blocked, COALESCE(@is_blocked, 0)),
+          result_status       = CASE WHEN is_blocked = 1 OR @is_blocked = 1 THEN 'blocked'
+                                     ELSE COALESCE(@result_status, result_status) END,
+          output              = COALESCE(@output, output),
+          output_summary      = COALESCE(@output_summary, output_summary),
+          is_error            = COALESCE(@is_error, is_error),
+          block_reason        = COALESCE(@block_reason, block_reason),
+          error_message       = COALESCE(@error_message, error_message),
+          start_time          = COALESCE(@start_time, start_time),
+          end_time            = COALESCE(@end_time, end_time),
+          duration_ms         = ${DURATION("COALESCE(@end_time, end_time)", "COALESCE(@start_time, start_time)")},
+          within_skill        = COALESCE(@within_skill, within_skill),
+          parent_tool_use_id  = COALESCE(@parent_tool_use_id, parent_tool_use_id),
+          wave_id             = COALESCE(@wave_id, wave_id)`),
+      toolOutputGet: p(`SELECT output FROM tool_uses WHERE id = ?`),
+      skillStart: p(`
+        INSERT INTO skill_traces (id, execution_id, task_id, instance_id, skill_name, skill_file, line_number, section_title, start_time)
+        VALUES (@id, @execution_id, @task_id, @instance_id, @skill_name, @skill_file, @line_number, @section_title, @timestamp)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_id = excluded.execution_id, task_id = COALESCE(excluded.task_id, task_id),
+          instance_id = COALESCE(excluded.instance_id, instance_id), skill_name = excluded.skill_name,
+          skill_file = excluded.skill_file, line_number = excluded.line_number, section_title = excluded.section_title,
+          start_time = excluded.start_time,
+          duration_ms = CASE WHEN end_time IS NOT NULL THEN ${DURATION("end_time", "excluded.start_time")} END`),
+      skillEnd: p(`
+        INSERT INTO skill_traces (id, execution_id, task_id, instance_id, status, error_message, end_time)
+        VALUES (@id, @execution_id, @task_id, @instance_id, @status, @error, @timestamp)
+        ON CONFLICT(id) DO UPDATE SET
+          status = excluded.status, error_message = COALESCE(excluded.error_message, error_message),
+          end_time = excluded.end_time,
+          duration_ms = CASE WHEN start_time IS NOT NULL THEN ${DURATION("excluded.end_time", "start_time")} END`),
+      skillName: p(`SELECT skill_name FROM skill_traces WHERE id = ?`),
+      skillToolCalls: p(`
+        UPDATE skill_traces
+           SET tool_calls = (SELECT json_group_array(id) FROM
+                               (SELECT id FROM tool_uses WHERE within_skill = @id ORDER BY start_time, id))
+         WHERE id = @id AND status IS NOT NULL`),
+      chainStart: p(`
+        INSERT INTO assertion_chains (id, execution_id, task_id, description, started_at)
+        VALUES (@id, @execution_id, @task_id, @description, @timestamp)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_id = excluded.execution_id, task_id = excluded.task_id,
+          description = COALESCE(excluded.description, description), started_at = excluded.started_at`),
+      chainEnd: p(`
+        INSERT INTO assertion_chains (id, execution_id, task_id, completed_at)
+        VALUES (@id, @execution_id, @task_id, @timestamp)
+        ON CONFLICT(id) DO UPDATE SET completed_at = excluded.completed_at`),
+      chainRecount: p(`
+        UPDATE assertion_chains
+           SET pass_count = (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = @id AND r.result = 'pass'),
+               fail_count = (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = @id AND r.result = 'fail'),
+               skip_count = (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = @id AND r.result = 'skip'),
+               first_failure_id = (SELECT r.id FROM assertion_results r
+                                    WHERE r.chain_id = @id AND r.result = 'fail'
+                                    ORDER BY r.timestamp, r.id LIMIT 1),
+               overall_result = CASE
+                 WHEN completed_at IS NULL THEN NULL
+                 WHEN EXISTS (SELECT 1 FROM assertion_results r WHERE r.chain_id = @id AND r.result = 'fail') THEN 'fail'
+                 ELSE 'pass' END
+         WHERE id = @id`),
+      assertion: p(`
+        INSERT INTO assertion_results (id, execution_id, task_id, chain_id, category, description, result, evidence,
+                                       timestamp, duration_ms, transcript_entry_id, wave_id)
+        VALUES (@id, @execution_id, @task_id, @chain_id, @category, @description, @result, @evidence,
+                @timestamp, @duration_ms, @transcript_entry_id, @wave_id)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_id = excluded.execution_id, task_id = excluded.task_id, chain_id = excluded.chain_id,
+          category = excluded.category, description = excluded.description, result = excluded.result,
+          evidence = excluded.evidence, timestamp = excluded.timestamp, duration_ms = excluded.duration_ms,
+          transcript_entry_id = excluded.transcript_entry_id, wave_id = excluded.wave_id`),
+      task: p(`
+        INSERT INTO tasks (id, execution_id, display_id, title, status, file_path, started_at, completed_at, status_at)
+        VALUES (@id, @execution_id, @display_id, @title, @status, @file_path, @started_at, @completed_at, @timestamp)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_id = excluded.execution_id,
+          display_id = COALESCE(excluded.display_id, display_id), title = COALESCE(excluded.title, title),
+          file_path = COALESCE(excluded.file_path, file_path),
+          status = CASE WHEN status_at IS NULL OR excluded.status_at >= status_at THEN excluded.status ELSE status END,
+          started_at = CASE WHEN started_at IS NULL OR excluded.started_at < started_at
+                            THEN COALESCE(excluded.started_at, started_at) ELSE started_at END,
+          completed_at = COALESCE(excluded.completed_at, completed_at),
+          status_at = MAX(COALESCE(status_at, ''), excluded.status_at)`),
+      taskDep: p(`INSERT OR IGNORE INTO task_dependencies (task_id, depends_on_task_id) VALUES (?, ?)`),
+      assignment: p(`
+        INSERT INTO wave_task_assignments (wave_id, task_id, instance_id, status, started_at, completed_at)
+        VALUES (@wave_id, @task_id, @instance_id, @status, @started_at, @completed_at)
+        ON CONFLICT(wave_id, task_id) DO UPDATE SET
+          instance_id = COALESCE(excluded.instance_id, instance_id),
+          status = COALESCE(excluded.status, status),
+          started_at = COALESCE(started_at, excluded.started_at),
+          completed_at = COALESCE(excluded.completed_at, completed_at)`),
+      wave: p(`
+        INSERT INTO parallel_execution_waves (id, execution_run_id, wave_number, status, started_at, completed_at)
+        VALUES (@id, @execution_id, @wave_number, @status, @started_at, @completed_at)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_run_id = excluded.execution_run_id, wave_number = excluded.wave_number,
+          status = excluded.status,
+          started_at = CASE WHEN started_at IS NULL OR excluded.started_at < started_at
+                            THEN COALESCE(excluded.started_at, started_at) ELSE started_at END,
+          completed_at = COALESCE(excluded.completed_at, completed_at)`),
+      // Written when the wave completes, from what is known then (seed 088: pre-computed statistics).
+      waveStats: p(`
+        WITH a AS (
+          SELECT wta.task_id, wta.instance_id, t.status
+            FROM wave_task_assignments wta
+            LEFT JOIN tasks t ON t.id = wta.task_id
+           WHERE wta.wave_id = @id
+        ),
+        ar AS (
+          SELECT r.result FROM assertion_results r WHERE r.task_id IN (SELECT task_id FROM a)
+        )
+        INSERT INTO wave_statistics (wave_id, execution_id, wave_number, task_count, completed_count, failed_count,
+                                     pass_rate, started_at, completed_at, duration_ms, max_parallel_agents)
+        SELECT w.id, w.execution_run_id, w.wave_number,
+               (SELECT COUNT(*) FROM a),
+               (SELECT COUNT(*) FROM a WHERE status = 'completed'),
+               (SELECT COUNT(*) FROM a WHERE status = 'failed'),
+               (SELECT ROUND(1.0 * SUM(result = 'pass') / NULLIF(SUM(result IN ('pass', 'fail')), 0), 4) FROM ar),
+               w.started_at, w.completed_at,
+               ${DURATION("w.completed_at", "w.started_at")},
+               (SELECT COUNT(DISTINCT instance_id) FROM a)
+          FROM parallel_execution_waves w
+         WHERE w.id = @id
+        ON CONFLICT(wave_id) DO UPDATE SET
+          execution_id = excluded.execution_id, wave_number = excluded.wave_number,
+          task_count = excluded.task_count, completed_count = excluded.completed_count,
+          failed_count = excluded.failed_count, pass_rate = excluded.pass_rate,
+          started_at = excluded.started_at, completed_at = excluded.completed_at,
+          duration_ms = excluded.duration_ms, max_parallel_agents = excluded.max_parallel_agents`),
+      agent: p(`
+        INSERT INTO build_agent_instances (id, execution_id, task_id, wave_id, status, spawned_at, completed_at, last_heartbeat_at, error_message)
+        VALUES (@id, @execution_id, @task_id, @wave_id, @status, @timestamp, @completed_at, @timestamp, @error_message)
+        ON CONFLICT(id) DO UPDATE SET
+          execution_id = excluded.execution_id,
+          spawned_at = MIN(COALESCE(spawned_at, excluded.spawned_at), excluded.spawned_at),
+          task_id = CASE WHEN last_heartbeat_at IS NULL OR excluded.last_heartbeat_at >= last_heartbeat_at
+                         THEN COALESCE(excluded.task_id, task_id) ELSE task_id END,
+          wave_id = CASE WHEN last_heartbeat_at IS NULL OR excluded.last_heartbeat_at >= last_heartbeat_at
+                         THEN COALESCE(excluded.wave_id, wave_id) ELSE wave_id END,
+          status = CASE WHEN last_heartbeat_at IS NULL OR excluded.last_heartbeat_at >= last_heartbeat_at
+                        THEN excluded.status ELSE status END,
+          completed_at = COALESCE(excluded.completed_at, completed_at),
+          error_message = COALESCE(excluded.error_message, error_message),
+          last_heartbeat_at = MAX(COALESCE(last_heartbeat_at, ''), excluded.last_heartbeat_at)`),
+      heartbeat: p(`
+        INSERT OR IGNORE INTO agent_heartbeats (id, instance_id, execution_id, timestamp, status, current_task_id, metrics)
+        VALUES (@id, @instance_id, @execution_id, @timestamp, @status, @current_task_id, @metrics)`),
+      busEvent: p(`
+        INSERT INTO events (id, execution_id, timestamp, source, event_type, correlation_id, severity, category,
+                            human_summary, task_id, payload)
+        VALUES (@id, @execution_id, @timestamp, @source, @event_type, @correlation_id, @severity, @category,
+                @human_summary, @task_id, @payload)
+        ON CONFLICT(id) DO NOTHING`),
+      llm: p(`
+        INSERT INTO llm_calls (id, execution_id, task_id, instance_id, transcript_entry_id, model, provider, input_tokens,
+                               output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, start_time, end_time, duration_ms)
+        VALUES (@id, @execution_id, @task_id, @instance_id, @transcript_entry_id, @model, @provider, @input_tokens,
+                @output_tokens, @cache_read_tokens, @cache_write_tokens, @cost_usd, @start_time, @timestamp, @duration_ms)
+        ON CONFLICT(id) DO UPDATE SET
+          model = excluded.model, provider = excluded.provider, input_tokens = excluded.input_tokens,
+          output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
+          cache_write_tokens = excluded.cache_write_tokens, cost_usd = excluded.cost_usd,
+          start_time = excluded.start_time, end_time = excluded.end_time, duration_ms = excluded.duration_ms`),
+    };
+  }
+
+  private nextSequence(executionId: string): number {
+    let max = this.maxSeq.get(executionId);
+    if (max === undefined) {
+      max = ((this.s.maxSeq.get(executionId) as { m: number | null }).m ?? 0) as number;
+    }
+    this.maxSeq.set(executionId, max + 1);
+    return max + 1;
+  }
+
+  private noteSequence(executionId: string, seq: number): void {
+    let max = this.maxSeq.get(executionId);
+    if (max === undefined) max = ((this.s.maxSeq.get(executionId) as { m: number | null }).m ?? 0) as number;
+    this.maxSeq.set(executionId, Math.max(max, seq));
+  }
+
+  /**
+   * Writes the transcript entry a line makes (unless it links one the producer wrote, via
+   * transcript_entry_id) and returns its id. Without sequence the entry gets the next one of
+   * its execution; without an id, one derived from execution and sequence.
+   */
+  private entry(
+    e: ObsEvent,
+    entryType: string,
+    category: string,
+    summary: string,
+    details: unknown,
+    durationMs: number | null,
+    explicitId?: string | null,
+  ): string {
+    const link = str(e.transcript_entry_id);
+    if (link && e.kind !== "transcript:entry") return link;
+    let sequence = int(e.sequence);
+    if (sequence === null) sequence = this.nextSequence(e.execution_id);
+    else this.noteSequence(e.execution_id, sequence);
+    const id = explicitId ?? str(e.entry_id) ?? `${e.execution_id}:${sequence}`;
+    this.s.entry.run(
+      id, e.timestamp, sequence, e.execution_id, str(e.task_id), str(e.instance_id), int(e.wave_number),
+      str(e.wave_id), entryType, category, oneLine(summary), payloadJson(details), durationMs,
+    );
+    return id;
+  }
+
+  apply(e: ObsEvent): void {
+    const ctx = { execution_id: e.execution_id, task_id: str(e.task_id), wave_id: str(e.wave_id), timestamp: e.timestamp };
+    switch (e.kind) {
+      case "execution:status": {
+        const done = e.status === "completed" || e.status === "failed";
+        this.s.run.run({
+          id: e.execution_id,
+          task_list_id: str(e.task_list_id),
+          status: e.status,
+          timestamp: e.timestamp,
+          completed_at: done ? e.timestamp : null,
+          source: this.source,
+          message: str(e.message),
+          session_id: str(e.session_id),
+        });
+        return;
+      }
+      case "transcript:entry":
+        this.entry(
+          e, e.entry_type as string, e.category as string, e.summary as string, e.details,
+          int(e.duration_ms), str(e.id) ?? str(e.entry_id) ?? str(e.transcript_entry_id),
+        );
+        return;
+      case "tool:start": {
+        const id = e.tool_use_id as string;
+        const tool = e.tool as string;
+        const inputSummary = oneLine(str(e.input_summary) ?? summariseInput(e.input));
+        const a = this.acc(id);
+        a.execution_id = e.execution_id;
+        a.task_id = ctx.task_id ?? a.task_id;
+        a.transcript_entry_id = this.entry(e, "tool_use", "tool", `${tool}: ${inputSummary}`, { tool_use_id: id, tool }, null);
+        a.tool = tool;
+        a.tool_category = str(e.tool_category) ?? toolCategory(tool);
+        a.input = payloadJson(e.input);
+        a.input_summary = inputSummary;
+        a.start_time = e.timestamp;
+        a.within_skill = str(e.within_skill);
+        a.parent_tool_use_id = str(e.parent_tool_use_id);
+        a.wave_id = ctx.wave_id ?? a.wave_id;
+        if (a.within_skill) this.touchedSkills.add(a.within_skill);
+        return;
+      }
+      case "tool:end": {
+        const a = this.acc(e.tool_use_id as string);
+        const isError = flag(e.is_error);
+        a.execution_id ??= e.execution_id;
+        a.task_id ??= ctx.task_id;
+        a.wave_id ??= ctx.wave_id;
+        a.result_status = a.is_blocked ? "blocked" : isError ? "error" : "done";
+        a.is_error = isError;
+        const output = payloadJson(e.output);
+        if (output !== null) a.output = output;
+        const summary = str(e.output_summary) !== null ? oneLine(e.output_summary as string) : e.output !== undefined ? summariseOutput(e.output) : null;
+        if (summary !== null) a.output_summary = summary;
+        a.error_message = str(e.error_message) ?? a.error_message;
+        a.end_time = e.timestamp;
+        return;
+      }
+      case "tool:blocked": {
+        const a = this.acc(e.tool_use_id as string);
+        a.execution_id ??= e.execution_id;
+        a.task_id ??= ctx.task_id;
+        a.wave_id ??= ctx.wave_id;
+        a.result_status = "blocked";
+        a.is_blocked = 1;
+        a.block_reason = e.reason as string;
+        a.end_time ??= e.timestamp;
+        return;
+      }
+      case "tool:output": {
+        const a = this.acc(e.tool_use_id as string);
+        a.execution_id ??= e.execution_id;
+        a.task_id ??= ctx.task_id;
+        if (a.output === null) {
+          const row = this.s.toolOutputGet.get(a.id) as { output: string | null } | undefined;
+          a.output = row?.output ?? null;
+        }
+        a.output = appendOutput(a.output, flag(e.is_stderr) ? `[stderr] ${e.chunk as string}` : (e.chunk as string));
+        return;
+      }
+      case "skill:start": {
+        const id = e.skill_trace_id as string;
+        this.entry(
+          e, "skill_invoke", "skill",
+          `Skill ${e.skill_name as string} (${e.skill_file as string}:${e.line_number as number})`,
+          { skill_trace_id: id, skill_name: e.skill_name, skill_file: e.skill_file, line_number: e.line_number, section_title: e.section_title },
+          null,
+        );
+        this.s.skillStart.run({
+          ...ctx,
+          id,
+          instance_id: str(e.instance_id),
+          skill_name: e.skill_name,
+          skill_file: e.skill_file,
+          line_number: e.line_number,
+          section_title: e.section_title,
+        });
+        return;
+      }
+      case "skill:end": {
+        const id = e.skill_trace_id as string;
+        this.s.skillEnd.run({ ...ctx, id, instance_id: str(e.instance_id), status: e.status, error: str(e.error) });
+        const name = (this.s.skillName.get(id) as { skill_name: string | null } | undefined)?.skill_name ?? id;
+        const error = str(e.error);
+        this.entry(
+          e, "skill_complete", "skill",
+          `Skill ${name} ${e.status as string}${error ? `: ${error}` : ""}`,
+          { skill_trace_id: id, status: e.status, ...(error ? { error } : {}) },
+          null,
+        );
+        this.touchedSkills.add(id);
+        return;
+      }
+      case "assertion:chain_start":
+        this.s.chainStart.run({ ...ctx, id: e.chain_id, description: str(e.description) });
+        return;
+      case "assertion:result": {
+        const id = e.assertion_id as string;
+        const result = e.result as string;
+        const entryId = this.entry(
+          e, "assertion", "validation",
+          `${result.toUpperCase()} ${e.category as string}: ${e.description as string}`,
+          { assertion_id: id, chain_id: str(e.chain_id), result, category: e.category },
+          int(e.duration_ms),
+        );
+        this.s.assertion.run({
+          ...ctx,
+          id,
+          chain_id: str(e.chain_id),
+          category: e.category,
+          description: e.description,
+          result,
+          evidence: payloadJson(e.evidence),
+          duration_ms: int(e.duration_ms),
+          transcript_entry_id: entryId,
+        });
+        const chain = str(e.chain_id);
+        if (chain) this.touchedChains.add(chain);
+        return;
+      }
+      case "assertion:chain_end":
+        this.s.chainEnd.run({ ...ctx, id: e.chain_id });
+        this.touchedChains.add(e.chain_id as string);
+        return;
+      case "task:status": {
+        const id = e.task_id as string;
+        const status = e.status as string;
+        const done = status === "completed" || status === "failed" || status === "skipped";
+        this.s.task.run({
+          ...ctx,
+          id,
+          display_id: str(e.display_id),
+          title: str(e.title),
+          status,
+          file_path: str(e.file_path),
+          started_at: status === "running" ? e.timestamp : null,
+          completed_at: done ? e.timestamp : null,
+        });
+        for (const dep of (e.depends_on as string[] | undefined) ?? []) this.s.taskDep.run(id, dep);
+        if (ctx.wave_id) {
+          this.s.assignment.run({
+            wave_id: ctx.wave_id,
+            task_id: id,
+            instance_id: str(e.instance_id),
+            status,
+            started_at: status === "running" ? e.timestamp : null,
+            completed_at: done ? e.timestamp : null,
+          });
+        }
+        return;
+      }
+      case "wave:status": {
+        const id = e.wave_id as string;
+        const status = e.status as string;
+        const done = status === "completed" || status === "failed";
+        this.s.wave.run({
+          id,
+          execution_id: e.execution_id,
+          wave_number: e.wave_number,
+          status,
+          started_at: status === "running" ? e.timestamp : null,
+          completed_at: done ? e.timestamp : null,
+        });
+        for (const taskId of (e.task_ids as string[] | undefined) ?? []) {
+          this.s.assignment.run({ wave_id: id, task_id: taskId, instance_id: null, status: null, started_at: null, completed_at: null });
+        }
+        if (done) this.s.waveStats.run({ id });
+        return;
+      }
+      case "agent:heartbeat": {
+        const status = e.status as string;
+        const metrics = e.metrics as Record<string, unknown> | undefined;
+        this.s.agent.run({
+          id: e.instance_id,
+          execution_id: e.execution_id,
+          task_id: str(e.current_task_id) ?? ctx.task_id,
+          wave_id: ctx.wave_id,
+          status,
+          timestamp: e.timestamp,
+          completed_at: TERMINAL_AGENT.has(status) ? e.timestamp : null,
+          error_message: status === "error" || status === "failed" ? str(metrics?.error) : null,
+        });
+        this.s.heartbeat.run({
+          id: `${e.instance_id as string}@${e.timestamp}`,
+          instance_id: e.instance_id,
+          execution_id: e.execution_id,
+          timestamp: e.timestamp,
+          status,
+          current_task_id: str(e.current_task_id),
+          metrics: payloadJson(e.metrics),
+        });
+        return;
+      }
+      case "messagebus:event":
+        this.s.busEvent.run({
+          ...ctx,
+          id: e.event_id,
+          source: e.source,
+          event_type: e.event_type,
+          correlation_id: str(e.correlation_id),
+          severity: e.severity,
+          category: str(e.category),
+          human_summary: oneLine(e.human_summary as string),
+          payload: payloadJson(e.payload),
+        });
+        return;
+      case "llm:call": {
+        const duration = int(e.duration_ms);
+        const start = duration !== null ? new Date(Date.parse(e.timestamp) - duration).toISOString() : e.timestamp;
+        this.s.llm.run({
+          ...ctx,
+          id: str(e.id) ?? `${e.execution_id}:llm:${e.timestamp}:${str(e.instance_id) ?? ""}:${e.model as string}`,
+          instance_id: str(e.instance_id),
+          transcript_entry_id: str(e.transcript_entry_id),
+          model: e.model,
+          provider: str(e.provider),
+          input_tokens: e.input_tokens,
+          output_tokens: e.output_tokens,
+          cache_read_tokens: int(e.cache_read_tokens),
+          cache_write_tokens: int(e.cache_write_tokens),
+          cost_usd: typeof e.cost_usd === "number" ? e.cost_usd : null,
+          start_time: start,
+          duration_ms: duration,
+        });
+        return;
+      }
+    }
+  }
+
+  private acc(id: string): ToolAcc {
+    let a = this.tools.get(id);
+    if (!a) {
+      if (this.tools.size >= MAX_PENDING_TOOLS) this.flushTools();
+      a = newAcc(id);
+      this.tools.set(id, a);
+    }
+    return a;
+  }
+
+  private flushTools(): void {
+    for (const a of this.tools.values()) this.s.tool.run(a);
+    this.tools.clear();
+  }
+
+  /** Writes pending tool calls, then recomputes what depends on several lines (chain counts, a skill's tool calls). */
+  finish(): void {
+    this.flushTools();
+    for (const id of this.touchedChains) this.s.chainRecount.run({ id });
+    for (const id of this.touchedSkills) this.s.skillToolCalls.run({ id });
+    this.touchedChains.clear();
+    this.touchedSkills.clear();
+  }
+}

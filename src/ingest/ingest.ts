@@ -1,0 +1,350 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { DB } from "../db/open.js";
+import { UserError } from "../errors.js";
+import { checkEvent, type Kind } from "./events.js";
+import { Folder } from "./fold.js";
+
+/**
+ * Reads sources (files, directories, stdin, generated text) line by line and folds each in
+ * one transaction: a source is written whole or not at all. ingest_log remembers how far each
+ * file was read and a hash of that prefix, so ingesting again adds only what was appended.
+ */
+
+export interface BadLine {
+  source: string;
+  line: number;
+  reason: string;
+}
+
+export interface SourceResult {
+  source: string;
+  lines: number;
+  events: number;
+  rejected: number;
+  written: boolean;
+  /** Why nothing was read: already ingested, or the file changed underneath. */
+  note?: string;
+}
+
+export interface IngestStats {
+  sources: number;
+  lines: number;
+  events: number;
+  by_kind: Partial<Record<Kind, number>>;
+  rejected: number;
+  bad_lines: BadLine[];
+  failed_sources: string[];
+  seconds: number;
+  lines_per_second: number;
+  results: SourceResult[];
+}
+
+export interface IngestOptions {
+  skipInvalid: boolean;
+  /** Called with bytes read so far and total, for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
+  /** Notes for stderr (a changed file being re-read, a source already ingested). */
+  onNote?: (message: string) => void;
+}
+
+interface LogRow {
+  path: string;
+  size: number;
+  bytes_consumed: number;
+  lines: number;
+  rejected_lines: number;
+  content_hash: string;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+const NL = 0x0a;
+
+/** Every *.jsonl below a directory, in a stable order. */
+export function listJsonl(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    const entries = fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    for (const ent of entries) {
+      const p = path.join(d, ent.name);
+      if (ent.isDirectory()) walk(p);
+      else if (ent.isFile() && ent.name.endsWith(".jsonl")) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Expands the command line's sources: files as given, directories to their *.jsonl, `-` stays. */
+export function expandSources(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if (a === "-") {
+      out.push(a);
+      continue;
+    }
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(a);
+    } catch {
+      throw new UserError(`no such file or directory: ${a}`);
+    }
+    if (st.isDirectory()) {
+      const files = listJsonl(a);
+      if (files.length === 0) throw new UserError(`no *.jsonl files under ${a}`);
+      out.push(...files);
+    } else out.push(a);
+  }
+  return out;
+}
+
+class Run {
+  readonly stats: IngestStats = {
+    sources: 0, lines: 0, events: 0, by_kind: {}, rejected: 0, bad_lines: [], failed_sources: [],
+    seconds: 0, lines_per_second: 0, results: [],
+  };
+  private readonly started = process.hrtime.bigint();
+  private readonly getLog;
+  private readonly putLog;
+
+  constructor(
+    readonly db: DB,
+    readonly opts: IngestOptions,
+  ) {
+    this.getLog = db.prepare(`SELECT * FROM ingest_log WHERE path = ?`);
+    this.putLog = db.prepare(`
+      INSERT INTO ingest_log (path, format, size, bytes_consumed, lines, rejected_lines, content_hash, ingested_at)
+      VALUES (@path, @format, @size, @bytes_consumed, @lines, @rejected_lines, @content_hash, @ingested_at)
+      ON CONFLICT(path) DO UPDATE SET
+        format = excluded.format, size = excluded.size, bytes_consumed = excluded.bytes_consumed,
+        lines = excluded.lines, rejected_lines = excluded.rejected_lines,
+        content_hash = excluded.content_hash, ingested_at = excluded.ingested_at`);
+  }
+
+  log(key: string): LogRow | undefined {
+    return this.getLog.get(key) as LogRow | undefined;
+  }
+
+  /**
+   * Folds the lines of `buf` (starting at file line `firstLine`) in one transaction. Returns
+   * false, with nothing written, when a bad line was found and --skip-invalid was not given.
+   */
+  fold(name: string, buf: Buffer, firstLine: number, record: (lines: number, rejected: number) => void): SourceResult {
+    const result: SourceResult = { source: name, lines: 0, events: 0, rejected: 0, written: false };
+    const byKind: Partial<Record<Kind, number>> = {};
+    const bad: BadLine[] = [];
+    const folder = new Folder(this.db, name);
+    const Rollback = Symbol("rollback");
+    try {
+      this.db.transaction(() => {
+        let start = 0;
+        let lineNo = firstLine - 1;
+        const total = buf.length;
+        let nextProgress = CHUNK;
+        while (start < total) {
+          let end = buf.indexOf(NL, start);
+          if (end === -1) end = total;
+          lineNo++;
+          const text = buf.toString("utf8", start, end);
+          start = end + 1;
+          if (start > nextProgress) {
+            this.opts.onProgress?.(start, total);
+            nextProgress = start + CHUNK;
+          }
+          if (text.trim() === "") continue;
+          result.lines++;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch (err) {
+            bad.push({ source: name, line: lineNo, reason: `not JSON: ${(err as Error).message}` });
+            continue;
+          }
+          const checked = checkEvent(parsed);
+          if (!checked.ok) {
+            bad.push({ source: name, line: lineNo, reason: checked.reason });
+            continue;
+          }
+          folder.apply(checked.event);
+          byKind[checked.event.kind] = (byKind[checked.event.kind] ?? 0) + 1;
+          result.events++;
+        }
+        result.rejected = bad.length;
+        if (bad.length > 0 && !this.opts.skipInvalid) throw Rollback;
+        folder.finish();
+        record(lineNo - firstLine + 1, bad.length);
+      })();
+      result.written = true;
+    } catch (err) {
+      if (err !== Rollback) throw err;
+    }
+    this.stats.sources++;
+    this.stats.lines += result.lines;
+    this.stats.rejected += result.rejected;
+    this.stats.bad_lines.push(...bad);
+    if (result.written) {
+      this.stats.events += result.events;
+      for (const [k, n] of Object.entries(byKind)) {
+        this.stats.by_kind[k as Kind] = (this.stats.by_kind[k as Kind] ?? 0) + n;
+      }
+    } else {
+      this.stats.failed_sources.push(name);
+    }
+    this.stats.results.push(result);
+    return result;
+  }
+
+  finishStats(): IngestStats {
+    const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    this.stats.seconds = Math.round(seconds * 1000) / 1000;
+    this.stats.lines_per_second = seconds > 0 ? Math.round(this.stats.lines / seconds) : 0;
+    return this.stats;
+  }
+
+  /** A file: from where the last ingest stopped if what was read then is unchanged, else from the start. */
+  ingestFile(file: string): void {
+    const key = path.resolve(file);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, "r");
+    } catch (e) {
+      throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const prev = this.log(key);
+      let offset = 0;
+      let firstLine = 1;
+      let hash = crypto.createHash("sha256");
+      let prevLines = 0;
+      let prevRejected = 0;
+      if (prev) {
+        const prefixOk = size >= prev.bytes_consumed && hashRange(fd, 0, prev.bytes_consumed).digest("hex") === prev.content_hash;
+        if (prefixOk) {
+          if (size === prev.bytes_consumed) {
+            this.stats.sources++;
+            this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
+            return;
+          }
+          offset = prev.bytes_consumed;
+          firstLine = prev.lines + 1;
+          prevLines = prev.lines;
+          prevRejected = prev.rejected_lines;
+          hash = hashRange(fd, 0, prev.bytes_consumed);
+        } else {
+          this.opts.onNote?.(`${file}: changed since it was last ingested (truncated or replaced); reading it from the start`);
+        }
+      }
+      const buf = Buffer.allocUnsafe(size - offset);
+      let read = 0;
+      while (read < buf.length) {
+        const n = fs.readSync(fd, buf, read, buf.length - read, offset + read);
+        if (n === 0) break;
+        read += n;
+      }
+      const data = buf.subarray(0, read);
+      // Only whole lines are consumed, except at the end of a file read once: its last line
+      // counts when it parses, so a file written without a final newline is still read whole.
+      let consumed = data.lastIndexOf(NL) + 1;
+      if (consumed < data.length) {
+        const tail = data.toString("utf8", consumed).trim();
+        if (tail !== "" && isJson(tail)) consumed = data.length;
+      }
+      const body = consumed === data.length ? data : data.subarray(0, consumed);
+      if (consumed < data.length) {
+        this.opts.onNote?.(`${file}: last line has no newline and is not complete JSON yet; left for the next ingest`);
+      }
+      hash.update(body);
+      const digest = hash.digest("hex");
+      this.fold(file, body, firstLine, (lines, rejected) => {
+        this.putLog.run({
+          path: key, format: "obs-jsonl", size, bytes_consumed: offset + consumed,
+          lines: prevLines + lines, rejected_lines: prevRejected + rejected,
+          content_hash: digest, ingested_at: new Date().toISOString(),
+        });
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Text that has no file to grow (stdin, the demo): known by its content hash, so the same text twice adds nothing. */
+  ingestText(name: string, text: Buffer): void {
+    const digest = crypto.createHash("sha256").update(text).digest("hex");
+    const key = `${name}#sha256:${digest}`;
+    if (this.log(key)) {
+      this.stats.sources++;
+      this.stats.results.push({ source: name, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested (same content)" });
+      return;
+    }
+    this.fold(name, text, 1, (lines, rejected) => {
+      this.putLog.run({
+        path: key, format: "obs-jsonl", size: text.length, bytes_consumed: text.length,
+        lines, rejected_lines: rejected, content_hash: digest, ingested_at: new Date().toISOString(),
+      });
+    });
+  }
+}
+
+function hashRange(fd: number, start: number, length: number): crypto.Hash {
+  const h = crypto.createHash("sha256");
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(length, 1)));
+  let pos = start;
+  let left = length;
+  while (left > 0) {
+    const n = fs.readSync(fd, buf, 0, Math.min(buf.length, left), pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+    left -= n;
+  }
+  return h;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+export interface Source {
+  kind: "file" | "stdin" | "text";
+  name: string;
+  text?: Buffer;
+}
+
+/** Ingests sources in order, each in its own transaction. */
+export async function ingestSources(
+  db: DB,
+  sources: Source[],
+  opts: IngestOptions,
+  stdin?: NodeJS.ReadableStream,
+): Promise<IngestStats> {
+  const run = new Run(db, opts);
+  for (const s of sources) {
+    if (s.kind === "file") run.ingestFile(s.name);
+    else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
+    else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
+  }
+  return run.finishStats();
+}
+
+/** Total bytes of the file sources, to decide whether a progress bar is worth showing. */
+export function totalBytes(sources: Source[]): number {
+  let n = 0;
+  for (const s of sources) {
+    if (s.kind === "file") n += fs.statSync(s.name).size;
+    else if (s.text) n += s.text.length;
+  }
+  return n;
+}

@@ -1,0 +1,84 @@
+/**
+ * How raw payloads become columns: the tool category of a tool name, the ≤ 200-character
+ * summaries, and the cap on stored payloads.
+ */
+
+export const SUMMARY_MAX = 200;
+/** Payloads (details, input, output, evidence, payload, metrics) are kept up to this many characters of JSON. */
+export const PAYLOAD_MAX = 64 * 1024;
+
+const CATEGORY: Record<string, string> = {
+  Read: "file_read",
+  Glob: "file_read",
+  Grep: "file_read",
+  Write: "file_write",
+  Edit: "file_write",
+  MultiEdit: "file_write",
+  NotebookEdit: "file_write",
+  Bash: "shell",
+  WebFetch: "network",
+  WebSearch: "network",
+  Task: "agent",
+};
+
+export function toolCategory(tool: string): string {
+  return CATEGORY[tool] ?? "custom";
+}
+
+/** One line, at most `max` characters, cut with an ellipsis. */
+export function oneLine(text: string, max = SUMMARY_MAX): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
+}
+
+/** The part of a tool's input a person recognises it by: the command, the file, the pattern. */
+export function summariseInput(input: unknown): string {
+  if (input === null || input === undefined) return "";
+  if (typeof input === "string") return oneLine(input);
+  if (typeof input === "object" && !Array.isArray(input)) {
+    const o = input as Record<string, unknown>;
+    for (const key of ["command", "file_path", "path", "notebook_path", "pattern", "url", "query", "description", "prompt"]) {
+      const v = o[key];
+      if (typeof v === "string" && v !== "") {
+        const extra = key === "pattern" && typeof o.path === "string" ? ` in ${o.path}` : "";
+        return oneLine(v + extra);
+      }
+    }
+  }
+  return oneLine(JSON.stringify(input));
+}
+
+export function summariseOutput(output: unknown): string {
+  if (output === null || output === undefined) return "";
+  if (typeof output === "string") return oneLine(output);
+  return oneLine(JSON.stringify(output));
+}
+
+/**
+ * A payload as stored JSON text, capped at PAYLOAD_MAX characters. A cut payload stays valid
+ * JSON: an object saying it was cut, how long it was, and its beginning.
+ */
+export function payloadJson(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  if (text.length <= PAYLOAD_MAX) return text;
+  return JSON.stringify({ _obs_cut: true, original_chars: text.length, head: text.slice(0, PAYLOAD_MAX - 200) });
+}
+
+/** Appends a chunk to a stored output, cutting at the cap and saying so once. */
+export function appendOutput(stored: string | null, chunk: string): string {
+  let current = "";
+  if (stored !== null) {
+    try {
+      const parsed = JSON.parse(stored);
+      current = typeof parsed === "string" ? parsed : JSON.stringify(parsed);
+    } catch {
+      current = stored;
+    }
+  }
+  const marker = "\n…[cut by obs: output over the stored limit]";
+  if (current.endsWith(marker)) return stored as string;
+  let next = current + chunk;
+  if (next.length > PAYLOAD_MAX) next = next.slice(0, PAYLOAD_MAX - marker.length) + marker;
+  return JSON.stringify(next);
+}

@@ -1,0 +1,79 @@
+import type { Query } from "./types.js";
+
+export interface ExecutionRow {
+  execution_id: string;
+  task_list_id: string | null;
+  status: string;
+  started_at: string | null;
+  completed_at: string | null;
+  duration_ms: number | null;
+  tasks: number;
+  tasks_completed: number;
+  tasks_failed: number;
+  errors: number;
+  agents: number;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+}
+
+/** `obs ls`: every execution, newest first. */
+export const L001: Query<ExecutionRow> = {
+  id: "L001",
+  family: "Listing",
+  title: "Executions",
+  description: "Every execution in the database, newest first, with its outcome, size and cost.",
+  arg: "none",
+  needs: {
+    task_list_execution_runs: ["id", "task_list_id", "status", "started_at", "completed_at"],
+    transcript_entries: ["execution_id", "timestamp", "entry_type"],
+    tasks: ["execution_id", "status"],
+    tool_uses: ["execution_id", "is_error"],
+    build_agent_instances: ["execution_id"],
+  },
+  optional: { llm_calls: ["execution_id", "input_tokens", "output_tokens", "cost_usd"] },
+  sql: `
+    -- Executions with a run row, and those only ever seen in transcripts.
+    WITH ids AS (
+      SELECT id AS execution_id FROM task_list_execution_runs
+       UNION
+      SELECT DISTINCT execution_id FROM transcript_entries
+    ),
+    ex AS (
+      SELECT ids.execution_id,
+             r.task_list_id,
+             COALESCE(r.status, 'unknown')                       AS status,
+             COALESCE(r.started_at, (SELECT MIN(te.timestamp) FROM transcript_entries te
+                                      WHERE te.execution_id = ids.execution_id)) AS started_at,
+             r.completed_at,
+             (SELECT MAX(te.timestamp) FROM transcript_entries te
+               WHERE te.execution_id = ids.execution_id)         AS last_event_at
+        FROM ids
+        LEFT JOIN task_list_execution_runs r ON r.id = ids.execution_id
+    )
+    SELECT ex.execution_id,
+           ex.task_list_id,
+           ex.status,
+           ex.started_at,
+           ex.completed_at,
+           CAST(ROUND((julianday(COALESCE(ex.completed_at, ex.last_event_at)) - julianday(ex.started_at))
+                      * 86400000) AS INTEGER)                                         AS duration_ms,
+           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ex.execution_id)      AS tasks,
+           (SELECT COUNT(*) FROM tasks t
+             WHERE t.execution_id = ex.execution_id AND t.status = 'completed')       AS tasks_completed,
+           (SELECT COUNT(*) FROM tasks t
+             WHERE t.execution_id = ex.execution_id AND t.status = 'failed')          AS tasks_failed,
+           (SELECT COUNT(*) FROM tool_uses tu
+             WHERE tu.execution_id = ex.execution_id AND tu.is_error = 1)
+         + (SELECT COUNT(*) FROM transcript_entries te
+             WHERE te.execution_id = ex.execution_id AND te.entry_type = 'error')      AS errors,
+           (SELECT COUNT(*) FROM build_agent_instances a WHERE a.execution_id = ex.execution_id) AS agents,
+           (SELECT SUM(l.input_tokens)  FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS input_tokens,
+           (SELECT SUM(l.output_tokens) FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS output_tokens,
+           (SELECT SUM(l.cost_usd)      FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS cost_usd
+      FROM ex
+     WHERE (@since  IS NULL OR ex.started_at >= @since)
+       AND (@until  IS NULL OR ex.started_at <  @until)
+       AND (@status IS NULL OR ex.status = @status)
+     ORDER BY ex.started_at DESC, ex.execution_id DESC`,
+};

@@ -1,0 +1,50 @@
+/** Small formatting helpers shared by every view. */
+
+export function fmtInt(n: number | null | undefined): string {
+  return n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en-US");
+}
+
+/** Milliseconds as a person reads them: 850ms, 12.3s, 4m 05s, 2h 10m. */
+export function fmtMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return "—";
+  const neg = ms < 0;
+  let v = Math.abs(ms);
+  let s: string;
+  if (v < 1000) s = `${Math.round(v)}ms`;
+  else if (v < 60_000) s = `${(v / 1000).toFixed(1)}s`;
+  else if (v < 3_600_000) {
+    v = Math.round(v / 1000);
+    s = `${Math.floor(v / 60)}m ${String(v % 60).padStart(2, "0")}s`;
+  } else {
+    v = Math.round(v / 60_000);
+    s = `${Math.floor(v / 60)}h ${String(v % 60).padStart(2, "0")}m`;
+  }
+  return neg ? `-${s}` : s;
+}
+
+export function fmtPct(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined ? "—" : `${(ratio * 100).toFixed(1)}%`;
+}
+
+export function fmtUsd(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined) return "—";
+  return usd < 10 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+/** An ISO timestamp shortened for a table: date and time to the second, in UTC. */
+export function fmtTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z").replace(/Z$/, "");
+}
+
+/** Visible width of a string (ANSI colour codes take none). */
+export function visibleWidth(s: string): number {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, "").length;
+}
+
+/** Cuts a plain string to `max` characters with an ellipsis. */
+export function cut(s: string, max: number): string {
+  if (max <= 0) return "";
+  return s.length <= max ? s : s.slice(0, Math.max(0, max - 1)) + "…";
+}

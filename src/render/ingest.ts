@@ -1,0 +1,40 @@
+import type { IngestStats } from "../ingest/ingest.js";
+import type { IO } from "../io.js";
+import { fmtInt } from "./format.js";
+
+/** The one closing line of an ingest: sources, lines, events by kind, rejected, time, rate. */
+export function ingestSummaryLine(s: IngestStats): string {
+  const kinds = Object.entries(s.by_kind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${fmtInt(n)}`)
+    .join(", ");
+  const skipped = s.results.filter((r) => r.note).length;
+  return (
+    `ingested ${s.sources} source${s.sources === 1 ? "" : "s"}` +
+    (skipped ? ` (${skipped} already up to date)` : "") +
+    `: ${fmtInt(s.lines)} lines, ${fmtInt(s.events)} events` +
+    (kinds ? ` (${kinds})` : "") +
+    `, ${fmtInt(s.rejected)} rejected, ${s.seconds.toFixed(2)} s, ${fmtInt(s.lines_per_second)} lines/s`
+  );
+}
+
+/** A progress bar on stderr, redrawn in place at most every 100 ms. */
+export function progressBar(io: IO): { update: (done: number, total: number) => void; done: () => void } {
+  let last = 0;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const width = Math.max(10, Math.min(40, io.columns - 30));
+      const ratio = total > 0 ? Math.min(1, done / total) : 0;
+      const fill = Math.round(ratio * width);
+      io.err(`\r[${"#".repeat(fill)}${"-".repeat(width - fill)}] ${(ratio * 100).toFixed(0).padStart(3)}% ${(done / 1048576).toFixed(0)} MiB`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) io.err("\r\x1b[K");
+    },
+  };
+}
