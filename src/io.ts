@@ -9,6 +9,7 @@ export interface IO {
   err: (text: string) => void;
   isTTY: boolean;
   errIsTTY: boolean;
+  /** Width tables must fit; Infinity when output goes to a pipe or file and COLUMNS is unset. */
   columns: number;
   color: boolean;
   env: NodeJS.ProcessEnv;
@@ -33,7 +34,7 @@ export function processIO(): IO {
     err: (t) => void process.stderr.write(t),
     isTTY,
     errIsTTY: Boolean(process.stderr.isTTY),
-    columns: (Number.isFinite(envCols) && envCols > 0 ? envCols : process.stdout.columns) || 100,
+    columns: Number.isFinite(envCols) && envCols > 0 ? envCols : isTTY ? process.stdout.columns || 100 : Infinity,
     color: colorWanted(process.env, isTTY),
     env: process.env,
     stdin: process.stdin,

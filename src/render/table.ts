@@ -16,17 +16,26 @@ export interface Column<Row> {
   align?: "left" | "right";
   /** Ids stay whole. */
   keep?: boolean;
+  /** Narrowest this column may be cut to (default 6). */
+  min?: number;
+  /** When even the narrowest columns do not fit, the highest `drop` goes first; columns without one stay. */
+  drop?: number;
 }
 
-export function renderTable<Row>(rows: Row[], columns: Column<Row>[], io: IO): string {
-  const cells = rows.map((r) =>
-    columns.map((c) => {
+export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO): string {
+  const allCells = rows.map((r) =>
+    allColumns.map((c) => {
       const v = c.get ? c.get(r) : (r as Record<string, unknown>)[c.key];
       return v === null || v === undefined ? "—" : String(v).replace(/\s+/g, " ");
     }),
   );
-  const natural = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
-  const widths = fitWidths(natural, columns.map((c) => Boolean(c.keep)), io.columns);
+  const allNatural = allColumns.map((c, i) => Math.max(c.header.length, ...allCells.map((row) => row[i]!.length)));
+  const shown = visibleColumns(allColumns.map((c, i) => ({ ...c, natural: allNatural[i]! })), io.columns);
+  const keepIdx = shown.map((c) => allColumns.findIndex((a) => a.key === c.key));
+  const columns = keepIdx.map((i) => allColumns[i]!);
+  const cells = allCells.map((row) => keepIdx.map((i) => row[i]!));
+  const natural = keepIdx.map((i) => allNatural[i]!);
+  const widths = fitWidths(natural, columns, io.columns);
   const table = new Table({
     head: columns.map((c, i) => cut(c.header, widths[i]!)),
     style: { head: io.color ? ["bold"] : [], border: io.color ? ["grey"] : [], compact: true, "padding-left": 1, "padding-right": 1 },
@@ -53,23 +62,47 @@ export function renderTable<Row>(rows: Row[], columns: Column<Row>[], io: IO): s
     .join("\n");
 }
 
+const DEFAULT_MIN = 6;
+/** Each column takes its text plus one space each side and one separator. */
+const PER_COLUMN = 3;
+
+type Fit = Pick<Column<unknown>, "keep" | "min" | "drop" | "header" | "align">;
+
+/** How narrow a column may get: ids and numbers never shrink; text down to its `min`. */
+function minWidth(c: Fit, natural: number): number {
+  if (c.keep || c.align === "right") return natural;
+  return Math.min(c.min ?? DEFAULT_MIN, natural);
+}
+
+/** Leaves out droppable columns, highest `drop` first, while even their narrowest forms do not fit. */
+export function visibleColumns<C extends Fit & { natural: number }>(columns: C[], total: number): C[] {
+  let shown = [...columns];
+  const narrowest = (cs: C[]) => cs.reduce((a, c) => a + minWidth(c, c.natural) + PER_COLUMN, 0);
+  while (narrowest(shown) > total) {
+    const droppable = shown.filter((c) => c.drop !== undefined);
+    if (droppable.length === 0) break;
+    const worst = droppable.reduce((a, b) => (b.drop! > a.drop! ? b : a));
+    shown = shown.filter((c) => c !== worst);
+  }
+  return shown;
+}
+
 /** Shrinks the widest cuttable columns until the table fits in `total` characters. */
-export function fitWidths(natural: number[], keep: boolean[], total: number): number[] {
+export function fitWidths(natural: number[], columns: Fit[], total: number): number[] {
   const widths = [...natural];
-  // Each column takes its text plus one space each side and one separator.
-  const overhead = widths.length * 3;
-  let excess = widths.reduce((a, b) => a + b, 0) + overhead - total;
-  const MIN = 6;
+  const min = columns.map((c, i) => minWidth(c, natural[i]!));
+  let excess = widths.reduce((a, b) => a + b, 0) + widths.length * PER_COLUMN - total;
   while (excess > 0) {
     let widest = -1;
     for (let i = 0; i < widths.length; i++) {
-      if (keep[i] || widths[i]! <= MIN) continue;
+      if (widths[i]! <= min[i]!) continue;
       if (widest === -1 || widths[i]! > widths[widest]!) widest = i;
     }
     if (widest === -1) break;
-    const next = Math.max(MIN, ...widths.filter((w, i) => i !== widest && !keep[i] && w < widths[widest]!));
+    const others = widths.filter((w, i) => i !== widest && w > min[i]! && w < widths[widest]!);
+    const next = Math.max(min[widest]!, ...others);
     const step = Math.min(excess, Math.max(1, widths[widest]! - next));
-    widths[widest] = Math.max(MIN, widths[widest]! - step);
+    widths[widest] = Math.max(min[widest]!, widths[widest]! - step);
     excess -= step;
   }
   return widths;

@@ -1,0 +1,110 @@
+import { spawnSync, spawn, type SpawnSyncReturns } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { run } from "../src/cli.js";
+import type { IO } from "../src/io.js";
+import { openReadOnly, openWritable, type DB } from "../src/db/open.js";
+
+/** The repository root (tests run from dist/test/). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const BIN = path.join(ROOT, "bin", "obs.js");
+
+export function tmpDir(prefix = "obs-test-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function tmpDb(): string {
+  return path.join(tmpDir(), "obs.db");
+}
+
+/** Writes JSONL lines (objects or raw strings) to a file and returns its path. */
+export function writeJsonl(file: string, lines: (object | string)[], trailingNewline = true): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const text = lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n");
+  fs.writeFileSync(file, text + (trailingNewline && lines.length ? "\n" : ""));
+  return file;
+}
+
+export interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process with a captured IO, as a pipe (or as a TTY). */
+export async function cli(argv: string[], o: { tty?: boolean; columns?: number; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<Captured> {
+  let stdout = "";
+  let stderr = "";
+  const io: IO = {
+    out: (t) => void (stdout += t),
+    err: (t) => void (stderr += t),
+    isTTY: Boolean(o.tty),
+    errIsTTY: false,
+    columns: o.columns ?? 120,
+    color: false,
+    env: { ...(o.env ?? {}) },
+    stdin: Readable.from([Buffer.from(o.stdin ?? "")]),
+  };
+  const code = await run(argv, io);
+  return { code, stdout, stderr };
+}
+
+/** Spawns the built CLI, as a user would. */
+export function spawnCli(args: string[], o: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Captured {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    input: o.input,
+    cwd: o.cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", COLUMNS: "120", TZ: "UTC", ...(o.env ?? {}) },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export { spawn };
+
+/** Ingests lines into a database through the real ingest command; fails the test on an error. */
+export async function ingestLines(dbPath: string, lines: (object | string)[], extra: string[] = []): Promise<Captured> {
+  const file = writeJsonl(path.join(tmpDir(), "events.jsonl"), lines);
+  const r = await cli(["ingest", file, "--db", dbPath, ...extra]);
+  if (r.code !== 0 && !extra.includes("--allow-fail")) throw new Error(`ingest failed (${r.code}): ${r.stderr}`);
+  return r;
+}
+
+export function withDb<T>(dbPath: string, f: (db: DB) => T): T {
+  const db = openReadOnly(dbPath);
+  try {
+    return f(db);
+  } finally {
+    db.close();
+  }
+}
+
+export function all(dbPath: string, sql: string, ...params: unknown[]): Record<string, unknown>[] {
+  return withDb(dbPath, (db) => db.prepare(sql).all(...params) as Record<string, unknown>[]);
+}
+
+export function one(dbPath: string, sql: string, ...params: unknown[]): Record<string, unknown> | undefined {
+  return withDb(dbPath, (db) => db.prepare(sql).get(...params) as Record<string, unknown> | undefined);
+}
+
+export function freshDb(): { path: string; db: DB } {
+  const p = tmpDb();
+  return { path: p, db: openWritable(p) };
+}
+
+/** A small event builder: common fields filled in, time advancing by `step` ms per call unless given. */
+export function events(executionId: string, startIso = "2026-01-16T09:00:00.000Z") {
+  let t = Date.parse(startIso);
+  const at = (offsetMs?: number) => new Date(offsetMs === undefined ? t : Date.parse(startIso) + offsetMs).toISOString();
+  return {
+    ev(kind: string, fields: Record<string, unknown>, offsetMs?: number): Record<string, unknown> {
+      const ts = at(offsetMs);
+      if (offsetMs === undefined) t += 1000;
+      return { kind, execution_id: executionId, timestamp: ts, ...fields };
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import Database from "better-sqlite3";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/db/migrations.js";
+import { openReadOnly, openWritable, schemaVersion } from "../src/db/open.js";
+import { UserError } from "../src/errors.js";
+import { tmpDb, cli } from "./helpers.js";
+
+/** A file as the first obs release would have left it: only migration 1, with rows in it. */
+function versionOneFile(): string {
+  const p = tmpDb();
+  const db = new Database(p);
+  db.exec(`CREATE TABLE obs_meta (key TEXT PRIMARY KEY, value TEXT)`);
+  MIGRATIONS[0]!.up(db);
+  db.prepare(`INSERT INTO obs_meta VALUES ('schema_version', '1')`).run();
+  db.prepare(`INSERT INTO task_list_execution_runs (id, status, started_at) VALUES ('exec-old', 'completed', '2026-01-01T00:00:00.000Z')`).run();
+  for (let i = 1; i <= 3; i++) {
+    db.prepare(`INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, entry_type, category, summary)
+                VALUES (?, '2026-01-01T00:00:00.000Z', ?, 'exec-old', 'phase_start', 'lifecycle', 'old')`).run(`old-${i}`, i);
+  }
+  db.close();
+  return p;
+}
+
+test("a newer obs upgrades an older file in place and keeps its rows", () => {
+  const p = versionOneFile();
+  const db = openWritable(p);
+  assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  assert.equal((db.prepare(`SELECT COUNT(*) AS n FROM transcript_entries`).get() as { n: number }).n, 3);
+  const cols = (db.prepare(`PRAGMA table_info(transcript_entries)`).all() as { name: string }[]).map((c) => c.name);
+  assert.ok(cols.includes("wave_id"), "migration 2 added wave_id");
+  assert.ok(db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'llm_calls'`).get(), "migration 3 added llm_calls");
+  db.close();
+});
+
+test("upgrading is idempotent: opening again applies nothing", () => {
+  const p = tmpDb();
+  openWritable(p).close();
+  const db = openWritable(p);
+  assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  db.close();
+});
+
+test("a file from a newer obs is refused, for writing and for reading", async () => {
+  const p = tmpDb();
+  const db = openWritable(p);
+  db.prepare(`UPDATE obs_meta SET value = '999' WHERE key = 'schema_version'`).run();
+  db.close();
+  assert.throws(() => openWritable(p), (e: unknown) => e instanceof UserError && /newer obs \(schema version 999/.test(e.message));
+  assert.throws(() => openReadOnly(p), UserError);
+  const r = await cli(["ls", "--db", p]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /written by a newer obs/);
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, "no stack trace for a user error");
+});
+
+test("tables another producer already created are adopted, not recreated", () => {
+  const p = tmpDb();
+  const raw = new Database(p);
+  // A Python producer's database: its own transcript_entries, already with wave_id, and no obs_meta.
+  raw.exec(`CREATE TABLE transcript_entries (id TEXT PRIMARY KEY, timestamp TEXT NOT NULL, sequence INTEGER NOT NULL,
+            execution_id TEXT NOT NULL, task_id TEXT, instance_id TEXT, wave_number INTEGER, entry_type TEXT NOT NULL,
+            category TEXT, summary TEXT, details TEXT, duration_ms INTEGER, created_at TEXT, wave_id TEXT)`);
+  raw.prepare(`INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, entry_type) VALUES ('py-1', '2026-01-01T00:00:00.000Z', 1, 'exec-py', 'task_start')`).run();
+  raw.close();
+  const db = openWritable(p);
+  assert.equal((db.prepare(`SELECT COUNT(*) AS n FROM transcript_entries`).get() as { n: number }).n, 1);
+  assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  db.close();
+});
