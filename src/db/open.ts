@@ -67,6 +67,9 @@ export function openWritable(path: string): DB {
     // better-sqlite3 enforces foreign keys by default; obs must store dangling references as
     // they came (schema.md) and report them with V002/V007, so they are declared, not enforced.
     db.pragma("foreign_keys = OFF");
+    // Larger pages make bulk ingest measurably faster (fewer B-tree splits across the 37
+    // indexes); it only takes effect on a new, empty file.
+    db.pragma("page_size = 16384");
     db.pragma("journal_mode = WAL");
   } catch (e) {
     const err = e as { code?: string; message: string };

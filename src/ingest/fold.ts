@@ -19,6 +19,13 @@ const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 const int = (v: unknown): number | null => (typeof v === "number" && Number.isInteger(v) ? v : null);
 const flag = (v: unknown): number => (v === true || v === 1 ? 1 : 0);
 
+interface Ctx {
+  execution_id: string;
+  task_id: string | null;
+  wave_id: string | null;
+  timestamp: string;
+}
+
 /** What a batch has learnt of one tool call; null means "not said in this batch". */
 interface ToolAcc {
   id: string;
@@ -305,6 +312,7 @@ export class Folder {
     details: unknown,
     durationMs: number | null,
     explicitId?: string | null,
+    detailsJson?: string,
   ): string {
     const link = str(e.transcript_entry_id);
     if (link && e.kind !== "transcript:entry") return link;
@@ -314,13 +322,13 @@ export class Folder {
     const id = explicitId ?? str(e.entry_id) ?? `${e.execution_id}:${sequence}`;
     this.s.entry.run(
       id, e.timestamp, sequence, e.execution_id, str(e.task_id), str(e.instance_id), int(e.wave_number),
-      str(e.wave_id), entryType, category, oneLine(summary), payloadJson(details), durationMs,
+      str(e.wave_id), entryType, category, oneLine(summary), detailsJson ?? payloadJson(details), durationMs,
     );
     return id;
   }
 
   apply(e: ObsEvent): void {
-    const ctx = { execution_id: e.execution_id, task_id: str(e.task_id), wave_id: str(e.wave_id), timestamp: e.timestamp };
+    const ctx: Ctx = { execution_id: e.execution_id, task_id: str(e.task_id), wave_id: str(e.wave_id), timestamp: e.timestamp };
     switch (e.kind) {
       case "execution:status": {
         const done = e.status === "completed" || e.status === "failed";
@@ -349,7 +357,7 @@ export class Folder {
         const a = this.acc(id);
         a.execution_id = e.execution_id;
         a.task_id = ctx.task_id ?? a.task_id;
-        a.transcript_entry_id = this.entry(e, "tool_use", "tool", `${tool}: ${inputSummary}`, { tool_use_id: id, tool }, null);
+        a.transcript_entry_id = this.entry(e, "tool_use", "tool", `${tool}: ${inputSummary}`, null, null, null, `{"tool_use_id":${JSON.stringify(id)},"tool":${JSON.stringify(tool)}}`);
         a.tool = tool;
         a.tool_category = str(e.tool_category) ?? toolCategory(tool);
         a.input = payloadJson(e.input);

@@ -152,7 +152,7 @@ class Run {
             this.opts.onProgress?.(start, total);
             nextProgress = start + CHUNK;
           }
-          if (text.trim() === "") continue;
+          if (isBlank(text)) continue;
           result.lines++;
           let parsed: unknown;
           try {
@@ -300,6 +300,15 @@ function hashRange(fd: number, start: number, length: number): crypto.Hash {
     left -= n;
   }
   return h;
+}
+
+/** A line of only whitespace carries nothing; checked without allocating a trimmed copy. */
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
 }
 
 function isJson(text: string): boolean {

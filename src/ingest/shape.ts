@@ -27,7 +27,8 @@ export function toolCategory(tool: string): string {
 
 /** One line, at most `max` characters, cut with an ellipsis. */
 export function oneLine(text: string, max = SUMMARY_MAX): string {
-  const flat = text.replace(/\s+/g, " ").trim();
+  // Most summaries are already one short line; only those that are not pay for the regex.
+  const flat = /\s\s|[\n\r\t]|^\s|\s$/.test(text) ? text.replace(/\s+/g, " ").trim() : text;
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
 }
 
