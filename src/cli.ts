@@ -5,6 +5,13 @@ import type { App } from "./commands/common.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerLs } from "./commands/ls.js";
+import { registerValidate } from "./commands/validate.js";
+import { registerErrors } from "./commands/errors.js";
+import { registerTrace } from "./commands/trace.js";
+import { registerSummary } from "./commands/summary.js";
+import { registerWaves } from "./commands/waves.js";
+import { registerAnomalies } from "./commands/anomalies.js";
+import { registerQueries } from "./commands/queries.js";
 
 export const VERSION = "0.1.0";
 
@@ -27,6 +34,13 @@ export function buildProgram(app: App): Command {
   registerIngest(program, app);
   registerDemo(program, app);
   registerLs(program, app);
+  registerValidate(program, app);
+  registerErrors(program, app);
+  registerTrace(program, app);
+  registerSummary(program, app);
+  registerWaves(program, app);
+  registerAnomalies(program, app);
+  registerQueries(program, app);
   return program;
 }
 

@@ -22,8 +22,12 @@ export function withCommon(cmd: Command, opts: { ndjson?: boolean } = {}): Comma
   return cmd;
 }
 
-export function limitOption(def = 50): Option {
-  return new Option("--limit <n>", "show at most n rows per list").default(def).argParser(parsePositiveInt("--limit"));
+/**
+ * --limit: rows per list. Left unset it means a screenful for people (`shown`) and everything
+ * in JSON, so scripts never get a silently shortened answer.
+ */
+export function limitOption(shown: number): Option {
+  return new Option("--limit <n>", `rows per list (default ${shown} in tables, all in JSON)`).argParser(parsePositiveInt("--limit"));
 }
 
 export function parsePositiveInt(flag: string) {

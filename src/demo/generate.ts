@@ -4,8 +4,8 @@
  * the same every time, and loaded through `ingest` like anyone's data.
  *
  * The third run carries the problems obs exists to find: an error cascade, a blocked command,
- * a silent agent, two agents editing one file, an unreleased lock and an assertion that passed
- * in the run before and now fails. The second run is clean; the first lost two tasks.
+ * a silent agent, two agents editing one file, an unreleased lock, an assertion that passed
+ * in the run before and now fails, and one search that took far longer than its kind. The second run is clean; the first lost two tasks.
  */
 
 export interface DemoOptions {
@@ -225,7 +225,8 @@ function buildTask(b: RunBuilder, c: TaskCtx): { end: number; failed: boolean; s
   const failsOutright = c.problems.failTasks.includes(c.n);
   const cascade = c.problems.cascade && c.n === 13;
   const cascadeNeighbour = c.problems.cascade && c.n === 14;
-  const regressed = c.problems.regression && c.n === 11;
+  const regressed = c.problems.regression && c.n === 17;
+  const slowGrep = c.problems.cascade && c.n === 5;
   const sharedEdit = c.problems.sharedEdit && (c.n === 7 || c.n === 9);
   const keepsLock = c.problems.unreleasedLock && c.n === 9;
   const blocked = c.problems.blocked && c.n === 15;
@@ -291,6 +292,10 @@ function buildTask(b: RunBuilder, c: TaskCtx): { end: number; failed: boolean; s
     else if (which === 1) tool("Grep", { pattern: b.pick(["export function", "TODO", "session", "userId", "import .* from"]), path: "src" });
     else tool("Glob", { pattern: b.pick(["src/**/*.ts", "tests/**/*.test.ts", "src/auth/*"]) });
   }
+  if (slowGrep) {
+    // A search that wandered into node_modules: one call far slower than Grep usually is.
+    tool("Grep", { pattern: "createLogger", path: "." }, { ms: 41_000, output: "(3,112 matches)" });
+  }
   if (c.n % 4 === 0 || c.n === 11) {
     tool("WebFetch", { url: b.pick(["https://datatracker.ietf.org/doc/html/rfc7519", "https://owasp.org/www-project-cheat-sheets/"]) }, { ms: b.int(800, 3_000) });
   }
@@ -353,7 +358,7 @@ function buildTask(b: RunBuilder, c: TaskCtx): { end: number; failed: boolean; s
   const testError = cascade
     ? "Error: connect ECONNREFUSED 127.0.0.1:5432 (test database not running)"
     : regressed
-      ? "AssertionError: expected 401 to equal 200 (login with valid password)"
+      ? "AssertionError: expected session to be refreshed before expiry (got 'expired')"
       : "FAIL  1 test failed: expected token to be defined";
   tool("Bash", { command: testCmd }, { ms: b.int(4_000, 20_000), skill: valId, ...(testsFail ? { error: testError } : { output: `✓ ${b.int(3, 14)} tests passed` }) });
   if (cascade) {

@@ -38,7 +38,8 @@ export function summariseInput(input: unknown): string {
   if (typeof input === "string") return oneLine(input);
   if (typeof input === "object" && !Array.isArray(input)) {
     const o = input as Record<string, unknown>;
-    for (const key of ["command", "file_path", "path", "notebook_path", "pattern", "url", "query", "description", "prompt"]) {
+    // The pattern before the path: for Grep and Glob the path is only where they looked.
+    for (const key of ["command", "file_path", "notebook_path", "pattern", "path", "url", "query", "description", "prompt"]) {
       const v = o[key];
       if (typeof v === "string" && v !== "") {
         const extra = key === "pattern" && typeof o.path === "string" ? ` in ${o.path}` : "";

@@ -77,3 +77,47 @@ export const L001: Query<ExecutionRow> = {
        AND (@status IS NULL OR ex.status = @status)
      ORDER BY ex.started_at DESC, ex.execution_id DESC`,
 };
+
+export interface TaskInfoRow { task_id: string; execution_id: string | null; display_id: string | null; title: string | null; status: string | null; started_at: string | null; completed_at: string | null; duration_ms: number | null; instance_id: string | null }
+/** The header of a task's trace: what it is, its status and timing, and its agent. */
+export const L002: Query<TaskInfoRow> = {
+  id: "L002",
+  family: "Listing",
+  title: "Task",
+  description: "One task: title, status, timing and the agent that worked it.",
+  arg: "task",
+  needs: { tasks: ["id", "execution_id", "display_id", "title", "status", "started_at", "completed_at"], transcript_entries: ["task_id", "instance_id", "execution_id"] },
+  sql: `
+    SELECT @task_id AS task_id,
+           COALESCE(t.execution_id, (SELECT execution_id FROM transcript_entries WHERE task_id = @task_id LIMIT 1)) AS execution_id,
+           t.display_id,
+           t.title,
+           t.status,
+           t.started_at,
+           t.completed_at,
+           CAST(ROUND((julianday(t.completed_at) - julianday(t.started_at)) * 86400000) AS INTEGER) AS duration_ms,
+           (SELECT instance_id FROM transcript_entries WHERE task_id = @task_id AND instance_id IS NOT NULL LIMIT 1) AS instance_id
+      FROM (SELECT 1) one
+      LEFT JOIN tasks t ON t.id = @task_id`,
+};
+
+export interface AgentTaskRow { instance_id: string; task_id: string; first_at: string; entries: number }
+/** Which agent worked which task of an execution, in the order they started. */
+export const L003: Query<AgentTaskRow> = {
+  id: "L003",
+  family: "Listing",
+  title: "Tasks by agent",
+  description: "The tasks of an execution with the agent that worked each, in the order they started.",
+  arg: "execution",
+  needs: { transcript_entries: ["execution_id", "instance_id", "task_id", "timestamp"] },
+  sql: `
+    SELECT COALESCE(instance_id, '(no agent)') AS instance_id,
+           task_id,
+           MIN(timestamp)                      AS first_at,
+           COUNT(*)                            AS entries
+      FROM transcript_entries
+     WHERE execution_id = @execution_id
+       AND task_id IS NOT NULL
+     GROUP BY instance_id, task_id
+     ORDER BY MIN(timestamp), instance_id`,
+};

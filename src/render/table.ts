@@ -87,7 +87,10 @@ export function visibleColumns<C extends Fit & { natural: number }>(columns: C[]
   return shown;
 }
 
-/** Shrinks the widest cuttable columns until the table fits in `total` characters. */
+/**
+ * Shrinks the widest cuttable column one character at a time until the table fits in `total`
+ * characters, so columns of equal width give up room evenly.
+ */
 export function fitWidths(natural: number[], columns: Fit[], total: number): number[] {
   const widths = [...natural];
   const min = columns.map((c, i) => minWidth(c, natural[i]!));
@@ -99,11 +102,8 @@ export function fitWidths(natural: number[], columns: Fit[], total: number): num
       if (widest === -1 || widths[i]! > widths[widest]!) widest = i;
     }
     if (widest === -1) break;
-    const others = widths.filter((w, i) => i !== widest && w > min[i]! && w < widths[widest]!);
-    const next = Math.max(min[widest]!, ...others);
-    const step = Math.min(excess, Math.max(1, widths[widest]! - next));
-    widths[widest] = Math.max(min[widest]!, widths[widest]! - step);
-    excess -= step;
+    widths[widest]!--;
+    excess--;
   }
   return widths;
 }

@@ -1,0 +1,86 @@
+import { openReadOnly, resolveDbPath, type DB } from "../db/open.js";
+import { UserError } from "../errors.js";
+import type { IO } from "../io.js";
+import { resolveId } from "../queries/index.js";
+import { runQuery } from "../queries/run.js";
+import type { ArgKind, Query, QueryResult } from "../queries/types.js";
+
+/**
+ * What a read command works with: the database opened read-only, the caller's clock, and
+ * the option values for the queries it runs. Commands stay thin: they pick queries and views.
+ */
+export class ReadContext {
+  readonly db: DB;
+  /** "Now" for runs still going (P002, T004); fixed by OBS_NOW in tests and snapshots. */
+  readonly now: string;
+
+  constructor(
+    dbFlag: string | undefined,
+    readonly io: IO,
+    readonly overrides: Record<string, number> = {},
+  ) {
+    this.db = openReadOnly(resolveDbPath(dbFlag, io.env));
+    const fixed = io.env.OBS_NOW;
+    this.now = fixed && !Number.isNaN(Date.parse(fixed)) ? new Date(fixed).toISOString() : new Date().toISOString();
+  }
+
+  resolve(kind: Exclude<ArgKind, "none">, given: string): string {
+    return resolveId(this.db, kind, given);
+  }
+
+  /** Every execution id, newest first. */
+  executions(): string[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT id FROM (SELECT id, started_at FROM task_list_execution_runs
+                           UNION SELECT DISTINCT execution_id, NULL FROM transcript_entries
+                            WHERE execution_id NOT IN (SELECT id FROM task_list_execution_runs))
+            ORDER BY started_at DESC, id DESC`,
+        )
+        .all() as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  run<Row>(q: Query<Row>, args: Record<string, string | null>): QueryResult<Row> {
+    const params: Record<string, unknown> = { now: this.now, execution_id: null, task_id: null, correlation_id: null, task_list_id: null, ...args };
+    for (const o of q.options ?? []) params[o.name] = this.overrides[o.name] ?? o.default;
+    return runQuery(this.db, q, params);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Opens a read context, runs `f`, and closes the database whatever happens. */
+export async function withRead<T>(dbFlag: string | undefined, io: IO, overrides: Record<string, number>, f: (ctx: ReadContext) => T | Promise<T>): Promise<T> {
+  const ctx = new ReadContext(dbFlag, io, overrides);
+  try {
+    return await f(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+/** Parses a duration flag: 90s, 5m, 1h, 1500ms, or plain milliseconds. */
+export function parseDuration(flag: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+    if (!m) throw new UserError(`${flag} must be a duration like 500ms, 90s, 5m or 1h, got '${value}'`);
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms" | "s" | "m" | "h"];
+    return Math.round(Number(m[1]) * unit);
+  };
+}
+
+/** A multi-query command's JSON: the rows of each query keyed by its id, plus what was skipped. */
+export function keyedJson(head: Record<string, unknown>, results: QueryResult<unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...head };
+  const skipped: Record<string, string> = {};
+  for (const r of results) {
+    out[r.id] = r.rows;
+    if (r.skipped) skipped[r.id] = r.reason;
+  }
+  if (Object.keys(skipped).length) out.skipped = skipped;
+  return out;
+}

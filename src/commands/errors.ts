@@ -1,0 +1,122 @@
+import type { Command } from "commander";
+import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
+import { palette, type IO } from "../io.js";
+import { T001, T002, T003, T004, T005, T006, type T001Row } from "../queries/troubleshooting.js";
+import { cut, fmtMs, fmtTime } from "../render/format.js";
+import { printJson } from "../render/output.js";
+import { section } from "../render/sections.js";
+import { keyedJson, parseDuration, withRead } from "./context.js";
+import { limitOption, withCommon, type App, type CommonOpts } from "./common.js";
+
+export interface ErrorsOpts extends CommonOpts {
+  task?: string;
+  window?: number;
+  limit?: number;
+}
+
+export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: IO): Promise<number> {
+  const overrides: Record<string, number> = opts.window !== undefined ? { window_ms: opts.window } : {};
+  return withRead(opts.db, io, overrides, (ctx) => {
+    const c = palette(io.color);
+    const limit = opts.limit ?? 20;
+    if (opts.task) {
+      const taskId = ctx.resolve("task", opts.task);
+      const r = ctx.run(T006, { task_id: taskId });
+      if (opts.json) {
+        printJson(io, keyedJson({ task_id: taskId }, [r]));
+      } else {
+        const status = ctx.db.prepare(`SELECT status, title FROM tasks WHERE id = ?`).get(taskId) as { status: string; title: string } | undefined;
+        io.out(c.bold(`Task ${taskId}`) + (status ? ` ${c.dim(`${status.title ?? ""} — ${status.status}`)}` : "") + "\n");
+        io.out(
+          section(io, c, "What blocks it", r, [
+            { key: "blocker_type", header: "BLOCKER", color: (t) => c.warn(t) },
+            { key: "detail", header: "DETAIL" },
+            { key: "since", header: "SINCE", get: (x) => fmtTime(x.since), keep: true },
+          ], { limit, empty: "nothing found" }) + "\n",
+        );
+      }
+      return r.rows.length ? EXIT_FINDINGS : EXIT_OK;
+    }
+    if (!exec) throw new UserError("name an execution (or --task TASK)", [`recent: ${ctx.executions().slice(0, 3).join(", ")}`]);
+    const id = ctx.resolve("execution", exec);
+    const args = { execution_id: id };
+    const errors = ctx.run(T001, args);
+    const blocked = ctx.run(T002, args);
+    const root = ctx.run(T003, args);
+    const open = ctx.run(T004, args);
+    const repeated = ctx.run(T005, args);
+    const results = [errors, blocked, root, open, repeated];
+    if (opts.json) {
+      printJson(io, keyedJson({ execution_id: id }, results.map((r) => (opts.limit ? { ...r, rows: (r.rows as unknown[]).slice(0, opts.limit) } : r)) as never));
+    } else {
+      const rootRow = root.rows[0];
+      const head: string[] = [c.bold(`Errors in ${id}`)];
+      if (rootRow) {
+        head.push(
+          `${c.error("Root cause")} ${c.dim("(T003)")}: ${rootRow.error_type} at ${fmtTime(rootRow.occurred_at)} — ${cut(rootRow.details ?? "", 120)}` +
+            (rootRow.followed_by > 0 ? c.dim(` (followed by ${rootRow.followed_by} more within ${fmtMs(rootRow.span_ms)})`) : ""),
+        );
+      }
+      const out: string[] = [];
+      out.push(
+        section(io, c, "All errors, in time order", errors, [
+          { key: "mark", header: " ", get: (r: T001Row) => (r.id === rootRow?.id ? "▶" : ""), color: (t) => c.error(t), keep: true },
+          { key: "occurred_at", header: "TIME", get: (r: T001Row) => fmtTime(r.occurred_at), keep: true },
+          { key: "error_type", header: "TYPE", color: (t) => c.error(t) },
+          { key: "source", header: "SOURCE", drop: 2 },
+          { key: "task_id", header: "TASK", keep: true, drop: 1 },
+          { key: "details", header: "DETAILS" },
+        ], { limit, empty: "no errors" }),
+      );
+      out.push(
+        section(io, c, "Blocked commands", blocked, [
+          { key: "occurred_at", header: "TIME", get: (r) => fmtTime(r.occurred_at), keep: true },
+          { key: "tool", header: "TOOL" },
+          { key: "input_summary", header: "COMMAND" },
+          { key: "block_reason", header: "REASON" },
+          { key: "task_id", header: "TASK", keep: true, drop: 1 },
+        ], { limit }),
+      );
+      out.push(
+        section(io, c, "Started and never finished", open, [
+          { key: "op_type", header: "WHAT", color: (t) => c.warn(t) },
+          { key: "id", header: "ID", keep: true },
+          { key: "started_at", header: "STARTED", get: (r) => fmtTime(r.started_at), keep: true },
+          { key: "open_ms", header: "OPEN FOR", align: "right", get: (r) => fmtMs(r.open_ms) },
+          { key: "detail", header: "DETAIL", drop: 1 },
+        ], { limit }),
+      );
+      out.push(
+        section(io, c, "Repeated failures", repeated, [
+          { key: "count", header: "TIMES", align: "right" },
+          { key: "signature", header: "FAILURE" },
+          { key: "first_at", header: "FIRST", get: (r) => fmtTime(r.first_at), keep: true, drop: 2 },
+          { key: "task_ids", header: "TASKS", get: (r) => r.task_ids.join(", "), drop: 1 },
+        ], { limit }),
+      );
+      io.out(head.join("\n") + "\n\n" + out.join("\n\n") + "\n");
+    }
+    return errors.rows.length || blocked.rows.length ? EXIT_FINDINGS : EXIT_OK;
+  });
+}
+
+export function registerErrors(program: Command, app: App): void {
+  withCommon(
+    program
+      .command("errors")
+      .summary("what went wrong in a run, root cause first (T001–T006)")
+      .description(
+        "Every error of an execution in time order with the root cause marked (T001, T003), then blocked\n" +
+          "commands (T002), operations never finished (T004) and repeated failures (T005). With --task, why\n" +
+          "that task is blocked (T006). Exit 1 when there are errors or blocked commands.",
+      )
+      .argument("[exec]", "execution id (a unique prefix will do)")
+      .option("--task <task>", "explain why this task is blocked instead (T006)")
+      .option("--window <duration>", "errors closer than this form one cascade (default 60s)", parseDuration("--window"))
+      .addOption(limitOption(20)),
+  )
+    .addHelpText("after", "\nExamples:\n  obs errors exec-103\n  obs errors exec-103 --json | jq '.T001[] | .details'\n  obs errors --task task-103-07")
+    .action(async (exec: string | undefined, o: ErrorsOpts) => {
+      app.code = await runErrors(exec, o, app.io);
+    });
+}

@@ -1,0 +1,125 @@
+import type { Command } from "commander";
+import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
+import { palette, type IO } from "../io.js";
+import { VALIDATION } from "../queries/validation.js";
+import { fmtInt, fmtTime } from "../render/format.js";
+import { printJson } from "../render/output.js";
+import { indent } from "../render/sections.js";
+import { renderTable } from "../render/table.js";
+import { withRead, type ReadContext } from "./context.js";
+import { limitOption, withCommon, type App, type CommonOpts } from "./common.js";
+
+export interface Check {
+  id: string;
+  title: string;
+  ok: boolean;
+  count: number;
+  rows: Record<string, unknown>[];
+  skipped?: string;
+}
+export interface Verdict {
+  execution_id: string;
+  ok: boolean;
+  checks: Check[];
+}
+
+export interface ValidateOpts extends CommonOpts {
+  all?: boolean;
+  limit?: number;
+}
+
+export function validateExecution(ctx: ReadContext, executionId: string): Verdict {
+  const checks: Check[] = VALIDATION.map((q) => {
+    const r = ctx.run(q as never, { execution_id: executionId });
+    const rows = r.rows as Record<string, unknown>[];
+    return { id: q.id, title: q.title, ok: rows.length === 0, count: rows.length, rows, ...(r.skipped ? { skipped: r.reason } : {}) };
+  });
+  return { execution_id: executionId, ok: checks.every((c) => c.ok), checks };
+}
+
+/** A checklist: ✓ or ✗ per check with its count and first rows, then a one-line verdict. */
+export function renderVerdict(v: Verdict, io: IO, limit: number): string {
+  const c = palette(io.color);
+  const out: string[] = [c.bold(`Validating ${v.execution_id}`)];
+  for (const ch of v.checks) {
+    const desc = VALIDATION.find((q) => q.id === ch.id)!.description;
+    if (ch.skipped) {
+      out.push(`  ${c.warn("–")} ${ch.id} ${ch.title}  ${c.warn(`skipped: ${ch.skipped}`)}`);
+    } else if (ch.ok) {
+      out.push(`  ${c.ok("✓")} ${ch.id} ${ch.title}`);
+    } else {
+      out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(desc)}`);
+      const shown = ch.rows.slice(0, limit).map((r) => ({ ...r, ...timeFields(r) }));
+      const keys = Object.keys(shown[0] ?? {}).filter((k) => k !== "execution_id");
+      out.push(indent(renderTable(shown, keys.map((k) => ({ key: k, header: k.toUpperCase(), keep: /(^|_)id$/.test(k) })), { ...io, columns: io.columns - 6 }), 6));
+      if (ch.count > shown.length) out.push(c.dim(`      … ${fmtInt(ch.count - shown.length)} more (obs query ${ch.id} ${v.execution_id})`));
+    }
+  }
+  const failed = v.checks.filter((ch) => !ch.ok);
+  const skipped = v.checks.filter((ch) => ch.skipped);
+  const rows = failed.reduce((a, ch) => a + ch.count, 0);
+  out.push(
+    failed.length === 0
+      ? c.ok(`✓ ${v.execution_id}: all ${v.checks.length - skipped.length} checks passed`) + (skipped.length ? c.warn(` (${skipped.length} skipped)`) : "")
+      : c.error(`✗ ${v.execution_id}: ${failed.length} of ${v.checks.length} checks failed (${fmtInt(rows)} finding${rows === 1 ? "" : "s"})`),
+  );
+  return out.join("\n");
+}
+
+function timeFields(r: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (typeof v === "string" && /_at$|^start$|^end$/.test(k)) out[k] = fmtTime(v);
+  return out;
+}
+
+export async function runValidate(execs: string[], opts: ValidateOpts, io: IO): Promise<number> {
+  return withRead(opts.db, io, {}, (ctx) => {
+    let ids: string[];
+    if (opts.all) {
+      if (execs.length) throw new UserError("give executions or --all, not both");
+      ids = ctx.executions();
+      if (!ids.length) throw new UserError("the database has no executions to validate");
+    } else if (execs.length) {
+      ids = execs.map((e) => ctx.resolve("execution", e));
+    } else {
+      const recent = ctx.executions().slice(0, 3);
+      throw new UserError("name the execution(s) to validate, or --all", recent.length ? [`recent: ${recent.join(", ")}`] : []);
+    }
+    const verdicts = ids.map((id) => validateExecution(ctx, id));
+    if (verdicts.every((v) => v.checks.every((ch) => ch.skipped))) {
+      throw new UserError(`nothing could be checked: ${verdicts[0]!.checks[0]!.skipped}`, ["is this an obs database? (`obs ingest` creates the tables)"]);
+    }
+    if (opts.json) {
+      const lim = (v: Verdict) => (opts.limit ? { ...v, checks: v.checks.map((ch) => ({ ...ch, rows: ch.rows.slice(0, opts.limit) })) } : v);
+      printJson(io, verdicts.length === 1 && !opts.all ? lim(verdicts[0]!) : verdicts.map(lim));
+    } else {
+      io.out(verdicts.map((v) => renderVerdict(v, io, opts.limit ?? 5)).join("\n\n") + "\n");
+      if (verdicts.length > 1) {
+        const bad = verdicts.filter((v) => !v.ok).length;
+        const c = palette(io.color);
+        io.out("\n" + (bad ? c.error(`✗ ${bad} of ${verdicts.length} executions have findings`) : c.ok(`✓ all ${verdicts.length} executions passed`)) + "\n");
+      }
+    }
+    return verdicts.every((v) => v.ok) ? EXIT_OK : EXIT_FINDINGS;
+  });
+}
+
+export function registerValidate(program: Command, app: App): void {
+  withCommon(
+    program
+      .command("validate")
+      .summary("check a run's integrity (V001–V007); exit 1 on findings")
+      .description(
+        "Run the validation checks V001–V007 on executions: a checklist for people, or with --json\n" +
+          "{execution_id, ok, checks: [{id, title, ok, count, rows}]}. Exit 0 when every check passes,\n" +
+          "1 when any finds rows, 2 on an error — so `obs validate EXEC || exit 1` gates a CI job.",
+      )
+      .argument("[exec...]", "execution ids (a unique prefix will do)")
+      .option("--all", "validate every execution")
+      .addOption(limitOption(5)),
+  )
+    .addHelpText("after", "\nExamples:\n  obs validate exec-103\n  obs validate --all --json | jq '.[] | select(.ok | not) | .execution_id'")
+    .action(async (execs: string[], o: ValidateOpts) => {
+      app.code = await runValidate(execs, o, app.io);
+    });
+}

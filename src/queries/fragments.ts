@@ -1,0 +1,175 @@
+/**
+ * SQL shared by several queries, as constants (never built from input). Each is a CTE body
+ * or expression that reads @execution_id.
+ */
+
+/**
+ * A JSON field of a column other producers may fill with text that is not JSON: NULL then,
+ * rather than an error that would stop the whole query.
+ */
+export const jx = (column: string, path: string) => `CASE WHEN json_valid(${column}) THEN json_extract(${column}, '${path}') END`;
+
+/** Milliseconds between two timestamps (any form julianday reads). */
+export const MS = (end: string, start: string) => `CAST(ROUND((julianday(${end}) - julianday(${start})) * 86400000) AS INTEGER)`;
+
+/**
+ * Every error of an execution, one row each (T001's definition, reused by T003, D002 and the
+ * summaries): tool errors, `error` entries, failed skills, failed assertions, error/critical
+ * bus events, failed agents and failed tasks.
+ */
+export const ERRORS_CTE = `
+  errors AS (
+    SELECT 'tool_error'            AS error_type,
+           tu.tool                 AS source,
+           COALESCE(tu.end_time, tu.start_time) AS occurred_at,
+           COALESCE(tu.error_message, tu.output_summary, 'tool failed') AS details,
+           tu.task_id,
+           tu.id
+      FROM tool_uses tu
+     WHERE tu.execution_id = @execution_id
+       AND tu.is_error = 1
+    UNION ALL
+    SELECT 'error_entry', COALESCE(te.instance_id, te.category, 'transcript'), te.timestamp, te.summary, te.task_id, te.id
+      FROM transcript_entries te
+     WHERE te.execution_id = @execution_id
+       AND te.entry_type = 'error'
+    UNION ALL
+    SELECT 'skill_failed', st.skill_name, COALESCE(st.end_time, st.start_time),
+           COALESCE(st.error_message, 'skill ' || st.skill_name || ' failed'), st.task_id, st.id
+      FROM skill_traces st
+     WHERE st.execution_id = @execution_id
+       AND st.status = 'failed'
+    UNION ALL
+    SELECT 'assertion_failed', ar.category, ar.timestamp, ar.description, ar.task_id, ar.id
+      FROM assertion_results ar
+     WHERE ar.execution_id = @execution_id
+       AND ar.result = 'fail'
+    UNION ALL
+    SELECT 'bus_' || mb.severity, mb.source, mb.timestamp, mb.human_summary, mb.task_id, mb.id
+      FROM message_bus_log mb
+     WHERE mb.execution_id = @execution_id
+       AND mb.severity IN ('error', 'critical')
+    UNION ALL
+    SELECT 'agent_failed', ag.id, COALESCE(ag.completed_at, ag.last_heartbeat_at),
+           COALESCE(ag.error_message, 'agent ' || ag.status), ag.task_id, ag.id
+      FROM build_agent_instances ag
+     WHERE ag.execution_id = @execution_id
+       AND ag.status IN ('failed', 'error')
+    UNION ALL
+    SELECT 'task_failed', COALESCE(t.display_id, t.id), COALESCE(t.completed_at, t.status_at, t.started_at),
+           COALESCE(t.title, 'task failed'), t.id, t.id
+      FROM tasks t
+     WHERE t.execution_id = @execution_id
+       AND t.status = 'failed'
+  )`;
+
+/** The tables and columns ERRORS_CTE reads. */
+export const ERRORS_NEEDS: Record<string, string[]> = {
+  tool_uses: ["execution_id", "is_error", "tool", "end_time", "start_time", "error_message", "output_summary", "task_id", "id"],
+  transcript_entries: ["execution_id", "entry_type", "instance_id", "category", "timestamp", "summary", "task_id", "id"],
+  skill_traces: ["execution_id", "status", "skill_name", "end_time", "start_time", "error_message", "task_id", "id"],
+  assertion_results: ["execution_id", "result", "category", "timestamp", "description", "task_id", "id"],
+  message_bus_log: ["execution_id", "severity", "source", "timestamp", "human_summary", "task_id", "id"],
+  build_agent_instances: ["execution_id", "status", "completed_at", "last_heartbeat_at", "error_message", "task_id", "id"],
+  tasks: ["execution_id", "status", "display_id", "completed_at", "status_at", "started_at", "title", "id"],
+};
+
+/**
+ * The moment an execution is judged at (`ref_at`): for a finished run its last recorded event,
+ * for a run still going @now (the caller's clock), so "silent" and "open" mean the same in
+ * every query.
+ */
+export const REF_CTE = `
+  last_event AS (
+    SELECT MAX(ts) AS at FROM (
+      SELECT MAX(timestamp)  AS ts FROM transcript_entries WHERE execution_id = @execution_id
+      UNION ALL
+      SELECT MAX(timestamp)       FROM message_bus_log    WHERE execution_id = @execution_id
+      UNION ALL
+      SELECT MAX(timestamp)       FROM agent_heartbeats   WHERE execution_id = @execution_id
+      UNION ALL
+      SELECT MAX(completed_at)    FROM task_list_execution_runs WHERE id = @execution_id
+    )
+  ),
+  ref AS (
+    SELECT CASE
+             WHEN r.status IN ('completed', 'failed') OR @now IS NULL THEN (SELECT at FROM last_event)
+             ELSE @now
+           END AS ref_at
+      FROM (SELECT 1) one
+      LEFT JOIN task_list_execution_runs r ON r.id = @execution_id
+  )`;
+
+export const REF_NEEDS: Record<string, string[]> = {
+  transcript_entries: ["execution_id", "timestamp"],
+  message_bus_log: ["execution_id", "timestamp"],
+  agent_heartbeats: ["execution_id", "timestamp"],
+  task_list_execution_runs: ["id", "status", "completed_at"],
+};
+
+/**
+ * Errors grouped into cascades: an error within @window_ms of the previous one continues its
+ * cascade, a later one starts the next. Shared by T003 and D002.
+ */
+export const CASCADES_CTE = `
+  ${ERRORS_CTE},
+  ordered AS (
+    SELECT e.*,
+           ${MS("occurred_at", "LAG(occurred_at) OVER (ORDER BY occurred_at, error_type, id)")} AS since_prev_ms
+      FROM errors e
+     WHERE occurred_at IS NOT NULL
+  ),
+  grouped AS (
+    SELECT o.*,
+           SUM(CASE WHEN since_prev_ms IS NULL OR since_prev_ms > @window_ms THEN 1 ELSE 0 END)
+             OVER (ORDER BY occurred_at, error_type, id ROWS UNBOUNDED PRECEDING) AS cascade_no,
+           ROW_NUMBER() OVER (ORDER BY occurred_at, error_type, id) AS n
+      FROM ordered o
+  ),
+  cascades AS (
+    SELECT cascade_no,
+           COUNT(*)                          AS errors,
+           MIN(occurred_at)                  AS started_at,
+           MAX(occurred_at)                  AS ended_at,
+           MIN(n)                            AS first_n,
+           json_group_array(DISTINCT task_id) FILTER (WHERE task_id IS NOT NULL) AS task_ids
+      FROM grouped
+     GROUP BY cascade_no
+  )`;
+/** Lock entries of an execution with their file and state unpacked. */
+export const LOCKS_CTE = `
+  locks AS (
+    SELECT te.id,
+           te.instance_id,
+           te.task_id,
+           te.timestamp,
+           te.sequence,
+           te.entry_type,
+           ${jx("te.details", "$.file_path")} AS file_path,
+           COALESCE(${jx("te.details", "$.state")}, 'acquired') AS state,
+           ${jx("te.details", "$.held_by")} AS held_by
+      FROM transcript_entries te
+     WHERE te.execution_id = @execution_id
+       AND te.entry_type IN ('lock_acquire', 'lock_release')
+  ),
+  -- An acquired lock is open until a later release by the same agent on the same file.
+  open_locks AS (
+    SELECT a.*
+      FROM locks a
+     WHERE a.entry_type = 'lock_acquire'
+       AND a.state = 'acquired'
+       AND NOT EXISTS (
+             SELECT 1
+               FROM locks r
+              WHERE r.entry_type = 'lock_release'
+                AND r.file_path   = a.file_path
+                AND r.instance_id IS a.instance_id
+                AND (r.timestamp > a.timestamp OR (r.timestamp = a.timestamp AND r.sequence > a.sequence)))
+  )`;
+
+/** Merges needs of several fragments and a query's own. */
+export function needs(...parts: Record<string, string[]>[]): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const p of parts) for (const [t, cols] of Object.entries(p)) for (const c of cols) (out[t] ??= new Set()).add(c);
+  return Object.fromEntries(Object.entries(out).map(([t, s]) => [t, [...s]]));
+}

@@ -1,0 +1,38 @@
+import type { IO, Palette } from "../io.js";
+import type { QueryResult } from "../queries/types.js";
+import { fmtInt } from "./format.js";
+import { renderTable, type Column } from "./table.js";
+
+/** A titled block of a report: its heading, then a table, "none" or why it was skipped. */
+export function section<Row>(
+  io: IO,
+  c: Palette,
+  title: string,
+  result: QueryResult<Row>,
+  columns: Column<Row>[],
+  o: { limit: number; lookedFor?: string; empty?: string },
+): string {
+  const lines: string[] = [];
+  const count = result.rows.length;
+  const head = `${c.bold(title)} ${c.dim(`(${result.id})`)}`;
+  if (result.skipped) {
+    lines.push(`${head}  ${c.warn(`skipped: ${result.reason}`)}`);
+    return lines.join("\n");
+  }
+  lines.push(`${head}  ${count === 0 ? c.dim(o.empty ?? "none") : c.accent(fmtInt(count))}`);
+  if (o.lookedFor) lines.push(c.dim(`  looked for: ${o.lookedFor}`));
+  if (count > 0) {
+    const shown = result.rows.slice(0, o.limit);
+    lines.push(indent(renderTable(shown, columns, { ...io, columns: io.columns - 2 }), 2));
+    if (count > shown.length) lines.push(c.dim(`  … ${fmtInt(count - shown.length)} more (--limit ${count} to see all)`));
+  }
+  return lines.join("\n");
+}
+
+export function indent(text: string, n: number): string {
+  const pad = " ".repeat(n);
+  return text
+    .split("\n")
+    .map((l) => (l ? pad + l : l))
+    .join("\n");
+}
