@@ -1,7 +1,7 @@
 import { openReadOnly, resolveDbPath, type DB } from "../db/open.js";
 import { UserError } from "../errors.js";
 import type { IO } from "../io.js";
-import { resolveId } from "../queries/index.js";
+import { resolveId, tableExists } from "../queries/index.js";
 import { runQuery } from "../queries/run.js";
 import type { ArgKind, Query, QueryResult } from "../queries/types.js";
 
@@ -28,18 +28,17 @@ export class ReadContext {
     return resolveId(this.db, kind, given);
   }
 
-  /** Every execution id, newest first. */
+  /** Every execution id, newest first (those known only from transcripts by their first entry). */
   executions(): string[] {
-    return (
-      this.db
-        .prepare(
-          `SELECT id FROM (SELECT id, started_at FROM task_list_execution_runs
-                           UNION SELECT DISTINCT execution_id, NULL FROM transcript_entries
-                            WHERE execution_id NOT IN (SELECT id FROM task_list_execution_runs))
-            ORDER BY started_at DESC, id DESC`,
-        )
-        .all() as { id: string }[]
-    ).map((r) => r.id);
+    const runs = tableExists(this.db, "task_list_execution_runs");
+    const entries = tableExists(this.db, "transcript_entries");
+    const parts = [
+      ...(runs ? [`SELECT id, started_at FROM task_list_execution_runs`] : []),
+      ...(entries ? [`SELECT execution_id, MIN(timestamp) FROM transcript_entries GROUP BY execution_id`] : []),
+    ];
+    if (!parts.length) return [];
+    const rows = this.db.prepare(`SELECT id, MAX(started_at) AS started_at FROM (${parts.join(" UNION ALL ")}) GROUP BY id ORDER BY started_at DESC, id DESC`).all() as { id: string }[];
+    return rows.map((r) => r.id);
   }
 
   run<Row>(q: Query<Row>, args: Record<string, string | null>): QueryResult<Row> {

@@ -52,10 +52,10 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
       const rootRow = root.rows[0];
       const head: string[] = [c.bold(`Errors in ${id}`)];
       if (rootRow) {
-        head.push(
-          `${c.error("Root cause")} ${c.dim("(T003)")}: ${rootRow.error_type} at ${fmtTime(rootRow.occurred_at)} — ${cut(rootRow.details ?? "", 120)}` +
-            (rootRow.followed_by > 0 ? c.dim(` (followed by ${rootRow.followed_by} more within ${fmtMs(rootRow.span_ms)})`) : ""),
-        );
+        const lead = `Root cause (T003): ${rootRow.error_type} at ${fmtTime(rootRow.occurred_at)} in ${rootRow.task_id ?? "the run"}`;
+        const followed = rootRow.followed_by > 0 ? `followed by ${rootRow.followed_by} more errors within ${fmtMs(rootRow.span_ms)}` : "no errors followed it";
+        head.push(`${c.error("Root cause")} ${c.dim("(T003)")}${lead.slice("Root cause (T003)".length)}, ${c.dim(followed)}`);
+        head.push(`  ${cut(rootRow.details ?? "", io.columns - 2)}`);
       }
       const out: string[] = [];
       out.push(

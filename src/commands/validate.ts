@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { VALIDATION } from "../queries/validation.js";
-import { fmtInt, fmtTime } from "../render/format.js";
+import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
@@ -48,7 +48,8 @@ export function renderVerdict(v: Verdict, io: IO, limit: number): string {
     } else if (ch.ok) {
       out.push(`  ${c.ok("✓")} ${ch.id} ${ch.title}`);
     } else {
-      out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(desc)}`);
+      const head = `  ✗ ${ch.id} ${ch.title}  ${fmtInt(ch.count)} found  `;
+      out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(cut(desc, io.columns - [...head].length))}`);
       const shown = ch.rows.slice(0, limit).map((r) => ({ ...r, ...timeFields(r) }));
       const keys = Object.keys(shown[0] ?? {}).filter((k) => k !== "execution_id");
       out.push(indent(renderTable(shown, keys.map((k) => ({ key: k, header: k.toUpperCase(), keep: /(^|_)id$/.test(k) })), { ...io, columns: io.columns - 6 }), 6));

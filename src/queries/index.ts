@@ -21,36 +21,43 @@ export function findQuery(id: string): Query<Record<string, unknown>> {
   return q as unknown as Query<Record<string, unknown>>;
 }
 
-/** Where each kind of argument is known from, for resolving a (possibly short) id. */
-const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; sql: string }> = {
+/** Where each kind of argument is known from: one lookup per table, used when the table exists. */
+const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; from: { table: string; sql: string }[] }> = {
   execution: {
     noun: "execution",
-    sql: `SELECT id FROM task_list_execution_runs UNION SELECT DISTINCT execution_id FROM transcript_entries`,
+    from: [
+      { table: "task_list_execution_runs", sql: `SELECT id FROM task_list_execution_runs` },
+      { table: "transcript_entries", sql: `SELECT DISTINCT execution_id AS id FROM transcript_entries` },
+    ],
   },
   task: {
     noun: "task",
-    sql: `SELECT id FROM tasks UNION SELECT DISTINCT task_id FROM transcript_entries WHERE task_id IS NOT NULL`,
+    from: [
+      { table: "tasks", sql: `SELECT id FROM tasks` },
+      { table: "transcript_entries", sql: `SELECT DISTINCT task_id AS id FROM transcript_entries WHERE task_id IS NOT NULL` },
+    ],
   },
   correlation: {
     noun: "correlation id",
-    sql: `SELECT DISTINCT correlation_id AS id FROM message_bus_log WHERE correlation_id IS NOT NULL`,
+    from: [{ table: "message_bus_log", sql: `SELECT DISTINCT correlation_id AS id FROM message_bus_log WHERE correlation_id IS NOT NULL` }],
   },
   task_list: {
     noun: "task list",
-    sql: `SELECT DISTINCT task_list_id AS id FROM task_list_execution_runs WHERE task_list_id IS NOT NULL`,
+    from: [{ table: "task_list_execution_runs", sql: `SELECT DISTINCT task_list_id AS id FROM task_list_execution_runs WHERE task_list_id IS NOT NULL` }],
   },
 };
 
+export function tableExists(db: DB, name: string): boolean {
+  return Boolean(db.prepare(`SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`).get(name));
+}
+
 function knownIds(db: DB, kind: Exclude<ArgKind, "none">): string[] {
-  const tables: Record<string, string[]> = {
-    execution: ["task_list_execution_runs", "transcript_entries"],
-    task: ["tasks", "transcript_entries"],
-    correlation: ["message_bus_log"],
-    task_list: ["task_list_execution_runs"],
-  };
-  const have = tables[kind]!.every((t) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?`).get(t));
-  if (!have) return [];
-  return (db.prepare(ID_SOURCES[kind].sql).all() as { id: string }[]).map((r) => r.id);
+  const ids = new Set<string>();
+  for (const src of ID_SOURCES[kind].from) {
+    if (!tableExists(db, src.table)) continue;
+    for (const r of db.prepare(src.sql).all() as { id: string }[]) ids.add(r.id);
+  }
+  return [...ids];
 }
 
 function distance(a: string, b: string): number {

@@ -24,14 +24,15 @@ export const L001: Query<ExecutionRow> = {
   title: "Executions",
   description: "Every execution in the database, newest first, with its outcome, size and cost.",
   arg: "none",
-  needs: {
+  // Only transcripts are needed: a database another producer wrote may lack the rest.
+  needs: { transcript_entries: ["execution_id", "timestamp", "entry_type"] },
+  optional: {
     task_list_execution_runs: ["id", "task_list_id", "status", "started_at", "completed_at"],
-    transcript_entries: ["execution_id", "timestamp", "entry_type"],
     tasks: ["execution_id", "status"],
     tool_uses: ["execution_id", "is_error"],
     build_agent_instances: ["execution_id"],
+    llm_calls: ["execution_id", "input_tokens", "output_tokens", "cost_usd"],
   },
-  optional: { llm_calls: ["execution_id", "input_tokens", "output_tokens", "cost_usd"] },
   sql: `
     -- Executions with a run row, and those only ever seen in transcripts.
     WITH ids AS (

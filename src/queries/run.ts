@@ -36,14 +36,22 @@ function bindFor(sql: string, params: Record<string, unknown>): Record<string, u
 }
 
 /**
- * Stands in an empty temporary table for an optional one the database lacks. TEMP tables live
- * outside the file, so this works on a read-only connection and leaves the file untouched.
- * Names come from query definitions, never from input.
+ * Stands in for optional tables and columns the database lacks: an empty TEMP table for a
+ * missing table, and for a table missing columns a TEMP VIEW of the same name that adds them
+ * as NULL (unqualified names resolve to the temp schema first). TEMP objects live outside the
+ * file, so this works on a read-only connection and leaves the file untouched. Names come from
+ * query definitions, never from input.
  */
 function shimOptional(db: DB, optional: Record<string, string[]>): void {
   for (const [table, cols] of Object.entries(optional)) {
-    if (columnsOf(db, table)) continue;
-    db.exec(`CREATE TEMP TABLE IF NOT EXISTS "${table}" (${cols.map((c) => `"${c}"`).join(", ")})`);
+    const have = columnsOf(db, table);
+    if (!have) {
+      db.exec(`CREATE TEMP TABLE IF NOT EXISTS "${table}" (${cols.map((c) => `"${c}"`).join(", ")})`);
+    } else {
+      const missing = cols.filter((c) => !have.has(c));
+      if (!missing.length) continue;
+      db.exec(`CREATE TEMP VIEW "${table}" AS SELECT *, ${missing.map((c) => `NULL AS "${c}"`).join(", ")} FROM main."${table}"`);
+    }
     columnsCache.get(db)?.delete(table);
   }
 }
