@@ -3,14 +3,20 @@
  *
  *   ingest   ~1,000,000 events over ~50 executions, obs's rate against the sqlite3 shell
  *            bulk-loading the same lines (JSON parsed in SQL, one table, three indexes).
+ *   queries  every execution-scoped query on that database (target < 50 ms each), the
+ *            others once, `obs validate --all` (target < 2 s), and each plan's full scans.
  *
- * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/).
+ * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
+ *          --queries-only (reuse bench/out/bench.db from an earlier run).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateDemo } from "../src/demo/generate.js";
+import { openReadOnly } from "../src/db/open.js";
+import { QUERIES } from "../src/queries/index.js";
+import { runQuery } from "../src/queries/run.js";
 import { fmtInt } from "../src/render/format.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -71,11 +77,70 @@ COMMIT;
   return (performance.now() - t0) / 1000;
 }
 
+/** The tables big enough that scanning one whole for one execution's question is a defect. */
+const BIG = ["transcript_entries", "tool_uses", "assertion_results", "message_bus_log", "agent_heartbeats", "llm_calls", "skill_traces"];
+
+function benchQueries(dbPath: string): void {
+  const db = openReadOnly(dbPath);
+  const executions = (db.prepare(`SELECT id FROM task_list_execution_runs ORDER BY started_at`).all() as { id: string }[]).map((r) => r.id);
+  const events = (db.prepare(`SELECT SUM(lines) AS n FROM ingest_log`).get() as { n: number }).n;
+  const sample = executions.filter((_, i) => i % Math.max(1, Math.floor(executions.length / 10)) === 0).slice(0, 10);
+  const someTask = (db.prepare(`SELECT id FROM tasks WHERE execution_id = ? LIMIT 1 OFFSET 7`).get(sample[0]) as { id: string }).id;
+  const someCorrelation = (db.prepare(`SELECT correlation_id AS id FROM message_bus_log WHERE execution_id = ? AND correlation_id IS NOT NULL LIMIT 1`).get(sample[0]) as { id: string }).id;
+  const taskList = (db.prepare(`SELECT task_list_id AS id FROM task_list_execution_runs LIMIT 1`).get() as { id: string }).id;
+  console.log(`\nqueries on ${fmtInt(events)} events, ${executions.length} executions (each execution-scoped query on ${sample.length} of them; target < 50 ms):`);
+  let worst = 0;
+  const fullScans: string[] = [];
+  for (const q of QUERIES) {
+    const params: Record<string, unknown> = { now: null, execution_id: null, task_id: null, correlation_id: null, task_list_id: null };
+    for (const o of q.options ?? []) params[o.name] = o.default;
+    const runs = q.arg === "execution" ? sample.map((e) => ({ ...params, execution_id: e }))
+      : q.arg === "task" ? [{ ...params, task_id: someTask }]
+      : q.arg === "correlation" ? [{ ...params, correlation_id: someCorrelation }]
+      : q.arg === "task_list" ? [{ ...params, task_list_id: taskList }]
+      : [params];
+    runQuery(db, q, runs[0]!); // warm the page cache and the statement
+    const times = runs.map((p) => {
+      const t0 = performance.now();
+      runQuery(db, q, p);
+      return performance.now() - t0;
+    });
+    const max = Math.max(...times);
+    if (q.executionScoped) worst = Math.max(worst, max);
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(bindAll(q.sql, runs[0]!)) as { detail: string }[]).map((r) => r.detail);
+    const scans = plan.filter((d) => BIG.some((t) => new RegExp(`^SCAN ${t}\\b(?! USING)`).test(d)));
+    if (scans.length) fullScans.push(`${q.id}: ${scans.join("; ")}`);
+    const scope = q.executionScoped ? "per execution" : q.arg === "none" ? "whole database" : `per ${q.arg}`;
+    console.log(`  ${q.id}  ${max.toFixed(1).padStart(7)} ms max  ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1).padStart(7)} ms mean  (${scope})${q.executionScoped && max >= 50 ? "  ← over 50 ms" : ""}`);
+  }
+  db.close();
+  console.log(`slowest execution-scoped query: ${worst.toFixed(1)} ms (target < 50 ms: ${worst < 50 ? "met" : "NOT met"})`);
+  console.log(fullScans.length ? `full scans of big tables:\n  ${fullScans.join("\n  ")}` : "query plans: no full scan of a big table");
+
+  const t0 = performance.now();
+  const v = spawnSync(process.execPath, [BIN, "validate", "--all", "--json", "--db", dbPath], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const secs = (performance.now() - t0) / 1000;
+  const verdicts = JSON.parse(v.stdout) as { ok: boolean }[];
+  console.log(`obs validate --all: ${secs.toFixed(2)} s for ${verdicts.length} executions, process start included (target < 2 s: ${secs < 2 ? "met" : "NOT met"})`);
+}
+
+/** Parameters for EXPLAIN: every @name the SQL uses. */
+function bindAll(sql: string, params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const m of sql.matchAll(/@([a-z_]+)/g)) out[m[1]!] = params[m[1]!] ?? null;
+  return out;
+}
+
 function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const file = path.join(OUT, "events.jsonl");
   const db = path.join(OUT, "bench.db");
   const shellDb = path.join(OUT, "shell.db");
+  if (process.argv.includes("--queries-only")) {
+    if (!fs.existsSync(db)) throw new Error(`no ${db}: run npm run bench once without --queries-only`);
+    benchQueries(db);
+    return;
+  }
 
   process.stdout.write(`generating ~${fmtInt(TARGET_EVENTS)} events over ${RUNS} executions… `);
   const lines = generate(file);
@@ -108,7 +173,8 @@ function main() {
     rm(shellDb);
     fs.rmSync(file, { force: true });
   }
-  console.log(`(the ingested database is kept at ${path.relative(process.cwd(), db)} for the query benchmarks)`);
+  benchQueries(db);
+  console.log(`(the bench database is kept at ${path.relative(process.cwd(), db)}; --queries-only reruns the query part on it)`);
 }
 
 main();

@@ -165,3 +165,21 @@ test("commands on a database another producer wrote, with tables missing, skip w
   assert.match(q.stderr, /P001 skipped: no table parallel_execution_waves/);
   assert.deepEqual(fs.readFileSync(foreign), before, "read-only commands leave the file as it was");
 });
+
+test("validate --all on many executions (worker threads) agrees with validating each alone", async () => {
+  const { cleanRun, line } = await import("./query-helpers.js");
+  const many = path.join(dir, "many-runs.db");
+  const lines = Array.from({ length: 9 }, (_, i) => cleanRun(`run-${i}`, "tl", i * 100)).flat();
+  // One of them leaks a lock.
+  lines.push(line("run-4", 430, "transcript:entry", { entry_type: "lock_acquire", category: "c", summary: "l", instance_id: "x", details: { file_path: "f", state: "acquired" } }));
+  assert.equal(spawnCli(["ingest", "-", "--db", many], { input: lines.map((l) => JSON.stringify(l)).join("\n") }).code, 0);
+  const all = spawnCli(["validate", "--all", "--json", "--db", many]);
+  assert.equal(all.code, 1, all.stderr);
+  const verdicts = JSON.parse(all.stdout) as { execution_id: string; ok: boolean }[];
+  assert.equal(verdicts.length, 9);
+  for (const v of verdicts) {
+    const alone = JSON.parse(spawnCli(["validate", v.execution_id, "--json", "--db", many]).stdout);
+    assert.deepEqual(v, alone, v.execution_id);
+  }
+  assert.deepEqual(verdicts.filter((v) => !v.ok).map((v) => v.execution_id), ["run-4"]);
+});

@@ -1,4 +1,7 @@
+import os from "node:os";
+import { Worker } from "node:worker_threads";
 import type { Command } from "commander";
+import { resolveDbPath } from "../db/open.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { VALIDATION } from "../queries/validation.js";
@@ -73,8 +76,29 @@ function timeFields(r: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** Below this many executions a worker costs more to start than it saves. */
+const PARALLEL_FROM = 8;
+
+/** Validates many executions on worker threads, one slice per core, keeping their order. */
+async function validateInParallel(dbPath: string, ids: string[], env: NodeJS.ProcessEnv): Promise<Verdict[]> {
+  const workers = Math.max(1, Math.min(os.availableParallelism(), Math.ceil(ids.length / PARALLEL_FROM)));
+  const slices = Array.from({ length: workers }, (_, w) => ids.filter((_, i) => i % workers === w));
+  const results = await Promise.all(
+    slices.map(
+      (slice) =>
+        new Promise<Verdict[]>((resolve, reject) => {
+          const worker = new Worker(new URL("./validate-worker.js", import.meta.url), { workerData: { db: dbPath, ids: slice, env } });
+          worker.once("message", resolve);
+          worker.once("error", reject);
+        }),
+    ),
+  );
+  const byId = new Map(results.flat().map((v) => [v.execution_id, v]));
+  return ids.map((id) => byId.get(id)!);
+}
+
 export async function runValidate(execs: string[], opts: ValidateOpts, io: IO): Promise<number> {
-  return withRead(opts.db, io, {}, (ctx) => {
+  return withRead(opts.db, io, {}, async (ctx) => {
     let ids: string[];
     if (opts.all) {
       if (execs.length) throw new UserError("give executions or --all, not both");
@@ -86,7 +110,8 @@ export async function runValidate(execs: string[], opts: ValidateOpts, io: IO): 
       const recent = ctx.executions().slice(0, 3);
       throw new UserError("name the execution(s) to validate, or --all", recent.length ? [`recent: ${recent.join(", ")}`] : []);
     }
-    const verdicts = ids.map((id) => validateExecution(ctx, id));
+    const verdicts =
+      ids.length >= PARALLEL_FROM ? await validateInParallel(resolveDbPath(opts.db, io.env), ids, io.env) : ids.map((id) => validateExecution(ctx, id));
     if (verdicts.every((v) => v.checks.every((ch) => ch.skipped))) {
       throw new UserError(`nothing could be checked: ${verdicts[0]!.checks[0]!.skipped}`, ["is this an obs database? (`obs ingest` creates the tables)"]);
     }

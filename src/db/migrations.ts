@@ -393,6 +393,7 @@ const m3: Migration = {
       CREATE INDEX IF NOT EXISTS idx_wave_tasks_task        ON wave_task_assignments(task_id);
       CREATE INDEX IF NOT EXISTS idx_agents_execution       ON build_agent_instances(execution_id);
       CREATE INDEX IF NOT EXISTS idx_heartbeats_instance    ON agent_heartbeats(instance_id, timestamp);
+      CREATE INDEX IF NOT EXISTS idx_heartbeats_execution   ON agent_heartbeats(execution_id, timestamp);
       CREATE INDEX IF NOT EXISTS idx_events_execution       ON events(execution_id);
       CREATE INDEX IF NOT EXISTS idx_mbus_log_execution     ON message_bus_log(execution_id, timestamp);
       CREATE INDEX IF NOT EXISTS idx_task_deps_depends_on   ON task_dependencies(depends_on_task_id);

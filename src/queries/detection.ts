@@ -91,21 +91,23 @@ export const D003: Query<D003Row> = {
        WHERE r.task_list_id = run.task_list_id
          AND r.started_at < run.started_at
     ),
+    -- The unary + keeps the planner on the execution and task indexes: the result and
+    -- category indexes span every run in the file and grow with it.
     failed AS (
       SELECT ar.id, ar.task_id, ar.category, ar.description, ar.timestamp AS failed_at,
              COALESCE(t.display_id, t.title) AS task_key
         FROM assertion_results ar
         LEFT JOIN tasks t ON t.id = ar.task_id
        WHERE ar.execution_id = @execution_id
-         AND ar.result = 'fail'
+         AND +ar.result = 'fail'
     ),
     passes AS (
       -- Passes of the same assertion: this run's same task, earlier…
       SELECT f.id AS failed_id, p.timestamp AS passed_at, p.execution_id
         FROM failed f
         JOIN assertion_results p ON p.task_id = f.task_id
-       WHERE p.execution_id = @execution_id
-         AND p.result = 'pass' AND p.category = f.category AND p.description = f.description
+       WHERE +p.execution_id = @execution_id
+         AND +p.result = 'pass' AND +p.category = f.category AND p.description = f.description
          AND p.timestamp < f.failed_at
       UNION ALL
       -- …or the same task of an earlier run of the task list.
@@ -114,7 +116,7 @@ export const D003: Query<D003Row> = {
         JOIN tasks pt             ON pt.execution_id IN (SELECT id FROM earlier_runs)
                                  AND COALESCE(pt.display_id, pt.title) = f.task_key
         JOIN assertion_results p  ON p.task_id = pt.id
-       WHERE p.result = 'pass' AND p.category = f.category AND p.description = f.description
+       WHERE +p.result = 'pass' AND +p.category = f.category AND p.description = f.description
     ),
     latest AS (
       SELECT failed_id, MAX(passed_at) AS passed_at, execution_id FROM passes GROUP BY failed_id

@@ -16,13 +16,21 @@ export const V001: Query<V001Row> = {
   executionScoped: true,
   needs: { transcript_entries: ["execution_id", "sequence"] },
   sql: `
-    -- Walk the execution's sequences in order (the covering index idx_transcript_exec_sequence).
-    WITH seq AS (
+    -- Walk the execution's sequences in order (the covering index idx_transcript_exec_sequence),
+    -- unless a cheaper count shows they run 1..n (or 0..n) with no gap or repeat.
+    WITH shape AS (
+      SELECT COUNT(*) = MAX(sequence) - MIN(sequence) + 1 AND MIN(sequence) <= 1 AS perfect,
+             COUNT(DISTINCT sequence) = COUNT(*)                                 AS distinct_ok
+        FROM transcript_entries
+       WHERE execution_id = @execution_id
+    ),
+    seq AS (
       SELECT execution_id,
              sequence,
              LAG(sequence) OVER (ORDER BY sequence) AS prev_seq
         FROM transcript_entries
        WHERE execution_id = @execution_id
+         AND NOT (SELECT perfect AND distinct_ok FROM shape)
     )
     SELECT execution_id,
            sequence,
@@ -293,15 +301,24 @@ export const V007: Query<V007Row> = {
   // dangle, and references to it all do — which is what a foreign key check would say.
   optional: linkTables(),
   sql:
-    "-- One branch per reference: child rows of the execution whose parent does not exist.\n" +
-    LINKS.map(
-      (l) => `    SELECT '${l.table}' AS "table", MIN(${l.id}) AS id, '${l.column}' AS "column",
+    "-- One branch per reference: child rows of the execution whose parent does not exist,\n" +
+    "-- grouped by the value referred to, so each parent is looked up once. A reference to the\n" +
+    "-- execution's own run row is the same for every row: checked once, before any scan.\n" +
+    LINKS.map((l) =>
+      l.column === "execution_id" && l.scope === BY_EXEC
+        ? `    SELECT '${l.table}' AS "table", MIN(${l.id}) AS id, '${l.column}' AS "column",
+           '${l.parent}(' || @execution_id || ')' AS missing_parent, COUNT(*) AS rows
+      FROM ${l.table} c
+     WHERE ${l.scope}
+       AND NOT EXISTS (SELECT 1 FROM ${l.parent} p WHERE p.id = @execution_id)
+    HAVING COUNT(*) > 0`
+        : `    SELECT '${l.table}' AS "table", MIN(${l.id}) AS id, '${l.column}' AS "column",
            '${l.parent}(' || c.${l.column} || ')' AS missing_parent, COUNT(*) AS rows
       FROM ${l.table} c
      WHERE ${l.scope}
        AND c.${l.column} IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM ${l.parent} p WHERE p.id = c.${l.column})
-     GROUP BY c.${l.column}`,
+     GROUP BY c.${l.column}
+    HAVING NOT EXISTS (SELECT 1 FROM ${l.parent} p WHERE p.id = c.${l.column})`,
     ).join("\n    UNION ALL\n"),
 };
 
