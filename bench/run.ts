@@ -36,10 +36,11 @@ function rm(p: string) {
 
 /** Writes the bench's event file: the demo's task list run 50 times, scaled to the target size. */
 function generate(file: string): number {
-  // The demo at scale 1 is ~1,000 lines a run; tool calls grow linearly with the scale.
-  const probe = generateDemo({ runs: 1, scale: 10, firstRun: 1 })[0]!.lines.length;
-  const perScale = probe / 10;
-  const scale = Math.max(1, Math.round(TARGET_EVENTS / RUNS / perScale));
+  // Lines per run grow linearly with the scale: two probes give the slope and the fixed part.
+  const at = (scale: number) => generateDemo({ runs: 5, scale, firstRun: 1 }).reduce((a, r) => a + r.lines.length, 0) / 5;
+  const [a, b] = [at(10), at(20)];
+  const slope = (b - a) / 10;
+  const scale = Math.max(1, Math.round((TARGET_EVENTS / RUNS - (a - 10 * slope)) / slope));
   const fd = fs.openSync(file, "w");
   let lines = 0;
   for (let i = 0; i < RUNS; i += 5) {
