@@ -80,6 +80,8 @@ COMMIT;
 
 /** The tables big enough that scanning one whole for one execution's question is a defect. */
 const BIG = ["transcript_entries", "tool_uses", "assertion_results", "message_bus_log", "agent_heartbeats", "llm_calls", "skill_traces"];
+/** Indexes that span every run in the file: a scoped query driven by one of them slows as history grows. */
+const WIDE = /USING (?:COVERING )?INDEX (idx_transcript_type|idx_tool_use_(?:tool|category|status|errors|blocked)|idx_skill_trace_(?:status|skill)|idx_assertion_(?:result|failures|category)|idx_mbus_log_(?:severity|errors|category|source|event_type))\b/;
 
 function benchQueries(dbPath: string): void {
   const db = openReadOnly(dbPath);
@@ -109,14 +111,14 @@ function benchQueries(dbPath: string): void {
     const max = Math.max(...times);
     if (q.executionScoped) worst = Math.max(worst, max);
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${q.sql}`).all(bindAll(q.sql, runs[0]!)) as { detail: string }[]).map((r) => r.detail);
-    const scans = plan.filter((d) => BIG.some((t) => new RegExp(`^SCAN ${t}\\b(?! USING)`).test(d)));
+    const scans = plan.filter((d) => BIG.some((t) => new RegExp(`^SCAN ${t}\\b(?! USING)`).test(d)) || (q.arg !== "none" && WIDE.test(d)));
     if (scans.length) fullScans.push(`${q.id}: ${scans.join("; ")}`);
     const scope = q.executionScoped ? "per execution" : q.arg === "none" ? "whole database" : `per ${q.arg}`;
     console.log(`  ${q.id}  ${max.toFixed(1).padStart(7)} ms max  ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1).padStart(7)} ms mean  (${scope})${q.executionScoped && max >= 50 ? "  ← over 50 ms" : ""}`);
   }
   db.close();
   console.log(`slowest execution-scoped query: ${worst.toFixed(1)} ms (target < 50 ms: ${worst < 50 ? "met" : "NOT met"})`);
-  console.log(fullScans.length ? `full scans of big tables:\n  ${fullScans.join("\n  ")}` : "query plans: no full scan of a big table");
+  console.log(fullScans.length ? `plans that read beyond their scope:\n  ${fullScans.join("\n  ")}` : "query plans: no full scan of a big table, and every scoped query driven by its scope's index");
 
   const t0 = performance.now();
   const v = spawnSync(process.execPath, [BIN, "validate", "--all", "--json", "--db", dbPath], { encoding: "utf8", maxBuffer: 1 << 28 });

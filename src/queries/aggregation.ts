@@ -52,7 +52,7 @@ export const A001: Query<A001Row> = {
            (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id AND status = 'failed')     AS tasks_failed,
            (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id)                      AS tool_calls,
            (SELECT COUNT(*) FROM errors)                                                             AS errors,
-           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id AND is_blocked = 1)   AS blocked,
+           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id AND +is_blocked = 1)   AS blocked,
            (SELECT COUNT(*) FROM assertion_results WHERE execution_id = @execution_id)              AS assertions,
            (SELECT ROUND(1.0 * SUM(result = 'pass') / NULLIF(SUM(result <> 'skip'), 0), 4)
               FROM assertion_results WHERE execution_id = @execution_id)                            AS pass_rate,
@@ -159,12 +159,12 @@ export interface A006Row {
 }
 /** The same error count as ERRORS_CTE, for one execution named by `x.execution_id`. */
 const ERROR_COUNT = `
-             (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = x.execution_id AND t.is_error = 1)
-           + (SELECT COUNT(*) FROM transcript_entries t WHERE t.execution_id = x.execution_id AND t.entry_type = 'error')
-           + (SELECT COUNT(*) FROM skill_traces t WHERE t.execution_id = x.execution_id AND t.status = 'failed')
-           + (SELECT COUNT(*) FROM assertion_results t WHERE t.execution_id = x.execution_id AND t.result = 'fail')
-           + (SELECT COUNT(*) FROM message_bus_log t WHERE t.execution_id = x.execution_id AND t.severity IN ('error', 'critical'))
-           + (SELECT COUNT(*) FROM build_agent_instances t WHERE t.execution_id = x.execution_id AND t.status IN ('failed', 'error'))
+             (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = x.execution_id AND +t.is_error = 1)
+           + (SELECT COUNT(*) FROM transcript_entries t WHERE t.execution_id = x.execution_id AND +t.entry_type = 'error')
+           + (SELECT COUNT(*) FROM skill_traces t WHERE t.execution_id = x.execution_id AND +t.status = 'failed')
+           + (SELECT COUNT(*) FROM assertion_results t WHERE t.execution_id = x.execution_id AND +t.result = 'fail')
+           + (SELECT COUNT(*) FROM message_bus_log t WHERE t.execution_id = x.execution_id AND +t.severity IN ('error', 'critical'))
+           + (SELECT COUNT(*) FROM build_agent_instances t WHERE t.execution_id = x.execution_id AND +t.status IN ('failed', 'error'))
            + (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'failed')`;
 export const A006: Query<A006Row> = {
   id: "A006",

@@ -13,6 +13,11 @@ export const jx = (column: string, path: string) => `CASE WHEN json_valid(${colu
 export const MS = (end: string, start: string) => `CAST(ROUND((julianday(${end}) - julianday(${start})) * 86400000) AS INTEGER)`;
 
 /**
+ * The unary + on flag, status and category filters below (and in the queries) keeps SQLite on
+ * the execution index: the flag indexes span every run in the file and grow with its history.
+ */
+
+/**
  * Every error of an execution, one row each (T001's definition, reused by T003, D002 and the
  * summaries): tool errors, `error` entries, failed skills, failed assertions, error/critical
  * bus events, failed agents and failed tasks.
@@ -27,40 +32,40 @@ export const ERRORS_CTE = `
            tu.id
       FROM tool_uses tu
      WHERE tu.execution_id = @execution_id
-       AND tu.is_error = 1
+       AND +tu.is_error = 1
     UNION ALL
     SELECT 'error_entry', COALESCE(te.instance_id, te.category, 'transcript'), te.timestamp, te.summary, te.task_id, te.id
       FROM transcript_entries te
      WHERE te.execution_id = @execution_id
-       AND te.entry_type = 'error'
+       AND +te.entry_type = 'error'
     UNION ALL
     SELECT 'skill_failed', st.skill_name, COALESCE(st.end_time, st.start_time),
            COALESCE(st.error_message, 'skill ' || st.skill_name || ' failed'), st.task_id, st.id
       FROM skill_traces st
      WHERE st.execution_id = @execution_id
-       AND st.status = 'failed'
+       AND +st.status = 'failed'
     UNION ALL
     SELECT 'assertion_failed', ar.category, ar.timestamp, ar.description, ar.task_id, ar.id
       FROM assertion_results ar
      WHERE ar.execution_id = @execution_id
-       AND ar.result = 'fail'
+       AND +ar.result = 'fail'
     UNION ALL
     SELECT 'bus_' || mb.severity, mb.source, mb.timestamp, mb.human_summary, mb.task_id, mb.id
       FROM message_bus_log mb
      WHERE mb.execution_id = @execution_id
-       AND mb.severity IN ('error', 'critical')
+       AND +mb.severity IN ('error', 'critical')
     UNION ALL
     SELECT 'agent_failed', ag.id, COALESCE(ag.completed_at, ag.last_heartbeat_at),
            COALESCE(ag.error_message, 'agent ' || ag.status), ag.task_id, ag.id
       FROM build_agent_instances ag
      WHERE ag.execution_id = @execution_id
-       AND ag.status IN ('failed', 'error')
+       AND +ag.status IN ('failed', 'error')
     UNION ALL
     SELECT 'task_failed', COALESCE(t.display_id, t.id), COALESCE(t.completed_at, t.status_at, t.started_at),
            COALESCE(t.title, 'task failed'), t.id, t.id
       FROM tasks t
      WHERE t.execution_id = @execution_id
-       AND t.status = 'failed'
+       AND +t.status = 'failed'
   )`;
 
 /** The tables and columns ERRORS_CTE reads. */
@@ -150,18 +155,18 @@ export const LOCKS_CTE = `
            ${jx("te.details", "$.held_by")} AS held_by
       FROM transcript_entries te
      WHERE te.execution_id = @execution_id
-       AND te.entry_type IN ('lock_acquire', 'lock_release')
+       AND +te.entry_type IN ('lock_acquire', 'lock_release')
   ),
   -- An acquired lock is open until a later release by the same agent on the same file.
   open_locks AS (
     SELECT a.*
       FROM locks a
-     WHERE a.entry_type = 'lock_acquire'
+     WHERE +a.entry_type = 'lock_acquire'
        AND a.state = 'acquired'
        AND NOT EXISTS (
              SELECT 1
                FROM locks r
-              WHERE r.entry_type = 'lock_release'
+              WHERE +r.entry_type = 'lock_release'
                 AND r.file_path   = a.file_path
                 AND r.instance_id IS a.instance_id
                 AND (r.timestamp > a.timestamp OR (r.timestamp = a.timestamp AND r.sequence > a.sequence)))

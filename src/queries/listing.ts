@@ -65,9 +65,9 @@ export const L001: Query<ExecutionRow> = {
            (SELECT COUNT(*) FROM tasks t
              WHERE t.execution_id = ex.execution_id AND t.status = 'failed')          AS tasks_failed,
            (SELECT COUNT(*) FROM tool_uses tu
-             WHERE tu.execution_id = ex.execution_id AND tu.is_error = 1)
+             WHERE tu.execution_id = ex.execution_id AND +tu.is_error = 1)
          + (SELECT COUNT(*) FROM transcript_entries te
-             WHERE te.execution_id = ex.execution_id AND te.entry_type = 'error')      AS errors,
+             WHERE te.execution_id = ex.execution_id AND +te.entry_type = 'error')      AS errors,
            (SELECT COUNT(*) FROM build_agent_instances a WHERE a.execution_id = ex.execution_id) AS agents,
            (SELECT SUM(l.input_tokens)  FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS input_tokens,
            (SELECT SUM(l.output_tokens) FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS output_tokens,

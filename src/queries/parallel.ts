@@ -102,7 +102,7 @@ export const P003: Query<P003Row> = {
         LEFT JOIN transcript_entries te       ON te.id = tu.transcript_entry_id
         LEFT JOIN parallel_execution_waves w  ON w.id  = tu.wave_id
        WHERE tu.execution_id = @execution_id
-         AND tu.tool_category = 'file_write'
+         AND +tu.tool_category = 'file_write'
          AND json_valid(tu.input)
     )
     SELECT wave_number,

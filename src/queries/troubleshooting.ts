@@ -38,7 +38,7 @@ export const T002: Query<T002Row> = {
            task_id
       FROM tool_uses
      WHERE execution_id = @execution_id
-       AND is_blocked = 1
+       AND +is_blocked = 1
      ORDER BY occurred_at, id`,
 };
 
@@ -146,11 +146,11 @@ export const T005: Query<T005Row> = {
              COALESCE(end_time, start_time) AS at,
              task_id
         FROM tool_uses
-       WHERE execution_id = @execution_id AND is_error = 1
+       WHERE execution_id = @execution_id AND +is_error = 1
       UNION ALL
       SELECT 'assertion ' || category || ': ' || description, timestamp, task_id
         FROM assertion_results
-       WHERE execution_id = @execution_id AND result = 'fail'
+       WHERE execution_id = @execution_id AND +result = 'fail'
     )
     SELECT signature,
            COUNT(*)                           AS count,
@@ -199,7 +199,7 @@ export const T006: Query<T006Row> = {
       UNION
       SELECT ${jx("input", "$.file_path")}
         FROM tool_uses
-       WHERE task_id = @task_id AND tool_category = 'file_write' AND ${jx("input", "$.file_path")} IS NOT NULL
+       WHERE task_id = @task_id AND +tool_category = 'file_write' AND ${jx("input", "$.file_path")} IS NOT NULL
     ),
     blockers (blocker_type, detail, since, ref_id) AS (
       SELECT 'dependency',
@@ -214,12 +214,12 @@ export const T006: Query<T006Row> = {
       UNION ALL
       SELECT 'failing_assertion', category || ': ' || description, timestamp, id
         FROM assertion_results
-       WHERE task_id = @task_id AND result = 'fail'
+       WHERE task_id = @task_id AND +result = 'fail'
       UNION ALL
       SELECT 'blocked_tool', tool || ' ' || COALESCE(input_summary, '') || ' — ' || COALESCE(block_reason, 'blocked'),
              COALESCE(end_time, start_time), id
         FROM tool_uses
-       WHERE task_id = @task_id AND is_blocked = 1
+       WHERE task_id = @task_id AND +is_blocked = 1
       UNION ALL
       SELECT 'lock_held', ol.file_path || ' held by ' || COALESCE(ol.instance_id, '?') || COALESCE(' (task ' || ol.task_id || ')', ''),
              ol.timestamp, ol.id

@@ -169,9 +169,9 @@ export const V005: Query<V005Row> = {
     -- Recount each chain from its results and compare with what it records.
     WITH counted AS (
       SELECT c.id, c.task_id, c.overall_result, c.started_at, c.pass_count, c.fail_count, c.skip_count,
-             (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = c.id AND r.result = 'pass') AS passes,
-             (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = c.id AND r.result = 'fail') AS fails,
-             (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = c.id AND r.result = 'skip') AS skips
+             (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = c.id AND +r.result = 'pass') AS passes,
+             (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = c.id AND +r.result = 'fail') AS fails,
+             (SELECT COUNT(*) FROM assertion_results r WHERE r.chain_id = c.id AND +r.result = 'skip') AS skips
         FROM assertion_chains c
        WHERE c.execution_id = @execution_id
     ),
