@@ -12,6 +12,7 @@ import { registerSummary } from "./commands/summary.js";
 import { registerWaves } from "./commands/waves.js";
 import { registerAnomalies } from "./commands/anomalies.js";
 import { registerQueries } from "./commands/queries.js";
+import { registerTail } from "./commands/tail.js";
 
 export const VERSION = "0.1.0";
 
@@ -41,6 +42,7 @@ export function buildProgram(app: App): Command {
   registerWaves(program, app);
   registerAnomalies(program, app);
   registerQueries(program, app);
+  registerTail(program, app);
   return program;
 }
 

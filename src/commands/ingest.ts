@@ -1,6 +1,8 @@
+import fs from "node:fs";
 import type { Command } from "commander";
 import { openWritable, resolveDbPath } from "../db/open.js";
-import { EXIT_ERROR, EXIT_OK } from "../errors.js";
+import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
+import { follow } from "../ingest/follow.js";
 import { expandSources, ingestSources, totalBytes, type IngestStats, type Source } from "../ingest/ingest.js";
 import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
@@ -10,13 +12,49 @@ import { withCommon, type App, type CommonOpts } from "./common.js";
 export interface IngestOpts extends CommonOpts {
   sources: string[];
   skipInvalid?: boolean;
+  follow?: boolean;
 }
 
 /** Big inputs get a progress bar on a terminal; small ones would only flicker. */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 const MAX_BAD_LINES_SHOWN = 20;
 
+/** Follows the sources until Ctrl-C (or SIGTERM): the batch in hand is committed, then exit 0. */
+async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
+  if (opts.sources.includes("-")) throw new UserError("--follow reads files and directories, not standard input");
+  for (const s of opts.sources) {
+    if (!fs.existsSync(s)) throw new UserError(`no such file or directory: ${s}`, ["--follow can wait for new files inside a directory, but the directory must exist"]);
+  }
+  const db = openWritable(resolveDbPath(opts.db, io.env));
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let shown = 0;
+  try {
+    const stats = await follow(db, opts.sources, {
+      skipInvalid: Boolean(opts.skipInvalid),
+      signal: stop.signal,
+      onNote: (m) => io.err(`obs: ${m}\n`),
+      onBatch: (s) => {
+        for (; shown < s.bad_lines.length; shown++) {
+          const b = s.bad_lines[shown]!;
+          io.err(`${b.source}:${b.line}: ${b.reason}\n`);
+        }
+      },
+    });
+    stats.bad_lines = [];
+    reportIngest(stats, { json: opts.json }, io);
+    return stats.failed_sources.length ? EXIT_ERROR : EXIT_OK;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    db.close();
+  }
+}
+
 export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
+  if (opts.follow) return runFollow(opts, io);
   const files = expandSources(opts.sources);
   const sources: Source[] = files.map((f) => (f === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f }));
   const db = openWritable(resolveDbPath(opts.db, io.env));
@@ -68,9 +106,10 @@ export function registerIngest(program: Command, app: App): void {
           "Each source is one transaction; ingesting again adds only lines appended since.",
       )
       .argument("<source...>", "files, directories, or - for standard input")
-      .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)"),
+      .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)")
+      .option("--follow", "keep reading appended lines and new files until Ctrl-C (commits at least every 50 ms)"),
   )
-    .addHelpText("after", "\nExamples:\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest transcripts/ --skip-invalid\n  producer | obs ingest -")
+    .addHelpText("after", "\nExamples:\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest transcripts/ --skip-invalid\n  obs ingest --follow transcripts/      # while the agents run; Ctrl-C stops\n  producer | obs ingest -")
     .action(async (sources: string[], o: Omit<IngestOpts, "sources">) => {
       app.code = await runIngest({ ...o, sources }, app.io);
     });

@@ -49,7 +49,7 @@ export interface IngestOptions {
   onNote?: (message: string) => void;
 }
 
-interface LogRow {
+export interface LogRow {
   path: string;
   size: number;
   bytes_consumed: number;
@@ -99,14 +99,14 @@ export function expandSources(args: string[]): string[] {
   return out;
 }
 
-class Run {
+export class IngestRun {
   readonly stats: IngestStats = {
     sources: 0, lines: 0, events: 0, by_kind: {}, rejected: 0, bad_lines: [], failed_sources: [],
     seconds: 0, lines_per_second: 0, results: [],
   };
   private readonly started = process.hrtime.bigint();
   private readonly getLog;
-  private readonly putLog;
+  readonly putLog;
 
   constructor(
     readonly db: DB,
@@ -287,7 +287,7 @@ class Run {
   }
 }
 
-function hashRange(fd: number, start: number, length: number): crypto.Hash {
+export function hashRange(fd: number, start: number, length: number): crypto.Hash {
   const h = crypto.createHash("sha256");
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(length, 1)));
   let pos = start;
@@ -320,7 +320,7 @@ function isJson(text: string): boolean {
   }
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c as Buffer));
   return Buffer.concat(chunks);
@@ -339,7 +339,7 @@ export async function ingestSources(
   opts: IngestOptions,
   stdin?: NodeJS.ReadableStream,
 ): Promise<IngestStats> {
-  const run = new Run(db, opts);
+  const run = new IngestRun(db, opts);
   for (const s of sources) {
     if (s.kind === "file") run.ingestFile(s.name);
     else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));

@@ -1,0 +1,145 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { DB } from "../db/open.js";
+import { hashRange, IngestRun, listJsonl, type IngestOptions, type IngestStats } from "./ingest.js";
+
+/**
+ * `obs ingest --follow`: keeps reading what is appended to files (and new *.jsonl files in
+ * followed directories), committing a batch at least every `intervalMs`. A last line without
+ * its newline waits for it. A file that shrinks or is replaced (another inode, or a different
+ * beginning) is said so and read again from its start. Each batch records in ingest_log how far
+ * the file was read, so a follow that is stopped and started again loses and repeats nothing.
+ */
+
+interface Tracked {
+  file: string;
+  key: string;
+  ino: number;
+  offset: number;
+  lines: number;
+  rejected: number;
+  hash: crypto.Hash;
+  /** Stopped after a bad line (without --skip-invalid): the file is left as it was. */
+  failed: boolean;
+}
+
+const NL = 0x0a;
+
+export interface FollowOptions extends IngestOptions {
+  intervalMs?: number;
+  /** Stops the loop; the current batch is committed first. */
+  signal: AbortSignal;
+  onBatch?: (stats: IngestStats) => void;
+}
+
+export async function follow(db: DB, sources: string[], opts: FollowOptions): Promise<IngestStats> {
+  const run = new IngestRun(db, opts);
+  const tracked = new Map<string, Tracked>();
+  const interval = opts.intervalMs ?? 50;
+
+  const track = (file: string) => {
+    const key = path.resolve(file);
+    if (tracked.has(key)) return;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, "r");
+    } catch {
+      return; // gone again before we could open it; a later scan will see it if it comes back
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      const prev = run.log(key);
+      const t: Tracked = { file, key, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false };
+      if (prev) {
+        const h = st.size >= prev.bytes_consumed ? hashRange(fd, 0, prev.bytes_consumed) : null;
+        if (h && h.copy().digest("hex") === prev.content_hash) {
+          Object.assign(t, { offset: prev.bytes_consumed, lines: prev.lines, rejected: prev.rejected_lines, hash: h });
+        } else {
+          opts.onNote?.(`${file}: changed since it was last ingested (truncated or replaced); reading it from the start`);
+        }
+      }
+      tracked.set(key, t);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+
+  const discover = () => {
+    for (const s of sources) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(s);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) for (const f of listJsonl(s)) track(f);
+      else track(s);
+    }
+  };
+
+  /** Reads what was appended to one file and folds its whole lines as one batch. */
+  const step = (t: Tracked) => {
+    if (t.failed) return;
+    let fd: number;
+    try {
+      fd = fs.openSync(t.file, "r");
+    } catch {
+      return;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.ino !== t.ino || st.size < t.offset) {
+        opts.onNote?.(`${t.file}: ${st.ino !== t.ino ? "replaced" : "truncated"}; reading it from the start`);
+        Object.assign(t, { ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256") });
+      }
+      if (st.size === t.offset) return;
+      const buf = Buffer.allocUnsafe(st.size - t.offset);
+      const n = fs.readSync(fd, buf, 0, buf.length, t.offset);
+      const whole = buf.subarray(0, n).lastIndexOf(NL) + 1;
+      if (whole === 0) return; // only part of a line so far: wait for its newline
+      const body = buf.subarray(0, whole);
+      const result = run.fold(t.file, body, t.lines + 1, (lines, rejected) => {
+        t.hash.update(body);
+        t.offset += whole;
+        t.lines += lines;
+        t.rejected += rejected;
+        run.putLog.run({
+          path: t.key, format: "obs-jsonl", size: st.size, bytes_consumed: t.offset, lines: t.lines, rejected_lines: t.rejected,
+          content_hash: t.hash.copy().digest("hex"), ingested_at: new Date().toISOString(),
+        });
+      });
+      if (!result.written) {
+        t.failed = true;
+        opts.onNote?.(`${t.file}: stopped following it at a bad line (nothing of that batch written); fix the file, or follow with --skip-invalid`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+
+  while (!opts.signal.aborted) {
+    discover();
+    for (const t of tracked.values()) step(t);
+    // A batch is not a source: keep the totals, not one result per batch for as long as we follow.
+    run.stats.results.length = 0;
+    opts.onBatch?.(run.stats);
+    await sleep(interval, opts.signal);
+  }
+  const stats = run.finishStats();
+  stats.sources = tracked.size;
+  stats.failed_sources = [...new Set(stats.failed_sources)];
+  return stats;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", wake);
+      resolve();
+    };
+    const t = setTimeout(wake, ms);
+    signal.addEventListener("abort", wake);
+  });
+}

@@ -1,0 +1,108 @@
+import { fmtMs } from "../render/format.js";
+
+/**
+ * The stream events of seed 003 (its ObservabilityEvent union), as obs emits them. `timestamp`
+ * is when the thing happened (the row's own time), so a replay reads like the live stream.
+ */
+
+export interface Base {
+  timestamp: string;
+  executionId: string;
+}
+
+export interface TranscriptStreamEvent extends Base {
+  type: "transcript:entry";
+  entry: {
+    id: string; timestamp: string; sequence: number; executionId: string; taskId: string | null; instanceId: string | null;
+    waveNumber: number | null; entryType: string; category: string | null; summary: string | null; details: unknown; durationMs: number | null;
+  };
+  isLatest: boolean;
+}
+export interface ToolUseStartEvent extends Base { type: "tool:start"; toolUseId: string; tool: string; inputSummary: string; taskId?: string; instanceId?: string }
+export interface ToolUseEndEvent extends Base {
+  type: "tool:end"; toolUseId: string; tool?: string; resultStatus: "done" | "error" | "blocked"; durationMs: number | null;
+  outputSummary?: string; isError?: boolean; isBlocked?: boolean; taskId?: string; errorMessage?: string; blockReason?: string;
+}
+export interface AssertionStreamEvent extends Base {
+  type: "assertion:result";
+  taskId: string;
+  assertion: { id: string; taskId: string; executionId: string; chainId: string | null; category: string; description: string; result: string; evidence: unknown; timestamp: string; durationMs: number | null };
+  runningPassRate: number;
+}
+export interface SkillStartEvent extends Base { type: "skill:start"; skillTraceId: string; skillName: string; skillFile: string; lineNumber: number; taskId?: string }
+export interface SkillEndEvent extends Base { type: "skill:end"; skillTraceId: string; skillName: string; status: "success" | "partial" | "failed"; durationMs: number | null; taskId?: string; error?: string }
+export interface MessageBusStreamEvent extends Base {
+  type: "messagebus:event";
+  entry: { id: string; eventId: string | null; timestamp: string; source: string | null; eventType: string | null; correlationId: string | null; humanSummary: string | null; severity: string | null; category: string | null; taskId: string | null; executionId: string | null; payload: unknown };
+  requiresAction: boolean;
+}
+export interface WaveStatusEvent extends Base { type: "wave:status"; waveNumber: number; status: string; taskCount: number; completedCount: number; failedCount: number }
+export interface AgentHeartbeatEvent extends Base { type: "agent:heartbeat"; instanceId: string; status: string; currentTaskId?: string; metrics?: unknown }
+export interface ExecutionStatusEvent extends Base { type: "execution:status"; status: string; message?: string }
+
+export type StreamEvent =
+  | TranscriptStreamEvent | ToolUseStartEvent | ToolUseEndEvent | AssertionStreamEvent | SkillStartEvent | SkillEndEvent
+  | MessageBusStreamEvent | WaveStatusEvent | AgentHeartbeatEvent | ExecutionStatusEvent;
+
+export type StreamEventType = StreamEvent["type"];
+export const STREAM_EVENT_TYPES: readonly StreamEventType[] = [
+  "transcript:entry", "tool:start", "tool:end", "assertion:result", "skill:start", "skill:end",
+  "messagebus:event", "wave:status", "agent:heartbeat", "execution:status",
+];
+
+/** The task an event is about, where it has one. */
+export function taskOf(e: StreamEvent): string | undefined {
+  switch (e.type) {
+    case "transcript:entry": return e.entry.taskId ?? undefined;
+    case "assertion:result": return e.taskId;
+    case "messagebus:event": return e.entry.taskId ?? undefined;
+    case "agent:heartbeat": return e.currentTaskId;
+    case "tool:start": case "tool:end": case "skill:start": case "skill:end": return e.taskId;
+    default: return undefined;
+  }
+}
+
+/** The agent behind an event, where known. */
+export function agentOf(e: StreamEvent): string | undefined {
+  switch (e.type) {
+    case "transcript:entry": return e.entry.instanceId ?? undefined;
+    case "agent:heartbeat": return e.instanceId;
+    case "tool:start": return e.instanceId;
+    case "messagebus:event": return e.entry.source ?? undefined;
+    default: return undefined;
+  }
+}
+
+/** Whether an event reports something going wrong. */
+export function isErrorEvent(e: StreamEvent): boolean {
+  switch (e.type) {
+    case "tool:end": return Boolean(e.isError || e.isBlocked);
+    case "assertion:result": return e.assertion.result === "fail";
+    case "skill:end": return e.status === "failed";
+    case "messagebus:event": return e.entry.severity === "error" || e.entry.severity === "critical";
+    case "transcript:entry": return e.entry.entryType === "error";
+    case "agent:heartbeat": return e.status === "error" || e.status === "failed";
+    case "execution:status": return e.status === "failed";
+    default: return false;
+  }
+}
+
+/** One line of text for an event: what a person scanning a live feed needs. */
+export function describe(e: StreamEvent): string {
+  switch (e.type) {
+    case "transcript:entry": return `${e.entry.entryType}: ${e.entry.summary ?? ""}`;
+    case "tool:start": return `${e.tool} ${e.inputSummary}`;
+    case "tool:end": {
+      const took = e.durationMs === null ? "" : ` ${fmtMs(e.durationMs)}`;
+      const why = e.isBlocked ? ` — ${e.blockReason ?? "blocked"}` : e.isError ? ` — ${e.errorMessage ?? e.outputSummary ?? ""}` : "";
+      return `${e.tool ?? e.toolUseId} ${e.resultStatus}${took}${why}`;
+    }
+    case "assertion:result": return `${e.assertion.result.toUpperCase()} ${e.assertion.category}: ${e.assertion.description} (pass rate ${(e.runningPassRate * 100).toFixed(0)}%)`;
+    case "skill:start": return `skill ${e.skillName} (${e.skillFile}:${e.lineNumber})`;
+    case "skill:end": return `skill ${e.skillName} ${e.status}${e.durationMs === null ? "" : ` ${fmtMs(e.durationMs)}`}${e.error ? ` — ${e.error}` : ""}`;
+    case "messagebus:event": return `[${e.entry.severity}] ${e.entry.eventType}: ${e.entry.humanSummary ?? ""}`;
+    case "wave:status": return `wave ${e.waveNumber} ${e.status} (${e.completedCount}/${e.taskCount} done, ${e.failedCount} failed)`;
+    case "agent:heartbeat": return `${e.instanceId} ${e.status}${e.currentTaskId ? ` on ${e.currentTaskId}` : ""}`;
+    case "execution:status": return `execution ${e.status}${e.message ? `: ${e.message}` : ""}`;
+  }
+}

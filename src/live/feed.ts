@@ -1,0 +1,321 @@
+import type { Statement } from "better-sqlite3";
+import { openReadOnly, type DB } from "../db/open.js";
+import { parseJson } from "../queries/run.js";
+import { tableExists } from "../queries/index.js";
+import type { StreamEvent } from "./events.js";
+
+/**
+ * The one change feed `tail` and `serve` read from. It notices rows written by anyone — obs's
+ * own ingest or another producer writing the tables directly — by checking PRAGMA data_version
+ * (which moves when another connection commits) on a timer, and then reading only rows past
+ * each table's rowid watermark. Rows that change in place (a tool call ending, a skill ending,
+ * a wave or run changing status) are followed while they are open.
+ */
+
+type Row = Record<string, unknown>;
+const s = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+
+const TERMINAL = "('completed', 'failed')";
+
+/** What each table contributes, and how its rows are read (always by rowid, from a watermark). */
+const SOURCES = {
+  transcript_entries: `SELECT rowid AS _rowid, * FROM transcript_entries WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  tool_uses: `SELECT rowid AS _rowid, id, execution_id, task_id, tool, input_summary, result_status, output_summary, is_error, is_blocked,
+                     block_reason, error_message, start_time, end_time, duration_ms,
+                     (SELECT instance_id FROM transcript_entries te WHERE te.id = tool_uses.transcript_entry_id) AS instance_id
+                FROM tool_uses WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  skill_traces: `SELECT rowid AS _rowid, * FROM skill_traces WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  assertion_results: `SELECT rowid AS _rowid, * FROM assertion_results WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  message_bus_log: `SELECT rowid AS _rowid, * FROM message_bus_log WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  agent_heartbeats: `SELECT rowid AS _rowid, * FROM agent_heartbeats WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+} as const;
+type Source = keyof typeof SOURCES;
+
+export interface FeedOptions {
+  /** Only this execution's events (all executions when absent). */
+  executionId?: string | null;
+}
+
+export class ChangeFeed {
+  private readonly db: DB;
+  private readonly exec: string | null;
+  private readonly marks = new Map<Source, number>();
+  private readonly stmts = new Map<Source, Statement>();
+  private readonly openTools = new Map<string, Row>();
+  private readonly openSkills = new Map<string, Row>();
+  private readonly waveState = new Map<string, string>();
+  private readonly runState = new Map<string, string>();
+  private readonly passCounts = new Map<string, { pass: number; counted: number }>();
+  private version = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly waves: Statement | undefined;
+  private readonly runs: Statement | undefined;
+  private readonly recheckTool: Statement | undefined;
+  private readonly recheckSkill: Statement | undefined;
+
+  constructor(
+    readonly dbPath: string,
+    opts: FeedOptions = {},
+  ) {
+    this.db = openReadOnly(dbPath);
+    this.exec = opts.executionId ?? null;
+    for (const [table, sql] of Object.entries(SOURCES) as [Source, string][]) {
+      if (tableExists(this.db, table)) this.stmts.set(table, this.db.prepare(sql));
+    }
+    if (tableExists(this.db, "parallel_execution_waves") && tableExists(this.db, "wave_task_assignments") && tableExists(this.db, "tasks")) {
+      // Waves that are new or not yet finished: few rows, read whole each time something changed.
+      this.waves = this.db.prepare(`
+        SELECT w.id, w.execution_run_id AS execution_id, w.wave_number, w.status, COALESCE(w.completed_at, w.started_at) AS at,
+               (SELECT COUNT(*) FROM wave_task_assignments a WHERE a.wave_id = w.id) AS task_count,
+               (SELECT COUNT(*) FROM wave_task_assignments a JOIN tasks t ON t.id = a.task_id WHERE a.wave_id = w.id AND t.status = 'completed') AS completed_count,
+               (SELECT COUNT(*) FROM wave_task_assignments a JOIN tasks t ON t.id = a.task_id WHERE a.wave_id = w.id AND t.status = 'failed') AS failed_count
+          FROM parallel_execution_waves w
+         WHERE (@exec IS NULL OR w.execution_run_id = @exec)
+           AND (w.status IS NULL OR w.status NOT IN ${TERMINAL} OR w.rowid > @mark)`);
+    }
+    if (tableExists(this.db, "task_list_execution_runs")) {
+      // Runs are few and change in place (any status to any other), so the followed ones are
+      // read whole each time something was committed. obs records when a status was set.
+      const cols = (this.db.prepare(`SELECT name FROM pragma_table_info('task_list_execution_runs')`).all() as { name: string }[]).map((c) => c.name);
+      const at = cols.includes("status_at") ? "COALESCE(status_at, completed_at, started_at)" : "COALESCE(completed_at, started_at)";
+      const message = cols.includes("message") ? "message" : "NULL AS message";
+      this.runs = this.db.prepare(`
+        SELECT id, status, ${message}, ${at} AS at
+          FROM task_list_execution_runs
+         WHERE @exec IS NULL OR id = @exec`);
+    }
+    if (this.stmts.has("tool_uses")) {
+      this.recheckTool = this.db.prepare(`SELECT id, result_status, output_summary, is_error, is_blocked, block_reason, error_message, end_time, duration_ms FROM tool_uses WHERE id = ?`);
+    }
+    if (this.stmts.has("skill_traces")) {
+      this.recheckSkill = this.db.prepare(`SELECT id, status, error_message, end_time, duration_ms FROM skill_traces WHERE id = ?`);
+    }
+    if (this.stmts.has("assertion_results")) {
+      this.passSoFar = this.db.prepare(`
+        SELECT COALESCE(SUM(result = 'pass'), 0) AS pass, COALESCE(SUM(result <> 'skip'), 0) AS counted
+          FROM assertion_results WHERE execution_id = @exec AND rowid < @rowid`);
+    }
+  }
+
+  private waveMark = 0;
+  private readonly passSoFar: Statement | undefined;
+
+  private maxRowid(table: string): number {
+    return ((this.db.prepare(`SELECT MAX(rowid) AS m FROM "${table}"`).get() as { m: number | null }).m ?? 0) as number;
+  }
+
+  /**
+   * The most recent `limit` events already in the database (or those since `since`), oldest
+   * first; afterwards only new ones are reported.
+   */
+  backlog(limit: number, since?: string): StreamEvent[] {
+    const events: StreamEvent[] = [];
+    // Read enough of each table's tail to cover `limit` events whichever table they are in.
+    for (const table of this.stmts.keys()) {
+      const max = this.maxRowid(table);
+      const from = since ? 0 : Math.max(0, max - limit * 4);
+      this.marks.set(table, from);
+    }
+    if (this.waves) this.waveMark = since ? 0 : Math.max(0, this.maxRowid("parallel_execution_waves") - limit);
+    this.primeOpen();
+    events.push(...this.read());
+    const filtered = since ? events.filter((e) => e.timestamp >= since) : events;
+    return since ? filtered : filtered.slice(-limit);
+  }
+
+  /** Starts from now: only rows committed from here on are reported. */
+  skipToEnd(): void {
+    for (const table of this.stmts.keys()) this.marks.set(table, this.maxRowid(table));
+    this.primeOpen();
+    // Learn the current wave and run statuses without reporting them.
+    this.read();
+  }
+
+  /** Tool calls and skills already running when we attach will still have their end reported. */
+  private primeOpen(): void {
+    if (this.stmts.has("tool_uses")) {
+      const rows = this.db.prepare(`SELECT id, execution_id, task_id, tool FROM tool_uses
+                                     WHERE result_status IS NULL AND start_time IS NOT NULL AND rowid <= @mark
+                                       AND (@exec IS NULL OR execution_id = @exec)`).all({ exec: this.exec, mark: this.marks.get("tool_uses") ?? 0 }) as Row[];
+      for (const r of rows) this.openTools.set(String(r.id), r);
+    }
+    if (this.stmts.has("skill_traces")) {
+      const rows = this.db.prepare(`SELECT id, execution_id, task_id, skill_name FROM skill_traces
+                                     WHERE status IS NULL AND rowid <= @mark AND (@exec IS NULL OR execution_id = @exec)`).all({ exec: this.exec, mark: this.marks.get("skill_traces") ?? 0 }) as Row[];
+      for (const r of rows) this.openSkills.set(String(r.id), r);
+    }
+  }
+
+  /** New events since the last call, or [] when nothing was committed since (cheap: one pragma). */
+  poll(): StreamEvent[] {
+    const v = this.db.pragma("data_version", { simple: true }) as number;
+    if (v === this.version) return [];
+    this.version = v;
+    return this.read();
+  }
+
+  /** Calls `onEvents` with each batch of new events, checking every `intervalMs`. */
+  start(onEvents: (events: StreamEvent[]) => void, intervalMs = 10): void {
+    this.version = this.db.pragma("data_version", { simple: true }) as number;
+    this.timer = setInterval(() => {
+      const events = this.poll();
+      if (events.length) onEvents(events);
+    }, intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  close(): void {
+    this.stop();
+    this.db.close();
+  }
+
+  private read(): StreamEvent[] {
+    const out: StreamEvent[] = [];
+    const exec = this.exec;
+    for (const [table, stmt] of this.stmts) {
+      // Follow a table until it has nothing past its watermark (a big commit arrives in pages).
+      for (;;) {
+        const rows = stmt.all({ mark: this.marks.get(table) ?? 0, exec }) as Row[];
+        if (!rows.length) break;
+        for (const r of rows) this.rowEvents(table, r, out);
+        this.marks.set(table, rows[rows.length - 1]!._rowid as number);
+        if (rows.length < 5000) break;
+      }
+    }
+    this.recheckOpen(out);
+    if (this.waves) {
+      for (const w of this.waves.all({ exec, mark: this.waveMark }) as Row[]) {
+        const key = String(w.id);
+        const status = s(w.status) ?? "pending";
+        if (this.waveState.get(key) === status) continue;
+        this.waveState.set(key, status);
+        out.push({
+          type: "wave:status", timestamp: s(w.at) ?? "", executionId: s(w.execution_id) ?? "", waveNumber: Number(w.wave_number),
+          status, taskCount: Number(w.task_count), completedCount: Number(w.completed_count), failedCount: Number(w.failed_count),
+        });
+      }
+      this.waveMark = this.maxRowid("parallel_execution_waves");
+    }
+    if (this.runs) {
+      for (const r of this.runs.all({ exec }) as Row[]) {
+        const key = String(r.id);
+        const status = s(r.status) ?? "unknown";
+        if (this.runState.get(key) === status) continue;
+        this.runState.set(key, status);
+        out.push({ type: "execution:status", timestamp: s(r.at) ?? "", executionId: key, status, ...(r.message ? { message: String(r.message) } : {}) });
+      }
+    }
+    // Interleave the tables by when things happened; a stable sort keeps each table's order.
+    return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  }
+
+  private rowEvents(table: Source, r: Row, out: StreamEvent[]): void {
+    const executionId = s(r.execution_id) ?? "";
+    switch (table) {
+      case "transcript_entries":
+        out.push({
+          type: "transcript:entry", timestamp: String(r.timestamp), executionId, isLatest: true,
+          entry: {
+            id: String(r.id), timestamp: String(r.timestamp), sequence: Number(r.sequence), executionId, taskId: s(r.task_id) ?? null,
+            instanceId: s(r.instance_id) ?? null, waveNumber: r.wave_number === null ? null : Number(r.wave_number), entryType: String(r.entry_type),
+            category: s(r.category) ?? null, summary: s(r.summary) ?? null, details: parseJson(r.details), durationMs: (r.duration_ms as number | null) ?? null,
+          },
+        });
+        return;
+      case "tool_uses":
+        if (r.start_time) {
+          out.push({
+            type: "tool:start", timestamp: String(r.start_time), executionId, toolUseId: String(r.id), tool: s(r.tool) ?? "?",
+            inputSummary: s(r.input_summary) ?? "", ...(r.task_id ? { taskId: String(r.task_id) } : {}), ...(r.instance_id ? { instanceId: String(r.instance_id) } : {}),
+          });
+        }
+        if (r.result_status) out.push(this.toolEnd(r));
+        else this.openTools.set(String(r.id), r);
+        return;
+      case "skill_traces":
+        if (r.start_time) {
+          out.push({
+            type: "skill:start", timestamp: String(r.start_time), executionId, skillTraceId: String(r.id), skillName: s(r.skill_name) ?? "?",
+            skillFile: s(r.skill_file) ?? "", lineNumber: Number(r.line_number ?? 0), ...(r.task_id ? { taskId: String(r.task_id) } : {}),
+          });
+        }
+        if (r.status) out.push(this.skillEnd(r, r));
+        else this.openSkills.set(String(r.id), r);
+        return;
+      case "assertion_results": {
+        // The running pass rate counts the execution's whole history, not just what we have seen.
+        const counts = this.passCounts.get(executionId) ?? ({ ...(this.passSoFar!.get({ exec: executionId, rowid: r._rowid }) as { pass: number; counted: number }) });
+        if (r.result !== "skip") counts.counted++;
+        if (r.result === "pass") counts.pass++;
+        this.passCounts.set(executionId, counts);
+        out.push({
+          type: "assertion:result", timestamp: String(r.timestamp), executionId, taskId: s(r.task_id) ?? "",
+          assertion: {
+            id: String(r.id), taskId: s(r.task_id) ?? "", executionId, chainId: s(r.chain_id) ?? null, category: s(r.category) ?? "",
+            description: s(r.description) ?? "", result: s(r.result) ?? "", evidence: parseJson(r.evidence), timestamp: String(r.timestamp),
+            durationMs: (r.duration_ms as number | null) ?? null,
+          },
+          runningPassRate: counts.counted ? counts.pass / counts.counted : 1,
+        });
+        return;
+      }
+      case "message_bus_log":
+        out.push({
+          type: "messagebus:event", timestamp: String(r.timestamp), executionId: executionId || "global",
+          entry: {
+            id: String(r.id), eventId: s(r.event_id) ?? null, timestamp: String(r.timestamp), source: s(r.source) ?? null, eventType: s(r.event_type) ?? null,
+            correlationId: s(r.correlation_id) ?? null, humanSummary: s(r.human_summary) ?? null, severity: s(r.severity) ?? null, category: s(r.category) ?? null,
+            taskId: s(r.task_id) ?? null, executionId: s(r.execution_id) ?? null, payload: parseJson(r.payload),
+          },
+          requiresAction: r.severity === "error" || r.severity === "critical",
+        });
+        return;
+      case "agent_heartbeats":
+        out.push({
+          type: "agent:heartbeat", timestamp: String(r.timestamp), executionId, instanceId: s(r.instance_id) ?? "", status: s(r.status) ?? "",
+          ...(r.current_task_id ? { currentTaskId: String(r.current_task_id) } : {}), ...(r.metrics ? { metrics: parseJson(r.metrics) } : {}),
+        });
+        return;
+    }
+  }
+
+  private toolEnd(r: Row): StreamEvent {
+    return {
+      type: "tool:end", timestamp: s(r.end_time) ?? s(r.start_time) ?? "", executionId: s(r.execution_id) ?? "", toolUseId: String(r.id),
+      ...(r.tool ? { tool: String(r.tool) } : {}), resultStatus: (s(r.result_status) ?? "done") as "done" | "error" | "blocked",
+      durationMs: (r.duration_ms as number | null) ?? null, ...(r.output_summary ? { outputSummary: String(r.output_summary) } : {}),
+      isError: r.is_error === 1, isBlocked: r.is_blocked === 1, ...(r.task_id ? { taskId: String(r.task_id) } : {}),
+      ...(r.error_message ? { errorMessage: String(r.error_message) } : {}), ...(r.block_reason ? { blockReason: String(r.block_reason) } : {}),
+    };
+  }
+
+  private skillEnd(start: Row, r: Row): StreamEvent {
+    return {
+      type: "skill:end", timestamp: s(r.end_time) ?? "", executionId: s(start.execution_id) ?? "", skillTraceId: String(start.id),
+      skillName: s(start.skill_name) ?? "?", status: r.status as "success" | "partial" | "failed", durationMs: (r.duration_ms as number | null) ?? null,
+      ...(start.task_id ? { taskId: String(start.task_id) } : {}), ...(r.error_message ? { error: String(r.error_message) } : {}),
+    };
+  }
+
+  /** Open tool calls and skills change in place when they end; look at each again. */
+  private recheckOpen(out: StreamEvent[]): void {
+    for (const [id, start] of this.openTools) {
+      const now = this.recheckTool!.get(id) as Row | undefined;
+      if (now?.result_status) {
+        out.push(this.toolEnd({ ...start, ...now }));
+        this.openTools.delete(id);
+      }
+    }
+    for (const [id, start] of this.openSkills) {
+      const now = this.recheckSkill!.get(id) as Row | undefined;
+      if (now?.status) {
+        out.push(this.skillEnd(start, now));
+        this.openSkills.delete(id);
+      }
+    }
+  }
+}
