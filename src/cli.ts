@@ -13,6 +13,7 @@ import { registerWaves } from "./commands/waves.js";
 import { registerAnomalies } from "./commands/anomalies.js";
 import { registerQueries } from "./commands/queries.js";
 import { registerTail } from "./commands/tail.js";
+import { registerServe } from "./commands/serve.js";
 
 export const VERSION = "0.1.0";
 
@@ -43,6 +44,7 @@ export function buildProgram(app: App): Command {
   registerAnomalies(program, app);
   registerQueries(program, app);
   registerTail(program, app);
+  registerServe(program, app);
   return program;
 }
 

@@ -63,15 +63,18 @@ export class ChangeFeed {
       if (tableExists(this.db, table)) this.stmts.set(table, this.db.prepare(sql));
     }
     if (tableExists(this.db, "parallel_execution_waves") && tableExists(this.db, "wave_task_assignments") && tableExists(this.db, "tasks")) {
-      // Waves that are new or not yet finished: few rows, read whole each time something changed.
-      this.waves = this.db.prepare(`
+      // Waves that are new or not yet finished (few rows), and by id those we saw open, which may
+      // have finished since.
+      const select = `
         SELECT w.id, w.execution_run_id AS execution_id, w.wave_number, w.status, COALESCE(w.completed_at, w.started_at) AS at,
                (SELECT COUNT(*) FROM wave_task_assignments a WHERE a.wave_id = w.id) AS task_count,
                (SELECT COUNT(*) FROM wave_task_assignments a JOIN tasks t ON t.id = a.task_id WHERE a.wave_id = w.id AND t.status = 'completed') AS completed_count,
                (SELECT COUNT(*) FROM wave_task_assignments a JOIN tasks t ON t.id = a.task_id WHERE a.wave_id = w.id AND t.status = 'failed') AS failed_count
-          FROM parallel_execution_waves w
+          FROM parallel_execution_waves w`;
+      this.waves = this.db.prepare(`${select}
          WHERE (@exec IS NULL OR w.execution_run_id = @exec)
            AND (w.status IS NULL OR w.status NOT IN ${TERMINAL} OR w.rowid > @mark)`);
+      this.waveById = this.db.prepare(`${select} WHERE w.id = ?`);
     }
     if (tableExists(this.db, "task_list_execution_runs")) {
       // Runs are few and change in place (any status to any other), so the followed ones are
@@ -98,6 +101,7 @@ export class ChangeFeed {
   }
 
   private waveMark = 0;
+  private readonly waveById: Statement | undefined;
   private readonly passSoFar: Statement | undefined;
 
   private maxRowid(table: string): number {
@@ -188,7 +192,15 @@ export class ChangeFeed {
     }
     this.recheckOpen(out);
     if (this.waves) {
-      for (const w of this.waves.all({ exec, mark: this.waveMark }) as Row[]) {
+      const seenOpen = [...this.waveState].filter(([, st]) => st !== "completed" && st !== "failed").map(([id]) => id);
+      const rows = this.waves.all({ exec, mark: this.waveMark }) as Row[];
+      const listed = new Set(rows.map((w) => String(w.id)));
+      for (const id of seenOpen) {
+        if (listed.has(id)) continue;
+        const w = this.waveById!.get(id) as Row | undefined;
+        if (w) rows.push(w);
+      }
+      for (const w of rows) {
         const key = String(w.id);
         const status = s(w.status) ?? "pending";
         if (this.waveState.get(key) === status) continue;

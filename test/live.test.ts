@@ -1,0 +1,338 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import React from "react";
+import { render } from "ink-testing-library";
+import WebSocket from "ws";
+import { ChangeFeed } from "../src/live/feed.js";
+import type { StreamEvent } from "../src/live/events.js";
+import { TailView, type TailViewProps } from "../src/live/view.js";
+import { serve } from "../src/live/serve.js";
+import { openWritable } from "../src/db/open.js";
+import { BIN, cli, ROOT, tmpDir, writeJsonl } from "./helpers.js";
+import { at, cleanRun, dbWith, line } from "./query-helpers.js";
+
+const E = (s: number, kind: string, f: Record<string, unknown> = {}) => line("e", s, kind, f);
+
+async function ingest(db: string, lines: Record<string, unknown>[]): Promise<void> {
+  const r = await cli(["ingest", writeJsonl(path.join(tmpDir(), "more.jsonl"), lines), "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+test("the feed turns new rows into seed 003's events, and notices rows that change in place", async () => {
+  const db = await dbWith([E(0, "execution:status", { status: "started" }), E(0, "wave:status", { wave_id: "w", wave_number: 1, status: "running", task_ids: ["t1"] })]);
+  const feed = new ChangeFeed(db, { executionId: "e" });
+  feed.skipToEnd();
+  assert.deepEqual(feed.poll(), [], "nothing new yet");
+  await ingest(db, [
+    E(1, "tool:start", { tool_use_id: "tu", tool: "Bash", input: { command: "npm test" }, task_id: "t1", instance_id: "a1" }),
+    E(1, "skill:start", { skill_trace_id: "sk", skill_name: "validation", skill_file: "S.md", line_number: 3, section_title: "x", task_id: "t1" }),
+    E(2, "assertion:result", { assertion_id: "r1", task_id: "t1", category: "tests_pass", description: "d", result: "pass" }),
+    E(3, "assertion:result", { assertion_id: "r2", task_id: "t1", category: "tests_pass", description: "d", result: "fail" }),
+    E(4, "agent:heartbeat", { instance_id: "a1", status: "working", current_task_id: "t1" }),
+  ]);
+  const first = feed.poll();
+  // Interleaved by time; within one moment, the transcript's entries come before the rows they restate.
+  assert.deepEqual(first.map((e) => e.type), ["transcript:entry", "transcript:entry", "tool:start", "skill:start", "transcript:entry", "assertion:result", "transcript:entry", "assertion:result", "agent:heartbeat"]);
+  const start = first.find((e) => e.type === "tool:start")!;
+  assert.deepEqual(start, { type: "tool:start", timestamp: at(1), executionId: "e", toolUseId: "tu", tool: "Bash", inputSummary: "npm test", taskId: "t1", instanceId: "a1" });
+  const rates = first.filter((e) => e.type === "assertion:result").map((e) => (e as { runningPassRate: number }).runningPassRate);
+  assert.deepEqual(rates, [1, 0.5]);
+
+  // The tool call and the skill end later: their rows change in place.
+  await ingest(db, [
+    E(6, "tool:end", { tool_use_id: "tu", is_error: true, error_message: "2 failed" }),
+    E(7, "skill:end", { skill_trace_id: "sk", status: "failed", error: "tests" }),
+    E(8, "task:status", { task_id: "t1", status: "failed", wave_id: "w" }),
+    E(9, "wave:status", { wave_id: "w", wave_number: 1, status: "failed" }),
+    E(10, "execution:status", { status: "failed", message: "tests failed" }),
+  ]);
+  const second = feed.poll().filter((e) => e.type !== "transcript:entry");
+  assert.deepEqual(second.map((e) => e.type), ["tool:end", "skill:end", "wave:status", "execution:status"]);
+  assert.deepEqual(second[0], { type: "tool:end", timestamp: at(6), executionId: "e", toolUseId: "tu", tool: "Bash", resultStatus: "error", durationMs: 5000, isError: true, isBlocked: false, taskId: "t1", errorMessage: "2 failed" });
+  assert.deepEqual(second[2], { type: "wave:status", timestamp: at(9), executionId: "e", waveNumber: 1, status: "failed", taskCount: 1, completedCount: 0, failedCount: 1 });
+  assert.deepEqual(second[3], { type: "execution:status", timestamp: at(10), executionId: "e", status: "failed", message: "tests failed" });
+
+  // Another producer writing the tables directly is seen the same way.
+  const w = openWritable(db);
+  w.prepare(`INSERT INTO events (id, execution_id, timestamp, source, event_type, severity, human_summary) VALUES ('py', 'e', ?, 'python', 'note', 'error', 'from python')`).run(at(11));
+  w.close();
+  const third = feed.poll();
+  assert.equal(third.length, 1);
+  assert.equal(third[0]!.type, "messagebus:event");
+  assert.equal((third[0] as { requiresAction: boolean }).requiresAction, true);
+  feed.close();
+});
+
+test("the feed's backlog is the last events, oldest first, and only this execution's", async () => {
+  const db = await dbWith([...cleanRun("one"), ...cleanRun("two", "tl", 100)]);
+  const feed = new ChangeFeed(db, { executionId: "two" });
+  const last = feed.backlog(5);
+  assert.equal(last.length, 5);
+  assert.ok(last.every((e) => e.executionId === "two"));
+  assert.deepEqual(last.map((e) => e.timestamp), [...last.map((e) => e.timestamp)].sort());
+  assert.equal(last[last.length - 1]!.type, "execution:status");
+  const since = feed.backlog(5, at(120));
+  assert.ok(since.every((e) => e.timestamp >= at(120)) && since.length > 0);
+  feed.close();
+});
+
+/** A child's stdout as lines, with a way to wait until there are `n` of them. */
+function lineReader(child: ReturnType<typeof spawn>) {
+  const lines: string[] = [];
+  let buf = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return {
+    lines,
+    async until(n: number, timeoutMs = 10_000): Promise<string[]> {
+      for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+        if (lines.length >= n) return lines.slice(0, n);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`timed out with ${lines.length}/${n} lines: ${lines.join("\n")}`);
+    },
+  };
+}
+
+test("obs tail --json in a pipe prints the last events, then each new one as NDJSON, while another process ingests", async (t) => {
+  const db = await dbWith(cleanRun("e"));
+  const child = spawn(process.execPath, [BIN, "tail", "e", "--json", "--last", "3", "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  const out = lineReader(child);
+  const backlog = await out.until(3);
+  assert.deepEqual(backlog.map((l) => JSON.parse(l).type), ["agent:heartbeat", "wave:status", "execution:status"]);
+  await ingest(db, [
+    E(30, "tool:start", { tool_use_id: "live", tool: "Read", input: { file_path: "x.ts" } }),
+    E(31, "tool:end", { tool_use_id: "live", is_error: false }),
+  ]);
+  const all = await out.until(6);
+  assert.deepEqual(all.slice(3).map((l) => JSON.parse(l).type), ["transcript:entry", "tool:start", "tool:end"]);
+  child.kill("SIGINT");
+  const code = await new Promise((r) => child.on("exit", r));
+  assert.equal(code, 0);
+});
+
+test("obs tail in a pipe prints plain lines, hides entries that restate a tool call, and filters", async (t) => {
+  const db = await dbWith(cleanRun("e"));
+  const child = spawn(process.execPath, [BIN, "tail", "e", "--last", "1", "--errors", "--db", db], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  t.after(() => child.kill("SIGKILL"));
+  const out = lineReader(child);
+  await new Promise((r) => setTimeout(r, 400));
+  await ingest(db, [
+    E(30, "tool:start", { tool_use_id: "ok", tool: "Read", input: { file_path: "x.ts" } }),
+    E(31, "tool:end", { tool_use_id: "ok", is_error: false }),
+    E(32, "tool:start", { tool_use_id: "bad", tool: "Bash", input: { command: "make" } }),
+    E(33, "tool:end", { tool_use_id: "bad", is_error: true, error_message: "make: *** no rule" }),
+  ]);
+  const [l] = await out.until(1);
+  assert.match(l!, /^09:00:33\.000 +tool:end +Bash error 1\.0s — make: \*\*\* no rule$/);
+  assert.equal(out.lines.length, 1, "the successful Read and its restating entry are not errors");
+  child.kill("SIGINT");
+  await new Promise((r) => child.on("exit", r));
+});
+
+const VIEW: TailViewProps = {
+  header: { executionId: "exec-7", status: "running", elapsedMs: 125_000, toolCalls: 42, errors: 3, passRate: 0.875, tokens: 12_345, costUsd: 0.42 },
+  waves: [
+    { waveNumber: 1, status: "completed", total: 4, completed: 4, failed: 0, running: 0 },
+    { waveNumber: 2, status: "running", total: 4, completed: 1, failed: 1, running: 2 },
+  ],
+  agents: [
+    { instanceId: "agent-1", status: "working", taskId: "task-5", sinceHeartbeatMs: 12_000, silent: false },
+    { instanceId: "agent-2", status: "working", taskId: "task-6", sinceHeartbeatMs: 400_000, silent: true },
+  ],
+  lines: [
+    { key: 1, event: { type: "tool:start", timestamp: "2026-01-16T09:00:01.000Z", executionId: "exec-7", toolUseId: "t", tool: "Read", inputSummary: "src/a.ts", instanceId: "agent-1" } },
+    { key: 2, event: { type: "tool:end", timestamp: "2026-01-16T09:00:02.500Z", executionId: "exec-7", toolUseId: "t", tool: "Bash", resultStatus: "error", durationMs: 1500, isError: true, errorMessage: "exit 1" } },
+  ],
+  window: [],
+  paused: false,
+  pending: 0,
+  errorsOnly: false,
+  finished: null,
+  width: 100,
+};
+
+test("the tail view renders header, waves, agents (silent marked) and the feed at a fixed width", () => {
+  const { lastFrame, unmount } = render(React.createElement(TailView, VIEW));
+  const frame = lastFrame()!;
+  for (const l of frame.split("\n")) assert.ok([...l].length <= 100, `wider than 100: ${l}`);
+  assert.match(frame, /^09:00:01\.000 {2}agent-1 +tool:start +Read src\/a\.ts$/m);
+  assert.match(frame, /^09:00:02\.500 +tool:end +Bash error 1\.5s — exit 1$/m);
+  assert.match(frame, /exec-7 {2}running {2}elapsed 2m 05s {2}tool calls 42 {2}errors 3 {2}pass rate 87\.5% {2}tokens 12,345 {2}cost/);
+  assert.match(frame, /wave {2}1 █{20} {2}4\/4 done {2}completed/);
+  assert.match(frame, /wave {2}2 █{10} {10} {2}1\/4 done, 1 failed, 2 running {2}running/);
+  assert.match(frame, /agent-1 +working +task-5 +last heartbeat 12\.0s ago/);
+  assert.match(frame, /agent-2 +working +task-6 +last heartbeat 6m 40s ago {2}SILENT/);
+  assert.match(frame, /following {2}· {2}q quit {2}p pause {2}e errors only/);
+  unmount();
+});
+
+test("paused, the tail view shows the scroll window and how many events wait; a finished run says so", () => {
+  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, window: [VIEW.lines[1]!], errorsOnly: true, finished: "exec-7 failed: the run is over" }));
+  const frame = paused.lastFrame()!;
+  assert.match(frame, /exec-7 failed: the run is over — PAUSED \(7 new\) {2}↑\/↓ scroll {2}p resume {2}\[errors only\]/);
+  assert.equal(frame.match(/Bash error 1\.5s/g)?.length, 2, "the window repeats the line under the static feed");
+  paused.unmount();
+});
+
+test("obs ingest --follow: a line split across writes, new files, a truncation, and a kill and restart lose and repeat nothing", async (t) => {
+  const dir = tmpDir();
+  const src = path.join(dir, "runs");
+  fs.mkdirSync(src);
+  const db = path.join(dir, "obs.db");
+  const entry = (n: number) => JSON.stringify({ kind: "transcript:entry", execution_id: "f", timestamp: at(n), entry_type: "checkpoint", category: "c", summary: `n${n}` });
+  const count = () => {
+    const w = openWritable(db);
+    try {
+      return (w.prepare(`SELECT group_concat(summary, ',') AS s FROM (SELECT summary FROM transcript_entries ORDER BY sequence)`).get() as { s: string | null }).s ?? "";
+    } finally {
+      w.close();
+    }
+  };
+  const waitFor = async (want: string) => {
+    for (let i = 0; i < 100; i++) {
+      if (fs.existsSync(db) && count() === want) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(count(), want);
+  };
+  const children: ReturnType<typeof spawn>[] = [];
+  t.after(() => children.forEach((c) => c.kill("SIGKILL")));
+  const start = () => {
+    const c = spawn(process.execPath, [BIN, "ingest", "--follow", src, "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(c);
+    return c;
+  };
+  let child = start();
+  const file = path.join(src, "a.jsonl");
+  fs.writeFileSync(file, entry(1) + "\n" + entry(2).slice(0, 30));
+  await waitFor("n1");
+  fs.appendFileSync(file, entry(2).slice(30) + "\n");
+  await waitFor("n1,n2");
+  fs.writeFileSync(path.join(src, "b.jsonl"), entry(3) + "\n");
+  await waitFor("n1,n2,n3");
+  // Killed without warning, then started again: it goes on from ingest_log.
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("exit", r));
+  fs.appendFileSync(file, entry(4) + "\n");
+  child = start();
+  await waitFor("n1,n2,n3,n4");
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  fs.writeFileSync(file, entry(5) + "\n"); // truncated and rewritten
+  await waitFor("n1,n2,n3,n4,n5");
+  child.kill("SIGINT");
+  const code = await new Promise((r) => child.on("exit", r));
+  assert.equal(code, 0, "Ctrl-C commits and exits 0");
+  assert.match(stderr, /a\.jsonl: truncated; reading it from the start/);
+  assert.match(stderr, /ingested 2 sources/);
+});
+
+test("obs serve: connect, replay, subscribe with filters, ping, a malformed message, and live delivery", async (t) => {
+  const db = await dbWith(cleanRun("e"));
+  const server = await serve({ dbPath: db, host: "127.0.0.1", port: 0, intervalMs: 10 });
+  const ws = new WebSocket(`${server.url}?observability=e`);
+  t.after(async () => {
+    ws.terminate();
+    await server.close();
+  });
+  const inbox: Record<string, unknown>[] = [];
+  const next = (pred: (m: Record<string, unknown>) => boolean, timeoutMs = 5000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const found = inbox.findIndex(pred);
+      if (found >= 0) return resolve(inbox.splice(found, 1)[0]!);
+      const timer = setTimeout(() => reject(new Error(`no such message; got ${inbox.map((m) => m.type).join(", ")}`)), timeoutMs);
+      const check = () => {
+        const i = inbox.findIndex(pred);
+        if (i >= 0) {
+          clearTimeout(timer);
+          ws.off("message", check);
+          resolve(inbox.splice(i, 1)[0]!);
+        }
+      };
+      ws.on("message", check);
+    });
+  ws.on("message", (d) => inbox.push(JSON.parse(d.toString())));
+  const connected = await next((m) => m.type === "observability:connected");
+  assert.equal(connected.executionId, "e");
+  const replayed = connected.bufferedEventCount as number;
+  assert.ok(replayed > 10 && replayed <= 100);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(inbox.length, replayed, "the replay follows the connected message");
+  inbox.length = 0;
+
+  ws.send("{not json");
+  assert.deepEqual(Object.keys(await next((m) => m.type === "observability:error")), ["type", "timestamp", "error", "code"]);
+  ws.send(JSON.stringify({ action: "subscribe", topic: "nonsense" }));
+  assert.equal((await next((m) => m.type === "observability:error")).code, "INVALID_MESSAGE");
+  ws.send(JSON.stringify({ type: "ping" }));
+  await next((m) => m.type === "pong");
+  ws.send(JSON.stringify({ action: "unsubscribe", topic: "all" }));
+  assert.equal((await next((m) => m.type === "observability:unsubscribed")).topic, "all");
+  ws.send(JSON.stringify({ action: "subscribe", topic: "tools", filters: { tools: ["Bash"] } }));
+  assert.equal((await next((m) => m.type === "observability:subscribed")).topic, "tools");
+  assert.equal(ws.readyState, WebSocket.OPEN, "a malformed message does not cost the connection");
+
+  const sent = Date.now();
+  await ingest(db, [
+    E(40, "tool:start", { tool_use_id: "r", tool: "Read", input: { file_path: "x" } }),
+    E(41, "tool:start", { tool_use_id: "b", tool: "Bash", input: { command: "make" } }),
+    E(42, "assertion:result", { assertion_id: "z", task_id: "t", category: "c", description: "d", result: "pass" }),
+  ]);
+  const bash = await next((m) => m.type === "tool:start");
+  const delay = Date.now() - sent;
+  assert.equal(bash.toolUseId, "b", "Read is filtered out, assertions are not subscribed");
+  assert.ok(delay < 2000, `delivered after ${delay} ms`);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.deepEqual(inbox.map((m) => m.type), []);
+
+  // Several clients at once, and cleanup when they leave.
+  const other = new WebSocket(`${server.url}?observability=all`);
+  await new Promise((r) => other.once("message", r));
+  assert.equal(server.clients(), 2);
+  other.close();
+  ws.close();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(server.clients(), 0);
+});
+
+test("serve refuses a wrong token and a missing observability parameter", async (t) => {
+  const db = await dbWith(cleanRun("e"));
+  const server = await serve({ dbPath: db, host: "127.0.0.1", port: 0, token: "s3cret" });
+  t.after(() => server.close());
+  const attempt = (q: string) =>
+    new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${server.url}${q}`);
+      ws.on("open", () => (ws.close(), resolve("open")));
+      ws.on("unexpected-response", (_req, res) => resolve(String(res.statusCode)));
+      ws.on("error", () => resolve("error"));
+    });
+  assert.equal(await attempt("?observability=e&token=wrong"), "401");
+  assert.equal(await attempt("?token=s3cret"), "400");
+  assert.equal(await attempt("?observability=e&token=s3cret"), "open");
+  const r = await cli(["serve", "--host", "0.0.0.0", "--db", db]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /give --token/);
+});
+
+test("only tail loads ink and React, and only serve loads ws", () => {
+  const dist = path.join(ROOT, "dist", "src");
+  const files: string[] = [];
+  const walk = (d: string) => fs.readdirSync(d, { withFileTypes: true }).forEach((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith(".js") && files.push(path.join(d, e.name))));
+  walk(dist);
+  const importers = (pkg: RegExp) => files.filter((f) => pkg.test(fs.readFileSync(f, "utf8"))).map((f) => path.relative(dist, f)).sort();
+  assert.deepEqual(importers(/^import .* from "(ink|react)(\/[^"]*)?";$/m), ["live/view.js"]);
+  assert.deepEqual(importers(/^import .* from "ws";$/m), ["live/serve.js"]);
+  // …and those modules are reached only through dynamic import().
+  assert.deepEqual(importers(/^import .* from "[^"]*live\/(view|serve)\.js";$/m), []);
+});
