@@ -5,9 +5,10 @@
  *            bulk-loading the same lines (JSON parsed in SQL, one table, three indexes).
  *   queries  every execution-scoped query on that database (target < 50 ms each), the
  *            others once, `obs validate --all` (target < 2 s), and each plan's full scans.
+ *   latency  commit → `obs tail --json` line, from a second process (p50 < 30 ms, p99 < 100 ms).
  *
  * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
- *          --queries-only (reuse bench/out/bench.db from an earlier run).
+ *          --queries-only (reuse bench/out/bench.db from an earlier run), --latency-only.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -17,6 +18,7 @@ import { generateDemo } from "../src/demo/generate.js";
 import { openReadOnly } from "../src/db/open.js";
 import { QUERIES } from "../src/queries/index.js";
 import { runQuery } from "../src/queries/run.js";
+import { benchLatency } from "./latency.js";
 import { fmtInt } from "../src/render/format.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -134,8 +136,9 @@ function bindAll(sql: string, params: Record<string, unknown>): Record<string, u
   return out;
 }
 
-function main() {
+async function main() {
   fs.mkdirSync(OUT, { recursive: true });
+  if (process.argv.includes("--latency-only")) return benchLatency(BIN, OUT);
   const file = path.join(OUT, "events.jsonl");
   const db = path.join(OUT, "bench.db");
   const shellDb = path.join(OUT, "shell.db");
@@ -177,7 +180,8 @@ function main() {
     fs.rmSync(file, { force: true });
   }
   benchQueries(db);
+  await benchLatency(BIN, OUT);
   console.log(`(the bench database is kept at ${path.relative(process.cwd(), db)}; --queries-only reruns the query part on it)`);
 }
 
-main();
+await main();

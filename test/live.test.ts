@@ -336,3 +336,34 @@ test("only tail loads ink and React, and only serve loads ws", () => {
   // …and those modules are reached only through dynamic import().
   assert.deepEqual(importers(/^import .* from "[^"]*live\/(view|serve)\.js";$/m), []);
 });
+
+test("the live tail app: events arrive, p pauses and counts what waits, e shows errors only, q quits", async (t) => {
+  const { TailApp } = await import("../src/live/view.js");
+  const db = await dbWith(cleanRun("e"));
+  const feed = new ChangeFeed(db, { executionId: "e" });
+  const backlog = feed.backlog(3);
+  const io = { env: {}, columns: 100, isTTY: true } as never;
+  const app = render(React.createElement(TailApp, { src: { feed, backlog, filter: {}, dbPath: db, executionId: "e", io } }));
+  t.after(() => app.unmount());
+  const waitFor = async (re: RegExp) => {
+    for (let i = 0; i < 100; i++) {
+      if (re.test(app.lastFrame() ?? "")) return app.lastFrame()!;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(app.lastFrame() ?? "", re);
+    return "";
+  };
+  await waitFor(/e {2}completed {2}elapsed 24\.0s {2}tool calls 2 {2}errors 0 {2}pass rate 100\.0%/);
+  await waitFor(/wave {2}1 █{20}/);
+  await ingest(db, [E(30, "tool:start", { tool_use_id: "x", tool: "Grep", input: { pattern: "TODO" } })]);
+  await waitFor(/tool:start +Grep TODO/);
+  app.stdin.write("p");
+  await waitFor(/PAUSED \(0 new\)/);
+  await ingest(db, [E(31, "tool:end", { tool_use_id: "x", is_error: true, error_message: "grep exploded" })]);
+  await waitFor(/PAUSED \(1 new\)/);
+  app.stdin.write("p");
+  await waitFor(/tool:end +Grep error 1\.0s — grep exploded[\s\S]*following/);
+  app.stdin.write("e");
+  await waitFor(/following {2}\[errors only\]/);
+  app.stdin.write("q");
+});

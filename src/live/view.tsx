@@ -134,7 +134,7 @@ export function TailView(p: TailViewProps) {
   );
 }
 
-interface Source {
+export interface Source {
   feed: ChangeFeed;
   backlog: StreamEvent[];
   filter: TailFilter;
@@ -237,7 +237,7 @@ export function useTail(src: Source) {
   };
 }
 
-function TailApp({ src }: { src: Source }) {
+export function TailApp({ src }: { src: Source }) {
   const { exit } = useApp();
   const t = useTail(src);
   useInput((input, key) => {
