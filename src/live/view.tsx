@@ -173,15 +173,29 @@ function snapshot(ctx: ReadContext, executionId: string | undefined): Pick<TailV
   return { header, waves, agents };
 }
 
-/** The live state of the view: the feed's events, pause and scroll, and the refreshed snapshot. */
+interface Flow {
+  shown: FeedLine[];
+  pending: FeedLine[];
+  paused: boolean;
+  errorsOnly: boolean;
+  scroll: number;
+}
+
+/**
+ * The live state of the view: the feed's events, pause and scroll, and the refreshed snapshot.
+ * Everything that moves lines between "shown" and "pending" is one functional update of one
+ * state, so a key pressed while events arrive can never act on a stale copy and lose them.
+ */
 export function useTail(src: Source) {
   const nextKey = useRef(0);
   const toLines = (events: StreamEvent[]) => events.map((event) => ({ key: nextKey.current++, event }));
-  const [shown, setShown] = useState<FeedLine[]>(() => toLines(src.backlog.filter((e) => passes(e, src.filter, true))));
-  const [pending, setPending] = useState<FeedLine[]>([]);
-  const [paused, setPaused] = useState(false);
-  const [errorsOnly, setErrorsOnly] = useState(Boolean(src.filter.errorsOnly));
-  const [scroll, setScroll] = useState(0);
+  const [flow, setFlow] = useState<Flow>(() => ({
+    shown: toLines(src.backlog.filter((e) => passes(e, src.filter, true))),
+    pending: [],
+    paused: false,
+    errorsOnly: Boolean(src.filter.errorsOnly),
+    scroll: 0,
+  }));
   const [finished, setFinished] = useState<string | null>(null);
   const [snap, setSnap] = useState(() => {
     const ctx = new ReadContext(src.dbPath, src.io);
@@ -191,19 +205,17 @@ export function useTail(src: Source) {
       ctx.close();
     }
   });
-  const state = useRef({ paused, errorsOnly });
-  state.current = { paused, errorsOnly };
 
   useEffect(() => {
     let lastRefresh = 0;
     src.feed.start((events) => {
-      const visible = events.filter((e) => passes(e, { ...src.filter, errorsOnly: state.current.errorsOnly }, true));
       const done = events.find((e) => e.type === "execution:status" && (e.status === "completed" || e.status === "failed") && (!src.executionId || e.executionId === src.executionId));
       if (done && done.type === "execution:status") setFinished(`${done.executionId} ${done.status}: the run is over`);
-      if (visible.length) {
-        if (state.current.paused) setPending((p) => [...p, ...toLines(visible)]);
-        else setShown((s) => [...s, ...toLines(visible)]);
-      }
+      setFlow((f) => {
+        const visible = toLines(events.filter((e) => passes(e, { ...src.filter, errorsOnly: f.errorsOnly }, true)));
+        if (!visible.length) return f;
+        return f.paused ? { ...f, pending: [...f.pending, ...visible] } : { ...f, shown: [...f.shown, ...visible] };
+      });
       // The header, waves and agents change with every batch; reading them 4 times a second is enough.
       const now = Date.now();
       if (now - lastRefresh > 250) {
@@ -219,21 +231,18 @@ export function useTail(src: Source) {
     return () => src.feed.close();
   }, []);
 
-  const all = [...shown, ...pending];
+  const all = [...flow.shown, ...flow.pending];
   const WINDOW = 8;
-  const end = Math.max(0, all.length - scroll);
+  const end = Math.max(0, all.length - flow.scroll);
   return {
-    view: { ...snap, lines: shown, window: all.slice(Math.max(0, end - WINDOW), end), paused, pending: pending.length, errorsOnly, finished },
-    togglePause() {
-      if (state.current.paused) {
-        setShown((s) => [...s, ...pending]);
-        setPending([]);
-        setScroll(0);
-      }
-      setPaused(!state.current.paused);
+    view: {
+      ...snap, lines: flow.shown, window: all.slice(Math.max(0, end - WINDOW), end), paused: flow.paused,
+      pending: flow.pending.length, errorsOnly: flow.errorsOnly, finished,
     },
-    toggleErrors: () => setErrorsOnly((v) => !v),
-    scrollBy: (n: number) => setScroll((s) => Math.max(0, Math.min(all.length - 1, s + n))),
+    togglePause: () =>
+      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false, scroll: 0 } : { ...f, paused: true })),
+    toggleErrors: () => setFlow((f) => ({ ...f, errorsOnly: !f.errorsOnly })),
+    scrollBy: (n: number) => setFlow((f) => ({ ...f, scroll: Math.max(0, Math.min(f.shown.length + f.pending.length - 1, f.scroll + n)) })),
   };
 }
 
