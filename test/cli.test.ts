@@ -42,7 +42,7 @@ test("obs ls lists the runs newest first; --json is exactly a JSON array", () =>
   assert.equal(rows.length, 3);
   assert.deepEqual(Object.keys(rows[0]), [
     "execution_id", "task_list_id", "status", "started_at", "completed_at", "duration_ms", "tasks", "tasks_completed",
-    "tasks_failed", "errors", "agents", "input_tokens", "output_tokens", "cost_usd",
+    "tasks_failed", "errors", "agents", "input_tokens", "output_tokens", "cost_usd", "unpriced_calls",
   ]);
   assert.equal(rows[0].execution_id, "exec-103");
   assert.equal(rows[0].tasks, 20);

@@ -1,9 +1,10 @@
 import fs from "node:fs";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { openWritable, resolveDbPath } from "../db/open.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow } from "../ingest/follow.js";
-import { expandSources, ingestSources, totalBytes, type IngestStats, type Source } from "../ingest/ingest.js";
+import { expandSources, FORMATS, ingestSources, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
 import { ingestSummaryLine, progressBar } from "../render/ingest.js";
@@ -13,6 +14,8 @@ export interface IngestOpts extends CommonOpts {
   sources: string[];
   skipInvalid?: boolean;
   follow?: boolean;
+  format?: Format;
+  prices?: string;
 }
 
 /** Big inputs get a progress bar on a terminal; small ones would only flicker. */
@@ -63,7 +66,10 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
     const stats = await ingestSources(
       db,
       sources,
-      { skipInvalid: Boolean(opts.skipInvalid), onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`) },
+      {
+        skipInvalid: Boolean(opts.skipInvalid), format: opts.format, prices: loadPrices(opts.prices ?? io.env.OBS_PRICES),
+        onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`),
+      },
       io.stdin,
     );
     bar?.done();
@@ -107,9 +113,11 @@ export function registerIngest(program: Command, app: App): void {
       )
       .argument("<source...>", "files, directories, or - for standard input")
       .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)")
-      .option("--follow", "keep reading appended lines and new files until Ctrl-C (commits at least every 50 ms)"),
+      .option("--follow", "keep reading appended lines and new files until Ctrl-C (commits at least every 50 ms)")
+      .addOption(new Option("--format <format>", "read every source as this format instead of detecting it").choices([...FORMATS]))
+      .option("--prices <file>", "model prices (JSON, per million tokens) laid over the built-in table; also $OBS_PRICES"),
   )
-    .addHelpText("after", "\nExamples:\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest transcripts/ --skip-invalid\n  obs ingest --follow transcripts/      # while the agents run; Ctrl-C stops\n  producer | obs ingest -")
+    .addHelpText("after", "\nExamples:\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest ~/.claude/projects        # Claude Code sessions, detected per file\n  obs ingest transcripts/ --skip-invalid\n  obs ingest --follow transcripts/      # while the agents run; Ctrl-C stops\n  producer | obs ingest -")
     .action(async (sources: string[], o: Omit<IngestOpts, "sources">) => {
       app.code = await runIngest({ ...o, sources }, app.io);
     });

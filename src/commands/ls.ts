@@ -15,6 +15,12 @@ export interface LsOpts extends CommonOpts {
   status?: string;
 }
 
+/** A cost is unknown, never 0, when no call could be priced; partly known, it says so. */
+export function costText(usd: number | null, unpriced: number): string {
+  if (usd === null) return unpriced ? "unknown" : "—";
+  return unpriced ? `${fmtUsd(usd)}+?` : fmtUsd(usd);
+}
+
 export async function runLs(opts: LsOpts, io: IO): Promise<number> {
   const db = openReadOnly(resolveDbPath(opts.db, io.env));
   try {
@@ -33,7 +39,7 @@ export async function runLs(opts: LsOpts, io: IO): Promise<number> {
         { key: "errors", header: "ERRORS", drop: 1, align: "right", color: (t) => (t !== "0" ? c.error(t) : t) },
         { key: "agents", header: "AGENTS", drop: 4, align: "right" },
         { key: "tokens", header: "TOKENS", drop: 5, align: "right", get: (r) => (r.input_tokens === null ? "—" : fmtInt((r.input_tokens ?? 0) + (r.output_tokens ?? 0))) },
-        { key: "cost_usd", header: "COST", drop: 2, align: "right", get: (r) => fmtUsd(r.cost_usd) },
+        { key: "cost_usd", header: "COST", drop: 2, align: "right", get: (r) => costText(r.cost_usd, r.unpriced_calls) },
         { key: "task_list_id", header: "TASK LIST", drop: 6 },
       ],
       formatOf(opts),

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { A001, A002, A003, A004, A005, A006, type A001Row, type A006Row } from "../queries/aggregation.js";
+import { L004 } from "../queries/listing.js";
+import { costText } from "./ls.js";
 import { bar } from "../render/bars.js";
 import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd } from "../render/format.js";
 import { printJson } from "../render/output.js";
@@ -39,8 +41,9 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
     const id = ctx.resolve("execution", exec);
     const args = { execution_id: id };
     const [a1, a2, a3, a4, a5] = [ctx.run(A001, args), ctx.run(A002, args), ctx.run(A003, args), ctx.run(A004, args), ctx.run(A005, args)];
+    const models = ctx.run(L004, args);
     if (opts.json) {
-      printJson(io, keyedJson({ execution_id: id }, [a1, a2, a3, a4, a5] as never));
+      printJson(io, keyedJson({ execution_id: id }, [a1, a2, a3, a4, a5, { ...models, id: "models" }] as never));
       return EXIT_OK;
     }
     const c = palette(io.color);
@@ -60,6 +63,16 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
       { key: "p90_ms", header: "P90", align: "right", get: (r) => fmtMs(r.p90_ms) }, { key: "p99_ms", header: "P99", align: "right", get: (r) => fmtMs(r.p99_ms) },
       { key: "max_ms", header: "MAX", align: "right", get: (r) => fmtMs(r.max_ms) },
     ], { limit }));
+    if (models.rows.length) {
+      out.push(section(io, c, "Tokens and cost by model", models, [
+        { key: "model", header: "MODEL" }, { key: "calls", header: "CALLS", align: "right" },
+        { key: "input_tokens", header: "INPUT", align: "right", get: (r) => fmtInt(r.input_tokens) },
+        { key: "output_tokens", header: "OUTPUT", align: "right", get: (r) => fmtInt(r.output_tokens) },
+        { key: "cache_read_tokens", header: "CACHE READ", align: "right", get: (r) => fmtInt(r.cache_read_tokens), drop: 2 },
+        { key: "cache_write_tokens", header: "CACHE WRITE", align: "right", get: (r) => fmtInt(r.cache_write_tokens), drop: 1 },
+        { key: "cost_usd", header: "COST", align: "right", get: (r) => costText(r.cost_usd, r.unpriced_calls) },
+      ], { limit }));
+    }
     // Activity by hour as a small bar chart.
     out.push(`${c.bold("Activity by hour (UTC)")} ${c.dim("(A003)")}`);
     const peak = Math.max(1, ...a3.rows.map((r) => r.entries));

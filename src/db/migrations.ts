@@ -401,5 +401,15 @@ const m3: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [m1, m2, m3];
+/** Where a run happened, as adapters of real sessions (Claude Code) know it. */
+const m4: Migration = {
+  version: 4,
+  name: "run working directory and git branch",
+  up(db) {
+    addColumn(db, "task_list_execution_runs", "cwd", "TEXT");
+    addColumn(db, "task_list_execution_runs", "git_branch", "TEXT");
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4];
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -57,7 +57,7 @@ const enumOf = (values: readonly string[]): FieldType => `enum:${values.join("|"
 const SPECS: Record<Kind, FieldSpec> = {
   "execution:status": {
     required: { status: enumOf(EXECUTION_STATUSES) },
-    optional: { task_list_id: "string", session_id: "string", message: "string" },
+    optional: { task_list_id: "string", session_id: "string", message: "string", cwd: "string", git_branch: "string" },
   },
   "transcript:entry": {
     required: { entry_type: "string", category: "string", summary: "string" },

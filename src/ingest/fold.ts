@@ -82,6 +82,7 @@ export class Folder {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       maxSeq: p(`SELECT MAX(sequence) AS m FROM transcript_entries WHERE execution_id = ?`),
+      seqOf: p(`SELECT sequence FROM transcript_entries WHERE id = ?`),
       // Positional parameters: binding by name costs measurably on the hottest statement.
       entry: p(`
         INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, task_id, instance_id,
@@ -93,10 +94,12 @@ export class Folder {
           wave_id = excluded.wave_id, entry_type = excluded.entry_type, category = excluded.category,
           summary = excluded.summary, details = excluded.details, duration_ms = excluded.duration_ms`),
       run: p(`
-        INSERT INTO task_list_execution_runs (id, task_list_id, status, started_at, completed_at, source, message, status_at, session_id)
-        VALUES (@id, @task_list_id, @status, @timestamp, @completed_at, @source, @message, @timestamp, @session_id)
+        INSERT INTO task_list_execution_runs (id, task_list_id, status, started_at, completed_at, source, message, status_at, session_id, cwd, git_branch)
+        VALUES (@id, @task_list_id, @status, @timestamp, @completed_at, @source, @message, @timestamp, @session_id, @cwd, @git_branch)
         ON CONFLICT(id) DO UPDATE SET
           task_list_id = COALESCE(excluded.task_list_id, task_list_id),
+          cwd          = COALESCE(excluded.cwd, cwd),
+          git_branch   = COALESCE(excluded.git_branch, git_branch),
           session_id   = COALESCE(excluded.session_id, session_id),
           source       = COALESCE(source, excluded.source),
           started_at   = CASE WHEN started_at IS NULL OR excluded.started_at < started_at
@@ -340,10 +343,14 @@ export class Folder {
   ): string {
     const link = str(e.transcript_entry_id);
     if (link && e.kind !== "transcript:entry") return link;
+    const named = explicitId ?? str(e.entry_id);
     let sequence = int(e.sequence);
+    // An entry the producer named keeps its place when it is read again (an adapter re-reads a
+    // whole session file when it grows); only a new one takes the next sequence.
+    if (sequence === null && named) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
     if (sequence === null) sequence = this.nextSequence(e.execution_id);
     else this.noteSequence(e.execution_id, sequence);
-    const id = explicitId ?? str(e.entry_id) ?? `${e.execution_id}:${sequence}`;
+    const id = named ?? `${e.execution_id}:${sequence}`;
     this.s.entry.run(
       id, e.timestamp, sequence, e.execution_id, str(e.task_id), str(e.instance_id), int(e.wave_number),
       str(e.wave_id), entryType, category, oneLine(summary), detailsJson ?? payloadJson(details), durationMs,
@@ -365,6 +372,8 @@ export class Folder {
           source: this.source,
           message: str(e.message),
           session_id: str(e.session_id),
+          cwd: str(e.cwd),
+          git_branch: str(e.git_branch),
         });
         return;
       }

@@ -3,8 +3,36 @@ import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
 import { UserError } from "../errors.js";
+import { PRICES, type PriceTable } from "../pricing.js";
+import { claudeCodeEvents, looksLikeClaudeCode } from "./claude-code.js";
 import { checkEvent, type Kind } from "./events.js";
 import { Folder } from "./fold.js";
+
+/** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
+export const FORMATS = ["obs", "claude-code"] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** A file's format from its first lines: a Claude Code session, else obs's own stream. */
+export function detectFormat(file: string): Format {
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const objects: Record<string, unknown>[] = [];
+    for (const line of buf.toString("utf8", 0, n).split("\n").slice(0, 20)) {
+      try {
+        const o = JSON.parse(line);
+        if (o && typeof o === "object" && !Array.isArray(o)) objects.push(o);
+      } catch {
+        /* a partial or bad line; the reader names it */
+      }
+    }
+    if (objects.some((o) => typeof o.kind === "string" || ("entry_type" in o && "execution_id" in o))) return "obs";
+    return looksLikeClaudeCode(objects) ? "claude-code" : "obs";
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /**
  * Reads sources (files, directories, stdin, generated text) line by line and folds each in
@@ -32,6 +60,8 @@ export interface IngestStats {
   sources: number;
   lines: number;
   events: number;
+  /** Source lines that carry nothing obs uses (a session's snapshots, progress, system notes). */
+  skipped: number;
   by_kind: Partial<Record<Kind, number>>;
   rejected: number;
   bad_lines: BadLine[];
@@ -43,6 +73,10 @@ export interface IngestStats {
 
 export interface IngestOptions {
   skipInvalid: boolean;
+  /** Read every file as this format instead of detecting it. */
+  format?: Format;
+  /** Prices for model calls whose producer gave no cost. */
+  prices?: PriceTable;
   /** Called with bytes read so far and total, for a progress bar. */
   onProgress?: (done: number, total: number) => void;
   /** Notes for stderr (a changed file being re-read, a source already ingested). */
@@ -101,7 +135,7 @@ export function expandSources(args: string[]): string[] {
 
 export class IngestRun {
   readonly stats: IngestStats = {
-    sources: 0, lines: 0, events: 0, by_kind: {}, rejected: 0, bad_lines: [], failed_sources: [],
+    sources: 0, lines: 0, events: 0, skipped: 0, by_kind: {}, rejected: 0, bad_lines: [], failed_sources: [],
     seconds: 0, lines_per_second: 0, results: [],
   };
   private readonly started = process.hrtime.bigint();
@@ -202,8 +236,53 @@ export class IngestRun {
     return this.stats;
   }
 
+  /**
+   * A file another tool wrote (a Claude Code session): its adapter needs the whole file (a tool
+   * call's result, a response's usage and a subagent's Task are on other lines), so a changed
+   * file is read again whole; every row it makes has a stable id, so that adds nothing twice.
+   */
+  ingestAdapted(file: string, format: Format): void {
+    const key = path.resolve(file);
+    const text = fs.readFileSync(file);
+    const digest = crypto.createHash("sha256").update(text).digest("hex");
+    const prev = this.log(key);
+    if (prev && prev.content_hash === digest && prev.bytes_consumed === text.length) {
+      this.stats.sources++;
+      this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
+      return;
+    }
+    const adapted = claudeCodeEvents(file, text.toString("utf8"), this.opts.prices ?? PRICES);
+    if (adapted.bad.length && !this.opts.skipInvalid) {
+      this.stats.sources++;
+      this.stats.lines += adapted.lines;
+      this.stats.rejected += adapted.bad.length;
+      this.stats.bad_lines.push(...adapted.bad);
+      this.stats.failed_sources.push(file);
+      this.stats.results.push({ source: file, lines: adapted.lines, events: 0, rejected: adapted.bad.length, written: false });
+      return;
+    }
+    const body = Buffer.from(adapted.events.map((e) => JSON.stringify(e)).join("\n") + (adapted.events.length ? "\n" : ""));
+    const result = this.fold(file, body, 1, () => {
+      this.putLog.run({
+        path: key, format, size: text.length, bytes_consumed: text.length, lines: adapted.lines,
+        rejected_lines: adapted.bad.length, content_hash: digest, ingested_at: new Date().toISOString(),
+      });
+    });
+    // The statistics speak of the source's lines, not the events made from them.
+    this.stats.lines += adapted.lines - result.lines;
+    this.stats.rejected += adapted.bad.length;
+    this.stats.bad_lines.push(...adapted.bad);
+    this.stats.skipped += adapted.skipped;
+    result.lines = adapted.lines;
+    if (adapted.executionId === null && adapted.lines > 0) {
+      this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${adapted.lines} line${adapted.lines === 1 ? "" : "s"} to`);
+    }
+  }
+
   /** A file: from where the last ingest stopped if what was read then is unchanged, else from the start. */
   ingestFile(file: string): void {
+    const format = this.opts.format ?? detectFormat(file);
+    if (format !== "obs") return this.ingestAdapted(file, format);
     const key = path.resolve(file);
     let fd: number;
     try {

@@ -15,6 +15,7 @@ export interface ExecutionRow {
   input_tokens: number | null;
   output_tokens: number | null;
   cost_usd: number | null;
+  unpriced_calls: number;
 }
 
 /** `obs ls`: every execution, newest first. */
@@ -33,6 +34,7 @@ export const L001: Query<ExecutionRow> = {
     build_agent_instances: ["execution_id"],
     llm_calls: ["execution_id", "input_tokens", "output_tokens", "cost_usd"],
   },
+  // cost_usd sums the calls whose price is known; unpriced_calls says how many are not.
   sql: `
     -- Executions with a run row, and those only ever seen in transcripts.
     WITH ids AS (
@@ -71,7 +73,8 @@ export const L001: Query<ExecutionRow> = {
            (SELECT COUNT(*) FROM build_agent_instances a WHERE a.execution_id = ex.execution_id) AS agents,
            (SELECT SUM(l.input_tokens)  FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS input_tokens,
            (SELECT SUM(l.output_tokens) FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS output_tokens,
-           (SELECT SUM(l.cost_usd)      FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS cost_usd
+           (SELECT SUM(l.cost_usd)      FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS cost_usd,
+           (SELECT COUNT(*) FROM llm_calls l WHERE l.execution_id = ex.execution_id AND l.cost_usd IS NULL) AS unpriced_calls
       FROM ex
      WHERE (@since  IS NULL OR ex.started_at >= @since)
        AND (@until  IS NULL OR ex.started_at <  @until)
@@ -121,4 +124,28 @@ export const L003: Query<AgentTaskRow> = {
        AND task_id IS NOT NULL
      GROUP BY instance_id, task_id
      ORDER BY MIN(timestamp), instance_id`,
+};
+
+export interface ModelUsageRow { model: string; calls: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number; cost_usd: number | null; unpriced_calls: number }
+/** Tokens and cost of an execution, model by model. */
+export const L004: Query<ModelUsageRow> = {
+  id: "L004",
+  family: "Listing",
+  title: "Tokens and cost by model",
+  description: "An execution's model calls per model: calls, tokens (input, output, cache read, cache write) and cost; calls of unknown price are counted, not costed.",
+  arg: "execution",
+  needs: { llm_calls: ["execution_id", "model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"] },
+  sql: `
+    SELECT COALESCE(model, 'unknown')              AS model,
+           COUNT(*)                                AS calls,
+           COALESCE(SUM(input_tokens), 0)          AS input_tokens,
+           COALESCE(SUM(output_tokens), 0)         AS output_tokens,
+           COALESCE(SUM(cache_read_tokens), 0)     AS cache_read_tokens,
+           COALESCE(SUM(cache_write_tokens), 0)    AS cache_write_tokens,
+           SUM(cost_usd)                           AS cost_usd,
+           SUM(cost_usd IS NULL)                   AS unpriced_calls
+      FROM llm_calls
+     WHERE execution_id = @execution_id
+     GROUP BY model
+     ORDER BY cost_usd DESC, model`,
 };

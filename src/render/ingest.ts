@@ -14,6 +14,7 @@ export function ingestSummaryLine(s: IngestStats): string {
     (skipped ? ` (${skipped} already up to date)` : "") +
     `: ${fmtInt(s.lines)} lines, ${fmtInt(s.events)} events` +
     (kinds ? ` (${kinds})` : "") +
+    (s.skipped ? `, ${fmtInt(s.skipped)} skipped (nothing obs uses)` : "") +
     `, ${fmtInt(s.rejected)} rejected, ${s.seconds.toFixed(2)} s, ${fmtInt(s.lines_per_second)} lines/s`
   );
 }

@@ -1,0 +1,83 @@
+import fs from "node:fs";
+import { UserError } from "./errors.js";
+
+/**
+ * What a model call costs: US dollars per million tokens of input, output, cache read and cache
+ * write (5-minute cache writes), as Anthropic lists them for the current Claude models. This is
+ * the one place prices live; a user's own table (`--prices FILE` or $OBS_PRICES, the same JSON
+ * shape, `{"model-name": {"input": 3, "output": 15, "cache_read": 0.3, "cache_write": 3.75}}`)
+ * is laid over it. A cost the producer gave wins over any table. A model no table knows has its
+ * tokens counted and its cost left unknown (NULL), never 0.
+ *
+ * Model names are matched exactly first, then by their longest listed prefix, so dated names
+ * (claude-sonnet-4-20250514) find their family (claude-sonnet-4).
+ */
+export interface Price {
+  input: number;
+  output: number;
+  cache_read: number;
+  cache_write: number;
+}
+
+export const PRICES: Record<string, Price> = {
+  "claude-opus-4-6": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
+  "claude-opus-4-5": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
+  "claude-opus-4-1": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
+  "claude-opus-4": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
+  "claude-sonnet-4-5": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  "claude-sonnet-4": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  "claude-haiku-4-5": { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 },
+  "claude-3-7-sonnet": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  "claude-3-5-sonnet": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
+  "claude-3-5-haiku": { input: 0.8, output: 4, cache_read: 0.08, cache_write: 1 },
+  "claude-3-opus": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
+  "claude-3-haiku": { input: 0.25, output: 1.25, cache_read: 0.03, cache_write: 0.3 },
+};
+
+export type PriceTable = Record<string, Price>;
+
+export function priceOf(table: PriceTable, model: string): Price | undefined {
+  if (table[model]) return table[model];
+  let best: string | undefined;
+  for (const name of Object.keys(table)) {
+    if (model.startsWith(name) && (!best || name.length > best.length)) best = name;
+  }
+  return best ? table[best] : undefined;
+}
+
+export interface Usage {
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens?: number | null;
+  cache_write_tokens?: number | null;
+}
+
+/** The cost of one call in US dollars, or null when the model's price is unknown. */
+export function costOf(table: PriceTable, u: Usage): number | null {
+  const p = priceOf(table, u.model);
+  if (!p) return null;
+  const usd = (u.input_tokens * p.input + u.output_tokens * p.output + (u.cache_read_tokens ?? 0) * p.cache_read + (u.cache_write_tokens ?? 0) * p.cache_write) / 1e6;
+  return Math.round(usd * 1e8) / 1e8;
+}
+
+/** The built-in table with a user's file laid over it; the file's errors name it. */
+export function loadPrices(file: string | undefined): PriceTable {
+  if (!file) return PRICES;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new UserError(`cannot read the price table ${file}: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UserError(`${file}: a price table is an object of model names`);
+  const out: PriceTable = { ...PRICES };
+  for (const [model, p] of Object.entries(parsed as Record<string, unknown>)) {
+    const q = p as Record<string, unknown>;
+    for (const k of ["input", "output", "cache_read", "cache_write"]) {
+      if (typeof q?.[k] !== "number") throw new UserError(`${file}: ${model}.${k} must be a number (US dollars per million tokens)`);
+    }
+    out[model] = q as unknown as Price;
+  }
+  return out;
+}

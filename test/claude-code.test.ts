@@ -1,0 +1,167 @@
+/**
+ * Real, unmodified Claude Code sessions from ../shared/fixtures/claude-code (others' files: read
+ * where they are, never copied). The expected counts were made independently of obs, by a short
+ * script over the raw JSONL: tool_use and tool_result blocks in each line's message.content
+ * (progress lines, which echo subagents' messages, left out), output tokens as the largest
+ * value per message.id (a streamed response repeats its usage, growing), and subagents as the
+ * sidechain conversations' roots (1.x) or the files under <session>/subagents/ (2.x).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
+
+const FIXTURES = path.resolve(ROOT, "..", "shared", "fixtures", "claude-code");
+const absent = fs.existsSync(FIXTURES) ? false : `the Claude Code fixtures are not here (${FIXTURES}): a clone without ../shared; CI has them`;
+
+interface Expected {
+  project: string;
+  tools: number;
+  failed: number;
+  unfinished: number;
+  responses: number;
+  output: number;
+  agents: number;
+}
+const SESSIONS: Record<string, Expected> = {
+  "1af7fc5e-8455-4414-9ccd-011d40f70b2a": { project: "claude-code-viewer", tools: 12, failed: 1, unfinished: 0, responses: 7, output: 953, agents: 1 },
+  "5c0375b4-57a5-4f26-b12d-d022ee4e51b7": { project: "claude-code-viewer", tools: 21, failed: 3, unfinished: 0, responses: 20, output: 3629, agents: 3 },
+  "fe5e1c67-53e7-4862-81ae-d0e013e3270b": { project: "claude-code-viewer", tools: 167, failed: 23, unfinished: 0, responses: 170, output: 51933, agents: 6 },
+  // With its three subagent files: 197 + 25 + 21 tool calls, 157 + 11 + 9 + 1 responses.
+  "fa812bfe-b295-4cca-9c2f-fdf01028cb46": { project: "marot-spotter", tools: 243, failed: 8, unfinished: 0, responses: 178, output: 36307, agents: 4 },
+  "55604662-cf2a-4331-851a-ec234028f8ca": { project: "marot-spotter", tools: 2, failed: 2, unfinished: 0, responses: 1, output: 13, agents: 1 },
+  "491e126e-1e71-469c-ade2-fcc8af567c74": { project: "marot-spotter", tools: 16, failed: 0, unfinished: 0, responses: 12, output: 1586, agents: 1 },
+  "d6e0bada-1959-4eec-a9d2-0bfade768d8f": { project: "marot-spotter", tools: 6, failed: 0, unfinished: 0, responses: 4, output: 212, agents: 1 },
+  "d3ad4cdc-5657-435d-98fa-0035d53e383d": { project: "sniffly", tools: 59, failed: 4, unfinished: 1, responses: 62, output: 16769, agents: 1 },
+  "fed8ce56-bc79-401f-a83e-af084253362f": { project: "sniffly", tools: 7, failed: 2, unfinished: 0, responses: 4, output: 278, agents: 1 },
+};
+
+test("every fixture session is ingested with the independently counted tool calls, failures, tokens and subagents", { skip: absent }, async () => {
+  const db = tmpDb();
+  const r = await cli(["ingest", FIXTURES, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /ingested 13 sources: 2,939 lines/);
+  assert.match(r.stderr, /ff71dbed-a4f2-4284-a4fc-fe2fb90de929\.jsonl: no session id in it \(summary lines only\)/);
+  for (const [id, e] of Object.entries(SESSIONS)) {
+    const got = one(db, `
+      SELECT (SELECT task_list_id FROM task_list_execution_runs WHERE id = @id) AS project,
+             (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id) AS tools,
+             (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id AND is_error = 1) AS failed,
+             (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id AND result_status IS NULL) AS unfinished,
+             (SELECT COUNT(*) FROM llm_calls WHERE execution_id = @id) AS responses,
+             (SELECT SUM(output_tokens) FROM llm_calls WHERE execution_id = @id) AS output,
+             (SELECT COUNT(*) FROM build_agent_instances WHERE execution_id = @id) AS agents`, { id });
+    assert.deepEqual({ ...got }, e, id);
+  }
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs`)?.n, 9);
+  // Nothing of the format is a defect: line order is not time order, and validation says so.
+  const v = await cli(["validate", "--all", "--json", "--db", db]);
+  const checks = JSON.parse(v.stdout) as { execution_id: string; checks: { id: string; count: number }[] }[];
+  for (const run of checks) {
+    for (const c of run.checks.filter((c) => c.id !== "V007")) assert.equal(c.count, 0, `${run.execution_id} ${c.id}`);
+  }
+});
+
+test("a session's cwd and git branch are kept; subagents work the Task call that spawned them", { skip: absent }, async () => {
+  const db = tmpDb();
+  await cli(["ingest", path.join(FIXTURES, "marot-spotter"), "--db", db]);
+  assert.deepEqual({ ...one(db, `SELECT cwd, git_branch FROM task_list_execution_runs WHERE id = 'fa812bfe-b295-4cca-9c2f-fdf01028cb46'`) }, { cwd: "/home/USER/projects/spotter-worktrees/spotter-a0y", git_branch: "spotter-a0y" });
+  const subagents = all(db, `SELECT a.id, a.task_id, t.title, (SELECT tool FROM tool_uses WHERE id = a.task_id) AS spawned_by
+                               FROM build_agent_instances a LEFT JOIN tasks t ON t.id = a.task_id
+                              WHERE a.execution_id = 'fa812bfe-b295-4cca-9c2f-fdf01028cb46' AND a.id NOT LIKE '%/main' ORDER BY a.id`);
+  assert.equal(subagents.length, 3);
+  const linked = subagents.filter((s) => s.spawned_by === "Task");
+  assert.equal(linked.length, 2, "the two 2.x subagents whose Task result names their agentId are linked to that call");
+  for (const s of linked) assert.ok(s.title, "the Task call's description is the subagent's task");
+});
+
+test("tokens are counted once per API response, not once per line", { skip: absent }, async () => {
+  const db = tmpDb();
+  const file = path.join(FIXTURES, "marot-spotter", "short.jsonl");
+  await cli(["ingest", file, "--db", db]);
+  // Its one response is spread over five lines, each repeating the usage (13 output tokens).
+  assert.deepEqual({ ...one(db, `SELECT COUNT(*) AS calls, SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cache_read FROM llm_calls`) }, { calls: 1, output: 13, cache_read: 11515 });
+  const again = await cli(["ingest", file, "--db", db]);
+  assert.match(again.stderr, /already up to date/);
+});
+
+test("re-reading a grown session adds only what is new and keeps every entry's sequence", { skip: absent }, async () => {
+  const db = tmpDb();
+  const dir = tmpDir();
+  const src = fs.readFileSync(path.join(FIXTURES, "sniffly", "fed8ce56-bc79-401f-a83e-af084253362f.jsonl"), "utf8").trimEnd().split("\n");
+  const file = path.join(dir, "proj", "fed8ce56.jsonl");
+  fs.mkdirSync(path.dirname(file));
+  fs.writeFileSync(file, src.slice(0, 12).join("\n") + "\n");
+  await cli(["ingest", file, "--db", db]);
+  const before = all(db, `SELECT id, sequence FROM transcript_entries ORDER BY id`);
+  fs.writeFileSync(file, src.join("\n") + "\n");
+  const r = await cli(["ingest", file, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  const after = new Map(all(db, `SELECT id, sequence FROM transcript_entries`).map((x) => [x.id, x.sequence]));
+  for (const b of before) assert.equal(after.get(b.id as string), b.sequence, `${b.id} kept its sequence`);
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM tool_uses`)?.n, 7);
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM llm_calls`)?.n, 4);
+  const seqs = all(db, `SELECT sequence FROM transcript_entries ORDER BY sequence`).map((x) => x.sequence as number);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "no gaps, no repeats");
+});
+
+/** A hand-written session in the format's shape: one response over two lines, an unknown model, a producer's cost. */
+function handSession(model: string, costUSD?: number) {
+  const base = { sessionId: "hand-1", cwd: "/w", gitBranch: "main", version: "1.0.50", isSidechain: false, userType: "external" };
+  return [
+    { ...base, type: "user", uuid: "u1", parentUuid: null, timestamp: "2026-01-16T09:00:00.000Z", message: { role: "user", content: "fix the build" } },
+    { ...base, type: "assistant", uuid: "a1", parentUuid: "u1", timestamp: "2026-01-16T09:00:02.000Z", requestId: "req_1", ...(costUSD !== undefined ? { costUSD } : {}),
+      message: { id: "msg_1", model, role: "assistant", content: [{ type: "text", text: "Running the build." }], usage: { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 100, cache_creation_input_tokens: 0 } } },
+    { ...base, type: "assistant", uuid: "a2", parentUuid: "a1", timestamp: "2026-01-16T09:00:03.000Z", requestId: "req_1", ...(costUSD !== undefined ? { costUSD } : {}),
+      message: { id: "msg_1", model, role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "Bash", input: { command: "npm run build" } }], usage: { input_tokens: 10, output_tokens: 40, cache_read_input_tokens: 100, cache_creation_input_tokens: 0 } } },
+    { ...base, type: "user", uuid: "u2", parentUuid: "a2", timestamp: "2026-01-16T09:00:09.000Z", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", is_error: true, content: "error TS2304: Cannot find name 'x'" }] } },
+    { ...base, type: "assistant", uuid: "a3", parentUuid: "u2", timestamp: "2026-01-16T09:00:10.000Z", isApiErrorMessage: true, message: { id: "msg_2", model: "<synthetic>", role: "assistant", content: [{ type: "text", text: "API Error: 529 Overloaded" }], usage: { input_tokens: 0, output_tokens: 0 } } },
+  ];
+}
+
+test("cost comes from the price table; a producer's cost wins; an unknown model's cost stays unknown, never 0", async () => {
+  const known = tmpDb();
+  await cli(["ingest", writeJsonl(path.join(tmpDir(), "p", "s.jsonl"), handSession("claude-sonnet-4-20250514")), "--db", known]);
+  // claude-sonnet-4: $3 in, $15 out, $0.30 cache read per million: (10 × 3 + 40 × 15 + 100 × 0.3) / 1e6.
+  assert.deepEqual({ ...one(known, `SELECT model, input_tokens, output_tokens, cost_usd FROM llm_calls`) }, { model: "claude-sonnet-4-20250514", input_tokens: 10, output_tokens: 40, cost_usd: 0.00066 });
+  assert.deepEqual({ ...one(known, `SELECT result_status, error_message, duration_ms FROM tool_uses`) }, { result_status: "error", error_message: "error TS2304: Cannot find name 'x'", duration_ms: 6000 });
+  assert.equal(one(known, `SELECT summary FROM transcript_entries WHERE entry_type = 'error'`)?.summary, "API Error: 529 Overloaded");
+  assert.equal(one(known, `SELECT COUNT(*) AS n FROM llm_calls WHERE model = '<synthetic>'`)?.n, 0, "an API error is not a model call");
+
+  const producer = tmpDb();
+  await cli(["ingest", writeJsonl(path.join(tmpDir(), "p", "s.jsonl"), handSession("claude-sonnet-4-20250514", 0.0123)), "--db", producer]);
+  assert.equal(one(producer, `SELECT cost_usd FROM llm_calls`)?.cost_usd, 0.0123);
+
+  const unknown = tmpDb();
+  await cli(["ingest", writeJsonl(path.join(tmpDir(), "p", "s.jsonl"), handSession("acme-llm-9")), "--db", unknown]);
+  assert.deepEqual({ ...one(unknown, `SELECT output_tokens, cost_usd FROM llm_calls`) }, { output_tokens: 40, cost_usd: null });
+  const ls = await cli(["ls", "--db", unknown]);
+  assert.match(ls.stdout, /hand-1 .* unknown/);
+  const json = JSON.parse((await cli(["ls", "--db", unknown, "--json"])).stdout);
+  assert.equal(json[0].cost_usd, null);
+  assert.equal(json[0].unpriced_calls, 1);
+
+  // A user's own price table is laid over the built-in one.
+  const prices = path.join(tmpDir(), "prices.json");
+  fs.writeFileSync(prices, JSON.stringify({ "acme-llm-9": { input: 1, output: 2, cache_read: 0, cache_write: 0 } }));
+  const priced = tmpDb();
+  await cli(["ingest", writeJsonl(path.join(tmpDir(), "p", "s.jsonl"), handSession("acme-llm-9")), "--db", priced, "--prices", prices]);
+  assert.equal(one(priced, `SELECT cost_usd FROM llm_calls`)?.cost_usd, 0.00009);
+  const bad = await cli(["ingest", writeJsonl(path.join(tmpDir(), "p", "s.jsonl"), handSession("x")), "--db", tmpDb(), "--prices", "/no/such.json"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /cannot read the price table \/no\/such\.json/);
+});
+
+test("a line that is not JSON in a session is still a bad line, named with its line number", async () => {
+  const lines: (object | string)[] = handSession("claude-sonnet-4");
+  lines.splice(2, 0, "{half a line");
+  const file = writeJsonl(path.join(tmpDir(), "p", "s.jsonl"), lines);
+  const db = tmpDb();
+  const r = await cli(["ingest", file, "--db", db]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`${file}:3: not JSON`));
+  const ok = await cli(["ingest", file, "--db", db, "--skip-invalid"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM tool_uses`)?.n, 1);
+});
