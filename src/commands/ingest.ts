@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import { Option, type Command } from "commander";
 import { openWritable, resolveDbPath } from "../db/open.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
@@ -59,7 +60,11 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
 export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.follow) return runFollow(opts, io);
   const files = expandSources(opts.sources);
-  const sources: Source[] = files.map((f) => (f === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f }));
+  // The database being written is never one of its own sources, even when a walk finds it.
+  const target = path.resolve(resolveDbPath(opts.db, io.env));
+  const sources: Source[] = files
+    .filter((f) => path.resolve(f.name) !== target)
+    .map((f) => (f.name === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f.name, walked: f.walked }));
   const db = openWritable(resolveDbPath(opts.db, io.env));
   try {
     const bar = io.errIsTTY && totalBytes(sources) >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;

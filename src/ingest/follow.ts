@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
-import { hashRange, IngestRun, listJsonl, type IngestOptions, type IngestStats } from "./ingest.js";
+import { detectFormat, hashRange, IngestRun, listJsonl, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
 
 /**
  * `obs ingest --follow`: keeps reading what is appended to files (and new *.jsonl files in
@@ -22,6 +22,9 @@ interface Tracked {
   hash: crypto.Hash;
   /** Stopped after a bad line (without --skip-invalid): the file is left as it was. */
   failed: boolean;
+  /** Another tool's format: read again whole whenever it changes. */
+  format: Format | null;
+  seen: { size: number; mtimeMs: number };
 }
 
 const NL = 0x0a;
@@ -50,7 +53,14 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
     try {
       const st = fs.fstatSync(fd);
       const prev = run.log(key);
-      const t: Tracked = { file, key, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false };
+      // A file just created is classified once it has something in it.
+      if (st.size === 0 && !prev && !opts.format) return;
+      const format = opts.format ?? detectFormat(file);
+      if (format === null) return; // a SQLite file that is no trace store
+      const t: Tracked = {
+        file, key, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false, format,
+        seen: { size: -1, mtimeMs: -1 },
+      };
       if (prev) {
         const h = st.size >= prev.bytes_consumed ? hashRange(fd, 0, prev.bytes_consumed) : null;
         if (h && h.copy().digest("hex") === prev.content_hash) {
@@ -81,6 +91,15 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
   /** Reads what was appended to one file and folds its whole lines as one batch. */
   const step = (t: Tracked) => {
     if (t.failed) return;
+    if (t.format && t.format !== "obs") {
+      const st = fs.statSync(t.file, { throwIfNoEntry: false });
+      if (!st || (st.size === t.seen.size && st.mtimeMs === t.seen.mtimeMs)) return;
+      t.seen = { size: st.size, mtimeMs: st.mtimeMs };
+      const failedBefore = run.stats.failed_sources.length;
+      run.ingestAdapted(t.file, t.format, true);
+      if (run.stats.failed_sources.length > failedBefore) t.failed = true;
+      return;
+    }
     let fd: number;
     try {
       fd = fs.openSync(t.file, "r");

@@ -4,20 +4,26 @@ import path from "node:path";
 import type { DB } from "../db/open.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
-import { claudeCodeEvents, looksLikeClaudeCode } from "./claude-code.js";
+import { claudeCodeEvents, looksLikeClaudeCode, type AdapterResult } from "./claude-code.js";
+import { eventLogEvents, looksLikeEventLog } from "./eventlog.js";
+import { isTraceStore, traceStoreEvents } from "./trace-store.js";
 import { checkEvent, type Kind } from "./events.js";
 import { Folder } from "./fold.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
-export const FORMATS = ["obs", "claude-code"] as const;
+export const FORMATS = ["obs", "claude-code", "eventlog", "trace-store"] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** A file's format from its first lines: a Claude Code session, else obs's own stream. */
-export function detectFormat(file: string): Format {
+/**
+ * A file's format from a look at its start: a SQLite trace store, else by its first JSON lines
+ * obs's own stream, a Claude Code session or an EventLog; null for a SQLite file of another kind.
+ */
+export function detectFormat(file: string): Format | null {
   const fd = fs.openSync(file, "r");
   try {
     const buf = Buffer.alloc(64 * 1024);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (buf.subarray(0, 16).toString("latin1") === "SQLite format 3\0") return isTraceStore(file, buf.subarray(0, n)) ? "trace-store" : null;
     const objects: Record<string, unknown>[] = [];
     for (const line of buf.toString("utf8", 0, n).split("\n").slice(0, 20)) {
       try {
@@ -28,7 +34,8 @@ export function detectFormat(file: string): Format {
       }
     }
     if (objects.some((o) => typeof o.kind === "string" || ("entry_type" in o && "execution_id" in o))) return "obs";
-    return looksLikeClaudeCode(objects) ? "claude-code" : "obs";
+    if (looksLikeClaudeCode(objects)) return "claude-code";
+    return looksLikeEventLog(objects) ? "eventlog" : "obs";
   } finally {
     fs.closeSync(fd);
   }
@@ -95,7 +102,10 @@ export interface LogRow {
 const CHUNK = 4 * 1024 * 1024;
 const NL = 0x0a;
 
-/** Every *.jsonl below a directory, in a stable order. */
+/** SQLite files a directory walk looks into, for trace stores. */
+const SQLITE_NAMES = /\.(db|sqlite|sqlite3)$/;
+
+/** Every *.jsonl below a directory (and SQLite files that may be trace stores), in a stable order. */
 export function listJsonl(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
@@ -103,19 +113,19 @@ export function listJsonl(dir: string): string[] {
     for (const ent of entries) {
       const p = path.join(d, ent.name);
       if (ent.isDirectory()) walk(p);
-      else if (ent.isFile() && ent.name.endsWith(".jsonl")) out.push(p);
+      else if (ent.isFile() && (ent.name.endsWith(".jsonl") || SQLITE_NAMES.test(ent.name))) out.push(p);
     }
   };
   walk(dir);
   return out;
 }
 
-/** Expands the command line's sources: files as given, directories to their *.jsonl, `-` stays. */
-export function expandSources(args: string[]): string[] {
-  const out: string[] = [];
+/** Expands the command line's sources: files as given, directories to what they hold, `-` stays. */
+export function expandSources(args: string[]): { name: string; walked: boolean }[] {
+  const out: { name: string; walked: boolean }[] = [];
   for (const a of args) {
     if (a === "-") {
-      out.push(a);
+      out.push({ name: a, walked: false });
       continue;
     }
     let st: fs.Stats;
@@ -127,8 +137,8 @@ export function expandSources(args: string[]): string[] {
     if (st.isDirectory()) {
       const files = listJsonl(a);
       if (files.length === 0) throw new UserError(`no *.jsonl files under ${a}`);
-      out.push(...files);
-    } else out.push(a);
+      out.push(...files.map((f) => ({ name: f, walked: true })));
+    } else out.push({ name: a, walked: false });
   }
   return out;
 }
@@ -241,9 +251,11 @@ export class IngestRun {
    * call's result, a response's usage and a subagent's Task are on other lines), so a changed
    * file is read again whole; every row it makes has a stable id, so that adds nothing twice.
    */
-  ingestAdapted(file: string, format: Format): void {
+  ingestAdapted(file: string, format: Exclude<Format, "obs">, wholeLinesOnly = false): void {
     const key = path.resolve(file);
-    const text = fs.readFileSync(file);
+    let text = fs.readFileSync(file);
+    // While following, a line still being written is left for the next look.
+    if (wholeLinesOnly && format !== "trace-store") text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
     const digest = crypto.createHash("sha256").update(text).digest("hex");
     const prev = this.log(key);
     if (prev && prev.content_hash === digest && prev.bytes_consumed === text.length) {
@@ -251,7 +263,11 @@ export class IngestRun {
       this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
       return;
     }
-    const adapted = claudeCodeEvents(file, text.toString("utf8"), this.opts.prices ?? PRICES);
+    const prices = this.opts.prices ?? PRICES;
+    const adapted: AdapterResult =
+      format === "claude-code" ? claudeCodeEvents(file, text.toString("utf8"), prices)
+      : format === "eventlog" ? eventLogEvents(file, text.toString("utf8"), prices)
+      : traceStoreEvents(file, prices);
     if (adapted.bad.length && !this.opts.skipInvalid) {
       this.stats.sources++;
       this.stats.lines += adapted.lines;
@@ -274,14 +290,19 @@ export class IngestRun {
     this.stats.bad_lines.push(...adapted.bad);
     this.stats.skipped += adapted.skipped;
     result.lines = adapted.lines;
-    if (adapted.executionId === null && adapted.lines > 0) {
+    if (format === "claude-code" && adapted.executionId === null && adapted.lines > 0) {
       this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${adapted.lines} line${adapted.lines === 1 ? "" : "s"} to`);
     }
   }
 
   /** A file: from where the last ingest stopped if what was read then is unchanged, else from the start. */
-  ingestFile(file: string): void {
+  ingestFile(file: string, walked = false): void {
     const format = this.opts.format ?? detectFormat(file);
+    if (format === null) {
+      // A SQLite file that is no trace store: found by a directory walk it is passed over.
+      if (walked) return this.opts.onNote?.(`${file}: a SQLite database but not a trace store (no agent_traces); passed over`);
+      throw new UserError(`${file} is a SQLite database but not a trace store (no agent_traces table)`, ["obs reads JSONL event streams, Claude Code sessions, EventLogs and trace stores"]);
+    }
     if (format !== "obs") return this.ingestAdapted(file, format);
     const key = path.resolve(file);
     let fd: number;
@@ -409,6 +430,8 @@ export interface Source {
   kind: "file" | "stdin" | "text";
   name: string;
   text?: Buffer;
+  /** Found by walking a directory (not named by the user). */
+  walked?: boolean;
 }
 
 /** Ingests sources in order, each in its own transaction. */
@@ -420,7 +443,7 @@ export async function ingestSources(
 ): Promise<IngestStats> {
   const run = new IngestRun(db, opts);
   for (const s of sources) {
-    if (s.kind === "file") run.ingestFile(s.name);
+    if (s.kind === "file") run.ingestFile(s.name, s.walked);
     else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
     else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
   }
