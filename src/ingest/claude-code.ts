@@ -113,7 +113,9 @@ export function claudeCodeEvents(file: string, text: string, prices: PriceTable)
   const subagentFile = parentSessionFile(file);
   const agentIdOfFile = rows.map((r) => r.o.agentId).find((a): a is string => typeof a === "string");
   const project = path.basename(subagentFile ? path.dirname(path.dirname(path.dirname(file))) : path.dirname(file));
-  const taskOfFile = subagentFile && agentIdOfFile ? (taskCallFor(subagentFile, agentIdOfFile) ?? `${sessionId}/agent-${agentIdOfFile}`) : null;
+  const spawnedBy = subagentFile && agentIdOfFile ? taskCallFor(subagentFile, agentIdOfFile) : null;
+  // A subagent no Task call started (a compaction run) works a task of its own.
+  const taskOfFile = subagentFile ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
 
   // Time order; lines without a time (summaries) keep their place after the one before.
   let lastTs = "";
@@ -280,6 +282,11 @@ export function claudeCodeEvents(file: string, text: string, prices: PriceTable)
     ev("agent:heartbeat", a.last, { instance_id: agent, status: "completed", ...(a.task ? { current_task_id: a.task } : {}) });
   }
   if (!subagentFile) ev("execution:status", endTs, { status: "completed" });
+  if (subagentFile && !spawnedBy && taskOfFile) {
+    const kind = agentIdOfFile?.startsWith("acompact") ? "compaction" : "subagent";
+    ev("task:status", firstTs, { task_id: taskOfFile, status: "running", title: `${kind} ${agentIdOfFile ?? ""}`.trim(), display_id: kind });
+    ev("task:status", endTs, { task_id: taskOfFile, status: "completed" });
+  }
   // Folded in time order, so sequence numbers follow time.
   events.sort((x, y) => (String(x.timestamp) < String(y.timestamp) ? -1 : String(x.timestamp) > String(y.timestamp) ? 1 : 0));
   return { events, skipped, bad, lines, executionId: sessionId };
