@@ -57,6 +57,8 @@ test("obs ls filters by --status, --since and --until", () => {
   assert.deepEqual(since.map((r: { execution_id: string }) => r.execution_id), ["exec-103", "exec-102"]);
   const until = JSON.parse(spawnCli(["ls", "--db", db, "--json", "--until", "2026-11-19"]).stdout);
   assert.deepEqual(until.map((r: { execution_id: string }) => r.execution_id), ["exec-101"]);
+  const newest = JSON.parse(spawnCli(["ls", "--db", db, "--json", "--limit", "2"]).stdout);
+  assert.deepEqual(newest.map((r: { execution_id: string }) => r.execution_id), ["exec-103", "exec-102"]);
   const bad = spawnCli(["ls", "--db", db, "--since", "last tuesday"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--since must be a date .* or an age/);

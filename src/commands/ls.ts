@@ -7,12 +7,13 @@ import { runQuery } from "../queries/run.js";
 import { fmtInt, fmtMs, fmtTime, fmtUsd } from "../render/format.js";
 import { formatOf, printRows } from "../render/output.js";
 import { palette } from "../io.js";
-import { parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
+import { parsePositiveInt, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface LsOpts extends CommonOpts {
   since?: string;
   until?: string;
   status?: string;
+  limit?: number;
 }
 
 /** A cost is unknown, never 0, when no call could be priced; partly known, it says so. */
@@ -27,9 +28,10 @@ export async function runLs(opts: LsOpts, io: IO): Promise<number> {
     const res = runQuery(db, L001, { since: opts.since ?? null, until: opts.until ?? null, status: opts.status ?? null });
     if (res.skipped) throw new UserError(`cannot list executions: ${res.reason}`);
     const c = palette(io.color);
+    const rows = opts.limit ? res.rows.slice(0, opts.limit) : res.rows;
     printRows<ExecutionRow>(
       io,
-      res.rows,
+      rows,
       [
         { key: "execution_id", header: "EXECUTION", keep: true, color: (t) => c.id(t) },
         { key: "status", header: "STATUS", min: 9, color: (t) => (t === "failed" ? c.error(t) : t === "completed" ? c.ok(t) : c.warn(t)) },
@@ -59,9 +61,10 @@ export function registerLs(program: Command, app: App): void {
       .description("List the executions in the database, newest first, with status, duration, tasks, errors, agents, tokens and cost.")
       .option("--since <when>", "only runs started at or after (date, or age like 7d, 24h)", parseWhen("--since"))
       .option("--until <when>", "only runs started before (date, or age like 7d, 24h)", parseWhen("--until"))
-      .option("--status <status>", "only runs with this status (started, running, paused, completed, failed)"),
+      .option("--status <status>", "only runs with this status (started, running, paused, completed, failed)")
+      .option("--limit <n>", "only the n newest", parsePositiveInt("--limit")),
   )
-    .addHelpText("after", "\nExamples:\n  obs ls\n  obs ls --since 7d --status failed\n  obs ls --json | jq '.[0].execution_id'")
+    .addHelpText("after", "\nExamples:\n  obs ls\n  obs ls --since 7d --status failed --limit 10\n  obs ls --json | jq '.[0].execution_id'")
     .action(async (o: LsOpts) => {
       app.code = await runLs(o, app.io);
     });
