@@ -48,6 +48,7 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
         `  obs anomalies ${last}${dbFlag}         outliers, cascades, regressions`,
         `  obs trace task-${last.slice(5)}-13${dbFlag}     one task's whole path`,
         `  obs compare${dbFlag}                   the three runs side by side`,
+        `  obs tail ${last}${dbFlag}              the live view (q quits); --json in a pipe`,
         "",
       ].join("\n"),
     );
