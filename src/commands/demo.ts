@@ -35,20 +35,24 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
     const last = ids[ids.length - 1]!;
     const clean = ids[ids.length - 2] ?? last;
     const dbFlag = opts.db ? ` --db ${opts.db}` : "";
+    const tries: [string, string][] = [
+      [`obs ls${dbFlag}`, "the runs, newest first"],
+      [`obs validate ${last}${dbFlag}`, "integrity checks (exit 1: this run has defects)"],
+      [`obs validate ${clean}${dbFlag}`, "a clean run (exit 0)"],
+      [`obs errors ${last}${dbFlag}`, "what went wrong, root cause first"],
+      [`obs waves ${last}${dbFlag}`, "parallel waves, silent agents, file conflicts"],
+      [`obs anomalies ${last}${dbFlag}`, "outliers, cascades, regressions"],
+      [`obs trace task-${last.slice(5)}-13${dbFlag}`, "one task's whole path (--tree for its skills)"],
+      [`obs compare${dbFlag}`, "the three runs side by side"],
+      [`obs tail ${last}${dbFlag}`, "the live view (q quits); --json in a pipe"],
+    ];
+    const width = Math.max(...tries.map(([cmd]) => cmd.length)) + 3;
     io.out(
       [
         `Demo runs written to ${dbPath}: ${ids.join(", ")} (one task list, run three times).`,
         "",
         "Try:",
-        `  obs ls${dbFlag}                        the runs, newest first`,
-        `  obs validate ${last}${dbFlag}          integrity checks (exit 1: this run has defects)`,
-        `  obs validate ${clean}${dbFlag}          a clean run (exit 0)`,
-        `  obs errors ${last}${dbFlag}            what went wrong, root cause first`,
-        `  obs waves ${last}${dbFlag}             parallel waves, silent agents, file conflicts`,
-        `  obs anomalies ${last}${dbFlag}         outliers, cascades, regressions`,
-        `  obs trace task-${last.slice(5)}-13${dbFlag}     one task's whole path`,
-        `  obs compare${dbFlag}                   the three runs side by side`,
-        `  obs tail ${last}${dbFlag}              the live view (q quits); --json in a pipe`,
+        ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}${what}`),
         "",
       ].join("\n"),
     );
