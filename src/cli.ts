@@ -14,6 +14,7 @@ import { registerAnomalies } from "./commands/anomalies.js";
 import { registerQueries } from "./commands/queries.js";
 import { registerTail } from "./commands/tail.js";
 import { registerServe } from "./commands/serve.js";
+import { registerPrune } from "./commands/prune.js";
 
 export const VERSION = "0.1.0";
 
@@ -45,6 +46,7 @@ export function buildProgram(app: App): Command {
   registerQueries(program, app);
   registerTail(program, app);
   registerServe(program, app);
+  registerPrune(program, app);
   return program;
 }
 

@@ -1,0 +1,125 @@
+import fs from "node:fs";
+import type { Command } from "commander";
+import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
+import { getRetentionDays, planPrune, prune, setRetentionDays } from "../db/retention.js";
+import { EXIT_OK, UserError } from "../errors.js";
+import type { IO } from "../io.js";
+import { fmtInt } from "../render/format.js";
+import { printJson } from "../render/output.js";
+import { parsePositiveInt, withCommon, type App, type CommonOpts } from "./common.js";
+
+export interface PruneOpts extends CommonOpts {
+  olderThan?: number;
+  dryRun?: boolean;
+  vacuum?: boolean;
+}
+
+/** An age like 30d, 12h, 2w (or plain days) as days. */
+function parseAge(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(h|d|w)?$/.exec(value.trim());
+  if (!m) throw new UserError(`--older-than must be an age like 30d, 12h or 2w, got '${value}'`);
+  return Number(m[1]) * { h: 1 / 24, d: 1, w: 7 }[(m[2] ?? "d") as "h" | "d" | "w"];
+}
+
+const fileSize = (p: string) => [p, `${p}-wal`].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+
+export async function runPrune(opts: PruneOpts, io: IO): Promise<number> {
+  const dbPath = resolveDbPath(opts.db, io.env);
+  openReadOnly(dbPath).close(); // the usual clear error when there is no database
+  const db = openWritable(dbPath);
+  try {
+    const days = opts.olderThan ?? getRetentionDays(db);
+    if (days === null || days === undefined) {
+      throw new UserError("how old is too old? give --older-than 30d, or store a default with `obs config retention 30`");
+    }
+    const cutoff = new Date(Date.parse(io.env.OBS_NOW ?? "") || Date.now()).getTime() - days * 86_400_000;
+    const plan = planPrune(db, new Date(cutoff).toISOString());
+    const total = Object.values(plan.rows).reduce((a, b) => a + b, 0);
+    const before = fileSize(dbPath);
+    if (!opts.dryRun && plan.executions.length) prune(db, plan);
+    if (!opts.dryRun && opts.vacuum) {
+      db.pragma("wal_checkpoint(TRUNCATE)");
+      db.exec("VACUUM");
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    }
+    const after = fileSize(dbPath);
+    const result = {
+      dry_run: Boolean(opts.dryRun), older_than_days: days, cutoff: plan.cutoff,
+      executions: plan.executions.map((e) => e.execution_id), rows: plan.rows, rows_total: total,
+      bytes_before: before, bytes_after: after, vacuumed: Boolean(opts.vacuum && !opts.dryRun),
+    };
+    if (opts.json) {
+      printJson(io, result);
+      return EXIT_OK;
+    }
+    const verb = opts.dryRun ? "would remove" : "removed";
+    io.out(`${verb} ${plan.executions.length} execution${plan.executions.length === 1 ? "" : "s"} last active before ${plan.cutoff.slice(0, 19).replace("T", " ")} (${fmtInt(total)} rows)\n`);
+    for (const e of plan.executions.slice(0, 20)) io.out(`  ${e.execution_id}  last active ${e.last_activity.slice(0, 19).replace("T", " ")}\n`);
+    if (plan.executions.length > 20) io.out(`  … and ${plan.executions.length - 20} more\n`);
+    const detail = Object.entries(plan.rows).filter(([, n]) => n).map(([t, n]) => `${t} ${fmtInt(n)}`).join(", ");
+    if (detail) io.out(`  rows: ${detail}\n`);
+    if (!opts.dryRun) {
+      io.out(opts.vacuum
+        ? `file: ${(before / 1048576).toFixed(1)} MiB → ${(after / 1048576).toFixed(1)} MiB\n`
+        : `the freed pages are reused by later ingests; --vacuum gives them back to the disk\n`);
+    }
+    return EXIT_OK;
+  } finally {
+    db.close();
+  }
+}
+
+export async function runConfig(key: string | undefined, value: string | undefined, opts: CommonOpts, io: IO): Promise<number> {
+  const dbPath = resolveDbPath(opts.db, io.env);
+  if (key !== undefined && key !== "retention") throw new UserError(`no setting '${key}'`, ["settings: retention (days kept by `obs prune`)"]);
+  if (value === undefined) {
+    const db = openReadOnly(dbPath);
+    try {
+      const days = getRetentionDays(db);
+      if (opts.json) printJson(io, { retention_days: days });
+      else io.out(`retention: ${days === null ? "not set (obs prune needs --older-than)" : `${days} days`}\n`);
+    } finally {
+      db.close();
+    }
+    return EXIT_OK;
+  }
+  const days = parsePositiveInt("retention")(value);
+  openReadOnly(dbPath).close();
+  const db = openWritable(dbPath);
+  try {
+    setRetentionDays(db, days);
+  } finally {
+    db.close();
+  }
+  if (opts.json) printJson(io, { retention_days: days });
+  else io.out(`retention: ${days} days (obs prune with no --older-than removes executions older than that)\n`);
+  return EXIT_OK;
+}
+
+export function registerPrune(program: Command, app: App): void {
+  withCommon(
+    program
+      .command("prune")
+      .summary("remove whole executions older than an age, or the stored retention")
+      .description("Remove whole executions (never part of one) last active before a cutoff, with every row that belongs to them.")
+      .option("--older-than <age>", "an age like 30d, 12h, 2w (default: the stored retention)", parseAge)
+      .option("--dry-run", "say what would go, change nothing")
+      .option("--vacuum", "compact the file afterwards, giving the space back to the disk"),
+  )
+    .addHelpText("after", "\nExamples:\n  obs prune --older-than 30d --dry-run\n  obs config retention 90 && obs prune --vacuum")
+    .action(async (o: PruneOpts) => {
+      app.code = await runPrune(o, app.io);
+    });
+  withCommon(
+    program
+      .command("config")
+      .summary("show or store settings (retention)")
+      .description("Show or store the database's settings: `retention DAYS` is what obs prune removes by default.")
+      .argument("[key]", "retention")
+      .argument("[value]", "the new value (days)"),
+  )
+    .addHelpText("after", "\nExamples:\n  obs config\n  obs config retention 30")
+    .action(async (key: string | undefined, value: string | undefined, o: CommonOpts) => {
+      app.code = await runConfig(key, value, o, app.io);
+    });
+}
