@@ -15,6 +15,7 @@ import { registerQueries } from "./commands/queries.js";
 import { registerTail } from "./commands/tail.js";
 import { registerServe } from "./commands/serve.js";
 import { registerPrune } from "./commands/prune.js";
+import { registerExport } from "./commands/export.js";
 
 export const VERSION = "0.1.0";
 
@@ -47,6 +48,7 @@ export function buildProgram(app: App): Command {
   registerTail(program, app);
   registerServe(program, app);
   registerPrune(program, app);
+  registerExport(program, app);
   return program;
 }
 
