@@ -17,7 +17,8 @@ import { registerServe } from "./commands/serve.js";
 import { registerPrune } from "./commands/prune.js";
 import { registerExport } from "./commands/export.js";
 
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.js";
+import { VERSION } from "./version.js";
 
 export function buildProgram(app: App): Command {
   const program = new Command("obs");

@@ -52,3 +52,49 @@ test("obs export --jsonl then ingest into an empty database gives the same rows"
   assert.equal(none.code, 2);
   assert.match(none.stderr, /choose the export format/);
 });
+
+test("obs export --otlp writes OTLP JSON: resourceSpans → scopeSpans → spans, hex ids, parent links, unix nanos, GenAI attributes", () => {
+  const dir = tmpDir();
+  const demo = path.join(dir, "demo.db");
+  assert.equal(spawnCli(["demo", "--db", demo]).code, 0);
+  const r = spawnCli(["export", "exec-103", "--otlp", "--db", demo]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trimEnd().split("\n").length, 1, "one ExportTraceServiceRequest per line");
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.resourceSpans.length, 1);
+  const rs = doc.resourceSpans[0];
+  assert.ok(rs.resource.attributes.some((a: { key: string; value: { stringValue?: string } }) => a.key === "service.name" && a.value.stringValue === "obs"));
+  const spans = rs.scopeSpans[0].spans as { traceId: string; spanId: string; parentSpanId?: string; name: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: { key: string; value: Record<string, unknown> }[]; status: { code: number } }[];
+  const attr = (s: (typeof spans)[number], k: string) => s.attributes.find((a) => a.key === k)?.value;
+  const ids = new Set(spans.map((s) => s.spanId));
+  assert.equal(ids.size, spans.length, "span ids are unique");
+  for (const s of spans) {
+    assert.match(s.traceId, /^[0-9a-f]{32}$/);
+    assert.match(s.spanId, /^[0-9a-f]{16}$/);
+    assert.match(s.startTimeUnixNano, /^\d{19}$/);
+    assert.ok(BigInt(s.startTimeUnixNano) <= BigInt(s.endTimeUnixNano), `${s.name} ends before it starts`);
+    if (s.parentSpanId) assert.ok(ids.has(s.parentSpanId), `${s.name}: its parent is in the trace`);
+  }
+  assert.equal(new Set(spans.map((s) => s.traceId)).size, 1);
+  const roots = spans.filter((s) => !s.parentSpanId);
+  assert.deepEqual(roots.map((s) => [s.name, attr(s, "gen_ai.operation.name")]), [["invoke_workflow tl-auth-service", { stringValue: "invoke_workflow" }]]);
+  // 2026-11-20T09:34:00Z in unix nanoseconds.
+  assert.equal(roots[0]!.startTimeUnixNano, String(BigInt(Date.parse("2026-11-20T09:34:00.000Z")) * 1_000_000n));
+  const agents = spans.filter((s) => attr(s, "gen_ai.operation.name")?.stringValue === "invoke_agent");
+  assert.equal(agents.length, 20);
+  assert.ok(agents.every((s) => s.parentSpanId === roots[0]!.spanId));
+  const tools = spans.filter((s) => attr(s, "gen_ai.operation.name")?.stringValue === "execute_tool");
+  assert.equal(tools.length, JSON.parse(spawnCli(["summary", "exec-103", "--json", "--db", demo]).stdout).A001[0].tool_calls);
+  const bash = tools.find((s) => attr(s, "gen_ai.tool.call.id")?.stringValue === "tu-103-13-010")!;
+  assert.deepEqual(attr(bash, "gen_ai.tool.name"), { stringValue: "Bash" });
+  assert.deepEqual(attr(bash, "error.type"), { stringValue: "tool_error" });
+  assert.equal(bash.status.code, 2);
+  assert.ok(agents.some((a) => a.spanId === bash.parentSpanId), "a tool call sits under its task's agent span");
+  const blocked = tools.find((s) => attr(s, "error.type")?.stringValue === "blocked");
+  assert.ok(blocked, "the blocked command is an error of type blocked");
+  const chats = spans.filter((s) => attr(s, "gen_ai.operation.name")?.stringValue === "chat");
+  assert.ok(chats.length > 50);
+  assert.ok(chats.every((s) => attr(s, "gen_ai.usage.input_tokens")?.intValue && attr(s, "gen_ai.usage.output_tokens")?.intValue));
+  // The same execution exports the same trace.
+  assert.equal(spawnCli(["export", "exec-103", "--otlp", "--db", demo]).stdout, r.stdout);
+});

@@ -1,0 +1,130 @@
+import crypto from "node:crypto";
+import type { DB } from "./open.js";
+
+/**
+ * An execution as one OTLP/JSON trace (what the OpenTelemetry file exporter writes: an
+ * ExportTraceServiceRequest per line), after the GenAI semantic conventions: the execution an
+ * `invoke_workflow` span, each task an `invoke_agent` span under it, each tool call an
+ * `execute_tool` span (gen_ai.tool.name, gen_ai.tool.call.id) under its task, each model call a
+ * `chat` span with gen_ai.usage.* tokens. Failures carry error.type and an error status.
+ * Ids are derived from obs's ids, so the same execution exports the same trace every time.
+ */
+
+type Row = Record<string, unknown>;
+type AnyValue = { stringValue: string } | { intValue: string } | { doubleValue: number } | { boolValue: boolean };
+interface Attr { key: string; value: AnyValue }
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Attr[];
+  status: { code: number; message?: string };
+}
+
+const KIND_INTERNAL = 1;
+const KIND_CLIENT = 3;
+const STATUS_UNSET = 0;
+const STATUS_OK = 1;
+const STATUS_ERROR = 2;
+
+const hex = (text: string, bytes: number) => crypto.createHash("sha256").update(text).digest("hex").slice(0, bytes * 2);
+const nanos = (iso: unknown): string | null => {
+  const ms = typeof iso === "string" ? Date.parse(iso) : NaN;
+  return Number.isNaN(ms) ? null : (BigInt(ms) * 1_000_000n).toString();
+};
+
+function attrs(o: Record<string, unknown>): Attr[] {
+  const out: Attr[] = [];
+  for (const [key, v] of Object.entries(o)) {
+    if (v === null || v === undefined) continue;
+    if (typeof v === "boolean") out.push({ key, value: { boolValue: v } });
+    else if (typeof v === "number") out.push({ key, value: Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v } });
+    else out.push({ key, value: { stringValue: String(v) } });
+  }
+  return out;
+}
+
+export function otlpTrace(db: DB, exec: string, version: string): Record<string, unknown> {
+  const traceId = hex(`obs/trace/${exec}`, 16);
+  const spanId = (kind: string, id: unknown) => hex(`obs/${exec}/${kind}/${String(id)}`, 8);
+  const rows = (sql: string) => db.prepare(sql).all({ exec }) as Row[];
+  const spans: OtlpSpan[] = [];
+
+  const run = rows(`SELECT * FROM task_list_execution_runs WHERE id = @exec`)[0] ?? {};
+  const span = rows(`SELECT MIN(timestamp) AS first, MAX(timestamp) AS last FROM transcript_entries WHERE execution_id = @exec`)[0]!;
+  const start = nanos(run.started_at) ?? nanos(span.first);
+  const end = nanos(run.completed_at) ?? nanos(span.last) ?? start;
+  if (!start || !end) return { resourceSpans: [] };
+  const root = spanId("execution", exec);
+  spans.push({
+    traceId, spanId: root, name: `invoke_workflow ${String(run.task_list_id ?? exec)}`, kind: KIND_INTERNAL, startTimeUnixNano: start, endTimeUnixNano: end,
+    attributes: attrs({ "gen_ai.operation.name": "invoke_workflow", "obs.execution_id": exec, "obs.task_list_id": run.task_list_id, "obs.status": run.status }),
+    status: run.status === "failed" ? { code: STATUS_ERROR, message: String(run.message ?? "failed") } : { code: run.status === "completed" ? STATUS_OK : STATUS_UNSET },
+  });
+
+  // Tasks, with the agent that worked each; their times from the task, else from their entries.
+  const taskSpan = new Map<string, string>();
+  for (const t of rows(`
+      SELECT t.*, (SELECT MIN(timestamp) FROM transcript_entries te WHERE te.task_id = t.id) AS first_entry,
+                  (SELECT MAX(timestamp) FROM transcript_entries te WHERE te.task_id = t.id) AS last_entry,
+                  (SELECT instance_id FROM transcript_entries te WHERE te.task_id = t.id AND instance_id IS NOT NULL LIMIT 1) AS agent
+        FROM tasks t WHERE t.execution_id = @exec`)) {
+    const s = nanos(t.started_at) ?? nanos(t.first_entry) ?? start;
+    const e = nanos(t.completed_at) ?? nanos(t.last_entry) ?? s;
+    const id = spanId("task", t.id);
+    taskSpan.set(String(t.id), id);
+    spans.push({
+      traceId, spanId: id, parentSpanId: root, name: `invoke_agent ${String(t.agent ?? t.display_id ?? t.id)}`, kind: KIND_INTERNAL,
+      startTimeUnixNano: s, endTimeUnixNano: BigInt(e) < BigInt(s) ? s : e,
+      attributes: attrs({
+        "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": t.agent, "gen_ai.agent.name": t.agent ?? t.title, "obs.task_id": t.id,
+        "obs.task.title": t.title, "obs.task.status": t.status,
+      }),
+      status: t.status === "failed" ? { code: STATUS_ERROR, message: "task failed" } : { code: t.status === "completed" ? STATUS_OK : STATUS_UNSET },
+    });
+  }
+  const parentOf = (task: unknown) => (task !== null && task !== undefined && taskSpan.get(String(task))) || root;
+
+  for (const t of rows(`SELECT * FROM tool_uses WHERE execution_id = @exec AND start_time IS NOT NULL`)) {
+    const s = nanos(t.start_time)!;
+    const e = nanos(t.end_time) ?? s;
+    const failed = t.is_error === 1 || t.is_blocked === 1;
+    spans.push({
+      traceId, spanId: spanId("tool", t.id), parentSpanId: parentOf(t.task_id), name: `execute_tool ${String(t.tool)}`, kind: KIND_INTERNAL,
+      startTimeUnixNano: s, endTimeUnixNano: BigInt(e) < BigInt(s) ? s : e,
+      attributes: attrs({
+        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": t.tool, "gen_ai.tool.call.id": t.id, "gen_ai.tool.type": "function",
+        "obs.tool.category": t.tool_category, "obs.tool.input_summary": t.input_summary, "obs.tool.result_status": t.result_status,
+        "obs.skill_trace_id": t.within_skill, "obs.unfinished": t.result_status === null ? true : undefined,
+        "error.type": t.is_blocked === 1 ? "blocked" : t.is_error === 1 ? "tool_error" : undefined,
+      }),
+      status: failed ? { code: STATUS_ERROR, message: String(t.block_reason ?? t.error_message ?? t.output_summary ?? "") } : { code: t.result_status ? STATUS_OK : STATUS_UNSET },
+    });
+  }
+  for (const l of rows(`SELECT * FROM llm_calls WHERE execution_id = @exec`)) {
+    const s = nanos(l.start_time) ?? nanos(l.end_time);
+    if (!s) continue;
+    const e = nanos(l.end_time) ?? s;
+    spans.push({
+      traceId, spanId: spanId("llm", l.id), parentSpanId: parentOf(l.task_id), name: `chat ${String(l.model)}`, kind: KIND_CLIENT,
+      startTimeUnixNano: s, endTimeUnixNano: BigInt(e) < BigInt(s) ? s : e,
+      attributes: attrs({
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": l.provider, "gen_ai.request.model": l.model, "gen_ai.response.model": l.model,
+        "gen_ai.usage.input_tokens": l.input_tokens, "gen_ai.usage.output_tokens": l.output_tokens,
+        "gen_ai.usage.cache_read.input_tokens": l.cache_read_tokens, "gen_ai.usage.cache_creation.input_tokens": l.cache_write_tokens,
+        "obs.cost_usd": l.cost_usd,
+      }),
+      status: { code: STATUS_UNSET },
+    });
+  }
+  return {
+    resourceSpans: [{
+      resource: { attributes: attrs({ "service.name": "obs", "obs.execution_id": exec }) },
+      scopeSpans: [{ scope: { name: "obs", version }, spans }],
+    }],
+  };
+}
