@@ -25,7 +25,7 @@ export function describeError(err: unknown): { lines: string[]; code: number } {
   const e = err as { code?: string; message?: string; stack?: string };
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) {
     return {
-      lines: [`obs: database error (${e.code}): ${e.message}`],
+      lines: [`obs: database error (${e.code}): ${e.message}`, ...(process.env.OBS_DEBUG && e.stack ? [e.stack] : [])],
       code: EXIT_ERROR,
     };
   }

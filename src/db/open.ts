@@ -58,9 +58,25 @@ export function openReadOnly(path: string): DB {
   return db;
 }
 
-/** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
+/**
+ * Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. While
+ * another connection sets up a new file's WAL, SQLite can answer BUSY without waiting on the busy
+ * timeout; the setup is then simply tried again, for up to about two seconds.
+ */
 export function openWritable(path: string): DB {
-  let db: DB;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return openWritableOnce(path);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "";
+      if (!code.startsWith("SQLITE_BUSY") || attempt >= 40) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25 + Math.random() * 25);
+    }
+  }
+}
+
+function openWritableOnce(path: string): DB {
+  let db: DB | undefined;
   try {
     db = new Database(path);
     db.pragma("busy_timeout = 5000");
@@ -72,34 +88,46 @@ export function openWritable(path: string): DB {
     db.pragma("page_size = 16384");
     db.pragma("journal_mode = WAL");
   } catch (e) {
+    if (db?.open) db.close();
     const err = e as { code?: string; message: string };
     if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
     if (err.code === "SQLITE_CANTOPEN") throw new UserError(`cannot open ${path} for writing: ${err.message}`);
     throw e;
   }
-  // WAL makes NORMAL durable against application crashes, which is what a kill mid-ingest is.
-  db.pragma("synchronous = NORMAL");
-  db.pragma("cache_size = -65536");
-  refuseNewer(db, path);
-  migrate(db);
-  return db;
+  try {
+    // WAL makes NORMAL durable against application crashes, which is what a kill mid-ingest is.
+    db.pragma("synchronous = NORMAL");
+    db.pragma("cache_size = -65536");
+    refuseNewer(db, path);
+    migrate(db);
+    return db;
+  } catch (e) {
+    if (db.open) db.close();
+    throw e;
+  }
 }
 
-/** Applies every migration newer than the file's version, each in its own transaction. */
+/**
+ * Applies every migration newer than the file's version, each in its own transaction. Two obs
+ * processes may open a new file at once: each migration takes the write lock first (IMMEDIATE,
+ * so the busy timeout applies) and looks at the version again under it, so the second one
+ * waits and then finds nothing left to do.
+ */
 export function migrate(db: DB): number[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS obs_meta (key TEXT PRIMARY KEY, value TEXT)`);
-  const from = schemaVersion(db);
+  db.transaction(() => db.exec(`CREATE TABLE IF NOT EXISTS obs_meta (key TEXT PRIMARY KEY, value TEXT)`)).immediate();
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
-    if (m.version <= from) continue;
-    db.transaction(() => {
+    if (m.version <= schemaVersion(db)) continue;
+    const ran = db.transaction(() => {
+      if (m.version <= schemaVersion(db)) return false;
       m.up(db);
       db.prepare(
         `INSERT INTO obs_meta (key, value) VALUES ('schema_version', ?)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
       ).run(String(m.version));
-    })();
-    applied.push(m.version);
+      return true;
+    }).immediate();
+    if (ran) applied.push(m.version);
   }
   return applied;
 }

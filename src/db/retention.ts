@@ -76,5 +76,5 @@ export function prune(db: DB, plan: PrunePlan): void {
   const deletes = OWNED.map(({ table, where }) => db.prepare(`DELETE FROM ${table} WHERE ${where}`));
   db.transaction(() => {
     for (const e of plan.executions) for (const d of deletes) d.run({ id: e.execution_id });
-  })();
+  }).immediate();
 }

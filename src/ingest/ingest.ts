@@ -218,7 +218,9 @@ export class IngestRun {
         if (bad.length > 0 && !this.opts.skipInvalid) throw Rollback;
         folder.finish();
         record(lineNo - firstLine + 1, bad.length);
-      })();
+        // IMMEDIATE: the batch reads before it writes, and a deferred transaction that does so
+        // fails at once (BUSY) when another writer committed meanwhile; this one waits its turn.
+      }).immediate();
       result.written = true;
     } catch (err) {
       if (err !== Rollback) throw err;
