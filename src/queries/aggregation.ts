@@ -1,4 +1,4 @@
-import { ERRORS_CTE, ERRORS_NEEDS, MS, needs } from "./fragments.js";
+import { errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs } from "./fragments.js";
 import type { Query } from "./types.js";
 
 /**
@@ -157,15 +157,6 @@ export interface A006Row {
   execution_id: string; task_list_id: string | null; status: string | null; started_at: string | null; duration_ms: number | null;
   tasks_completed: number; tasks_failed: number; errors: number; pass_rate: number | null; tool_calls: number; cost_usd: number | null;
 }
-/** The same error count as ERRORS_CTE, for one execution named by `x.execution_id`. */
-const ERROR_COUNT = `
-             (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = x.execution_id AND +t.is_error = 1)
-           + (SELECT COUNT(*) FROM transcript_entries t WHERE t.execution_id = x.execution_id AND +t.entry_type = 'error')
-           + (SELECT COUNT(*) FROM skill_traces t WHERE t.execution_id = x.execution_id AND +t.status = 'failed')
-           + (SELECT COUNT(*) FROM assertion_results t WHERE t.execution_id = x.execution_id AND +t.result = 'fail')
-           + (SELECT COUNT(*) FROM message_bus_log t WHERE t.execution_id = x.execution_id AND +t.severity IN ('error', 'critical'))
-           + (SELECT COUNT(*) FROM build_agent_instances t WHERE t.execution_id = x.execution_id AND +t.status IN ('failed', 'error'))
-           + (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'failed')`;
 export const A006: Query<A006Row> = {
   id: "A006",
   family: "Aggregation",
@@ -188,7 +179,7 @@ export const A006: Query<A006Row> = {
            ${MS("x.completed_at", "x.started_at")} AS duration_ms,
            (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'completed') AS tasks_completed,
            (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'failed')    AS tasks_failed,
-           ${ERROR_COUNT.trim()} AS errors,
+           ${errorCount("x.execution_id")} AS errors,
            (SELECT ROUND(1.0 * SUM(r.result = 'pass') / NULLIF(SUM(r.result <> 'skip'), 0), 4)
               FROM assertion_results r WHERE r.execution_id = x.execution_id)                          AS pass_rate,
            (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = x.execution_id)                     AS tool_calls,

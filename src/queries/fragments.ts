@@ -68,6 +68,20 @@ export const ERRORS_CTE = `
        AND +t.status = 'failed'
   )`;
 
+/**
+ * How many errors ERRORS_CTE would list for the execution named by `exec` (an SQL expression):
+ * for listings over many executions, where a scoped CTE per execution will not do. The two must
+ * count the same things, or `obs ls` and `obs summary` disagree.
+ */
+export const errorCount = (exec: string) => `(
+             (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = ${exec} AND +t.is_error = 1)
+           + (SELECT COUNT(*) FROM transcript_entries t WHERE t.execution_id = ${exec} AND +t.entry_type = 'error')
+           + (SELECT COUNT(*) FROM skill_traces t WHERE t.execution_id = ${exec} AND +t.status = 'failed')
+           + (SELECT COUNT(*) FROM assertion_results t WHERE t.execution_id = ${exec} AND +t.result = 'fail')
+           + (SELECT COUNT(*) FROM message_bus_log t WHERE t.execution_id = ${exec} AND +t.severity IN ('error', 'critical'))
+           + (SELECT COUNT(*) FROM build_agent_instances t WHERE t.execution_id = ${exec} AND +t.status IN ('failed', 'error'))
+           + (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ${exec} AND +t.status = 'failed'))`;
+
 /** The tables and columns ERRORS_CTE reads. */
 export const ERRORS_NEEDS: Record<string, string[]> = {
   tool_uses: ["execution_id", "is_error", "tool", "end_time", "start_time", "error_message", "output_summary", "task_id", "id"],

@@ -1,3 +1,4 @@
+import { errorCount } from "./fragments.js";
 import type { Query } from "./types.js";
 
 export interface ExecutionRow {
@@ -31,7 +32,10 @@ export const L001: Query<ExecutionRow> = {
     task_list_execution_runs: ["id", "task_list_id", "status", "started_at", "completed_at"],
     tasks: ["execution_id", "status"],
     tool_uses: ["execution_id", "is_error"],
-    build_agent_instances: ["execution_id"],
+    build_agent_instances: ["execution_id", "status"],
+    skill_traces: ["execution_id", "status"],
+    assertion_results: ["execution_id", "result"],
+    message_bus_log: ["execution_id", "severity"],
     llm_calls: ["execution_id", "input_tokens", "output_tokens", "cost_usd"],
   },
   // cost_usd sums the calls whose price is known; unpriced_calls says how many are not.
@@ -66,10 +70,7 @@ export const L001: Query<ExecutionRow> = {
              WHERE t.execution_id = ex.execution_id AND t.status = 'completed')       AS tasks_completed,
            (SELECT COUNT(*) FROM tasks t
              WHERE t.execution_id = ex.execution_id AND t.status = 'failed')          AS tasks_failed,
-           (SELECT COUNT(*) FROM tool_uses tu
-             WHERE tu.execution_id = ex.execution_id AND +tu.is_error = 1)
-         + (SELECT COUNT(*) FROM transcript_entries te
-             WHERE te.execution_id = ex.execution_id AND +te.entry_type = 'error')      AS errors,
+           ${errorCount("ex.execution_id")}                                             AS errors,
            (SELECT COUNT(*) FROM build_agent_instances a WHERE a.execution_id = ex.execution_id) AS agents,
            (SELECT SUM(l.input_tokens)  FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS input_tokens,
            (SELECT SUM(l.output_tokens) FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS output_tokens,
