@@ -61,7 +61,7 @@ export async function runAnomalies(exec: string | undefined, opts: AnomaliesOpts
       return v.q.id === "D006" ? { ...r, rows: r.rows.filter((x) => x.execution_id === id) } : r;
     });
     if (opts.json) {
-      printJson(io, keyedJson({ execution_id: id }, results.map((r) => (opts.limit ? { ...r, rows: r.rows.slice(0, opts.limit) } : r))));
+      printJson(io, keyedJson({ execution_id: id }, results, opts.limit));
     } else {
       const c = palette(io.color);
       const blocks = VIEWS.map((v, i) =>

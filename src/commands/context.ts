@@ -11,8 +11,6 @@ import type { ArgKind, Query, QueryResult } from "../queries/types.js";
  */
 export class ReadContext {
   readonly db: DB;
-  /** "Now" for runs still going (P002, T004); fixed by OBS_NOW in tests and snapshots. */
-  readonly now: string;
 
   constructor(
     dbFlag: string | undefined,
@@ -20,8 +18,12 @@ export class ReadContext {
     readonly overrides: Record<string, number> = {},
   ) {
     this.db = openReadOnly(resolveDbPath(dbFlag, io.env));
-    const fixed = io.env.OBS_NOW;
-    this.now = fixed && !Number.isNaN(Date.parse(fixed)) ? new Date(fixed).toISOString() : new Date().toISOString();
+  }
+
+  /** "Now" for runs still going (P002, T004), read when asked (a live view lives long); OBS_NOW fixes it for tests and snapshots. */
+  get now(): string {
+    const fixed = this.io.env.OBS_NOW;
+    return fixed && !Number.isNaN(Date.parse(fixed)) ? new Date(fixed).toISOString() : new Date().toISOString();
   }
 
   resolve(kind: Exclude<ArgKind, "none">, given: string): string {
@@ -72,12 +74,15 @@ export function parseDuration(flag: string) {
   };
 }
 
-/** A multi-query command's JSON: the rows of each query keyed by its id, plus what was skipped. */
-export function keyedJson(head: Record<string, unknown>, results: QueryResult<unknown>[]): Record<string, unknown> {
+/**
+ * A multi-query command's JSON: the rows of each query keyed by its id (at most `limit` of each
+ * when --limit was given), plus what was skipped.
+ */
+export function keyedJson(head: Record<string, unknown>, results: readonly QueryResult<unknown>[], limit?: number): Record<string, unknown> {
   const out: Record<string, unknown> = { ...head };
   const skipped: Record<string, string> = {};
   for (const r of results) {
-    out[r.id] = r.rows;
+    out[r.id] = limit ? r.rows.slice(0, limit) : r.rows;
     if (r.skipped) skipped[r.id] = r.reason;
   }
   if (Object.keys(skipped).length) out.skipped = skipped;

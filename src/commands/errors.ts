@@ -23,7 +23,7 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
       const taskId = ctx.resolve("task", opts.task);
       const r = ctx.run(T006, { task_id: taskId });
       if (opts.json) {
-        printJson(io, keyedJson({ task_id: taskId }, [r]));
+        printJson(io, keyedJson({ task_id: taskId }, [r], opts.limit));
       } else {
         const status = ctx.db.prepare(`SELECT status, title FROM tasks WHERE id = ?`).get(taskId) as { status: string; title: string } | undefined;
         io.out(c.bold(`Task ${taskId}`) + (status ? ` ${c.dim(`${status.title ?? ""} — ${status.status}`)}` : "") + "\n");
@@ -47,7 +47,7 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
     const repeated = ctx.run(T005, args);
     const results = [errors, blocked, root, open, repeated];
     if (opts.json) {
-      printJson(io, keyedJson({ execution_id: id }, results.map((r) => (opts.limit ? { ...r, rows: (r.rows as unknown[]).slice(0, opts.limit) } : r)) as never));
+      printJson(io, keyedJson({ execution_id: id }, results, opts.limit));
     } else {
       const rootRow = root.rows[0];
       const head: string[] = [c.bold(`Errors in ${id}`)];

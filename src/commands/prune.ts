@@ -52,6 +52,10 @@ export async function runPrune(opts: PruneOpts, io: IO): Promise<number> {
       printJson(io, result);
       return EXIT_OK;
     }
+    if (plan.executions.length === 0) {
+      io.out(`nothing to remove: no execution was last active before ${plan.cutoff.slice(0, 19).replace("T", " ")}\n`);
+      return EXIT_OK;
+    }
     const verb = opts.dryRun ? "would remove" : "removed";
     io.out(`${verb} ${plan.executions.length} execution${plan.executions.length === 1 ? "" : "s"} last active before ${plan.cutoff.slice(0, 19).replace("T", " ")} (${fmtInt(total)} rows)\n`);
     for (const e of plan.executions.slice(0, 20)) io.out(`  ${e.execution_id}  last active ${e.last_activity.slice(0, 19).replace("T", " ")}\n`);

@@ -43,7 +43,7 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
     const [a1, a2, a3, a4, a5] = [ctx.run(A001, args), ctx.run(A002, args), ctx.run(A003, args), ctx.run(A004, args), ctx.run(A005, args)];
     const models = ctx.run(L004, args);
     if (opts.json) {
-      printJson(io, keyedJson({ execution_id: id }, [a1, a2, a3, a4, a5, { ...models, id: "models" }] as never));
+      printJson(io, keyedJson({ execution_id: id }, [a1, a2, a3, a4, a5, { ...models, id: "models" }], opts.limit));
       return EXIT_OK;
     }
     const c = palette(io.color);
@@ -110,7 +110,7 @@ export async function runCompare(taskList: string | undefined, opts: SummaryOpts
     const tl = taskList ? ctx.resolve("task_list", taskList) : null;
     const r = ctx.run(A006, { task_list_id: tl });
     if (opts.json) {
-      printJson(io, keyedJson({ task_list_id: tl }, [r] as never));
+      printJson(io, keyedJson({ task_list_id: tl }, [r]));
       return EXIT_OK;
     }
     const c = palette(io.color);

@@ -32,7 +32,7 @@ export async function runWaves(exec: string | undefined, opts: WavesOpts, io: IO
     const overlaps = opts.overlaps ? ctx.run(P006, args) : null;
     const all = [progress, silent, conflicts, efficiency, bottlenecks, ...(overlaps ? [overlaps] : []), lives];
     if (opts.json) {
-      printJson(io, keyedJson({ execution_id: id }, all as never));
+      printJson(io, keyedJson({ execution_id: id }, all, opts.limit));
       return EXIT_OK;
     }
     const c = palette(io.color);

@@ -58,24 +58,8 @@ export function openReadOnly(path: string): DB {
   return db;
 }
 
-/**
- * Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. While
- * another connection sets up a new file's WAL, SQLite can answer BUSY without waiting on the busy
- * timeout; the setup is then simply tried again, for up to about two seconds.
- */
+/** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
 export function openWritable(path: string): DB {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return openWritableOnce(path);
-    } catch (e) {
-      const code = (e as { code?: string }).code ?? "";
-      if (!code.startsWith("SQLITE_BUSY") || attempt >= 40) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25 + Math.random() * 25);
-    }
-  }
-}
-
-function openWritableOnce(path: string): DB {
   let db: DB | undefined;
   try {
     db = new Database(path);

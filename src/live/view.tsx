@@ -197,14 +197,10 @@ export function useTail(src: Source) {
     scroll: 0,
   }));
   const [finished, setFinished] = useState<string | null>(null);
-  const [snap, setSnap] = useState(() => {
-    const ctx = new ReadContext(src.dbPath, src.io);
-    try {
-      return snapshot(ctx, src.executionId);
-    } finally {
-      ctx.close();
-    }
-  });
+  // One read connection for the view's life; the header, waves and agents are re-read on it.
+  const ctx = useRef<ReadContext | null>(null);
+  ctx.current ??= new ReadContext(src.dbPath, src.io);
+  const [snap, setSnap] = useState(() => snapshot(ctx.current!, src.executionId));
 
   useEffect(() => {
     let lastRefresh = 0;
@@ -220,15 +216,14 @@ export function useTail(src: Source) {
       const now = Date.now();
       if (now - lastRefresh > 250) {
         lastRefresh = now;
-        const ctx = new ReadContext(src.dbPath, src.io);
-        try {
-          setSnap(snapshot(ctx, src.executionId));
-        } finally {
-          ctx.close();
-        }
+        setSnap(snapshot(ctx.current!, src.executionId));
       }
     });
-    return () => src.feed.close();
+    return () => {
+      src.feed.close();
+      ctx.current?.close();
+      ctx.current = null;
+    };
   }, []);
 
   const all = [...flow.shown, ...flow.pending];
