@@ -16,6 +16,7 @@ import { registerTail } from "./commands/tail.js";
 import { registerServe } from "./commands/serve.js";
 import { registerPrune } from "./commands/prune.js";
 import { registerExport } from "./commands/export.js";
+import { registerSearch } from "./commands/search.js";
 
 export { VERSION } from "./version.js";
 import { VERSION } from "./version.js";
@@ -50,6 +51,7 @@ export function buildProgram(app: App): Command {
   registerServe(program, app);
   registerPrune(program, app);
   registerExport(program, app);
+  registerSearch(program, app);
   return program;
 }
 

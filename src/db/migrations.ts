@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { createSearchIndex, fillSearchIndex } from "./search.js";
 
 /**
  * The schema, as an ordered list of migrations. A database records the last one applied in
@@ -411,5 +412,15 @@ const m4: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4];
+/** `obs search`: the full-text index, its triggers, and every row already in the file. */
+const m5: Migration = {
+  version: 5,
+  name: "full-text search index",
+  up(db) {
+    createSearchIndex(db);
+    fillSearchIndex(db);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5];
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -82,6 +82,7 @@ export function openWritable(path: string): DB {
     // WAL makes NORMAL durable against application crashes, which is what a kill mid-ingest is.
     db.pragma("synchronous = NORMAL");
     db.pragma("cache_size = -65536");
+    db.pragma("temp_store = MEMORY");
     refuseNewer(db, path);
     migrate(db);
     return db;

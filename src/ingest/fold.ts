@@ -1,5 +1,4 @@
 import type { DB } from "../db/open.js";
-import type { Statement } from "better-sqlite3";
 import type { ObsEvent } from "./events.js";
 import { appendOutput, oneLine, payloadJson, summariseInput, summariseOutput, toolCategory } from "./shape.js";
 
@@ -67,19 +66,43 @@ function msBetween(start: string, end: string): number {
 /** Pending tool calls are written out past this many, to bound memory on huge batches. */
 const MAX_PENDING_TOOLS = 20_000;
 
+/** A prepared statement whose runs keep the Folder's view of last_insert_rowid(). */
+interface Tracked {
+  run(...args: unknown[]): unknown;
+  get(...args: unknown[]): unknown;
+}
+
 export class Folder {
   /** Highest sequence seen per execution, so lines without one get the next. */
   private readonly maxSeq = new Map<string, number>();
   private readonly touchedChains = new Set<string>();
   private readonly touchedSkills = new Set<string>();
   private readonly tools = new Map<string, ToolAcc>();
-  private readonly s: Record<string, Statement>;
+  private readonly s: Record<string, Tracked>;
+  /** last_insert_rowid() as of the last statement run: an upsert that updates leaves it as it was. */
+  private lastRowid: number | bigint;
 
+  /**
+   * `updated` hears of each indexed row (entry, tool call, skill, assertion, agent) that a
+   * statement updated rather than inserted, so the search index can look at it again.
+   */
   constructor(
     private readonly db: DB,
     private readonly source: string,
+    private readonly updated: (table: string, id: string) => void = () => {},
   ) {
-    const p = (sql: string) => db.prepare(sql);
+    this.lastRowid = (db.prepare(`SELECT last_insert_rowid() AS r`).get() as { r: number }).r;
+    const p = (sql: string): Tracked => {
+      const st = db.prepare(sql);
+      return {
+        run: (...args: unknown[]) => {
+          const r = st.run(...args);
+          this.lastRowid = r.lastInsertRowid;
+          return r;
+        },
+        get: (...args: unknown[]) => st.get(...args),
+      };
+    };
     this.s = {
       maxSeq: p(`SELECT MAX(sequence) AS m FROM transcript_entries WHERE execution_id = ?`),
       seqOf: p(`SELECT sequence FROM transcript_entries WHERE id = ?`),
@@ -351,7 +374,7 @@ export class Folder {
     if (sequence === null) sequence = this.nextSequence(e.execution_id);
     else this.noteSequence(e.execution_id, sequence);
     const id = named ?? `${e.execution_id}:${sequence}`;
-    this.s.entry.run(
+    this.upsert("transcript_entries", id, this.s.entry,
       id, e.timestamp, sequence, e.execution_id, str(e.task_id), str(e.instance_id), int(e.wave_number),
       str(e.wave_id), entryType, category, oneLine(summary), detailsJson ?? payloadJson(details), durationMs,
     );
@@ -448,7 +471,7 @@ export class Folder {
           { skill_trace_id: id, skill_name: e.skill_name, skill_file: e.skill_file, line_number: e.line_number, section_title: e.section_title },
           null,
         );
-        this.s.skillStart.run({
+        this.upsert("skill_traces", id, this.s.skillStart, {
           ...ctx,
           id,
           instance_id: str(e.instance_id),
@@ -461,7 +484,7 @@ export class Folder {
       }
       case "skill:end": {
         const id = e.skill_trace_id as string;
-        this.s.skillEnd.run({ ...ctx, id, instance_id: str(e.instance_id), status: e.status, error: str(e.error) });
+        this.upsert("skill_traces", id, this.s.skillEnd, { ...ctx, id, instance_id: str(e.instance_id), status: e.status, error: str(e.error) });
         const name = (this.s.skillName.get(id) as { skill_name: string | null } | undefined)?.skill_name ?? id;
         const error = str(e.error);
         this.entry(
@@ -485,7 +508,7 @@ export class Folder {
           { assertion_id: id, chain_id: str(e.chain_id), result, category: e.category },
           int(e.duration_ms),
         );
-        this.s.assertion.run({
+        this.upsert("assertion_results", id, this.s.assertion, {
           ...ctx,
           id,
           chain_id: str(e.chain_id),
@@ -552,7 +575,7 @@ export class Folder {
       case "agent:heartbeat": {
         const status = e.status as string;
         const metrics = e.metrics as Record<string, unknown> | undefined;
-        this.s.agent.run({
+        this.upsert("build_agent_instances", e.instance_id as string, this.s.agent, {
           id: e.instance_id,
           execution_id: e.execution_id,
           task_id: str(e.current_task_id) ?? ctx.task_id,
@@ -622,16 +645,23 @@ export class Folder {
   private flushTools(): void {
     for (const a of this.tools.values()) {
       if (a.start_time !== null && a.end_time !== null && a.result_status !== null && a.is_error !== null) {
-        this.s.toolComplete.run(
+        this.upsert("tool_uses", a.id, this.s.toolComplete,
           a.id, a.execution_id, a.task_id, a.transcript_entry_id, a.tool, a.tool_category, a.input, a.input_summary,
           a.result_status, a.output, a.output_summary, a.is_error, a.is_blocked ?? 0, a.block_reason, a.error_message,
           a.start_time, a.end_time, msBetween(a.start_time, a.end_time), a.within_skill, a.parent_tool_use_id, a.wave_id,
         );
       } else {
-        this.s.tool.run(a);
+        this.upsert("tool_uses", a.id, this.s.tool, a);
       }
     }
     this.tools.clear();
+  }
+
+  /** Runs a write into an indexed table, and says so when it updated a row instead of inserting one. */
+  private upsert(table: string, id: string, st: Tracked, ...args: unknown[]): void {
+    const before = this.lastRowid;
+    st.run(...args);
+    if (this.lastRowid === before) this.updated(table, id);
   }
 
   /** Writes pending tool calls, then recomputes what depends on several lines (chain counts, a skill's tool calls). */

@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
+import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
 import { claudeCodeEvents, looksLikeClaudeCode, type AdapterResult } from "./claude-code.js";
@@ -150,6 +151,8 @@ export class IngestRun {
   };
   private readonly started = process.hrtime.bigint();
   private readonly getLog;
+  /** Indexes each transaction's rows for `obs search` in bulk (see SearchIndexer). */
+  private readonly search: SearchIndexer;
   readonly putLog;
 
   constructor(
@@ -157,6 +160,7 @@ export class IngestRun {
     readonly opts: IngestOptions,
   ) {
     this.getLog = db.prepare(`SELECT * FROM ingest_log WHERE path = ?`);
+    this.search = new SearchIndexer(db);
     this.putLog = db.prepare(`
       INSERT INTO ingest_log (path, format, size, bytes_consumed, lines, rejected_lines, content_hash, ingested_at)
       VALUES (@path, @format, @size, @bytes_consumed, @lines, @rejected_lines, @content_hash, @ingested_at)
@@ -178,10 +182,12 @@ export class IngestRun {
     const result: SourceResult = { source: name, lines: 0, events: 0, rejected: 0, written: false };
     const byKind: Partial<Record<Kind, number>> = {};
     const bad: BadLine[] = [];
-    const folder = new Folder(this.db, name);
+    const search = this.search;
+    const folder = new Folder(this.db, name, (table, id) => search.updated(table, id));
     const Rollback = Symbol("rollback");
     try {
       this.db.transaction(() => {
+        search.begin();
         let start = 0;
         let lineNo = firstLine - 1;
         const total = buf.length;
@@ -217,6 +223,7 @@ export class IngestRun {
         result.rejected = bad.length;
         if (bad.length > 0 && !this.opts.skipInvalid) throw Rollback;
         folder.finish();
+        search.finish();
         record(lineNo - firstLine + 1, bad.length);
         // IMMEDIATE: the batch reads before it writes, and a deferred transaction that does so
         // fails at once (BUSY) when another writer committed meanwhile; this one waits its turn.

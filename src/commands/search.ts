@@ -1,0 +1,135 @@
+import { Option, type Command } from "commander";
+import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
+import { overlayPending, reindexSearch, SEARCH_KINDS } from "../db/search.js";
+import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
+import { palette, type IO } from "../io.js";
+import { missingFor, runQuery } from "../queries/run.js";
+import { matchExpression, S001, type SearchRow } from "../queries/search.js";
+import { fmtInt, fmtTime } from "../render/format.js";
+import { printJson } from "../render/output.js";
+import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
+import { ReadContext } from "./context.js";
+import { limitOption, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
+
+export interface SearchOpts extends CommonOpts {
+  exec?: string;
+  type?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  fts?: boolean;
+  reindex?: boolean;
+}
+
+/** A hit as JSON: the snippet as plain text, with the words that matched beside it. */
+function jsonHit(r: SearchRow) {
+  return { ...r, snippet: plainSnippet(r.snippet), matches: matchedWords(r.snippet) };
+}
+
+/** Past this many rows changed by other producers, a search says how to fold them in for good. */
+const PENDING_HINT = 50_000;
+
+export async function runSearch(words: string[], opts: SearchOpts, io: IO): Promise<number> {
+  const dbPath = resolveDbPath(opts.db, io.env);
+  if (opts.reindex) {
+    openReadOnly(dbPath).close(); // the usual clear error when there is no database
+    const db = openWritable(dbPath);
+    try {
+      const started = performance.now();
+      const docs = reindexSearch(db);
+      const seconds = (performance.now() - started) / 1000;
+      if (opts.json) printJson(io, { documents: docs, seconds: Number(seconds.toFixed(3)) });
+      else io.out(`search index rebuilt: ${fmtInt(docs)} documents in ${seconds.toFixed(1)} s\n`);
+    } finally {
+      db.close();
+    }
+    if (!words.length) return EXIT_OK;
+  }
+  if (!words.length) throw new UserError("what should obs search for?", ["e.g. obs search ECONNREFUSED, or obs search \"connection refused\" --type error"]);
+  const match = matchExpression(words.join(" "), opts.fts);
+  const ctx = new ReadContext(opts.db, io);
+  try {
+    const missing = missingFor(ctx.db, S001);
+    if (missing) {
+      throw new UserError(`${dbPath} has no search index (${missing})`, [
+        "it was written before obs had search, or by another program: `obs search --reindex` builds the index",
+      ]);
+    }
+    const pending = overlayPending(ctx.db);
+    if (pending > PENDING_HINT) {
+      io.err(`obs: ${fmtInt(pending)} rows written by other programs are indexed on the fly at each search; \`obs search --reindex\` (or any obs ingest) folds them in\n`);
+    }
+    const execution = opts.exec ? ctx.resolve("execution", opts.exec) : null;
+    // Tables show a screenful; JSON gives every hit unless --limit says otherwise (-1: no limit).
+    const limit = opts.limit ?? (opts.json || opts.ndjson ? -1 : 20);
+    let rows: SearchRow[];
+    try {
+      rows = runQuery(ctx.db, S001, { match, execution_id: execution, kind: opts.type ?? null, since: opts.since ?? null, until: opts.until ?? null, limit }).rows;
+    } catch (e) {
+      const err = e as { code?: string; message: string };
+      // Only a hand-written FTS5 expression can be malformed; what people type is quoted.
+      if (err.code === "SQLITE_ERROR" && /fts5|syntax error|no such column/i.test(err.message)) {
+        throw new UserError(`--fts: '${words.join(" ")}' is not an FTS5 query (${err.message})`, [
+          "e.g. 'timeout OR ECONNREFUSED', 'NEAR(database refused)', 'conn*'; or drop --fts to search the words as typed",
+        ]);
+      }
+      throw e;
+    }
+    if (opts.json) printJson(io, rows.map(jsonHit));
+    else if (opts.ndjson) for (const r of rows) io.out(JSON.stringify(jsonHit(r)) + "\n");
+    else printHits(io, rows, limit);
+    // As grep: 0 when something matched, 1 when nothing did.
+    return rows.length ? EXIT_OK : EXIT_FINDINGS;
+  } finally {
+    ctx.close();
+  }
+}
+
+function printHits(io: IO, rows: SearchRow[], limit: number): void {
+  const c = palette(io.color);
+  if (!rows.length) {
+    io.out("no matches\n");
+    return;
+  }
+  // Without colour the matched words still stand out, between asterisks.
+  const mark = io.color ? (w: string) => c.warn(c.bold(w)) : (w: string) => `*${w}*`;
+  const lines: string[] = [];
+  for (const r of rows) {
+    const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
+    const head = [c.id(r.execution_id ?? "—"), r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time), kind + (r.what && r.what !== r.kind ? c.dim(` ${r.what}`) : "")];
+    lines.push(head.join("  "));
+    for (const l of renderSnippet(r.snippet, mark, io.columns - 4)) lines.push(`    ${l}`);
+  }
+  if (rows.length === limit) lines.push(c.dim(`(the best ${limit} shown; --limit N for more)`));
+  io.out(lines.join("\n") + "\n");
+}
+
+export function registerSearch(program: Command, app: App): void {
+  withCommon(
+    program
+      .command("search")
+      .summary("find text across runs: entries, tool calls, errors, bus lines, evidence")
+      .description(
+        "Full-text search (SQLite FTS5) over transcript entries, tool inputs and outputs, error messages, bus summaries and assertion evidence, best match first. " +
+          "Every word must appear; \"quoted words\" must appear together; a word ending in * matches as a prefix. " +
+          "Exit status as grep: 0 when something matched, 1 when nothing did, 2 on error.",
+      )
+      .argument("[words...]", "what to find")
+      .option("--exec <id>", "only in this execution (id or unambiguous prefix)")
+      .addOption(new Option("--type <kind>", "only this kind of hit").choices([...SEARCH_KINDS]))
+      .option("--since <when>", "only hits at or after (date, or age like 7d, 24h)", parseWhen("--since"))
+      .option("--until <when>", "only hits before (date, or age like 7d, 24h)", parseWhen("--until"))
+      .addOption(limitOption(20))
+      .option("--fts", "the words are an FTS5 query: AND, OR, NOT, NEAR(…), \"phrases\", prefix*")
+      .option("--reindex", "rebuild the search index from the tables (writes), then search if words are given"),
+    { ndjson: true },
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  obs search ECONNREFUSED\n  obs search \"connection refused\" --type error --since 7d\n" +
+        "  obs search 'auth*' --exec exec-103 --json | jq -r '.[].execution_id' | sort -u\n  obs search --fts 'timeout OR ECONNREFUSED'",
+    )
+    .action(async (words: string[], o: SearchOpts) => {
+      app.code = await runSearch(words, o, app.io);
+    });
+}
