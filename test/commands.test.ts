@@ -48,6 +48,8 @@ const HUMAN: [string, string[], number][] = [
   ["queries", ["queries"], 0],
   ["query", ["query", "P002", "exec-103"], 0],
   ["ls", ["ls"], 0],
+  ["search", ["search", "ECONNREFUSED", "--limit", "5"], 0],
+  ["search-type", ["search", "migrate*", "--type", "tool", "--exec", "exec-103"], 0],
 ];
 
 for (const [name, args, code] of HUMAN) {

@@ -2,10 +2,10 @@ import { Option, type Command } from "commander";
 import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
 import { overlayPending, reindexSearch, SEARCH_KINDS } from "../db/search.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
-import { palette, type IO } from "../io.js";
+import { palette, type IO, type Palette } from "../io.js";
 import { missingFor, runQuery } from "../queries/run.js";
 import { matchExpression, S001, type SearchRow } from "../queries/search.js";
-import { fmtInt, fmtTime } from "../render/format.js";
+import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
 import { ReadContext } from "./context.js";
@@ -85,6 +85,21 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
   }
 }
 
+/**
+ * A hit's first line: execution, task, agent, time, kind and what it is, fitted to the width by
+ * shortening the label first, then leaving out the agent and the task (ids are never cut).
+ */
+function header(r: SearchRow, columns: number, c: Palette): string {
+  const what = r.what && r.what !== r.kind ? r.what : "";
+  const fields = [r.execution_id ?? "—", r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time)];
+  const width = () => fields.join("  ").length + 2 + r.kind.length;
+  for (const i of [2, 1]) if (width() > columns) fields.splice(i, 1);
+  const room = columns - width() - 1;
+  const label = what && room >= 4 ? " " + cut(what, room) : "";
+  const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
+  return [c.id(fields[0]!), ...fields.slice(1), kind + c.dim(label)].join("  ");
+}
+
 function printHits(io: IO, rows: SearchRow[], limit: number): void {
   const c = palette(io.color);
   if (!rows.length) {
@@ -95,9 +110,7 @@ function printHits(io: IO, rows: SearchRow[], limit: number): void {
   const mark = io.color ? (w: string) => c.warn(c.bold(w)) : (w: string) => `*${w}*`;
   const lines: string[] = [];
   for (const r of rows) {
-    const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
-    const head = [c.id(r.execution_id ?? "—"), r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time), kind + (r.what && r.what !== r.kind ? c.dim(` ${r.what}`) : "")];
-    lines.push(head.join("  "));
+    lines.push(header(r, io.columns, c));
     for (const l of renderSnippet(r.snippet, mark, io.columns - 4)) lines.push(`    ${l}`);
   }
   if (rows.length === limit) lines.push(c.dim(`(the best ${limit} shown; --limit N for more)`));

@@ -1,4 +1,5 @@
 import type { DB } from "./open.js";
+import { SearchIndexer } from "./search.js";
 
 /**
  * Seed 002's retention: whole executions older than a cutoff go, with every row that belongs to
@@ -71,10 +72,13 @@ export function planPrune(db: DB, cutoff: string): PrunePlan {
   return { cutoff, executions, rows };
 }
 
-/** Deletes what the plan names, all in one transaction. */
+/** Deletes what the plan names, and its search documents, all in one transaction. */
 export function prune(db: DB, plan: PrunePlan): void {
   const deletes = OWNED.map(({ table, where }) => db.prepare(`DELETE FROM ${table} WHERE ${where}`));
+  const search = new SearchIndexer(db);
   db.transaction(() => {
     for (const e of plan.executions) for (const d of deletes) d.run({ id: e.execution_id });
+    // The triggers noted each deleted row; this drops their documents.
+    search.finish();
   }).immediate();
 }

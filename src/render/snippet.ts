@@ -52,11 +52,12 @@ export function renderSnippet(snippet: string, mark: (word: string) => string, w
   let start = 0;
   const w = Number.isFinite(width) ? Math.max(20, width) : Infinity;
   while (start < total && breaks.length < maxLines) {
-    let end = Math.min(total, start + w);
-    if (end < total) {
+    let end = total;
+    if (total - start > w) {
+      // The last line keeps a column for the ellipsis.
+      end = start + (breaks.length === maxLines - 1 ? w - 1 : w);
       const space = plain.lastIndexOf(" ", end);
       if (space > start + w / 2) end = space;
-      if (breaks.length === maxLines - 1) end = Math.min(end, start + w - 1);
     }
     breaks.push(end);
     start = end;

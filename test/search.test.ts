@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { openReadOnly, openWritable } from "../src/db/open.js";
+import { UserError } from "../src/errors.js";
+import { overlayPending } from "../src/db/search.js";
+import { runQuery } from "../src/queries/run.js";
+import { matchExpression, S001, type SearchRow } from "../src/queries/search.js";
+import { matchedWords, plainSnippet, renderSnippet, segments } from "../src/render/snippet.js";
+import { cli, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
+import { at, cleanRun, dbWith, line } from "./query-helpers.js";
+
+/** S001 as `obs search` runs it: with the overlay of pending rows made first. */
+function search(dbPath: string, match: string, args: Record<string, unknown> = {}): SearchRow[] {
+  const db = openReadOnly(dbPath);
+  try {
+    overlayPending(db);
+    const params = { match: matchExpression(match), execution_id: null, kind: null, since: null, until: null, limit: -1, ...args };
+    return runQuery(db, S001, params).rows.map((r) => ({ ...r }));
+  } finally {
+    db.close();
+  }
+}
+const hits = (r: SearchRow[]) => r.map((h) => `${h.kind} ${h.table} ${h.id}`).sort();
+
+/**
+ * One failing run: a tool call that fails with ECONNREFUSED, the bus line and error entry that
+ * report it, an assertion whose evidence quotes it, and a skill that failed on it. Worked out by
+ * hand: each of those is one document, the tool call two (its text, and its error message), and
+ * the skill_complete entry ingest writes for the failed skill quotes the error too: six.
+ */
+function failingRun(exec: string, start = 0): Record<string, unknown>[] {
+  const L = (s: number, kind: string, f: Record<string, unknown> = {}) => line(exec, start + s, kind, f);
+  const a = { instance_id: `${exec}-a1`, task_id: `${exec}-t1` };
+  return [
+    L(0, "execution:status", { status: "started", task_list_id: "tl-search" }),
+    L(0, "task:status", { task_id: `${exec}-t1`, status: "running", title: "Migrate users" }),
+    L(1, "agent:heartbeat", { ...a, status: "working", current_task_id: `${exec}-t1` }),
+    L(2, "skill:start", { ...a, skill_trace_id: `${exec}-s1`, skill_name: "db-migrate", skill_file: "SKILLS.md", line_number: 3, section_title: "## Migrate" }),
+    L(3, "tool:start", { ...a, tool_use_id: `${exec}-tu1`, tool: "Bash", input: { command: "npm run db:migrate" } }),
+    L(4, "tool:end", { ...a, tool_use_id: `${exec}-tu1`, is_error: true, output: "connect ECONNREFUSED 127.0.0.1:5432", error_message: "Error: connect ECONNREFUSED 127.0.0.1:5432" }),
+    L(5, "messagebus:event", { ...a, event_id: `${exec}-ev1`, source: "agent", event_type: "task.error", severity: "error", human_summary: "Postgres unreachable (ECONNREFUSED)" }),
+    L(6, "transcript:entry", { ...a, entry_type: "error", category: "tool", summary: "Database refused connections", details: { port: 5432 } }),
+    L(7, "assertion:result", { ...a, assertion_id: `${exec}-as1`, category: "tests_pass", description: "migrations apply", result: "fail", evidence: { stderr: "ECONNREFUSED" } }),
+    L(8, "skill:end", { ...a, skill_trace_id: `${exec}-s1`, status: "failed", error: "migration aborted: ECONNREFUSED" }),
+    L(9, "transcript:entry", { ...a, entry_type: "decision", category: "planning", summary: "Retry after starting postgres with docker compose" }),
+  ];
+}
+
+test("what people type becomes a quoted FTS5 expression; --fts passes it through", () => {
+  assert.equal(matchExpression("ECONNREFUSED"), `"ECONNREFUSED"`);
+  assert.equal(matchExpression("connect 127.0.0.1:5432"), `"connect" "127.0.0.1:5432"`);
+  assert.equal(matchExpression(`"connection refused" auth*`), `"connection refused" "auth"*`);
+  assert.equal(matchExpression(`say "hi`), `"say" "hi"`, "an unclosed quote ends at the end");
+  assert.equal(matchExpression(`a"b -- (x)`), `"a""b" "(x)"`, "quotes are doubled, punctuation-only words dropped");
+  assert.equal(matchExpression("timeout OR ECONN*", true), "timeout OR ECONN*");
+  assert.throws(() => matchExpression(" :: -- "), UserError);
+  assert.throws(() => matchExpression("", true), UserError);
+});
+
+test("snippets: markers become highlights, whitespace one space, lines fit the width", () => {
+  const s = "…first line\n\tthen \u0002ECONNREFUSED\u0003 on \u0002port\u0003 5432 and more text after it…";
+  assert.deepEqual(segments("\u0002a\u0003 b").map((x) => [x.text, x.hit]), [["a", true], [" b", false]]);
+  assert.equal(plainSnippet(s), "…first line then ECONNREFUSED on port 5432 and more text after it…");
+  assert.deepEqual(matchedWords(s + " \u0002port\u0003"), ["ECONNREFUSED", "port"]);
+  assert.deepEqual(renderSnippet(s, (w) => `[${w}]`, Infinity), ["…first line then [ECONNREFUSED] on [port] 5432 and more text after it…"]);
+  const lines = renderSnippet(s, (w) => `[${w}]`, 24);
+  // Broken at spaces; the last line keeps a column for the ellipsis that says text is left over.
+  assert.deepEqual(lines, ["…first line then", "[ECONNREFUSED] on [port]", "5432 and more text…"]);
+  assert.deepEqual(renderSnippet(s, (w) => w, 24, 2), ["…first line then", "ECONNREFUSED on port…"]);
+  assert.deepEqual(renderSnippet("\u0002abcdefghijklmnopqrstuvwxyz\u0003", (w) => w, 20, 1), ["abcdefghijklmnopqrs…"], "a word longer than the line is cut");
+});
+
+test("S001 finds every kind of document, each once, with its execution, task, agent and time", async () => {
+  const db = await dbWith([...cleanRun(), ...failingRun("exec-a")]);
+  const r = search(db, "ECONNREFUSED");
+  const skillEnd = r.find((h) => h.table === "transcript_entries")!;
+  assert.equal(skillEnd.what, "skill_complete");
+  assert.deepEqual(hits(r), [
+    "assertion assertion_results exec-a-as1",
+    "bus message_bus_log mbl-exec-a-ev1",
+    `entry transcript_entries ${skillEnd.id}`,
+    "error skill_traces exec-a-s1",
+    "error tool_uses exec-a-tu1",
+    "tool tool_uses exec-a-tu1",
+  ]);
+  // The error entry says "refused", not ECONNREFUSED: whole words match, stemmed.
+  assert.deepEqual(hits(search(db, "refuse")), [`error transcript_entries ${search(db, "refuse")[0]!.id}`]);
+  const tool = r.find((h) => h.kind === "tool")!;
+  assert.equal(tool.execution_id, "exec-a");
+  assert.equal(tool.task_id, "exec-a-t1");
+  assert.equal(tool.agent, "exec-a-a1", "a tool call's agent is its entry's");
+  assert.equal(tool.time, at(3));
+  assert.equal(tool.what, "Bash");
+  assert.match(tool.snippet, /\u0002ECONNREFUSED\u0003/);
+  const bus = r.find((h) => h.kind === "bus")!;
+  assert.equal(bus.agent, "exec-a-a1", "a bus line without an agent gets its task's");
+  assert.equal(r.find((h) => h.table === "skill_traces")!.time, at(8));
+  // Tool-use entries are not documents of their own: the tool call is.
+  // ("npm run db:migrate" is in the tool call's input and in its entry's summary.)
+  assert.deepEqual(hits(search(db, "npm")), ["tool tool_uses exec-a-tu1"]);
+  assert.deepEqual(search(db, "nothing-like-this"), []);
+});
+
+test("S001 filters by execution, kind and time, and ranks the closer match first", async () => {
+  const db = await dbWith([...failingRun("exec-a"), ...failingRun("exec-b", 3600)]);
+  assert.equal(search(db, "ECONNREFUSED").length, 12);
+  assert.deepEqual([...new Set(search(db, "ECONNREFUSED", { execution_id: "exec-b" }).map((h) => h.execution_id))], ["exec-b"]);
+  assert.deepEqual(hits(search(db, "ECONNREFUSED", { kind: "error", execution_id: "exec-a" })), ["error skill_traces exec-a-s1", "error tool_uses exec-a-tu1"]);
+  assert.deepEqual(search(db, "ECONNREFUSED", { since: at(3600) }).map((h) => h.execution_id).every((e) => e === "exec-b"), true);
+  assert.equal(search(db, "ECONNREFUSED", { until: at(3600) }).length, 6);
+  assert.equal(search(db, "ECONNREFUSED", { limit: 3 }).length, 3);
+  // Both words, near each other, in a short text beat one word in a long one.
+  const best = search(db, `"connect ECONNREFUSED"`, { execution_id: "exec-a" });
+  assert.deepEqual(hits(best), ["error tool_uses exec-a-tu1", "tool tool_uses exec-a-tu1"]);
+  assert.equal(best[0]!.kind, "error", "the bare error message outranks the tool call that holds it among more text");
+});
+
+test("ingest keeps the index current when a tool call ends in a later file, and drops nothing it did not change", async () => {
+  const dir = tmpDir();
+  const db = tmpDb();
+  const lines = failingRun("exec-a");
+  const start = lines.filter((l) => l.kind !== "tool:end");
+  writeJsonl(path.join(dir, "1.jsonl"), start);
+  assert.equal((await cli(["ingest", path.join(dir, "1.jsonl"), "--db", db])).code, 0);
+  assert.deepEqual(search(db, "ECONNREFUSED").filter((h) => h.table === "tool_uses"), [], "not ended yet: no output to find");
+  writeJsonl(path.join(dir, "2.jsonl"), [lines.find((l) => l.kind === "tool:end")!, line("exec-a", 20, "tool:start", { tool_use_id: "late", tool: "Read", input: { file_path: "src/late.ts" } })]);
+  assert.equal((await cli(["ingest", path.join(dir, "2.jsonl"), "--db", db])).code, 0);
+  assert.deepEqual(hits(search(db, "ECONNREFUSED")).filter((h) => h.includes("tool_uses")), ["error tool_uses exec-a-tu1", "tool tool_uses exec-a-tu1"]);
+  assert.deepEqual(hits(search(db, "late.ts")), ["tool tool_uses late"]);
+  // Every document is there once, the triggers are back, and nothing is left pending.
+  const w = openReadOnly(db);
+  const docs = (w.prepare(`SELECT COUNT(*) AS n FROM search_fts`).get() as { n: number }).n;
+  const triggers = (w.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tr_search_%'`).get() as { n: number }).n;
+  const pending = (w.prepare(`SELECT COUNT(*) AS n FROM search_pending`).get() as { n: number }).n;
+  w.close();
+  // failingRun's documents: tool call + its error, bus, error entry, decision, assertion, skill error,
+  // and the skill_invoke / skill_complete / task entries the ingest writes; plus the late tool call.
+  const again = await dbWith([...failingRun("exec-a"), line("exec-a", 20, "tool:start", { tool_use_id: "late", tool: "Read", input: { file_path: "src/late.ts" } })]);
+  const fresh = openReadOnly(again);
+  assert.equal(docs, (fresh.prepare(`SELECT COUNT(*) AS n FROM search_fts`).get() as { n: number }).n, "as many documents as one ingest of everything gives");
+  fresh.close();
+  assert.equal(triggers, 18);
+  assert.equal(pending, 0);
+});
+
+test("rows another producer writes are found at once (read-only), and folded in at obs's next write", async () => {
+  const db = await dbWith(failingRun("exec-a"));
+  // A producer of its own (as the seeds' Python writers would), on its own connection.
+  const other = new Database(db);
+  other.prepare(`INSERT INTO tool_uses (id, execution_id, task_id, tool, input, output, result_status, is_error, is_blocked, start_time)
+                 VALUES ('py-1', 'exec-a', 'exec-a-t1', 'Grep', '{"pattern":"flaky"}', 'found a zebrafish', 'done', 0, 0, ?)`).run(at(30));
+  other.prepare(`UPDATE transcript_entries SET summary = 'Retry once kubernetes is up' WHERE entry_type = 'decision'`).run();
+  other.prepare(`DELETE FROM message_bus_log WHERE event_id = 'exec-a-ev1'`).run();
+  other.close();
+  const before = fs.readFileSync(db);
+  assert.deepEqual(hits(search(db, "zebrafish")), ["tool tool_uses py-1"]);
+  assert.equal(search(db, "kubernetes").length, 1, "the updated text is found");
+  assert.deepEqual(search(db, "docker"), [], "the old text is not");
+  assert.deepEqual(hits(search(db, "Postgres unreachable")), [], "the deleted bus line is gone");
+  const r = await cli(["search", "zebrafish", "--db", db, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout)[0].id, "py-1");
+  assert.ok(fs.readFileSync(db).equals(before), "searching did not write the file");
+  // obs's next write folds the noted rows into the index and empties the note.
+  assert.equal((await cli(["ingest", writeJsonl(path.join(tmpDir(), "more.jsonl"), [line("exec-b", 0, "execution:status", { status: "started" })]), "--db", db])).code, 0);
+  const w = openReadOnly(db);
+  assert.equal((w.prepare(`SELECT COUNT(*) AS n FROM search_pending`).get() as { n: number }).n, 0);
+  assert.equal((w.prepare(`SELECT COUNT(*) AS n FROM search_fts WHERE search_fts MATCH 'zebrafish OR kubernetes'`).get() as { n: number }).n, 2);
+  assert.equal((w.prepare(`SELECT COUNT(*) AS n FROM search_fts WHERE search_fts MATCH 'docker OR postgres'`).get() as { n: number }).n, 0);
+  w.close();
+  assert.deepEqual(hits(search(db, "zebrafish")), ["tool tool_uses py-1"]);
+});
+
+test("the triggers run on an older SQLite: the system sqlite3 shell can still write the file", async (t) => {
+  if (spawnSync("sqlite3", ["-version"]).status !== 0) return t.skip("no sqlite3 shell on this machine");
+  const db = await dbWith(failingRun("exec-a"));
+  const r = spawnSync("sqlite3", [db, `INSERT INTO message_bus_log (id, execution_id, timestamp, event_type, human_summary) VALUES ('sh-1', 'exec-a', '${at(40)}', 'note', 'written from the shell: okapi');`], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(hits(search(db, "okapi")), ["bus message_bus_log sh-1"]);
+});
+
+test("migration 5 indexes a database written before search; --reindex rebuilds the index", async () => {
+  const db = await dbWith([...failingRun("exec-a")]);
+  // Make it a version-4 file, as an older obs left it.
+  const w = openWritable(db);
+  w.exec(`DROP TABLE search_fts; DROP TABLE search_pending;`);
+  for (const { name } of w.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tr_search_%'`).all() as { name: string }[]) w.exec(`DROP TRIGGER ${name}`);
+  w.prepare(`UPDATE obs_meta SET value = '4' WHERE key = 'schema_version'`).run();
+  w.close();
+  const old = await cli(["search", "ECONNREFUSED", "--db", db]);
+  assert.equal(old.code, 2, "read-only commands do not migrate");
+  assert.match(old.stderr, /has no search index.*\n.*obs search --reindex/);
+  openWritable(db).close(); // any writing command migrates
+  assert.equal(search(db, "ECONNREFUSED").length, 6);
+  // A damaged index (rows lost behind obs's back) comes back whole.
+  const d = new Database(db);
+  d.exec(`DELETE FROM search_fts`);
+  d.close();
+  assert.deepEqual(search(db, "ECONNREFUSED"), []);
+  const re = await cli(["search", "--reindex", "--db", db]);
+  assert.equal(re.code, 0, re.stderr);
+  assert.match(re.stdout, /^search index rebuilt: \d+ documents in [\d.]+ s\n$/);
+  assert.equal(search(db, "ECONNREFUSED").length, 6);
+});
+
+test("prune takes an execution's documents with it", async () => {
+  const db = await dbWith([...failingRun("exec-old"), ...failingRun("exec-new", 40 * 86400)]);
+  const r = await cli(["prune", "--older-than", "30d", "--db", db], { env: { OBS_NOW: at(41 * 86400) } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual([...new Set(search(db, "ECONNREFUSED").map((h) => h.execution_id))], ["exec-new"]);
+  const w = openReadOnly(db);
+  assert.equal((w.prepare(`SELECT COUNT(*) AS n FROM search_fts WHERE execution_id = 'exec-old'`).get() as { n: number }).n, 0);
+  assert.equal((w.prepare(`SELECT COUNT(*) AS n FROM search_pending`).get() as { n: number }).n, 0);
+  w.close();
+});
+
+test("obs search: exit 0 on hits, 1 on none, 2 on errors; JSON is plain text with the matched words", async () => {
+  const db = await dbWith([...failingRun("exec-a")]);
+  const json = await cli(["search", "connect", "ECONNREFUSED", "--type", "error", "--db", db, "--json"]);
+  assert.equal(json.code, 0);
+  assert.equal(json.stderr, "");
+  const out = JSON.parse(json.stdout);
+  assert.deepEqual(Object.keys(out[0]), ["rank", "kind", "execution_id", "task_id", "agent", "time", "what", "table", "id", "snippet", "matches"]);
+  assert.deepEqual(out.map((h: { id: string }) => h.id), ["exec-a-tu1"]);
+  assert.equal(out[0].snippet, "Error: connect ECONNREFUSED 127.0.0.1:5432");
+  assert.deepEqual(out[0].matches, ["connect", "ECONNREFUSED"]);
+  const nd = await cli(["search", "ECONNREFUSED", "--db", db, "--ndjson"]);
+  assert.equal(nd.stdout.trim().split("\n").length, 6);
+  const none = await cli(["search", "okapi", "--db", db]);
+  assert.deepEqual([none.code, none.stdout, none.stderr], [1, "no matches\n", ""]);
+  assert.equal((await cli(["search", "okapi", "--db", db, "--json"])).stdout, "[]\n");
+  const human = await cli(["search", "ECONNREFUSED", "--exec", "exec", "--limit", "1", "--db", db], { columns: 60 });
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^exec-a {2}exec-a-t1 {2}exec-a-a1 {2}2026-01-16 09:00:\d\d {2}\w+/);
+  assert.match(human.stdout, /\*ECONNREFUSED\*/, "without colour the matched word is starred");
+  assert.match(human.stdout, /\(the best 1 shown; --limit N for more\)\n$/);
+  for (const l of human.stdout.split("\n")) assert.ok(l.length <= 60, `wider than 60 columns: ${l}`);
+  const bad = await cli(["search", "--fts", "timeout OR (", "--db", db]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--fts: 'timeout OR \(' is not an FTS5 query/);
+  assert.equal((await cli(["search", "x", "--type", "nope", "--db", db])).code, 2);
+  assert.equal((await cli(["search", "--db", db])).code, 2);
+  const noExec = await cli(["search", "x", "--exec", "exec-zzz", "--db", db]);
+  assert.equal(noExec.code, 2);
+  assert.match(noExec.stderr, /no execution 'exec-zzz'/);
+});
