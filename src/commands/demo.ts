@@ -44,6 +44,7 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
       [`obs anomalies ${last}${dbFlag}`, "outliers, cascades, regressions"],
       [`obs trace task-${last.slice(5)}-13${dbFlag}`, "one task's whole path (--tree for its skills)"],
       [`obs compare${dbFlag}`, "the three runs side by side"],
+      [`obs search ECONNREFUSED${dbFlag}`, "find text across every run"],
       [`obs tail ${last}${dbFlag}`, "the live view (q quits); --json in a pipe"],
     ];
     const width = Math.max(...tries.map(([cmd]) => cmd.length)) + 3;
