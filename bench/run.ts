@@ -18,8 +18,7 @@ import { generateDemo } from "../src/demo/generate.js";
 import { openReadOnly } from "../src/db/open.js";
 import { QUERIES } from "../src/queries/index.js";
 import { runQuery } from "../src/queries/run.js";
-import { matchExpression, S001 } from "../src/queries/search.js";
-import { overlayPending } from "../src/db/search.js";
+import { matchExpression, search } from "../src/queries/search.js";
 import { benchLatency } from "./latency.js";
 import { fmtInt } from "../src/render/format.js";
 
@@ -137,12 +136,11 @@ function benchSearch(dbPath: string, execution: string): void {
   const db = openReadOnly(dbPath);
   const docs = (db.prepare(`SELECT COUNT(*) AS n FROM search_fts`).get() as { n: number }).n;
   console.log(`\nobs search over ${fmtInt(docs)} documents (best 20, snippets included):`);
-  overlayPending(db);
   for (const [words, exec] of [["ECONNREFUSED", null], ["migrations", null], ["src", null], ["src", execution], ["vitest run", execution]] as const) {
     const params = { match: matchExpression(words), execution_id: exec, kind: null, since: null, until: null, limit: 20 };
-    runQuery(db, S001, params);
+    search(db, params);
     const t0 = performance.now();
-    const n = runQuery(db, S001, params).rows.length;
+    const n = search(db, params).rows.length;
     const matching = (db.prepare(`SELECT COUNT(*) AS n FROM search_fts WHERE search_fts MATCH ?`).get(params.match) as { n: number }).n;
     console.log(`  ${`"${words}"${exec ? " --exec" : ""}`.padEnd(26)} ${(performance.now() - t0).toFixed(1).padStart(7)} ms  (${fmtInt(matching)} documents match, ${n} shown)`);
   }

@@ -6,20 +6,16 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { openReadOnly, openWritable } from "../src/db/open.js";
 import { UserError } from "../src/errors.js";
-import { overlayPending } from "../src/db/search.js";
-import { runQuery } from "../src/queries/run.js";
-import { matchExpression, S001, type SearchRow } from "../src/queries/search.js";
+import { matchExpression, search as searchDb, type SearchRow } from "../src/queries/search.js";
 import { matchedWords, plainSnippet, renderSnippet, segments } from "../src/render/snippet.js";
 import { cli, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 import { at, cleanRun, dbWith, line } from "./query-helpers.js";
 
-/** S001 as `obs search` runs it: with the overlay of pending rows made first. */
+/** S001 as `obs search` runs it, on a fresh read-only connection. */
 function search(dbPath: string, match: string, args: Record<string, unknown> = {}): SearchRow[] {
   const db = openReadOnly(dbPath);
   try {
-    overlayPending(db);
-    const params = { match: matchExpression(match), execution_id: null, kind: null, since: null, until: null, limit: -1, ...args };
-    return runQuery(db, S001, params).rows.map((r) => ({ ...r }));
+    return searchDb(db, { match: matchExpression(match), execution_id: null, kind: null, since: null, until: null, limit: -1, ...args }).rows.map((r) => ({ ...r }));
   } finally {
     db.close();
   }

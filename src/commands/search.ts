@@ -1,14 +1,14 @@
 import { Option, type Command } from "commander";
 import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
-import { overlayPending, reindexSearch, SEARCH_KINDS } from "../db/search.js";
+import { reindexSearch, SEARCH_KINDS } from "../db/search.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";
-import { missingFor, runQuery } from "../queries/run.js";
-import { matchExpression, S001, type SearchRow } from "../queries/search.js";
+import { missingFor } from "../queries/run.js";
+import { matchExpression, S001, search, type SearchRow } from "../queries/search.js";
 import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
-import { ReadContext } from "./context.js";
+import { withRead } from "./context.js";
 import { limitOption, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface SearchOpts extends CommonOpts {
@@ -38,8 +38,11 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
       const started = performance.now();
       const docs = reindexSearch(db);
       const seconds = (performance.now() - started) / 1000;
-      if (opts.json) printJson(io, { documents: docs, seconds: Number(seconds.toFixed(3)) });
-      else io.out(`search index rebuilt: ${fmtInt(docs)} documents in ${seconds.toFixed(1)} s\n`);
+      const said = `search index rebuilt: ${fmtInt(docs)} documents in ${seconds.toFixed(1)} s\n`;
+      // With words to search, the rebuild is progress (stderr) and stdout carries only the hits.
+      if (words.length) io.err(said);
+      else if (opts.json) printJson(io, { documents: docs, seconds: Number(seconds.toFixed(3)) });
+      else io.out(said);
     } finally {
       db.close();
     }
@@ -47,24 +50,19 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
   }
   if (!words.length) throw new UserError("what should obs search for?", ["e.g. obs search ECONNREFUSED, or obs search \"connection refused\" --type error"]);
   const match = matchExpression(words.join(" "), opts.fts);
-  const ctx = new ReadContext(opts.db, io);
-  try {
+  return withRead(opts.db, io, {}, (ctx) => {
     const missing = missingFor(ctx.db, S001);
     if (missing) {
       throw new UserError(`${dbPath} has no search index (${missing})`, [
         "it was written before obs had search, or by another program: `obs search --reindex` builds the index",
       ]);
     }
-    const pending = overlayPending(ctx.db);
-    if (pending > PENDING_HINT) {
-      io.err(`obs: ${fmtInt(pending)} rows written by other programs are indexed on the fly at each search; \`obs search --reindex\` (or any obs ingest) folds them in\n`);
-    }
     const execution = opts.exec ? ctx.resolve("execution", opts.exec) : null;
     // Tables show a screenful; JSON gives every hit unless --limit says otherwise (-1: no limit).
     const limit = opts.limit ?? (opts.json || opts.ndjson ? -1 : 20);
-    let rows: SearchRow[];
+    let found: { rows: SearchRow[]; pending: number };
     try {
-      rows = runQuery(ctx.db, S001, { match, execution_id: execution, kind: opts.type ?? null, since: opts.since ?? null, until: opts.until ?? null, limit }).rows;
+      found = search(ctx.db, { match, execution_id: execution, kind: opts.type ?? null, since: opts.since ?? null, until: opts.until ?? null, limit });
     } catch (e) {
       const err = e as { code?: string; message: string };
       // Only a hand-written FTS5 expression can be malformed; what people type is quoted.
@@ -75,14 +73,16 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
       }
       throw e;
     }
+    if (found.pending > PENDING_HINT) {
+      io.err(`obs: ${fmtInt(found.pending)} rows written by other programs are indexed on the fly at each search; \`obs search --reindex\` (or any obs ingest) folds them in\n`);
+    }
+    const rows = found.rows;
     if (opts.json) printJson(io, rows.map(jsonHit));
     else if (opts.ndjson) for (const r of rows) io.out(JSON.stringify(jsonHit(r)) + "\n");
     else printHits(io, rows, limit);
     // As grep: 0 when something matched, 1 when nothing did.
     return rows.length ? EXIT_OK : EXIT_FINDINGS;
-  } finally {
-    ctx.close();
-  }
+  });
 }
 
 /**

@@ -1,4 +1,7 @@
+import type { DB } from "../db/open.js";
+import { DOC_SOURCES, overlayPending } from "../db/search.js";
 import { UserError } from "../errors.js";
+import { runQuery } from "./run.js";
 import type { Query } from "./types.js";
 
 export interface SearchRow {
@@ -17,18 +20,16 @@ export interface SearchRow {
   snippet: string;
 }
 
-/** The source table of a document rowid (rowid × 8 + code, src/db/search.ts). */
-const tableOf = (doc: string) => `CASE ${doc} & 7 WHEN 1 THEN 'transcript_entries' WHEN 2 THEN 'tool_uses' WHEN 3 THEN 'tool_uses'
-                  WHEN 4 THEN 'message_bus_log' WHEN 5 THEN 'assertion_results'
-                  WHEN 6 THEN 'skill_traces' WHEN 7 THEN 'build_agent_instances' END`;
+/** The source table of a document rowid (rowid × 8 + code), from the index's own list of sources. */
+const tableOf = (doc: string) => `CASE ${doc} & 7 ${DOC_SOURCES.map((d) => `WHEN ${d.code} THEN '${d.table}'`).join(" ")} END`;
 
 const snippetOf = (table: string) =>
   `(SELECT snippet(${table}, 0, char(2), char(3), '…', 24) FROM ${table} WHERE ${table} MATCH @match AND rowid = top.doc)`;
 
 /**
  * `obs search`: ranked full-text hits with their execution, task, agent, time and kind. It
- * reads temp.search_overlay, which the caller fills first (overlayPending): the rows other
- * producers changed since obs last wrote, whose documents in the index are stale or missing.
+ * reads temp.search_overlay, the rows other producers changed since obs last wrote, whose
+ * documents in the index are stale or missing: run it through search(), which fills that first.
  */
 export const S001: Query<SearchRow> = {
   id: "S001",
@@ -103,6 +104,23 @@ export const S001: Query<SearchRow> = {
      WHERE hit.source_id IS NOT NULL
      ORDER BY hit.rank, hit.doc DESC`,
 };
+
+export interface SearchParams {
+  /** An FTS5 expression (matchExpression). */
+  match: string;
+  execution_id: string | null;
+  kind: string | null;
+  since: string | null;
+  until: string | null;
+  /** -1 for every hit. */
+  limit: number;
+}
+
+/** S001 as it must run: the overlay of pending rows made first. Also says how many rows were pending. */
+export function search(db: DB, params: SearchParams): { rows: SearchRow[]; pending: number } {
+  const pending = overlayPending(db);
+  return { rows: runQuery(db, S001, { ...params }).rows, pending };
+}
 
 /**
  * Turns what a person typed into an FTS5 expression: every word must appear, "quoted words"
