@@ -5,38 +5,29 @@ import type { DB } from "../db/open.js";
 import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
-import { claudeCodeEvents, looksLikeClaudeCode, type AdapterResult } from "./claude-code.js";
-import { eventLogEvents, looksLikeEventLog } from "./eventlog.js";
-import { isTraceStore, traceStoreEvents } from "./trace-store.js";
+import { ADAPTERS, adapterFor, isSqlite, readHead, type AdapterResult, type BadLine } from "./adapters/index.js";
 import { checkEvent, type Kind } from "./events.js";
 import { Folder } from "./fold.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
-export const FORMATS = ["obs", "claude-code", "eventlog", "trace-store"] as const;
-export type Format = (typeof FORMATS)[number];
+export const FORMATS: readonly string[] = ["obs", ...ADAPTERS.map((a) => a.format)];
+export type Format = string;
 
 /**
- * A file's format from a look at its start: a SQLite trace store, else by its first JSON lines
- * obs's own stream, a Claude Code session or an EventLog; null for a SQLite file of another kind.
+ * A file's format from a look at its start: obs's own stream when its first lines are obs
+ * events, else the first adapter that claims it, else obs's stream (whose reader names what is
+ * wrong line by line); null for a SQLite file no adapter reads.
  */
 export function detectFormat(file: string): Format | null {
   const fd = fs.openSync(file, "r");
   try {
     const buf = Buffer.alloc(64 * 1024);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    if (buf.subarray(0, 16).toString("latin1") === "SQLite format 3\0") return isTraceStore(file, buf.subarray(0, n)) ? "trace-store" : null;
-    const objects: Record<string, unknown>[] = [];
-    for (const line of buf.toString("utf8", 0, n).split("\n").slice(0, 20)) {
-      try {
-        const o = JSON.parse(line);
-        if (o && typeof o === "object" && !Array.isArray(o)) objects.push(o);
-      } catch {
-        /* a partial or bad line; the reader names it */
-      }
-    }
-    if (objects.some((o) => typeof o.kind === "string" || ("entry_type" in o && "execution_id" in o))) return "obs";
-    if (looksLikeClaudeCode(objects)) return "claude-code";
-    return looksLikeEventLog(objects) ? "eventlog" : "obs";
+    const head = readHead(file, buf.subarray(0, n));
+    if (head.objects.some((o) => typeof o.kind === "string" || ("entry_type" in o && "execution_id" in o))) return "obs";
+    const adapter = ADAPTERS.find((a) => a.detect(head));
+    if (adapter) return adapter.format;
+    return isSqlite(head.bytes) ? null : "obs";
   } finally {
     fs.closeSync(fd);
   }
@@ -48,11 +39,7 @@ export function detectFormat(file: string): Format | null {
  * file was read and a hash of that prefix, so ingesting again adds only what was appended.
  */
 
-export interface BadLine {
-  source: string;
-  line: number;
-  reason: string;
-}
+export type { BadLine };
 
 export interface SourceResult {
   source: string;
@@ -260,11 +247,11 @@ export class IngestRun {
    * call's result, a response's usage and a subagent's Task are on other lines), so a changed
    * file is read again whole; every row it makes has a stable id, so that adds nothing twice.
    */
-  ingestAdapted(file: string, format: Exclude<Format, "obs">, wholeLinesOnly = false): void {
+  ingestAdapted(file: string, format: Format, wholeLinesOnly = false): void {
     const key = path.resolve(file);
     let text = fs.readFileSync(file);
     // While following, a line still being written is left for the next look.
-    if (wholeLinesOnly && format !== "trace-store") text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
+    if (wholeLinesOnly && !isSqlite(text)) text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
     const digest = crypto.createHash("sha256").update(text).digest("hex");
     const prev = this.log(key);
     if (prev && prev.content_hash === digest && prev.bytes_consumed === text.length) {
@@ -272,11 +259,9 @@ export class IngestRun {
       this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
       return;
     }
-    const prices = this.opts.prices ?? PRICES;
-    const adapted: AdapterResult =
-      format === "claude-code" ? claudeCodeEvents(file, text.toString("utf8"), prices)
-      : format === "eventlog" ? eventLogEvents(file, text.toString("utf8"), prices)
-      : traceStoreEvents(file, prices);
+    const adapter = adapterFor(format);
+    if (!adapter) throw new UserError(`unknown format ${format}`, [`obs reads: ${FORMATS.join(", ")}`]);
+    const adapted: AdapterResult = adapter.read(file, text, { prices: this.opts.prices ?? PRICES });
     if (adapted.bad.length && !this.opts.skipInvalid) {
       this.stats.sources++;
       this.stats.lines += adapted.lines;

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { costOf, type PriceTable } from "../pricing.js";
-import type { BadLine } from "./ingest.js";
-import { oneLine } from "./shape.js";
+import { costOf, type PriceTable } from "../../pricing.js";
+import { oneLine } from "../shape.js";
+import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
 
 /**
  * Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl) as obs events.
@@ -21,21 +21,12 @@ import { oneLine } from "./shape.js";
  * (snapshots, progress, queue operations, system notes) are skipped and counted.
  */
 
-type J = Record<string, unknown>;
 type Block = { type?: string; id?: string; name?: string; input?: unknown; text?: string; thinking?: string; tool_use_id?: string; content?: unknown; is_error?: boolean };
 
 const SKIPPED_TYPES = new Set(["file-history-snapshot", "progress", "queue-operation", "system"]);
 
-export interface AdapterResult {
-  events: J[];
-  skipped: number;
-  bad: BadLine[];
-  lines: number;
-  executionId: string | null;
-}
-
 /** Whether parsed lines look like a Claude Code session. */
-export function looksLikeClaudeCode(first: J[]): boolean {
+function looksLikeClaudeCode(first: J[]): boolean {
   return first.some((o) => typeof o.sessionId === "string" || (o.type === "summary" && "leafUuid" in o) || o.type === "file-history-snapshot");
 }
 
@@ -83,7 +74,7 @@ function taskCallFor(sessionFile: string, agentId: string): string | null {
   return null;
 }
 
-export function claudeCodeEvents(file: string, text: string, prices: PriceTable): AdapterResult {
+function claudeCodeEvents(file: string, text: string, prices: PriceTable): AdapterResult {
   const bad: BadLine[] = [];
   const rows: { o: J; n: number }[] = [];
   let skipped = 0;
@@ -291,3 +282,10 @@ export function claudeCodeEvents(file: string, text: string, prices: PriceTable)
   events.sort((x, y) => (String(x.timestamp) < String(y.timestamp) ? -1 : String(x.timestamp) > String(y.timestamp) ? 1 : 0));
   return { events, skipped, bad, lines, executionId: sessionId };
 }
+
+export const claudeCode: Adapter = {
+  format: "claude-code",
+  describes: "Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl)",
+  detect: (head) => looksLikeClaudeCode(head.objects),
+  read: (file, data, ctx) => claudeCodeEvents(file, data.toString("utf8"), ctx.prices),
+};

@@ -1,6 +1,5 @@
-import { costOf, type PriceTable } from "../pricing.js";
-import type { AdapterResult } from "./claude-code.js";
-import type { BadLine } from "./ingest.js";
+import { costOf, type PriceTable } from "../../pricing.js";
+import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
 
 /**
  * Seed 004's EventLog (workspaces/<session>/events.jsonl: event_type, timestamp, session_id,
@@ -11,9 +10,7 @@ import type { BadLine } from "./ingest.js";
  * the next; everything else is an entry of the nearest type.
  */
 
-type J = Record<string, unknown>;
-
-export function looksLikeEventLog(first: J[]): boolean {
+function looksLikeEventLog(first: J[]): boolean {
   return first.some((o) => typeof o.event_type === "string" && typeof o.session_id === "string" && "message" in o);
 }
 
@@ -36,7 +33,7 @@ const ENTRY_TYPE: Record<string, string> = {
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v) : null);
 
-export function eventLogEvents(file: string, text: string, prices: PriceTable): AdapterResult {
+function eventLogEvents(file: string, text: string, prices: PriceTable): AdapterResult {
   const bad: BadLine[] = [];
   const rows: { o: J; n: number }[] = [];
   let n = 0;
@@ -131,3 +128,10 @@ export function eventLogEvents(file: string, text: string, prices: PriceTable): 
   }
   return { events, skipped: 0, bad, lines: rows.length + bad.length, executionId: [...sessions][0] ?? null };
 }
+
+export const eventLog: Adapter = {
+  format: "eventlog",
+  describes: "EventLogs (events.jsonl with event_type, session_id and message)",
+  detect: (head) => looksLikeEventLog(head.objects),
+  read: (file, data, ctx) => eventLogEvents(file, data.toString("utf8"), ctx.prices),
+};

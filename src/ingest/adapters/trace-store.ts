@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
-import { costOf, type PriceTable } from "../pricing.js";
-import type { AdapterResult } from "./claude-code.js";
+import { costOf, type PriceTable } from "../../pricing.js";
+import type { Adapter, AdapterResult, J } from "./types.js";
 
 /**
  * Seed 002's trace store (a SQLite file with agent_trace_sessions and agent_traces, nested by
@@ -8,12 +8,10 @@ import type { AdapterResult } from "./claude-code.js";
  * names a tool) or a transcript entry, with its parent link kept; tokens make model calls.
  */
 
-type J = Record<string, unknown>;
-
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0");
 
 /** Whether a file is a SQLite database holding a trace store. */
-export function isTraceStore(file: string, head: Buffer): boolean {
+function isTraceStore(file: string, head: Buffer): boolean {
   if (head.length < 16 || !head.subarray(0, 16).equals(SQLITE_HEADER)) return false;
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });
@@ -53,7 +51,7 @@ const iso = (v: unknown): string | null => {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 };
 
-export function traceStoreEvents(file: string, prices: PriceTable): AdapterResult {
+function traceStoreEvents(file: string, prices: PriceTable): AdapterResult {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   const events: J[] = [];
   let lines = 0;
@@ -119,3 +117,10 @@ export function traceStoreEvents(file: string, prices: PriceTable): AdapterResul
   events.sort((a, b) => (String(a.timestamp) < String(b.timestamp) ? -1 : String(a.timestamp) > String(b.timestamp) ? 1 : 0));
   return { events, skipped: 0, bad: [], lines, executionId: null };
 }
+
+export const traceStore: Adapter = {
+  format: "trace-store",
+  describes: "agent trace stores (SQLite files with agent_trace_sessions and agent_traces)",
+  detect: (head) => isTraceStore(head.path, head.bytes),
+  read: (file, _data, ctx) => traceStoreEvents(file, ctx.prices),
+};
