@@ -2,36 +2,51 @@ import fs from "node:fs";
 import { UserError } from "./errors.js";
 
 /**
- * What a model call costs: US dollars per million tokens of input, output, cache read and cache
- * write (5-minute cache writes), as Anthropic lists them for the current Claude models. This is
- * the one place prices live; a user's own table (`--prices FILE` or $OBS_PRICES, the same JSON
- * shape, `{"model-name": {"input": 3, "output": 15, "cache_read": 0.3, "cache_write": 3.75}}`)
- * is laid over it. A cost the producer gave wins over any table. A model no table knows has its
- * tokens counted and its cost left unknown (NULL), never 0.
+ * What a model call costs: US dollars per million tokens of input, output, cache read, 5-minute
+ * cache write and 1-hour cache write, as Anthropic lists them for the current Claude models
+ * (a 5-minute write costs 1.25× the input price, a 1-hour write 2×). Where a model has
+ * long-context prices, a request whose input (input + cache read + cache writes) is over the
+ * threshold pays them for all its tokens. This is the one place prices live; a user's own table
+ * (`--prices FILE` or $OBS_PRICES, the same JSON shape, `{"model-name": {"input": 3, "output":
+ * 15, "cache_read": 0.3, "cache_write": 3.75, "cache_write_1h": 6}}`, `cache_write_1h` defaulting
+ * to twice the input price) is laid over it. A cost the producer gave wins over any table. A
+ * model no table knows has its tokens counted and its cost left unknown (NULL), never 0.
  *
  * Model names are matched exactly first, then by their longest listed prefix, so dated names
  * (claude-sonnet-4-20250514) find their family (claude-sonnet-4).
  */
-export interface Price {
+export interface Rates {
   input: number;
   output: number;
   cache_read: number;
   cache_write: number;
+  cache_write_1h: number;
 }
 
+export interface Price extends Rates {
+  /** Rates for a request whose input is over `threshold` tokens. */
+  long_context?: Rates & { threshold: number };
+}
+
+/** The rates of a model whose cache writes follow Anthropic's multiples of its input price. */
+const anthropic = (input: number, output: number, long?: { input: number; output: number }): Price => ({
+  input, output, cache_read: input / 10, cache_write: input * 1.25, cache_write_1h: input * 2,
+  ...(long ? { long_context: { threshold: 200_000, input: long.input, output: long.output, cache_read: long.input / 10, cache_write: long.input * 1.25, cache_write_1h: long.input * 2 } } : {}),
+});
+
 export const PRICES: Record<string, Price> = {
-  "claude-opus-4-6": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
-  "claude-opus-4-5": { input: 5, output: 25, cache_read: 0.5, cache_write: 6.25 },
-  "claude-opus-4-1": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
-  "claude-opus-4": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
-  "claude-sonnet-4-5": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
-  "claude-sonnet-4": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
-  "claude-haiku-4-5": { input: 1, output: 5, cache_read: 0.1, cache_write: 1.25 },
-  "claude-3-7-sonnet": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
-  "claude-3-5-sonnet": { input: 3, output: 15, cache_read: 0.3, cache_write: 3.75 },
-  "claude-3-5-haiku": { input: 0.8, output: 4, cache_read: 0.08, cache_write: 1 },
-  "claude-3-opus": { input: 15, output: 75, cache_read: 1.5, cache_write: 18.75 },
-  "claude-3-haiku": { input: 0.25, output: 1.25, cache_read: 0.03, cache_write: 0.3 },
+  "claude-opus-4-6": anthropic(5, 25, { input: 10, output: 37.5 }),
+  "claude-opus-4-5": anthropic(5, 25),
+  "claude-opus-4-1": anthropic(15, 75),
+  "claude-opus-4": anthropic(15, 75),
+  "claude-sonnet-4-5": anthropic(3, 15, { input: 6, output: 22.5 }),
+  "claude-sonnet-4": anthropic(3, 15, { input: 6, output: 22.5 }),
+  "claude-haiku-4-5": anthropic(1, 5),
+  "claude-3-7-sonnet": anthropic(3, 15),
+  "claude-3-5-sonnet": anthropic(3, 15),
+  "claude-3-5-haiku": anthropic(0.8, 4),
+  "claude-3-opus": anthropic(15, 75),
+  "claude-3-haiku": { input: 0.25, output: 1.25, cache_read: 0.03, cache_write: 0.3, cache_write_1h: 0.5 },
 };
 
 export type PriceTable = Record<string, Price>;
@@ -50,14 +65,20 @@ export interface Usage {
   input_tokens: number;
   output_tokens: number;
   cache_read_tokens?: number | null;
+  /** 5-minute cache writes. */
   cache_write_tokens?: number | null;
+  cache_write_1h_tokens?: number | null;
 }
 
 /** The cost of one call in US dollars, or null when the model's price is unknown. */
 export function costOf(table: PriceTable, u: Usage): number | null {
   const p = priceOf(table, u.model);
   if (!p) return null;
-  const usd = (u.input_tokens * p.input + u.output_tokens * p.output + (u.cache_read_tokens ?? 0) * p.cache_read + (u.cache_write_tokens ?? 0) * p.cache_write) / 1e6;
+  const read = u.cache_read_tokens ?? 0;
+  const w5 = u.cache_write_tokens ?? 0;
+  const w1 = u.cache_write_1h_tokens ?? 0;
+  const long = p.long_context && u.input_tokens + read + w5 + w1 > p.long_context.threshold ? p.long_context : p;
+  const usd = (u.input_tokens * long.input + u.output_tokens * long.output + read * long.cache_read + w5 * long.cache_write + w1 * long.cache_write_1h) / 1e6;
   return Math.round(usd * 1e8) / 1e8;
 }
 
@@ -73,11 +94,31 @@ export function loadPrices(file: string | undefined): PriceTable {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UserError(`${file}: a price table is an object of model names`);
   const out: PriceTable = { ...PRICES };
   for (const [model, p] of Object.entries(parsed as Record<string, unknown>)) {
-    const q = p as Record<string, unknown>;
-    for (const k of ["input", "output", "cache_read", "cache_write"]) {
-      if (typeof q?.[k] !== "number") throw new UserError(`${file}: ${model}.${k} must be a number (US dollars per million tokens)`);
-    }
-    out[model] = q as unknown as Price;
+    out[model] = checkedPrice(file, model, p, true);
   }
   return out;
+}
+
+/** A price from a user's table: every rate a number; `cache_write_1h` defaults to twice the input price. */
+function checkedPrice(file: string, model: string, p: unknown, nested: boolean): Price {
+  const q = p as Record<string, unknown>;
+  if (typeof q !== "object" || q === null || Array.isArray(q)) throw new UserError(`${file}: ${model} must be an object of prices (US dollars per million tokens)`);
+  for (const k of ["input", "output", "cache_read", "cache_write"]) {
+    if (typeof q[k] !== "number" || !Number.isFinite(q[k]) || (q[k] as number) < 0) {
+      throw new UserError(`${file}: ${model}.${k} must be a number of US dollars per million tokens`);
+    }
+  }
+  if (q.cache_write_1h !== undefined && (typeof q.cache_write_1h !== "number" || q.cache_write_1h < 0)) {
+    throw new UserError(`${file}: ${model}.cache_write_1h must be a number of US dollars per million tokens`);
+  }
+  const price: Price = {
+    input: q.input as number, output: q.output as number, cache_read: q.cache_read as number, cache_write: q.cache_write as number,
+    cache_write_1h: (q.cache_write_1h as number | undefined) ?? (q.input as number) * 2,
+  };
+  if (nested && q.long_context !== undefined) {
+    const l = q.long_context as Record<string, unknown>;
+    if (typeof l?.threshold !== "number" || l.threshold <= 0) throw new UserError(`${file}: ${model}.long_context.threshold must be a number of input tokens`);
+    price.long_context = { ...checkedPrice(file, `${model}.long_context`, l, false), threshold: l.threshold };
+  }
+  return price;
 }

@@ -3,8 +3,10 @@
  * where they are, never copied). The expected counts were made independently of obs, by a short
  * script over the raw JSONL: tool_use and tool_result blocks in each line's message.content
  * (progress lines, which echo subagents' messages, left out), output tokens as the largest
- * value per message.id (a streamed response repeats its usage, growing), and subagents as the
- * sidechain conversations' roots (1.x) or the files under <session>/subagents/ (2.x).
+ * value per message.id (a streamed response repeats its usage, growing) — progress lines'
+ * echoed responses included once, by message.id — and subagents as the sidechain
+ * conversations' roots (1.x), the files under <session>/subagents/ (2.x), or the agentIds of
+ * progress lines whose subagent has no file.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -31,7 +33,9 @@ const SESSIONS: Record<string, Expected> = {
   // With its three subagent files: 197 + 25 + 21 tool calls, 157 + 11 + 9 + 1 responses.
   "fa812bfe-b295-4cca-9c2f-fdf01028cb46": { project: "marot-spotter", tools: 243, failed: 8, unfinished: 0, responses: 178, output: 36307, agents: 4 },
   "55604662-cf2a-4331-851a-ec234028f8ca": { project: "marot-spotter", tools: 2, failed: 2, unfinished: 0, responses: 1, output: 13, agents: 1 },
-  "491e126e-1e71-469c-ade2-fcc8af567c74": { project: "marot-spotter", tools: 16, failed: 0, unfinished: 0, responses: 12, output: 1586, agents: 1 },
+  // Its subagent's file is absent: the subagent's 5 responses (7 output tokens, as far as they had
+  // streamed) are known only from the progress lines echoing them, and its agent from theirs.
+  "491e126e-1e71-469c-ade2-fcc8af567c74": { project: "marot-spotter", tools: 16, failed: 0, unfinished: 0, responses: 17, output: 1593, agents: 2 },
   "d6e0bada-1959-4eec-a9d2-0bfade768d8f": { project: "marot-spotter", tools: 6, failed: 0, unfinished: 0, responses: 4, output: 212, agents: 1 },
   "d3ad4cdc-5657-435d-98fa-0035d53e383d": { project: "sniffly", tools: 59, failed: 4, unfinished: 1, responses: 62, output: 16769, agents: 1 },
   "fed8ce56-bc79-401f-a83e-af084253362f": { project: "sniffly", tools: 7, failed: 2, unfinished: 0, responses: 4, output: 278, agents: 1 },
@@ -197,4 +201,71 @@ test("a line that is not JSON in a session is still a bad line, named with its l
   const ok = await cli(["ingest", file, "--db", db, "--skip-invalid"]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(one(db, `SELECT COUNT(*) AS n FROM tool_uses`)?.n, 1);
+});
+
+/**
+ * Copies of every fixture session under new session ids, as a resumed, continued or forked
+ * session carries the earlier one's lines (with their uuids, toolu_ ids and message ids).
+ */
+function copySessions(to: string): Map<string, string> {
+  const ids = new Map<string, string>();
+  const fresh = (old: string) => {
+    if (!ids.has(old)) ids.set(old, `c0${old.slice(2)}`);
+    return ids.get(old)!;
+  };
+  const walk = (from: string, into: string) => {
+    fs.mkdirSync(into, { recursive: true });
+    for (const ent of fs.readdirSync(from, { withFileTypes: true })) {
+      const src = path.join(from, ent.name);
+      const name = ent.name.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, fresh);
+      if (ent.isDirectory()) walk(src, path.join(into, name));
+      else if (ent.name.endsWith(".jsonl")) {
+        const text = fs.readFileSync(src, "utf8").replace(/"sessionId":"([0-9a-f-]{36})"/g, (_, id: string) => `"sessionId":"${fresh(id)}"`);
+        fs.writeFileSync(path.join(into, name), text);
+      }
+    }
+  };
+  walk(FIXTURES, to);
+  return ids;
+}
+
+test("copies of the sessions under new ids: every original keeps its rows, every copy is listed and shows them as replayed, each response counts once", { skip: absent }, async () => {
+  const db = tmpDb();
+  const copies = path.join(tmpDir(), "copies");
+  const ids = copySessions(copies);
+  assert.equal((await cli(["ingest", FIXTURES, "--db", db])).code, 0);
+  const before = one(db, `SELECT SUM(cost_usd) AS cost, SUM(output_tokens) AS output FROM llm_calls`);
+  const r = await cli(["ingest", copies, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  const own = (id: string) => one(db, `
+      SELECT (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id) AS tools,
+             (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id AND is_error = 1) AS failed,
+             (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id AND replay_of IS NOT NULL) AS replayed_tools,
+             (SELECT COUNT(*) FROM llm_calls WHERE execution_id = @id) AS responses,
+             (SELECT COUNT(*) FROM llm_calls WHERE execution_id = @id AND replay_of IS NOT NULL) AS replayed_responses,
+             (SELECT COUNT(*) FROM build_agent_instances WHERE execution_id = @id) AS agents`, { id });
+  for (const [id, e] of Object.entries(SESSIONS)) {
+    // The original: exactly what it had alone, none of it a replay.
+    assert.deepEqual({ ...own(id) }, { tools: e.tools, failed: e.failed, replayed_tools: 0, responses: e.responses, replayed_responses: 0, agents: e.agents }, id);
+    // Its copy: every row there too (its trace shows its history), all of it marked as the original's.
+    const copy = ids.get(id)!;
+    assert.deepEqual({ ...own(copy) }, { tools: e.tools, failed: e.failed, replayed_tools: e.tools, responses: e.responses, replayed_responses: e.responses, agents: e.agents }, copy);
+    assert.equal(Number(one(db, `SELECT COUNT(DISTINCT replay_of) AS n FROM tool_uses WHERE execution_id = ? AND replay_of <> ?`, copy, id)?.n), 0);
+  }
+  // Every execution is listed, and the totals are what the originals alone make.
+  const ls = await cli(["ls", "--json", "--db", db]);
+  const listed = JSON.parse(ls.stdout) as { execution_id: string; cost_usd: number | null; replayed_calls: number; errors: number }[];
+  assert.equal(listed.length, 18);
+  for (const id of Object.keys(SESSIONS)) {
+    const o = listed.find((x) => x.execution_id === id)!;
+    const c = listed.find((x) => x.execution_id === ids.get(id))!;
+    assert.equal(o.replayed_calls, 0);
+    assert.equal(c.replayed_calls, SESSIONS[id]!.responses);
+    assert.equal(c.cost_usd, null, "a copy's own spending is nothing");
+    assert.equal(c.errors, 0, "its errors are the original's");
+  }
+  const after = one(db, `SELECT SUM(cost_usd) AS cost, SUM(output_tokens) AS output FROM llm_calls WHERE replay_of IS NULL`);
+  assert.deepEqual({ ...after }, { ...before });
+  const sum = listed.reduce((n, x) => n + (x.cost_usd ?? 0), 0);
+  assert.ok(Math.abs(sum - Number(before?.cost)) < 1e-6, `ls totals ${sum} = ${before?.cost}`);
 });

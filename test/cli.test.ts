@@ -42,8 +42,14 @@ test("obs ls lists the runs newest first; --json is exactly a JSON array", () =>
   assert.equal(rows.length, 3);
   assert.deepEqual(Object.keys(rows[0]), [
     "execution_id", "task_list_id", "status", "started_at", "completed_at", "duration_ms", "tasks", "tasks_completed",
-    "tasks_failed", "errors", "agents", "input_tokens", "output_tokens", "cost_usd", "unpriced_calls",
+    "tasks_failed", "errors", "agents", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "cache_write_1h_tokens", "total_tokens", "cost_usd", "unpriced_calls", "replayed_calls", "replayed_tokens", "replayed_cost_usd",
   ]);
+  // Every kind of token is carried, and the total is their sum.
+  for (const r2 of rows) {
+    assert.equal(r2.total_tokens, r2.input_tokens + r2.output_tokens + (r2.cache_read_tokens ?? 0) + (r2.cache_write_tokens ?? 0) + (r2.cache_write_1h_tokens ?? 0));
+    assert.equal(r2.replayed_calls, 0);
+  }
   assert.equal(rows[0].execution_id, "exec-103");
   assert.equal(rows[0].tasks, 20);
   assert.ok(rows[0].cost_usd > 0);

@@ -12,7 +12,11 @@ test("A001 sums up an execution", async () => {
   assert.deepEqual(rows(db, A001, { execution_id: "exec-clean" }), [{
     execution_id: "exec-clean", task_list_id: "tl-clean", status: "completed", started_at: at(0), completed_at: at(24), duration_ms: 24_000,
     tasks: 2, tasks_completed: 2, tasks_failed: 0, tool_calls: 2, errors: 0, blocked: 0, assertions: 1, pass_rate: 1, skills: 1, agents: 2,
-    waves: 1, input_tokens: 1000, output_tokens: 200, cache_read_tokens: null, cache_write_tokens: null, cost_usd: 0.006, model_calls: 1, model_calls_unpriced: 0,
+    waves: 1, input_tokens: 1000, output_tokens: 200, cache_read_tokens: null, cache_write_tokens: null, cache_write_1h_tokens: null,
+    reasoning_tokens: null, cost_usd: 0.006, model_calls: 1, model_calls_unpriced: 0,
+    // A run of its own: it carries nothing of another's record.
+    replayed_model_calls: 0, replayed_input_tokens: null, replayed_output_tokens: null, replayed_cache_read_tokens: null,
+    replayed_cache_write_tokens: null, replayed_cache_write_1h_tokens: null, replayed_cost_usd: null, replayed_tool_calls: 0, replayed_entries: 0,
   }]);
 });
 

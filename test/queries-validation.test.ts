@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openReadOnly, openWritable } from "../src/db/open.js";
@@ -139,11 +140,18 @@ test("V007 finds dangling references, one row per missing parent, as PRAGMA fore
   assert.deepEqual(pragma.map((p) => ({ ...p })), ours);
 });
 
-test("V007 reports an execution with no run row once per table, not once per row", async () => {
+test("V007 reports an execution whose run row is gone once per table, not once per row", async () => {
   const db = await dbWith([
     line("other", 0, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "s" }),
     line("other", 1, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "s" }),
   ]);
+  // Ingest registers an execution its rows name, though no line said it started…
+  assert.deepEqual(rows(db, V007, { execution_id: "other" }), []);
+  // …so a missing run row is a reference that really dangles: the row removed underneath.
+  const w = new Database(db);
+  w.pragma("foreign_keys = OFF");
+  w.prepare(`DELETE FROM task_list_execution_runs WHERE id = 'other'`).run();
+  w.close();
   assert.deepEqual(rows(db, V007, { execution_id: "other" }).map((r) => `${r.table}.${r.column} → ${r.missing_parent} ×${r.rows}`), [
     "transcript_entries.execution_id → task_list_execution_runs(other) ×2",
   ]);

@@ -40,7 +40,8 @@ export async function runLs(opts: LsOpts, io: IO): Promise<number> {
         { key: "tasks", header: "DONE/FAIL/ALL", min: 8, align: "right", get: (r) => `${r.tasks_completed}/${r.tasks_failed}/${r.tasks}` },
         { key: "errors", header: "ERRORS", drop: 1, align: "right", color: (t) => (t !== "0" ? c.error(t) : t) },
         { key: "agents", header: "AGENTS", drop: 4, align: "right" },
-        { key: "tokens", header: "TOKENS", drop: 5, align: "right", get: (r) => (r.input_tokens === null ? "—" : fmtInt((r.input_tokens ?? 0) + (r.output_tokens ?? 0))) },
+        // Input, output, cache reads and cache writes: every token the run's own model calls used.
+        { key: "tokens", header: "TOKENS (ALL)", drop: 5, align: "right", get: (r) => (r.total_tokens === null ? "—" : fmtInt(r.total_tokens)) },
         { key: "cost_usd", header: "COST", drop: 2, align: "right", get: (r) => costText(r.cost_usd, r.unpriced_calls) },
         { key: "task_list_id", header: "TASK LIST", drop: 6 },
       ],
@@ -58,7 +59,7 @@ export function registerLs(program: Command, app: App): void {
     program
       .command("ls")
       .summary("list the executions, newest first")
-      .description("List the executions in the database, newest first, with status, duration, tasks, errors, agents, tokens and cost.")
+      .description("List the executions in the database, newest first, with status, duration, tasks, errors, agents, tokens (input, output, cache reads and writes) and cost. What a run carries of another's record (a resumed or forked session) is not counted as its own; --json shows it as replayed_*.")
       .option("--since <when>", "only runs started at or after (date, or age like 7d, 24h)", parseWhen("--since"))
       .option("--until <when>", "only runs started before (date, or age like 7d, 24h)", parseWhen("--until"))
       .option("--status <status>", "only runs with this status (started, running, paused, completed, failed)")

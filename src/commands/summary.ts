@@ -19,11 +19,18 @@ export interface SummaryOpts extends CommonOpts {
 function glance(a: A001Row, io: IO): string {
   const c = palette(io.color);
   const status = a.status ?? "unknown";
+  const writes = (a.cache_write_tokens ?? 0) + (a.cache_write_1h_tokens ?? 0);
   const tokens = a.input_tokens === null ? "no model calls recorded"
     : `${fmtInt(a.input_tokens)} in / ${fmtInt(a.output_tokens)} out` +
       (a.cache_read_tokens ? ` / ${fmtInt(a.cache_read_tokens)} cache read` : "") +
+      (writes ? ` / ${fmtInt(writes)} cache write${a.cache_write_1h_tokens ? ` (${fmtInt(a.cache_write_1h_tokens)} 1h)` : ""}` : "") +
       ` · cost ${a.cost_usd === null ? "unknown" : fmtUsd(a.cost_usd)}` +
       (a.model_calls_unpriced && a.cost_usd !== null ? c.warn(` (+ ${a.model_calls_unpriced} calls of unknown price)`) : "");
+  // History it carries from another run (a resumed, forked or copied session): shown, not counted.
+  const replayed = a.replayed_model_calls || a.replayed_tool_calls || a.replayed_entries
+    ? [`  replayed    ${fmtInt(a.replayed_tool_calls)} tool calls, ${fmtInt(a.replayed_entries)} entries and ${fmtInt(a.replayed_model_calls)} model calls` +
+       ` (${a.replayed_cost_usd === null ? "cost unknown" : fmtUsd(a.replayed_cost_usd)}) are another run's history, not counted above`]
+    : [];
   return [
     `${c.bold(a.execution_id)}  ${a.task_list_id ?? ""}  ${status === "failed" ? c.error(status) : status === "completed" ? c.ok(status) : c.warn(status)}`,
     `  time        ${fmtTime(a.started_at)} → ${fmtTime(a.completed_at)}  (${fmtMs(a.duration_ms)})`,
@@ -32,6 +39,7 @@ function glance(a: A001Row, io: IO): string {
     `  assertions  ${fmtInt(a.assertions)} · pass rate ${fmtPct(a.pass_rate)}`,
     `  skills ${a.skills} · agents ${a.agents} · waves ${a.waves}`,
     `  tokens      ${tokens}`,
+    ...replayed,
   ].join("\n");
 }
 
@@ -69,7 +77,8 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
         { key: "input_tokens", header: "INPUT", align: "right", get: (r) => fmtInt(r.input_tokens) },
         { key: "output_tokens", header: "OUTPUT", align: "right", get: (r) => fmtInt(r.output_tokens) },
         { key: "cache_read_tokens", header: "CACHE READ", align: "right", get: (r) => fmtInt(r.cache_read_tokens), drop: 2 },
-        { key: "cache_write_tokens", header: "CACHE WRITE", align: "right", get: (r) => fmtInt(r.cache_write_tokens), drop: 1 },
+        { key: "cache_write_tokens", header: "CACHE WRITE 5M", align: "right", get: (r) => fmtInt(r.cache_write_tokens), drop: 1 },
+        { key: "cache_write_1h_tokens", header: "CACHE WRITE 1H", align: "right", get: (r) => fmtInt(r.cache_write_1h_tokens), drop: 3 },
         { key: "cost_usd", header: "COST", align: "right", get: (r) => costText(r.cost_usd, r.unpriced_calls) },
       ], { limit }));
     }

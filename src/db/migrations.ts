@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { createRegisterTriggers, REGISTERED_SOURCE } from "./register.js";
 import { createSearchIndex, fillSearchIndex } from "./search.js";
 
 /**
@@ -422,5 +423,30 @@ const m5: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5];
+/**
+ * The exact record: which rows are another execution's history carried again (replay_of), the
+ * 1-hour cache writes priced apart from the 5-minute ones, reasoning tokens, the response id a
+ * model call is known by across executions, the kind of agent an agent is, and the triggers that register an execution when
+ * another program writes rows for one the file does not know.
+ */
+const m6: Migration = {
+  version: 6,
+  name: "replays, 1-hour cache writes, reasoning tokens, response ids, agent types, registered executions",
+  up(db) {
+    addColumn(db, "llm_calls", "cache_write_1h_tokens", "INTEGER");
+    addColumn(db, "llm_calls", "reasoning_tokens", "INTEGER");
+    addColumn(db, "llm_calls", "response_id", "TEXT");
+    for (const t of ["llm_calls", "tool_uses", "transcript_entries", "tasks"]) addColumn(db, t, "replay_of", "TEXT");
+    addColumn(db, "build_agent_instances", "agent_type", "TEXT");
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS idx_llm_calls_response ON llm_calls(response_id) WHERE response_id IS NOT NULL;
+      -- Executions named by rows but never by a run row (written before this migration).
+      INSERT OR IGNORE INTO task_list_execution_runs (id, source)
+        SELECT DISTINCT execution_id, '${REGISTERED_SOURCE}' FROM transcript_entries WHERE execution_id IS NOT NULL;
+    `);
+    createRegisterTriggers(db);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5, m6];
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

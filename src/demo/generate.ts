@@ -89,6 +89,9 @@ const PRICE = { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 };
 
 type Line = Record<string, unknown> & { timestamp: number };
 
+/** The kinds of line that make a transcript entry (docs/events.md). */
+const ENTRY_KINDS = new Set(["transcript:entry", "tool:start", "skill:start", "skill:end", "assertion:result"]);
+
 class RunBuilder {
   readonly lines: Line[] = [];
   private n = 0;
@@ -191,11 +194,15 @@ function buildRun(runIndex: number, execNum: number, start: number, scale: numbe
   }
 
   b.lines.sort((x, y) => x.timestamp - y.timestamp || (x._o as number) - (y._o as number));
+  // As a producer does, each line that makes a transcript entry names it; the numbers follow
+  // the order in which the entries take their sequence numbers.
+  let entries = 0;
   const lines = b.lines.map((l) => {
     const { _o, timestamp, ...rest } = l;
     void _o;
     const { kind, execution_id, ...fields } = rest;
-    return JSON.stringify({ kind, execution_id, timestamp: new Date(timestamp).toISOString(), ...fields });
+    const entry = ENTRY_KINDS.has(kind as string) ? { entry_id: `${exec}:${++entries}` } : {};
+    return JSON.stringify({ kind, execution_id, timestamp: new Date(timestamp).toISOString(), ...fields, ...entry });
   });
   return { executionId: exec, lines };
 }

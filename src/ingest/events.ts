@@ -103,7 +103,7 @@ const SPECS: Record<Kind, FieldSpec> = {
   },
   "agent:heartbeat": {
     required: { instance_id: "string", status: enumOf(AGENT_STATUSES) },
-    optional: { current_task_id: "string", metrics: "any" },
+    optional: { current_task_id: "string", metrics: "any", agent_type: "string" },
   },
   "messagebus:event": {
     required: { event_id: "string", source: "string", event_type: "string", severity: enumOf(SEVERITIES), human_summary: "string" },
@@ -113,6 +113,7 @@ const SPECS: Record<Kind, FieldSpec> = {
     required: { model: "string", input_tokens: "int", output_tokens: "int" },
     optional: {
       id: "string", provider: "string", cache_read_tokens: "int", cache_write_tokens: "int",
+      cache_write_1h_tokens: "int", reasoning_tokens: "int", response_id: "string",
       cost_usd: "number", duration_ms: "int", transcript_entry_id: "string",
     },
   },

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import type { DB } from "../db/open.js";
 import type { ObsEvent } from "./events.js";
 import { appendOutput, oneLine, payloadJson, summariseInput, summariseOutput, toolCategory } from "./shape.js";
@@ -7,7 +8,52 @@ import { appendOutput, oneLine, payloadJson, summariseInput, summariseOutput, to
  * lines about one thing may arrive in any order; values that depend on several lines (chain
  * counts, a skill's tool calls) are recomputed from the rows in finish(), not counted up.
  * Nothing is repaired: gaps, orphans and end-before-start are stored as they came.
+ *
+ * Identity (docs/events.md): a producer's id names a row within its execution. The first
+ * execution to use an id holds it as it is; the same id in another execution (a resumed, forked
+ * or copied session) names a row of its own, `<id>@<execution>`, so no execution ever loses a
+ * row to another. Rows that several executions share by producer id (or model calls by
+ * response id) are one thing recorded more than once: the execution that started first owns it
+ * (ties: the one recorded first) and the others carry it with replay_of naming the owner, so
+ * every total counts it once. A transcript entry without an id is known by its execution and
+ * its content: the k-th identical line of an execution is the same entry however it is read.
  */
+
+/** Tables whose rows carry producer ids, with the column that names their execution. */
+const OWNED = {
+  transcript_entries: "execution_id",
+  tool_uses: "execution_id",
+  skill_traces: "execution_id",
+  assertion_chains: "execution_id",
+  assertion_results: "execution_id",
+  events: "execution_id",
+  llm_calls: "execution_id",
+  tasks: "execution_id",
+  parallel_execution_waves: "execution_run_id",
+  build_agent_instances: "execution_id",
+} as const;
+type Owned = keyof typeof OWNED;
+
+/** Tables whose shared rows are marked as replays (the ones totals and traces count). */
+const REPLAYABLE = ["transcript_entries", "tool_uses", "tasks"] as const;
+
+/** The content part of an id-less entry's id: 128 bits of the line's SHA-256, URL-safe. */
+function contentHash(line: string): string {
+  return crypto.hash("sha256", line, "base64url").slice(0, 22);
+}
+
+/** Where an id-less line's earlier occurrences may be, when a source is read on from an offset. */
+export interface Prefix {
+  /** Counts the lines of the part read before that are identical to `line` (both trimmed). */
+  count(line: string): number;
+}
+
+export interface FolderOptions {
+  /** Hears of each indexed row that a statement updated rather than inserted (for the search index). */
+  updated?: (table: string, id: string) => void;
+  /** Set when the source is read on from where an earlier ingest stopped. */
+  prefix?: Prefix;
+}
 
 const DURATION = (end: string, start: string) =>
   `CAST(ROUND((julianday(${end}) - julianday(${start})) * 86400000) AS INTEGER)`;
@@ -63,6 +109,28 @@ function msBetween(start: string, end: string): number {
   return Date.parse(end) - Date.parse(start);
 }
 
+/**
+ * Marks the copies of one producer id of `table` (the row holding the id as it is and the rows
+ * `<id>@<execution>`): the execution that started first owns it (ties: the row written first),
+ * every other copy names the owner in replay_of.
+ */
+function replayByIdSql(table: string): string {
+  return `
+    WITH grp AS (
+      SELECT rowid AS rid, execution_id AS ex FROM ${table} WHERE id = @key
+      UNION ALL
+      SELECT rowid, execution_id FROM ${table} WHERE id > @key || '@' AND id < @key || 'A'
+    ),
+    ranked AS (
+      SELECT g.rid, g.ex, ROW_NUMBER() OVER (ORDER BY r.started_at IS NULL, r.started_at, g.rid) AS n
+        FROM grp g LEFT JOIN task_list_execution_runs r ON r.id = g.ex
+    )
+    UPDATE ${table}
+       SET replay_of = CASE WHEN ranked.n = 1 THEN NULL ELSE (SELECT ex FROM ranked WHERE n = 1) END
+      FROM ranked
+     WHERE ${table}.rowid = ranked.rid`;
+}
+
 /** Pending tool calls are written out past this many, to bound memory on huge batches. */
 const MAX_PENDING_TOOLS = 20_000;
 
@@ -75,6 +143,21 @@ interface Tracked {
 export class Folder {
   /** Highest sequence seen per execution, so lines without one get the next. */
   private readonly maxSeq = new Map<string, number>();
+  /** `table\0id` → the execution that holds the producer id as it is (claimed on first use). */
+  private readonly owners = new Map<string, string>();
+  /** Producer ids of each replayable table that several executions use, seen in this batch. */
+  private readonly shared = new Map<string, Set<string>>();
+  /** Response ids of model calls written in this batch, to find the ones counted elsewhere. */
+  private readonly responses = new Set<string>();
+  /** Executions this batch wrote for: each has its run row, registered on first sight. */
+  private readonly runs = new Set<string>();
+  private readonly ownerOf: Record<Owned, Tracked>;
+  /** The highest entry rowid before this batch: a row above it was written by this batch. */
+  private startRowid: number | null = null;
+  private readonly updated: (table: string, id: string) => void;
+  private readonly prefix: Prefix | undefined;
+  /** Prefix counts of lines already looked up in this batch. */
+  private readonly prefixCounts = new Map<string, number>();
   private readonly touchedChains = new Set<string>();
   private readonly touchedSkills = new Set<string>();
   private readonly tools = new Map<string, ToolAcc>();
@@ -89,8 +172,10 @@ export class Folder {
   constructor(
     private readonly db: DB,
     private readonly source: string,
-    private readonly updated: (table: string, id: string) => void = () => {},
+    opts: FolderOptions = {},
   ) {
+    this.updated = opts.updated ?? (() => {});
+    this.prefix = opts.prefix;
     this.lastRowid = (db.prepare(`SELECT last_insert_rowid() AS r`).get() as { r: number }).r;
     const p = (sql: string): Tracked => {
       const st = db.prepare(sql);
@@ -103,9 +188,16 @@ export class Folder {
         get: (...args: unknown[]) => st.get(...args),
       };
     };
+    this.ownerOf = Object.fromEntries(
+      Object.entries(OWNED).map(([t, col]) => [t, p(`SELECT ${col} AS x FROM ${t} WHERE id = ?`)]),
+    ) as Record<Owned, Tracked>;
     this.s = {
       maxSeq: p(`SELECT MAX(sequence) AS m FROM transcript_entries WHERE execution_id = ?`),
       seqOf: p(`SELECT sequence FROM transcript_entries WHERE id = ?`),
+      entryAt: p(`SELECT rowid AS r, sequence FROM transcript_entries WHERE id = ?`),
+      maxEntryRowid: p(`SELECT MAX(rowid) AS r FROM transcript_entries`),
+      register: p(`INSERT OR IGNORE INTO task_list_execution_runs (id, source) VALUES (?, ?)`),
+      responseCount: p(`SELECT COUNT(*) AS n FROM llm_calls WHERE response_id = ?`),
       // Positional parameters: binding by name costs measurably on the hottest statement.
       entry: p(`
         INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, task_id, instance_id,
@@ -298,10 +390,11 @@ export class Folder {
           started_at = excluded.started_at, completed_at = excluded.completed_at,
           duration_ms = excluded.duration_ms, max_parallel_agents = excluded.max_parallel_agents`),
       agent: p(`
-        INSERT INTO build_agent_instances (id, execution_id, task_id, wave_id, status, spawned_at, completed_at, last_heartbeat_at, error_message)
-        VALUES (@id, @execution_id, @task_id, @wave_id, @status, @timestamp, @completed_at, @timestamp, @error_message)
+        INSERT INTO build_agent_instances (id, execution_id, task_id, wave_id, status, spawned_at, completed_at, last_heartbeat_at, error_message, agent_type)
+        VALUES (@id, @execution_id, @task_id, @wave_id, @status, @timestamp, @completed_at, @timestamp, @error_message, @agent_type)
         ON CONFLICT(id) DO UPDATE SET
           execution_id = excluded.execution_id,
+          agent_type = COALESCE(excluded.agent_type, agent_type),
           spawned_at = MIN(COALESCE(spawned_at, excluded.spawned_at), excluded.spawned_at),
           task_id = CASE WHEN last_heartbeat_at IS NULL OR excluded.last_heartbeat_at >= last_heartbeat_at
                          THEN COALESCE(excluded.task_id, task_id) ELSE task_id END,
@@ -323,15 +416,147 @@ export class Folder {
         ON CONFLICT(id) DO NOTHING`),
       llm: p(`
         INSERT INTO llm_calls (id, execution_id, task_id, instance_id, transcript_entry_id, model, provider, input_tokens,
-                               output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, start_time, end_time, duration_ms)
+                               output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+                               reasoning_tokens, response_id, cost_usd, start_time, end_time, duration_ms)
         VALUES (@id, @execution_id, @task_id, @instance_id, @transcript_entry_id, @model, @provider, @input_tokens,
-                @output_tokens, @cache_read_tokens, @cache_write_tokens, @cost_usd, @start_time, @timestamp, @duration_ms)
+                @output_tokens, @cache_read_tokens, @cache_write_tokens, @cache_write_1h_tokens,
+                @reasoning_tokens, @response_id, @cost_usd, @start_time, @timestamp, @duration_ms)
+        -- The same call recorded again (a file re-read, a response echoed in another file while it
+        -- streamed): the fuller record wins, as a streamed response's usage only grows.
         ON CONFLICT(id) DO UPDATE SET
           model = excluded.model, provider = excluded.provider, input_tokens = excluded.input_tokens,
           output_tokens = excluded.output_tokens, cache_read_tokens = excluded.cache_read_tokens,
-          cache_write_tokens = excluded.cache_write_tokens, cost_usd = excluded.cost_usd,
-          start_time = excluded.start_time, end_time = excluded.end_time, duration_ms = excluded.duration_ms`),
+          cache_write_tokens = excluded.cache_write_tokens, cache_write_1h_tokens = excluded.cache_write_1h_tokens,
+          reasoning_tokens = excluded.reasoning_tokens, response_id = COALESCE(excluded.response_id, response_id),
+          cost_usd = excluded.cost_usd, task_id = COALESCE(excluded.task_id, task_id),
+          instance_id = COALESCE(excluded.instance_id, instance_id),
+          start_time = excluded.start_time, end_time = excluded.end_time, duration_ms = excluded.duration_ms
+        WHERE COALESCE(excluded.output_tokens, 0) + COALESCE(excluded.input_tokens, 0) >= COALESCE(output_tokens, 0) + COALESCE(input_tokens, 0)`),
+      ...Object.fromEntries(REPLAYABLE.map((t) => [`replay_${t}`, p(replayByIdSql(t))])),
+      replayByResponse: p(`
+        -- One model response recorded several times: the execution that started first owns it
+        -- (ties: the row written first); every other row of it names the owner in replay_of.
+        WITH grp AS (
+          SELECT rowid AS rid, execution_id AS ex FROM llm_calls WHERE response_id = @key
+        ),
+        ranked AS (
+          SELECT g.rid, g.ex, ROW_NUMBER() OVER (ORDER BY r.started_at IS NULL, r.started_at, g.rid) AS n
+            FROM grp g LEFT JOIN task_list_execution_runs r ON r.id = g.ex
+        )
+        UPDATE llm_calls
+           SET replay_of = CASE WHEN ranked.n = 1 THEN NULL ELSE (SELECT ex FROM ranked WHERE n = 1) END
+          FROM ranked
+         WHERE llm_calls.rowid = ranked.rid`),
     };
+  }
+
+  /**
+   * The stored id of producer id `pid` of `table` in execution `exec`: the id itself when this
+   * execution holds it (or nobody does yet: then it claims it), else `<pid>@<exec>`.
+   */
+  private idIn(table: Owned, exec: string, pid: string): string {
+    const key = `${table}\0${pid}`;
+    let owner = this.owners.get(key);
+    if (owner === undefined) {
+      const row = this.ownerOf[table].get(pid) as { x: string | null } | undefined;
+      // A row another producer wrote without an execution is taken to be this one's.
+      owner = row?.x ?? exec;
+      this.owners.set(key, owner);
+    }
+    if (owner === exec) return pid;
+    if ((REPLAYABLE as readonly string[]).includes(table)) {
+      let set = this.shared.get(table);
+      if (!set) this.shared.set(table, (set = new Set()));
+      set.add(pid);
+    }
+    return `${pid}@${exec}`;
+  }
+
+  /** Rewrites a line's producer ids to the ids they have in its execution (see idIn). */
+  private scope(e: ObsEvent): void {
+    const x = e.execution_id;
+    const to = (table: Owned, field: string) => {
+      const v = e[field];
+      if (typeof v === "string") e[field] = this.idIn(table, x, v);
+    };
+    to("tasks", "task_id");
+    to("build_agent_instances", "instance_id");
+    to("parallel_execution_waves", "wave_id");
+    to("transcript_entries", "entry_id");
+    to("transcript_entries", "transcript_entry_id");
+    switch (e.kind) {
+      case "transcript:entry":
+        to("transcript_entries", "id");
+        return;
+      case "tool:start":
+        to("tool_uses", "parent_tool_use_id");
+        to("skill_traces", "within_skill");
+        to("tool_uses", "tool_use_id");
+        return;
+      case "tool:end":
+      case "tool:blocked":
+      case "tool:output":
+        to("tool_uses", "tool_use_id");
+        return;
+      case "skill:start":
+      case "skill:end":
+        to("skill_traces", "skill_trace_id");
+        return;
+      case "assertion:chain_start":
+      case "assertion:chain_end":
+        to("assertion_chains", "chain_id");
+        return;
+      case "assertion:result":
+        to("assertion_results", "assertion_id");
+        to("assertion_chains", "chain_id");
+        return;
+      case "task:status":
+        if (Array.isArray(e.depends_on)) e.depends_on = (e.depends_on as string[]).map((d) => this.idIn("tasks", x, d));
+        return;
+      case "wave:status":
+        if (Array.isArray(e.task_ids)) e.task_ids = (e.task_ids as string[]).map((d) => this.idIn("tasks", x, d));
+        return;
+      case "agent:heartbeat":
+        to("tasks", "current_task_id");
+        return;
+      case "messagebus:event":
+        to("events", "event_id");
+        return;
+      case "llm:call":
+        to("llm_calls", "id");
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The id of an entry its producer gave no id: its execution and a hash of its line, with the
+   * line's occurrence number when the execution has identical lines before it. Returns the
+   * sequence the entry already has when it was stored before (the same line read again).
+   */
+  private contentEntry(exec: string, line: string): { id: string; sequence: number | null } {
+    this.startRowid ??= ((this.s.maxEntryRowid.get() as { r: number | null }).r ?? 0) as number;
+    line = line.trim();
+    const base = `${exec}:${contentHash(line)}`;
+    for (let k = 1; ; k++) {
+      const id = k === 1 ? base : `${base}:${k}`;
+      const row = this.s.entryAt.get(id) as { r: number; sequence: number } | undefined;
+      if (!row) return { id, sequence: null };
+      // Written by this batch: an earlier identical line of this read, so this one is the next.
+      if (row.r > this.startRowid) continue;
+      // Written before: this line read again — unless the part of the source read before
+      // holds identical lines, which own the first occurrence numbers.
+      if (this.prefix) {
+        let before = this.prefixCounts.get(line);
+        if (before === undefined) this.prefixCounts.set(line, (before = this.prefix.count(line)));
+        if (k <= before) {
+          k = before;
+          continue;
+        }
+      }
+      return { id, sequence: row.sequence };
+    }
   }
 
   private nextSequence(executionId: string): number {
@@ -352,7 +577,8 @@ export class Folder {
   /**
    * Writes the transcript entry a line makes (unless it links one the producer wrote, via
    * transcript_entry_id) and returns its id. Without sequence the entry gets the next one of
-   * its execution; without an id, one derived from execution and sequence.
+   * its execution (or keeps the one it has, when it was stored before); without an id, it is
+   * known by its content (contentEntry).
    */
   private entry(
     e: ObsEvent,
@@ -368,12 +594,19 @@ export class Folder {
     if (link && e.kind !== "transcript:entry") return link;
     const named = explicitId ?? str(e.entry_id);
     let sequence = int(e.sequence);
-    // An entry the producer named keeps its place when it is read again (an adapter re-reads a
-    // whole session file when it grows); only a new one takes the next sequence.
-    if (sequence === null && named) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
+    let id: string;
+    if (named) {
+      id = named;
+      // An entry the producer named keeps its place when it is read again (an adapter re-reads a
+      // whole session file when it grows); only a new one takes the next sequence.
+      if (sequence === null) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
+    } else {
+      const known = this.contentEntry(e.execution_id, this.line);
+      id = known.id;
+      sequence ??= known.sequence;
+    }
     if (sequence === null) sequence = this.nextSequence(e.execution_id);
     else this.noteSequence(e.execution_id, sequence);
-    const id = named ?? `${e.execution_id}:${sequence}`;
     this.upsert("transcript_entries", id, this.s.entry,
       id, e.timestamp, sequence, e.execution_id, str(e.task_id), str(e.instance_id), int(e.wave_number),
       str(e.wave_id), entryType, category, oneLine(summary), detailsJson ?? payloadJson(details), durationMs,
@@ -381,7 +614,22 @@ export class Folder {
     return id;
   }
 
-  apply(e: ObsEvent): void {
+  /** The line being folded, as read (an id-less entry is known by it). */
+  private line = "";
+
+  /**
+   * Folds one validated line. `line` is its text as read (trimmed); an entry without an id is
+   * known by it. The event is rewritten in place (its ids scoped to its execution).
+   */
+  apply(e: ObsEvent, line: string): void {
+    this.line = line;
+    if (!this.runs.has(e.execution_id)) {
+      // Every execution a row names has its run row, so a producer that never said "started"
+      // is still listed (and a database enforcing foreign keys accepts its rows).
+      this.s.register.run(e.execution_id, this.source);
+      this.runs.add(e.execution_id);
+    }
+    this.scope(e);
     const ctx: Ctx = { execution_id: e.execution_id, task_id: str(e.task_id), wave_id: str(e.wave_id), timestamp: e.timestamp };
     switch (e.kind) {
       case "execution:status": {
@@ -584,6 +832,7 @@ export class Folder {
           timestamp: e.timestamp,
           completed_at: TERMINAL_AGENT.has(status) ? e.timestamp : null,
           error_message: status === "error" || status === "failed" ? str(metrics?.error) : null,
+          agent_type: str(e.agent_type),
         });
         this.s.heartbeat.run({
           id: `${e.instance_id as string}@${e.timestamp}`,
@@ -611,6 +860,7 @@ export class Folder {
         return;
       case "llm:call": {
         const duration = int(e.duration_ms);
+        const responseId = str(e.response_id);
         const start = duration !== null ? new Date(Date.parse(e.timestamp) - duration).toISOString() : e.timestamp;
         this.s.llm.run({
           ...ctx,
@@ -623,10 +873,14 @@ export class Folder {
           output_tokens: e.output_tokens,
           cache_read_tokens: int(e.cache_read_tokens),
           cache_write_tokens: int(e.cache_write_tokens),
+          cache_write_1h_tokens: int(e.cache_write_1h_tokens),
+          reasoning_tokens: int(e.reasoning_tokens),
+          response_id: responseId,
           cost_usd: typeof e.cost_usd === "number" ? e.cost_usd : null,
           start_time: start,
           duration_ms: duration,
         });
+        if (responseId !== null) this.responses.add(responseId);
         return;
       }
     }
@@ -664,12 +918,21 @@ export class Folder {
     if (this.lastRowid === before) this.updated(table, id);
   }
 
-  /** Writes pending tool calls, then recomputes what depends on several lines (chain counts, a skill's tool calls). */
+  /**
+   * Writes pending tool calls, then recomputes what depends on several lines: chain counts, a
+   * skill's tool calls, and which copy of a thing several executions recorded is the owner.
+   */
   finish(): void {
     this.flushTools();
     for (const id of this.touchedChains) this.s.chainRecount.run({ id });
     for (const id of this.touchedSkills) this.s.skillToolCalls.run({ id });
+    for (const [table, ids] of this.shared) for (const key of ids) this.s[`replay_${table}`]!.run({ key });
+    for (const key of this.responses) {
+      if ((this.s.responseCount.get(key) as { n: number }).n > 1) this.s.replayByResponse.run({ key });
+    }
     this.touchedChains.clear();
     this.touchedSkills.clear();
+    this.shared.clear();
+    this.responses.clear();
   }
 }

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
-import { detectFormat, hashRange, IngestRun, listJsonl, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
+import { detectFormat, filePrefix, hashRange, IngestRun, listJsonl, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
 
 /**
  * `obs ingest --follow`: keeps reading what is appended to files (and new *.jsonl files in
@@ -118,6 +118,7 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
       const whole = buf.subarray(0, n).lastIndexOf(NL) + 1;
       if (whole === 0) return; // only part of a line so far: wait for its newline
       const body = buf.subarray(0, whole);
+      const readBefore = t.offset;
       const result = run.fold(t.file, body, t.lines + 1, (lines, rejected) => {
         t.hash.update(body);
         t.offset += whole;
@@ -127,7 +128,7 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
           path: t.key, format: "obs-jsonl", size: st.size, bytes_consumed: t.offset, lines: t.lines, rejected_lines: t.rejected,
           content_hash: t.hash.copy().digest("hex"), ingested_at: new Date().toISOString(),
         });
-      });
+      }, readBefore > 0 ? filePrefix(t.file, readBefore) : undefined);
       if (!result.written) {
         t.failed = true;
         opts.onNote?.(`${t.file}: stopped following it at a bad line (nothing of that batch written); fix the file, or follow with --skip-invalid`);

@@ -2,12 +2,13 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
+import { createRegisterTriggers, dropRegisterTriggers } from "../db/register.js";
 import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
 import { ADAPTERS, adapterFor, isSqlite, readHead, type AdapterResult, type BadLine } from "./adapters/index.js";
 import { checkEvent, type Kind } from "./events.js";
-import { Folder } from "./fold.js";
+import { Folder, type Prefix } from "./fold.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
 export const FORMATS: readonly string[] = ["obs", ...ADAPTERS.map((a) => a.format)];
@@ -165,16 +166,23 @@ export class IngestRun {
    * Folds the lines of `buf` (starting at file line `firstLine`) in one transaction. Returns
    * false, with nothing written, when a bad line was found and --skip-invalid was not given.
    */
-  fold(name: string, buf: Buffer, firstLine: number, record: (lines: number, rejected: number) => void): SourceResult {
+  fold(
+    name: string,
+    buf: Buffer,
+    firstLine: number,
+    record: (lines: number, rejected: number) => void,
+    prefix?: Prefix,
+  ): SourceResult {
     const result: SourceResult = { source: name, lines: 0, events: 0, rejected: 0, written: false };
     const byKind: Partial<Record<Kind, number>> = {};
     const bad: BadLine[] = [];
     const search = this.search;
-    const folder = new Folder(this.db, name, (table, id) => search.updated(table, id));
+    const folder = new Folder(this.db, name, { updated: (table, id) => search.updated(table, id), prefix });
     const Rollback = Symbol("rollback");
     try {
       this.db.transaction(() => {
         search.begin();
+        dropRegisterTriggers(this.db);
         let start = 0;
         let lineNo = firstLine - 1;
         const total = buf.length;
@@ -203,7 +211,7 @@ export class IngestRun {
             bad.push({ source: name, line: lineNo, reason: checked.reason });
             continue;
           }
-          folder.apply(checked.event);
+          folder.apply(checked.event, text);
           byKind[checked.event.kind] = (byKind[checked.event.kind] ?? 0) + 1;
           result.events++;
         }
@@ -211,6 +219,7 @@ export class IngestRun {
         if (bad.length > 0 && !this.opts.skipInvalid) throw Rollback;
         folder.finish();
         search.finish();
+        createRegisterTriggers(this.db);
         record(lineNo - firstLine + 1, bad.length);
         // IMMEDIATE: the batch reads before it writes, and a deferred transaction that does so
         // fails at once (BUSY) when another writer committed meanwhile; this one waits its turn.
@@ -357,7 +366,7 @@ export class IngestRun {
           lines: prevLines + lines, rejected_lines: prevRejected + rejected,
           content_hash: digest, ingested_at: new Date().toISOString(),
         });
-      });
+      }, offset > 0 ? filePrefix(file, offset) : undefined);
     } finally {
       fs.closeSync(fd);
     }
@@ -379,6 +388,35 @@ export class IngestRun {
       });
     });
   }
+}
+
+/**
+ * The part of a file an earlier ingest read, for the rare id-less line whose identical twin is
+ * already stored: its occurrences there decide whether this one is the same entry or the next.
+ */
+export function filePrefix(file: string, bytes: number): Prefix {
+  return {
+    count(line: string): number {
+      const fd = fs.openSync(file, "r");
+      try {
+        let n = 0;
+        let carry = "";
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(bytes, 1)));
+        for (let pos = 0; pos < bytes; ) {
+          const got = fs.readSync(fd, buf, 0, Math.min(buf.length, bytes - pos), pos);
+          if (got === 0) break;
+          pos += got;
+          const parts = (carry + buf.toString("utf8", 0, got)).split("\n");
+          carry = parts.pop()!;
+          for (const p of parts) if (p.trim() === line) n++;
+        }
+        if (carry.trim() === line) n++;
+        return n;
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
 }
 
 export function hashRange(fd: number, start: number, length: number): crypto.Hash {

@@ -1,4 +1,4 @@
-import { errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs } from "./fragments.js";
+import { errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs, REPLAY_OPTIONAL } from "./fragments.js";
 import type { Query } from "./types.js";
 
 /**
@@ -11,7 +11,12 @@ export interface A001Row {
   tasks: number; tasks_completed: number; tasks_failed: number; tool_calls: number; errors: number; blocked: number;
   assertions: number; pass_rate: number | null; skills: number; agents: number; waves: number;
   input_tokens: number | null; output_tokens: number | null; cache_read_tokens: number | null; cache_write_tokens: number | null;
+  cache_write_1h_tokens: number | null; reasoning_tokens: number | null;
   cost_usd: number | null; model_calls: number; model_calls_unpriced: number;
+  /** What the execution carries of another's record (a resumed, forked or copied session): shown, never counted above. */
+  replayed_model_calls: number; replayed_input_tokens: number | null; replayed_output_tokens: number | null;
+  replayed_cache_read_tokens: number | null; replayed_cache_write_tokens: number | null; replayed_cache_write_1h_tokens: number | null;
+  replayed_cost_usd: number | null; replayed_tool_calls: number; replayed_entries: number;
 }
 export const A001: Query<A001Row> = {
   id: "A001",
@@ -25,8 +30,12 @@ export const A001: Query<A001Row> = {
     transcript_entries: ["execution_id", "timestamp"],
     parallel_execution_waves: ["execution_run_id"],
   }),
-  optional: { llm_calls: ["execution_id", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"] },
+  optional: needs(REPLAY_OPTIONAL, {
+    llm_calls: ["execution_id", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "cost_usd", "replay_of"],
+  }),
   sql: `
+    -- Counts and spending are the execution's own: rows it carries from another execution
+    -- (replay_of) are counted apart, as replayed_*.
     WITH ${ERRORS_CTE},
     span AS (
       SELECT COALESCE(r.started_at, (SELECT MIN(timestamp) FROM transcript_entries WHERE execution_id = @execution_id)) AS started_at,
@@ -36,9 +45,22 @@ export const A001: Query<A001Row> = {
         LEFT JOIN task_list_execution_runs r ON r.id = @execution_id
     ),
     llm AS (
-      SELECT SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
-             SUM(cache_read_tokens) AS cache_read_tokens, SUM(cache_write_tokens) AS cache_write_tokens,
-             SUM(cost_usd) AS cost_usd, COUNT(*) AS model_calls, SUM(cost_usd IS NULL) AS model_calls_unpriced
+      SELECT SUM(CASE WHEN replay_of IS NULL THEN input_tokens END)          AS input_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN output_tokens END)         AS output_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cache_read_tokens END)     AS cache_read_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cache_write_tokens END)    AS cache_write_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cache_write_1h_tokens END) AS cache_write_1h_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN reasoning_tokens END)      AS reasoning_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cost_usd END)              AS cost_usd,
+             COALESCE(SUM(replay_of IS NULL), 0)                             AS model_calls,
+             COALESCE(SUM(replay_of IS NULL AND cost_usd IS NULL), 0)        AS model_calls_unpriced,
+             COALESCE(SUM(replay_of IS NOT NULL), 0)                         AS replayed_model_calls,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN input_tokens END)          AS replayed_input_tokens,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN output_tokens END)         AS replayed_output_tokens,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN cache_read_tokens END)     AS replayed_cache_read_tokens,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN cache_write_tokens END)    AS replayed_cache_write_tokens,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN cache_write_1h_tokens END) AS replayed_cache_write_1h_tokens,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN cost_usd END)              AS replayed_cost_usd
         FROM llm_calls WHERE execution_id = @execution_id
     )
     SELECT @execution_id                                             AS execution_id,
@@ -47,10 +69,10 @@ export const A001: Query<A001Row> = {
            span.started_at,
            span.completed_at,
            ${MS("span.ended_at", "span.started_at")}                   AS duration_ms,
-           (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id)                          AS tasks,
-           (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id AND status = 'completed')  AS tasks_completed,
-           (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id AND status = 'failed')     AS tasks_failed,
-           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id)                      AS tool_calls,
+           (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id AND replay_of IS NULL)    AS tasks,
+           (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id AND status = 'completed' AND replay_of IS NULL) AS tasks_completed,
+           (SELECT COUNT(*) FROM tasks WHERE execution_id = @execution_id AND status = 'failed' AND replay_of IS NULL)    AS tasks_failed,
+           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id AND replay_of IS NULL) AS tool_calls,
            (SELECT COUNT(*) FROM errors)                                                             AS errors,
            (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id AND +is_blocked = 1)   AS blocked,
            (SELECT COUNT(*) FROM assertion_results WHERE execution_id = @execution_id)              AS assertions,
@@ -60,7 +82,13 @@ export const A001: Query<A001Row> = {
            (SELECT COUNT(*) FROM build_agent_instances WHERE execution_id = @execution_id)          AS agents,
            (SELECT COUNT(*) FROM parallel_execution_waves WHERE execution_run_id = @execution_id)   AS waves,
            llm.input_tokens, llm.output_tokens, llm.cache_read_tokens, llm.cache_write_tokens,
-           llm.cost_usd, llm.model_calls, COALESCE(llm.model_calls_unpriced, 0) AS model_calls_unpriced
+           llm.cache_write_1h_tokens, llm.reasoning_tokens,
+           llm.cost_usd, llm.model_calls, llm.model_calls_unpriced,
+           llm.replayed_model_calls, llm.replayed_input_tokens, llm.replayed_output_tokens,
+           llm.replayed_cache_read_tokens, llm.replayed_cache_write_tokens, llm.replayed_cache_write_1h_tokens,
+           llm.replayed_cost_usd,
+           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @execution_id AND replay_of IS NOT NULL) AS replayed_tool_calls,
+           (SELECT COUNT(*) FROM transcript_entries WHERE execution_id = @execution_id AND replay_of IS NOT NULL) AS replayed_entries
       FROM span, llm`,
 };
 
@@ -73,13 +101,16 @@ export const A002: Query<A002Row> = {
   arg: "execution",
   executionScoped: true,
   needs: { tasks: ["execution_id", "status", "started_at", "completed_at"] },
+  optional: { tasks: ["replay_of"] },
   sql: `
+    -- The execution's own tasks: those it replays from another run are that run's.
     SELECT COALESCE(status, 'unknown')                                       AS status,
            COUNT(*)                                                          AS count,
            ROUND(100.0 * COUNT(*) / SUM(COUNT(*)) OVER (), 1)                AS pct,
            CAST(ROUND(AVG(${MS("completed_at", "started_at")})) AS INTEGER)  AS avg_ms
       FROM tasks
      WHERE execution_id = @execution_id
+       AND replay_of IS NULL
      GROUP BY status
      ORDER BY count DESC, status`,
 };
@@ -93,12 +124,14 @@ export const A003: Query<A003Row> = {
   arg: "execution",
   executionScoped: true,
   needs: needs(ERRORS_NEEDS, { transcript_entries: ["execution_id", "timestamp"], tool_uses: ["execution_id", "start_time"] }),
+  optional: REPLAY_OPTIONAL,
   sql: `
+    -- The execution's own activity: history it replays happened in another run.
     WITH ${ERRORS_CTE},
     activity (hour, entries, tool_calls, errors) AS (
-      SELECT strftime('%Y-%m-%dT%H:00Z', timestamp), 1, 0, 0 FROM transcript_entries WHERE execution_id = @execution_id
+      SELECT strftime('%Y-%m-%dT%H:00Z', timestamp), 1, 0, 0 FROM transcript_entries WHERE execution_id = @execution_id AND replay_of IS NULL
       UNION ALL
-      SELECT strftime('%Y-%m-%dT%H:00Z', start_time), 0, 1, 0 FROM tool_uses WHERE execution_id = @execution_id AND start_time IS NOT NULL
+      SELECT strftime('%Y-%m-%dT%H:00Z', start_time), 0, 1, 0 FROM tool_uses WHERE execution_id = @execution_id AND start_time IS NOT NULL AND replay_of IS NULL
       UNION ALL
       SELECT strftime('%Y-%m-%dT%H:00Z', occurred_at), 0, 0, 1 FROM errors WHERE occurred_at IS NOT NULL
     )
@@ -165,8 +198,9 @@ export const A006: Query<A006Row> = {
   arg: "task_list",
   argOptional: true,
   needs: needs(ERRORS_NEEDS, { task_list_execution_runs: ["id", "task_list_id", "status", "started_at", "completed_at"] }),
-  optional: { llm_calls: ["execution_id", "cost_usd"] },
+  optional: needs(REPLAY_OPTIONAL, { llm_calls: ["execution_id", "cost_usd", "replay_of"] }),
   sql: `
+    -- Each run's own work and spending (history it replays from another run is not counted).
     WITH x AS (
       SELECT id AS execution_id, task_list_id, status, started_at, completed_at
         FROM task_list_execution_runs
@@ -177,13 +211,13 @@ export const A006: Query<A006Row> = {
            x.status,
            x.started_at,
            ${MS("x.completed_at", "x.started_at")} AS duration_ms,
-           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'completed') AS tasks_completed,
-           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'failed')    AS tasks_failed,
+           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'completed' AND t.replay_of IS NULL) AS tasks_completed,
+           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = x.execution_id AND t.status = 'failed' AND t.replay_of IS NULL)    AS tasks_failed,
            ${errorCount("x.execution_id")} AS errors,
            (SELECT ROUND(1.0 * SUM(r.result = 'pass') / NULLIF(SUM(r.result <> 'skip'), 0), 4)
               FROM assertion_results r WHERE r.execution_id = x.execution_id)                          AS pass_rate,
-           (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = x.execution_id)                     AS tool_calls,
-           (SELECT SUM(l.cost_usd) FROM llm_calls l WHERE l.execution_id = x.execution_id)              AS cost_usd
+           (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = x.execution_id AND t.replay_of IS NULL) AS tool_calls,
+           (SELECT SUM(l.cost_usd) FROM llm_calls l WHERE l.execution_id = x.execution_id AND l.replay_of IS NULL) AS cost_usd
       FROM x
      ORDER BY x.task_list_id, x.started_at, x.execution_id`,
 };

@@ -1,4 +1,4 @@
-import { CASCADES_CTE, ERRORS_NEEDS, jx, LOCKS_CTE, MS } from "./fragments.js";
+import { CASCADES_CTE, ERRORS_NEEDS, jx, LOCKS_CTE, MS, REPLAY_OPTIONAL } from "./fragments.js";
 import { parseJson } from "./run.js";
 import { WINDOW } from "./troubleshooting.js";
 import type { Query } from "./types.js";
@@ -50,6 +50,7 @@ export const D002: Query<D002Row> = {
     { name: "min_errors", description: "the fewest errors that make a cascade", default: 3 },
   ],
   needs: ERRORS_NEEDS,
+  optional: REPLAY_OPTIONAL,
   sql: `
     WITH ${CASCADES_CTE}
     SELECT c.started_at,

@@ -33,11 +33,13 @@ export const ERRORS_CTE = `
       FROM tool_uses tu
      WHERE tu.execution_id = @execution_id
        AND +tu.is_error = 1
+       AND tu.replay_of IS NULL
     UNION ALL
     SELECT 'error_entry', COALESCE(te.instance_id, te.category, 'transcript'), te.timestamp, te.summary, te.task_id, te.id
       FROM transcript_entries te
      WHERE te.execution_id = @execution_id
        AND +te.entry_type = 'error'
+       AND te.replay_of IS NULL
     UNION ALL
     SELECT 'skill_failed', st.skill_name, COALESCE(st.end_time, st.start_time),
            COALESCE(st.error_message, 'skill ' || st.skill_name || ' failed'), st.task_id, st.id
@@ -66,6 +68,7 @@ export const ERRORS_CTE = `
       FROM tasks t
      WHERE t.execution_id = @execution_id
        AND +t.status = 'failed'
+       AND t.replay_of IS NULL
   )`;
 
 /**
@@ -74,13 +77,25 @@ export const ERRORS_CTE = `
  * count the same things, or `obs ls` and `obs summary` disagree.
  */
 export const errorCount = (exec: string) => `(
-             (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = ${exec} AND +t.is_error = 1)
-           + (SELECT COUNT(*) FROM transcript_entries t WHERE t.execution_id = ${exec} AND +t.entry_type = 'error')
+             (SELECT COUNT(*) FROM tool_uses t WHERE t.execution_id = ${exec} AND +t.is_error = 1 AND t.replay_of IS NULL)
+           + (SELECT COUNT(*) FROM transcript_entries t WHERE t.execution_id = ${exec} AND +t.entry_type = 'error' AND t.replay_of IS NULL)
            + (SELECT COUNT(*) FROM skill_traces t WHERE t.execution_id = ${exec} AND +t.status = 'failed')
            + (SELECT COUNT(*) FROM assertion_results t WHERE t.execution_id = ${exec} AND +t.result = 'fail')
            + (SELECT COUNT(*) FROM message_bus_log t WHERE t.execution_id = ${exec} AND +t.severity IN ('error', 'critical'))
            + (SELECT COUNT(*) FROM build_agent_instances t WHERE t.execution_id = ${exec} AND +t.status IN ('failed', 'error'))
-           + (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ${exec} AND +t.status = 'failed'))`;
+           + (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ${exec} AND +t.status = 'failed' AND t.replay_of IS NULL))`;
+
+/**
+ * What marks a row as history an execution carries from another (a resumed, forked or copied
+ * session): replay_of names the execution that owns it. Errors, counts and spending are an
+ * execution's own work, so they leave such rows out. A file from before replays were known has
+ * no such column: it is stood in for as NULL (every row its own).
+ */
+export const REPLAY_OPTIONAL: Record<string, string[]> = {
+  tool_uses: ["replay_of"],
+  transcript_entries: ["replay_of"],
+  tasks: ["replay_of"],
+};
 
 /** The tables and columns ERRORS_CTE reads. */
 export const ERRORS_NEEDS: Record<string, string[]> = {

@@ -1,4 +1,4 @@
-import { errorCount } from "./fragments.js";
+import { errorCount, needs, REPLAY_OPTIONAL } from "./fragments.js";
 import type { Query } from "./types.js";
 
 export interface ExecutionRow {
@@ -15,8 +15,18 @@ export interface ExecutionRow {
   agents: number;
   input_tokens: number | null;
   output_tokens: number | null;
+  cache_read_tokens: number | null;
+  /** 5-minute cache writes. */
+  cache_write_tokens: number | null;
+  cache_write_1h_tokens: number | null;
+  /** Every kind of token above, summed: what the TOKENS column shows. */
+  total_tokens: number | null;
   cost_usd: number | null;
   unpriced_calls: number;
+  /** Model calls it carries of another execution's record (a resume, a fork, a copy): never counted above. */
+  replayed_calls: number;
+  replayed_tokens: number | null;
+  replayed_cost_usd: number | null;
 }
 
 /** `obs ls`: every execution, newest first. */
@@ -28,16 +38,19 @@ export const L001: Query<ExecutionRow> = {
   arg: "none",
   // Only transcripts are needed: a database another producer wrote may lack the rest.
   needs: { transcript_entries: ["execution_id", "timestamp", "entry_type"] },
-  optional: {
-    task_list_execution_runs: ["id", "task_list_id", "status", "started_at", "completed_at"],
-    tasks: ["execution_id", "status"],
-    tool_uses: ["execution_id", "is_error"],
-    build_agent_instances: ["execution_id", "status"],
-    skill_traces: ["execution_id", "status"],
-    assertion_results: ["execution_id", "result"],
-    message_bus_log: ["execution_id", "severity"],
-    llm_calls: ["execution_id", "input_tokens", "output_tokens", "cost_usd"],
-  },
+  optional: needs(
+    {
+      task_list_execution_runs: ["id", "task_list_id", "status", "started_at", "completed_at"],
+      tasks: ["execution_id", "status"],
+      tool_uses: ["execution_id", "is_error"],
+      build_agent_instances: ["execution_id", "status"],
+      skill_traces: ["execution_id", "status"],
+      assertion_results: ["execution_id", "result"],
+      message_bus_log: ["execution_id", "severity"],
+      llm_calls: ["execution_id", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cost_usd", "replay_of"],
+    },
+    REPLAY_OPTIONAL,
+  ),
   // cost_usd sums the calls whose price is known; unpriced_calls says how many are not.
   sql: `
     -- Executions with a run row, and those only ever seen in transcripts.
@@ -57,6 +70,23 @@ export const L001: Query<ExecutionRow> = {
                WHERE te.execution_id = ids.execution_id)         AS last_event_at
         FROM ids
         LEFT JOIN task_list_execution_runs r ON r.id = ids.execution_id
+    ),
+    -- Each execution's own spending; what it carries of another's record (replay_of) apart.
+    spend AS (
+      SELECT execution_id,
+             SUM(CASE WHEN replay_of IS NULL THEN input_tokens END)          AS input_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN output_tokens END)         AS output_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cache_read_tokens END)     AS cache_read_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cache_write_tokens END)    AS cache_write_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cache_write_1h_tokens END) AS cache_write_1h_tokens,
+             SUM(CASE WHEN replay_of IS NULL THEN cost_usd END)              AS cost_usd,
+             SUM(replay_of IS NULL AND cost_usd IS NULL)                     AS unpriced_calls,
+             SUM(replay_of IS NOT NULL)                                      AS replayed_calls,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)
+                      + COALESCE(cache_read_tokens, 0) + COALESCE(cache_write_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) END) AS replayed_tokens,
+             SUM(CASE WHEN replay_of IS NOT NULL THEN cost_usd END)          AS replayed_cost_usd
+        FROM llm_calls
+       GROUP BY execution_id
     )
     SELECT ex.execution_id,
            ex.task_list_id,
@@ -65,18 +95,28 @@ export const L001: Query<ExecutionRow> = {
            ex.completed_at,
            CAST(ROUND((julianday(COALESCE(ex.completed_at, ex.last_event_at)) - julianday(ex.started_at))
                       * 86400000) AS INTEGER)                                         AS duration_ms,
-           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ex.execution_id)      AS tasks,
+           (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ex.execution_id AND t.replay_of IS NULL) AS tasks,
            (SELECT COUNT(*) FROM tasks t
-             WHERE t.execution_id = ex.execution_id AND t.status = 'completed')       AS tasks_completed,
+             WHERE t.execution_id = ex.execution_id AND t.status = 'completed' AND t.replay_of IS NULL) AS tasks_completed,
            (SELECT COUNT(*) FROM tasks t
-             WHERE t.execution_id = ex.execution_id AND t.status = 'failed')          AS tasks_failed,
+             WHERE t.execution_id = ex.execution_id AND t.status = 'failed' AND t.replay_of IS NULL)    AS tasks_failed,
            ${errorCount("ex.execution_id")}                                             AS errors,
            (SELECT COUNT(*) FROM build_agent_instances a WHERE a.execution_id = ex.execution_id) AS agents,
-           (SELECT SUM(l.input_tokens)  FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS input_tokens,
-           (SELECT SUM(l.output_tokens) FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS output_tokens,
-           (SELECT SUM(l.cost_usd)      FROM llm_calls l WHERE l.execution_id = ex.execution_id) AS cost_usd,
-           (SELECT COUNT(*) FROM llm_calls l WHERE l.execution_id = ex.execution_id AND l.cost_usd IS NULL) AS unpriced_calls
+           sp.input_tokens,
+           sp.output_tokens,
+           sp.cache_read_tokens,
+           sp.cache_write_tokens,
+           sp.cache_write_1h_tokens,
+           CASE WHEN sp.execution_id IS NOT NULL
+                THEN COALESCE(sp.input_tokens, 0) + COALESCE(sp.output_tokens, 0) + COALESCE(sp.cache_read_tokens, 0)
+                   + COALESCE(sp.cache_write_tokens, 0) + COALESCE(sp.cache_write_1h_tokens, 0) END AS total_tokens,
+           sp.cost_usd,
+           COALESCE(sp.unpriced_calls, 0)                                              AS unpriced_calls,
+           COALESCE(sp.replayed_calls, 0)                                              AS replayed_calls,
+           sp.replayed_tokens,
+           sp.replayed_cost_usd
       FROM ex
+      LEFT JOIN spend sp ON sp.execution_id = ex.execution_id
      WHERE (@since  IS NULL OR ex.started_at >= @since)
        AND (@until  IS NULL OR ex.started_at <  @until)
        AND (@status IS NULL OR ex.status = @status)
@@ -127,26 +167,30 @@ export const L003: Query<AgentTaskRow> = {
      ORDER BY MIN(timestamp), instance_id`,
 };
 
-export interface ModelUsageRow { model: string; calls: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number; cost_usd: number | null; unpriced_calls: number }
+export interface ModelUsageRow { model: string; calls: number; input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_tokens: number; cache_write_1h_tokens: number; cost_usd: number | null; unpriced_calls: number }
 /** Tokens and cost of an execution, model by model. */
 export const L004: Query<ModelUsageRow> = {
   id: "L004",
   family: "Listing",
   title: "Tokens and cost by model",
-  description: "An execution's model calls per model: calls, tokens (input, output, cache read, cache write) and cost; calls of unknown price are counted, not costed.",
+  description: "An execution's own model calls per model: calls, tokens (input, output, cache read, cache write 5-minute and 1-hour) and cost; calls of unknown price are counted, not costed.",
   arg: "execution",
   needs: { llm_calls: ["execution_id", "model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"] },
+  optional: { llm_calls: ["cache_write_1h_tokens", "replay_of"] },
   sql: `
+    -- Calls it carries of another execution's record (replay_of) are that execution's spending.
     SELECT COALESCE(model, 'unknown')              AS model,
            COUNT(*)                                AS calls,
            COALESCE(SUM(input_tokens), 0)          AS input_tokens,
            COALESCE(SUM(output_tokens), 0)         AS output_tokens,
            COALESCE(SUM(cache_read_tokens), 0)     AS cache_read_tokens,
            COALESCE(SUM(cache_write_tokens), 0)    AS cache_write_tokens,
+           COALESCE(SUM(cache_write_1h_tokens), 0) AS cache_write_1h_tokens,
            SUM(cost_usd)                           AS cost_usd,
            SUM(cost_usd IS NULL)                   AS unpriced_calls
       FROM llm_calls
      WHERE execution_id = @execution_id
+       AND replay_of IS NULL
      GROUP BY model
      ORDER BY cost_usd DESC, model`,
 };

@@ -1,4 +1,4 @@
-import { CASCADES_CTE, ERRORS_CTE, ERRORS_NEEDS, jx, LOCKS_CTE, MS, REF_CTE, REF_NEEDS, needs } from "./fragments.js";
+import { CASCADES_CTE, ERRORS_CTE, ERRORS_NEEDS, jx, LOCKS_CTE, MS, REF_CTE, REF_NEEDS, REPLAY_OPTIONAL, needs } from "./fragments.js";
 import { parseJson } from "./run.js";
 import type { Query } from "./types.js";
 
@@ -13,6 +13,7 @@ export const T001: Query<T001Row> = {
   arg: "execution",
   executionScoped: true,
   needs: ERRORS_NEEDS,
+  optional: REPLAY_OPTIONAL,
   sql: `
     WITH ${ERRORS_CTE}
     SELECT error_type, source, occurred_at, details, task_id, id
@@ -56,6 +57,7 @@ export const T003: Query<T003Row> = {
   executionScoped: true,
   options: [WINDOW],
   needs: ERRORS_NEEDS,
+  optional: REPLAY_OPTIONAL,
   sql: `
     WITH ${CASCADES_CTE},
     root AS (

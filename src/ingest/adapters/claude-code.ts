@@ -41,37 +41,92 @@ function textOf(content: unknown): string {
   return "";
 }
 
-/** The session file a 2.x subagent file belongs to: <project>/<session>/subagents/agent-x.jsonl → <project>/<session>.jsonl. */
-function parentSessionFile(file: string): string | null {
-  const dir = path.dirname(file);
-  if (path.basename(dir) !== "subagents") return null;
-  const sessionDir = path.dirname(dir);
-  return path.join(path.dirname(sessionDir), `${path.basename(sessionDir)}.jsonl`);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The session a 2.x subagent file belongs to: <project>/<session>/subagents/agent-x.jsonl, or a
+ * workflow's agents in <project>/<session>/subagents/workflows/<name>/agent-x.jsonl.
+ */
+function subagentSession(file: string): { sessionFile: string; sessionDir: string; project: string; workflow: string | null } | null {
+  const parts = path.resolve(file).split(path.sep);
+  const at = parts.lastIndexOf("subagents");
+  if (at < 2) return null;
+  const sessionDir = parts.slice(0, at).join(path.sep);
+  const workflow = parts[at + 1] === "workflows" && parts.length > at + 3 ? parts[at + 2]! : null;
+  return {
+    sessionFile: `${sessionDir}.jsonl`,
+    sessionDir,
+    project: parts[at - 2]!,
+    workflow,
+  };
+}
+
+/** What the session says of one of its subagents: the Task call that started it and its type. */
+interface Spawn {
+  call: string | null;
+  agentType: string | null;
+  description: string | null;
+}
+
+/**
+ * A subagent's sidecar (agent-x.meta.json beside agent-x.jsonl), when Claude Code wrote one: the
+ * agent's type and the Task call that started it, without reading the whole session again.
+ */
+function sidecarOf(file: string): Spawn | null {
+  const meta = file.replace(/\.jsonl$/, ".meta.json");
+  let o: J;
+  try {
+    o = JSON.parse(fs.readFileSync(meta, "utf8")) as J;
+  } catch {
+    return null;
+  }
+  if (!o || typeof o !== "object") return null;
+  const s = (...keys: string[]) => keys.map((k) => o[k]).find((v): v is string => typeof v === "string" && v !== "") ?? null;
+  return { call: s("toolUseId", "toolUseID", "parentToolUseId", "parentToolUseID", "tool_use_id"), agentType: s("agentType", "subagent_type", "subagentType"), description: s("description") };
 }
 
 /** In a session file, the Task call whose result names this agent (toolUseResult.agentId), if any. */
-function taskCallFor(sessionFile: string, agentId: string): string | null {
+function taskCallFor(sessionFile: string, agentId: string): Spawn | null {
   let text: string;
   try {
     text = fs.readFileSync(sessionFile, "utf8");
   } catch {
     return null;
   }
+  let found: Spawn | null = null;
   for (const l of text.split("\n")) {
-    if (!l.includes(agentId)) continue;
+    if (!l.includes(agentId) && !(found?.call && l.includes(found.call))) continue;
     try {
       const o = JSON.parse(l) as J;
       const tur = o.toolUseResult as J | undefined;
-      if (tur?.agentId === agentId) {
-        const blocks = ((o.message as J)?.content ?? []) as Block[];
-        const result = Array.isArray(blocks) ? blocks.find((b) => b?.type === "tool_result") : undefined;
-        if (result?.tool_use_id) return result.tool_use_id;
+      const blocks = ((o.message as J)?.content ?? []) as Block[];
+      if (!Array.isArray(blocks)) continue;
+      if (tur?.agentId === agentId && !found) {
+        const result = blocks.find((b) => b?.type === "tool_result");
+        if (result?.tool_use_id) found = { call: result.tool_use_id, agentType: typeof tur.agentType === "string" ? tur.agentType : null, description: null };
+      }
+      const use = found?.call ? blocks.find((b) => b?.type === "tool_use" && b.id === found!.call) : undefined;
+      if (use && found) {
+        const input = (use.input ?? {}) as J;
+        found.agentType ??= typeof input.subagent_type === "string" ? input.subagent_type : null;
+        found.description = typeof input.description === "string" ? input.description : null;
       }
     } catch {
       /* another line's problem, reported when that file is read */
     }
   }
-  return null;
+  return found;
+}
+
+/** The tokens of one API response's usage: cache writes split into 5-minute and 1-hour ones. */
+function usageOf(usage: J): { input: number; output: number; cacheRead: number; write5m: number; write1h: number } {
+  const n = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
+  const breakdown = usage.cache_creation as J | undefined;
+  const total = n(usage.cache_creation_input_tokens);
+  // Without a breakdown every write is a 5-minute one, as Claude Code wrote them before 1-hour caching.
+  const write1h = breakdown ? n(breakdown.ephemeral_1h_input_tokens) : 0;
+  const write5m = breakdown && "ephemeral_5m_input_tokens" in breakdown ? n(breakdown.ephemeral_5m_input_tokens) : Math.max(0, total - write1h);
+  return { input: n(usage.input_tokens), output: n(usage.output_tokens), cacheRead: n(usage.cache_read_input_tokens), write5m, write1h };
 }
 
 function claudeCodeEvents(file: string, text: string, prices: PriceTable): AdapterResult {
@@ -96,17 +151,24 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
     rows.push({ o: o as J, n: lineNo });
   }
   const lines = rows.length + bad.length;
-  const sessionId = rows.map((r) => r.o.sessionId).find((s): s is string => typeof s === "string") ?? null;
+  const sub = subagentSession(file);
+  const subagentFile = sub?.sessionFile ?? null;
+  // The file's own session: Claude Code names session files (and subagents' session folders)
+  // by it. A resumed or forked session's file also carries lines of the session it came from,
+  // under that session's id; those are history it replays, not another execution.
+  const ownName = path.basename(sub ? sub.sessionDir : file, ".jsonl");
+  const named = rows.map((r) => r.o.sessionId).filter((s): s is string => typeof s === "string");
+  const sessionId = UUID.test(ownName) && named.includes(ownName) ? ownName : (named[named.length - 1] ?? null);
   if (!sessionId) {
     // A file of summaries alone names no session: nothing to attach them to.
     return { events: [], skipped: rows.length, bad, lines, executionId: null };
   }
-  const subagentFile = parentSessionFile(file);
   const agentIdOfFile = rows.map((r) => r.o.agentId).find((a): a is string => typeof a === "string");
-  const project = path.basename(subagentFile ? path.dirname(path.dirname(path.dirname(file))) : path.dirname(file));
-  const spawnedBy = subagentFile && agentIdOfFile ? taskCallFor(subagentFile, agentIdOfFile) : null;
-  // A subagent no Task call started (a compaction run) works a task of its own.
-  const taskOfFile = subagentFile ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
+  const project = sub ? sub.project : path.basename(path.dirname(file));
+  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? taskCallFor(subagentFile!, agentIdOfFile) : null)) : null;
+  const spawnedBy = spawn?.call ?? null;
+  // A subagent no Task call started (a compaction run, a workflow's agent) works a task of its own.
+  const taskOfFile = sub ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
 
   // Time order; lines without a time (summaries) keep their place after the one before.
   let lastTs = "";
@@ -126,7 +188,9 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
   if (!subagentFile) {
     const cwd = timed.map((r) => r.o.cwd).find((c): c is string => typeof c === "string");
     const branch = timed.map((r) => r.o.gitBranch).find((b): b is string => typeof b === "string" && b !== "");
-    ev("execution:status", firstTs, { status: "started", task_list_id: project, ...(cwd ? { cwd } : {}), ...(branch ? { git_branch: branch } : {}) });
+    // It started with its own first line: what it carries of an earlier session happened then.
+    const ownFirst = timed.find((r) => r.ts && (r.o.sessionId === sessionId || r.o.sessionId === undefined))?.ts ?? firstTs;
+    ev("execution:status", ownFirst, { status: "started", task_list_id: project, ...(cwd ? { cwd } : {}), ...(branch ? { git_branch: branch } : {}) });
   }
 
   // 1.x subagents: sidechain conversations in this file, each from its root line.
@@ -141,11 +205,16 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
     return String(cur.uuid);
   };
   const taskPrompts = new Map<string, string>(); // Task call id → its prompt, to find the sidechain it started
+  const taskTypes = new Map<string, string>(); // Task call id → the subagent_type it asked for
   for (const { o } of timed) {
     const content = (o.message as J | undefined)?.content;
     if (o.type !== "assistant" || !Array.isArray(content)) continue;
     for (const b of content as Block[]) {
-      if (b?.type === "tool_use" && b.name === "Task" && b.id) taskPrompts.set(b.id, String((b.input as J)?.prompt ?? ""));
+      if (b?.type === "tool_use" && b.name === "Task" && b.id) {
+        taskPrompts.set(b.id, String((b.input as J)?.prompt ?? ""));
+        const type = (b.input as J)?.subagent_type;
+        if (typeof type === "string" && type !== "") taskTypes.set(b.id, type);
+      }
     }
   }
   const sidechainTask = new Map<string, string>();
@@ -162,8 +231,39 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
     return { agent: `${sessionId}/sidechain-${task}`, task };
   };
 
+  // The kind of agent each is: the main agent, a subagent of the type its Task call asked for (or
+  // its sidecar says), a compaction run, a workflow's agent.
+  const typeOf = (agent: string, task: string | null): string => {
+    if (agent === `${sessionId}/main`) return "main";
+    if (subagentFile) {
+      if (spawn?.agentType) return spawn.agentType;
+      if (agentIdOfFile?.startsWith("acompact")) return "compaction";
+      if (sub?.workflow) return `workflow:${sub.workflow}`;
+    }
+    return (task ? taskTypes.get(task) : undefined) ?? "subagent";
+  };
   const agents = new Map<string, { first: string; last: string; task: string | null }>();
-  const responses = new Map<string, { model: string; ts: string; agent: string; task: string | null; input: number; output: number; cacheRead: number; cacheWrite: number; cost: number | null }>();
+  const seen = (agent: string, ts: string, task: string | null) => {
+    const a = agents.get(agent) ?? { first: ts, last: ts, task };
+    if (ts < a.first) a.first = ts;
+    if (ts > a.last) a.last = ts;
+    agents.set(agent, a);
+  };
+  interface Response { model: string; ts: string; agent: string; task: string | null; input: number; output: number; cacheRead: number; write5m: number; write1h: number; cost: number | null }
+  const responses = new Map<string, Response>();
+  /** One API response's usage, seen on one more of its lines: the largest of each count is the response's. */
+  const respond = (responseId: string, model: string, ts: string, agent: string, task: string | null, usage: J, costUSD: unknown) => {
+    const u = usageOf(usage);
+    const r = responses.get(responseId) ?? { model, ts, agent, task, input: 0, output: 0, cacheRead: 0, write5m: 0, write1h: 0, cost: null };
+    r.input = Math.max(r.input, u.input);
+    r.output = Math.max(r.output, u.output);
+    r.cacheRead = Math.max(r.cacheRead, u.cacheRead);
+    r.write5m = Math.max(r.write5m, u.write5m);
+    r.write1h = Math.max(r.write1h, u.write1h);
+    if (typeof costUSD === "number" && Number.isFinite(costUSD)) r.cost = Math.max(r.cost ?? 0, costUSD);
+    if (ts > r.ts) r.ts = ts;
+    responses.set(responseId, r);
+  };
   let turn: string | null = null;
   let turnNo = 0;
   const turnLast = new Map<string, string>();
@@ -171,6 +271,24 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
 
   for (const { o, ts } of timed) {
     const type = o.type as string | undefined;
+    const data = o.data as J | undefined;
+    if (type === "progress" && data?.type === "agent_progress" && typeof data.agentId === "string") {
+      // A subagent's messages echoed into the session while it works. Its own file (when there
+      // is one) has the same responses; only their usage is taken, under the same ids, so each
+      // response counts once whichever of the two is read.
+      const echoed = data.message as J | undefined;
+      const m = echoed?.message as J | undefined;
+      const usage = m?.usage as J | undefined;
+      if (echoed?.type === "assistant" && usage && typeof m?.id === "string" && m.model !== "<synthetic>") {
+        const agent = `${sessionId}/${data.agentId}`;
+        const task = typeof o.parentToolUseID === "string" ? o.parentToolUseID : null;
+        const at = typeof echoed.timestamp === "string" ? echoed.timestamp : ts;
+        seen(agent, at, task);
+        respond(m.id, String(m.model ?? "unknown"), at, agent, task, usage, undefined);
+      }
+      skipped++;
+      continue;
+    }
     if (type && SKIPPED_TYPES.has(type)) {
       skipped++;
       continue;
@@ -184,9 +302,7 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
       continue;
     }
     const { agent, task: agentTask } = agentFor(o);
-    const a = agents.get(agent) ?? { first: ts, last: ts, task: agentTask };
-    a.last = ts;
-    agents.set(agent, a);
+    seen(agent, ts, agentTask);
     const msg = (o.message ?? {}) as J;
     const content = msg.content;
     const uuid = String(o.uuid ?? `${ts}`);
@@ -224,7 +340,10 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
     const task = isMain ? turn : agentTask;
     if (task && isMain) turnLast.set(task, ts);
     const common = { instance_id: agent, ...(task ? { task_id: task } : {}) };
-    const apiError = o.isApiErrorMessage === true || msg.model === "<synthetic>";
+    // Claude Code writes some lines itself ("<synthetic>"): an API error it met is flagged as one
+    // (or says so); others ("No response requested.") are notes, and none was a model call.
+    const synthetic = msg.model === "<synthetic>";
+    const apiError = o.isApiErrorMessage === true || Boolean(o.error) || (synthetic && /^API Error\b/.test(textOf(content).trim()));
     const blocks = Array.isArray(content) ? (content as Block[]) : [];
     blocks.forEach((b, i) => {
       const entryId = `${uuid}#${i}`;
@@ -239,42 +358,33 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
           ev("task:status", ts, { task_id: b.id, status: "running", title: oneLine(description), display_id: "subagent" });
         }
       } else if (b?.type === "text" && (b.text ?? "").trim()) {
-        ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: apiError ? "error" : "discovery", category: apiError ? "api_error" : "assistant", summary: b.text!.trim() });
+        ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: apiError ? "error" : "discovery", category: apiError ? "api_error" : synthetic ? "synthetic" : "assistant", summary: b.text!.trim() });
       } else if (b?.type === "thinking" && (b.thinking ?? "").trim()) {
         ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: "discovery", category: "thinking", summary: b.thinking!.trim() });
       }
     });
     const usage = msg.usage as J | undefined;
-    const responseId = String(msg.id ?? o.requestId ?? uuid);
-    if (usage && !apiError) {
-      const r = responses.get(responseId) ?? { model: String(msg.model ?? "unknown"), ts, agent, task, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: null };
-      // A streamed response repeats its usage on each of its lines, growing: the largest is the response's.
-      r.input = Math.max(r.input, Number(usage.input_tokens ?? 0));
-      r.output = Math.max(r.output, Number(usage.output_tokens ?? 0));
-      r.cacheRead = Math.max(r.cacheRead, Number(usage.cache_read_input_tokens ?? 0));
-      r.cacheWrite = Math.max(r.cacheWrite, Number(usage.cache_creation_input_tokens ?? 0));
-      if (typeof o.costUSD === "number") r.cost = Math.max(r.cost ?? 0, o.costUSD);
-      r.ts = ts;
-      responses.set(responseId, r);
-    }
+    // A streamed response repeats its usage on each of its lines, growing: one model call each.
+    if (usage && !apiError && !synthetic) respond(String(msg.id ?? o.requestId ?? uuid), String(msg.model ?? "unknown"), ts, agent, task, usage, o.costUSD);
   }
 
   for (const [id, r] of responses) {
-    const cost = r.cost ?? costOf(prices, { model: r.model, input_tokens: r.input, output_tokens: r.output, cache_read_tokens: r.cacheRead, cache_write_tokens: r.cacheWrite });
+    const u = { model: r.model, input_tokens: r.input, output_tokens: r.output, cache_read_tokens: r.cacheRead, cache_write_tokens: r.write5m, cache_write_1h_tokens: r.write1h };
+    const cost = r.cost ?? costOf(prices, u);
     ev("llm:call", r.ts, {
-      id: `${sessionId}/${id}`, model: r.model, provider: "anthropic", input_tokens: r.input, output_tokens: r.output,
-      cache_read_tokens: r.cacheRead, cache_write_tokens: r.cacheWrite, instance_id: r.agent, ...(r.task ? { task_id: r.task } : {}),
+      ...u, id: `${sessionId}/${id}`, response_id: id, provider: "anthropic", instance_id: r.agent, ...(r.task ? { task_id: r.task } : {}),
       ...(cost !== null ? { cost_usd: cost } : {}),
     });
   }
   for (const [t, last] of turnLast) ev("task:status", last, { task_id: t, status: "completed" });
   for (const [agent, a] of agents) {
-    ev("agent:heartbeat", a.first, { instance_id: agent, status: "working", ...(a.task ? { current_task_id: a.task } : {}) });
-    ev("agent:heartbeat", a.last, { instance_id: agent, status: "completed", ...(a.task ? { current_task_id: a.task } : {}) });
+    const agent_type = typeOf(agent, a.task);
+    ev("agent:heartbeat", a.first, { instance_id: agent, status: "working", agent_type, ...(a.task ? { current_task_id: a.task } : {}) });
+    ev("agent:heartbeat", a.last, { instance_id: agent, status: "completed", agent_type, ...(a.task ? { current_task_id: a.task } : {}) });
   }
   if (!subagentFile) ev("execution:status", endTs, { status: "completed" });
   if (subagentFile && !spawnedBy && taskOfFile) {
-    const kind = agentIdOfFile?.startsWith("acompact") ? "compaction" : "subagent";
+    const kind = agentIdOfFile?.startsWith("acompact") ? "compaction" : sub?.workflow ? `workflow ${sub.workflow}` : "subagent";
     ev("task:status", firstTs, { task_id: taskOfFile, status: "running", title: `${kind} ${agentIdOfFile ?? ""}`.trim(), display_id: kind });
     ev("task:status", endTs, { task_id: taskOfFile, status: "completed" });
   }
