@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import type { Statement } from "better-sqlite3";
 import type { DB } from "../db/open.js";
 import type { ObsEvent } from "./events.js";
 import { appendOutput, oneLine, payloadJson, summariseInput, summariseOutput, toolCategory } from "./shape.js";
@@ -131,6 +132,49 @@ function replayByIdSql(table: string): string {
      WHERE ${table}.rowid = ranked.rid`;
 }
 
+/**
+ * One table's producer ids within a batch. The stored id of producer id `pid` in execution
+ * `exec` is the id itself when this execution holds it (or nobody does yet: then it claims it),
+ * else `<pid>@<exec>`, noted in `shared` for the replay marking.
+ */
+class IdScope {
+  /** Producer id → the execution that holds it as it is. */
+  private readonly owners = new Map<string, string>();
+  /** The statement that says which execution holds an id; null for a table empty when the batch began. */
+  private readonly holder: Statement | null;
+  // Consecutive lines mostly name the same task, agent and wave: the last answer is kept.
+  private lastExec = "";
+  private lastPid = "";
+  private lastId = "";
+
+  constructor(db: DB, table: Owned, private readonly shared: Set<string> | null) {
+    // A table empty when the batch began holds no other execution's ids, only those this batch
+    // claims: the first ingest of a big history never looks one up.
+    this.holder = db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get()
+      ? db.prepare(`SELECT ${OWNED[table]} FROM ${table} WHERE id = ?`).pluck()
+      : null;
+  }
+
+  of(exec: string, pid: string): string {
+    if (pid === this.lastPid && exec === this.lastExec) return this.lastId;
+    let owner = this.owners.get(pid);
+    if (owner === undefined) {
+      // A row another producer wrote without an execution is taken to be this one's.
+      owner = ((this.holder?.get(pid) as string | null | undefined) ?? exec) as string;
+      this.owners.set(pid, owner);
+    }
+    let id = pid;
+    if (owner !== exec) {
+      id = `${pid}@${exec}`;
+      this.shared?.add(pid);
+    }
+    this.lastExec = exec;
+    this.lastPid = pid;
+    this.lastId = id;
+    return id;
+  }
+}
+
 /** Pending tool calls are written out past this many, to bound memory on huge batches. */
 const MAX_PENDING_TOOLS = 20_000;
 
@@ -143,15 +187,14 @@ interface Tracked {
 export class Folder {
   /** Highest sequence seen per execution, so lines without one get the next. */
   private readonly maxSeq = new Map<string, number>();
-  /** `table\0id` → the execution that holds the producer id as it is (claimed on first use). */
-  private readonly owners = new Map<string, string>();
+  /** Each table's producer ids as this batch scopes them (see IdScope). */
+  private readonly ids: Record<Owned, IdScope>;
   /** Producer ids of each replayable table that several executions use, seen in this batch. */
   private readonly shared = new Map<string, Set<string>>();
   /** Response ids of model calls written in this batch, to find the ones counted elsewhere. */
   private readonly responses = new Set<string>();
   /** Executions this batch wrote for: each has its run row, registered on first sight. */
   private readonly runs = new Set<string>();
-  private readonly ownerOf: Record<Owned, Tracked>;
   /** The highest entry rowid before this batch: a row above it was written by this batch. */
   private startRowid: number | null = null;
   private readonly updated: (table: string, id: string) => void;
@@ -188,9 +231,14 @@ export class Folder {
         get: (...args: unknown[]) => st.get(...args),
       };
     };
-    this.ownerOf = Object.fromEntries(
-      Object.entries(OWNED).map(([t, col]) => [t, p(`SELECT ${col} AS x FROM ${t} WHERE id = ?`)]),
-    ) as Record<Owned, Tracked>;
+    const scope = (t: Owned) => new IdScope(db, t, (REPLAYABLE as readonly string[]).includes(t) ? this.sharedOf(t) : null);
+    // A literal of fixed shape: scope() reads it for every line.
+    this.ids = {
+      transcript_entries: scope("transcript_entries"), tool_uses: scope("tool_uses"), skill_traces: scope("skill_traces"),
+      assertion_chains: scope("assertion_chains"), assertion_results: scope("assertion_results"), events: scope("events"),
+      llm_calls: scope("llm_calls"), tasks: scope("tasks"), parallel_execution_waves: scope("parallel_execution_waves"),
+      build_agent_instances: scope("build_agent_instances"),
+    };
     this.s = {
       maxSeq: p(`SELECT MAX(sequence) AS m FROM transcript_entries WHERE execution_id = ?`),
       seqOf: p(`SELECT sequence FROM transcript_entries WHERE id = ?`),
@@ -450,34 +498,19 @@ export class Folder {
     };
   }
 
-  /**
-   * The stored id of producer id `pid` of `table` in execution `exec`: the id itself when this
-   * execution holds it (or nobody does yet: then it claims it), else `<pid>@<exec>`.
-   */
-  private idIn(table: Owned, exec: string, pid: string): string {
-    const key = `${table}\0${pid}`;
-    let owner = this.owners.get(key);
-    if (owner === undefined) {
-      const row = this.ownerOf[table].get(pid) as { x: string | null } | undefined;
-      // A row another producer wrote without an execution is taken to be this one's.
-      owner = row?.x ?? exec;
-      this.owners.set(key, owner);
-    }
-    if (owner === exec) return pid;
-    if ((REPLAYABLE as readonly string[]).includes(table)) {
-      let set = this.shared.get(table);
-      if (!set) this.shared.set(table, (set = new Set()));
-      set.add(pid);
-    }
-    return `${pid}@${exec}`;
+  private sharedOf(table: string): Set<string> {
+    let set = this.shared.get(table);
+    if (!set) this.shared.set(table, (set = new Set()));
+    return set;
   }
 
-  /** Rewrites a line's producer ids to the ids they have in its execution (see idIn). */
+  /** Rewrites a line's producer ids to the ids they have in its execution (see IdScope). */
   private scope(e: ObsEvent): void {
     const x = e.execution_id;
+    const ids = this.ids;
     const to = (table: Owned, field: string) => {
       const v = e[field];
-      if (typeof v === "string") e[field] = this.idIn(table, x, v);
+      if (typeof v === "string") e[field] = ids[table].of(x, v);
     };
     to("tasks", "task_id");
     to("build_agent_instances", "instance_id");
@@ -511,10 +544,10 @@ export class Folder {
         to("assertion_chains", "chain_id");
         return;
       case "task:status":
-        if (Array.isArray(e.depends_on)) e.depends_on = (e.depends_on as string[]).map((d) => this.idIn("tasks", x, d));
+        if (Array.isArray(e.depends_on)) e.depends_on = (e.depends_on as string[]).map((d) => ids.tasks.of(x, d));
         return;
       case "wave:status":
-        if (Array.isArray(e.task_ids)) e.task_ids = (e.task_ids as string[]).map((d) => this.idIn("tasks", x, d));
+        if (Array.isArray(e.task_ids)) e.task_ids = (e.task_ids as string[]).map((d) => ids.tasks.of(x, d));
         return;
       case "agent:heartbeat":
         to("tasks", "current_task_id");
@@ -932,7 +965,7 @@ export class Folder {
     }
     this.touchedChains.clear();
     this.touchedSkills.clear();
-    this.shared.clear();
+    for (const set of this.shared.values()) set.clear();
     this.responses.clear();
   }
 }

@@ -177,10 +177,11 @@ export class IngestRun {
     const byKind: Partial<Record<Kind, number>> = {};
     const bad: BadLine[] = [];
     const search = this.search;
-    const folder = new Folder(this.db, name, { updated: (table, id) => search.updated(table, id), prefix });
     const Rollback = Symbol("rollback");
     try {
       this.db.transaction(() => {
+        // Made under the write lock: what it learns of the tables at the start holds to the end.
+        const folder = new Folder(this.db, name, { updated: (table, id) => search.updated(table, id), prefix });
         search.begin();
         dropRegisterTriggers(this.db);
         let start = 0;
