@@ -264,6 +264,16 @@ test("copies of the sessions under new ids: every original keeps its rows, every
     assert.equal(c.cost_usd, null, "a copy's own spending is nothing");
     assert.equal(c.errors, 0, "its errors are the original's");
   }
+  // A copy's trace shows its history, each step marked as the original's.
+  const original = "d6e0bada-1959-4eec-a9d2-0bfade768d8f";
+  const task = one(db, `SELECT id FROM tasks WHERE execution_id = ? AND display_id = 'turn 1'`, ids.get(original))?.id as string;
+  assert.match(task, /^turn-.*@c0/);
+  const trace = JSON.parse((await cli(["trace", task, "--json", "--db", db])).stdout) as { rows?: { replay_of: string | null }[] } | { replay_of: string | null }[];
+  const steps = Array.isArray(trace) ? trace : (trace.rows ?? []);
+  assert.ok(steps.length > 0);
+  assert.deepEqual([...new Set(steps.map((r) => r.replay_of))], [original]);
+  const text = await cli(["trace", task, "--db", db]);
+  assert.match(text.stdout, /\(replayed\)/);
   const after = one(db, `SELECT SUM(cost_usd) AS cost, SUM(output_tokens) AS output FROM llm_calls WHERE replay_of IS NULL`);
   assert.deepEqual({ ...after }, { ...before });
   const sum = listed.reduce((n, x) => n + (x.cost_usd ?? 0), 0);

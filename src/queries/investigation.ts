@@ -21,6 +21,8 @@ export interface I001Row {
   skill_name: string | null;
   assertion_id: string | null;
   task_id: string;
+  /** The execution whose record this entry is, when the task's run only carries it (a resumed or forked session). */
+  replay_of: string | null;
 }
 export const I001: Query<I001Row> = {
   id: "I001",
@@ -34,8 +36,10 @@ export const I001: Query<I001Row> = {
     skill_traces: ["id", "task_id", "skill_name", "status", "duration_ms"],
     assertion_results: ["id", "task_id", "transcript_entry_id", "result", "duration_ms"],
   },
+  optional: { transcript_entries: ["replay_of"] },
   sql: `
     -- The task's own rows first (each through its task index), then joined to its entries.
+    -- History the run replays from another is shown, marked by replay_of.
     WITH t_tools  AS (SELECT * FROM tool_uses         WHERE task_id = @task_id),
          t_skills AS (SELECT * FROM skill_traces      WHERE task_id = @task_id),
          t_asserts AS (SELECT * FROM assertion_results WHERE task_id = @task_id)
@@ -59,7 +63,8 @@ export const I001: Query<I001Row> = {
            st.id            AS skill_trace_id,
            st.skill_name,
            ar.id            AS assertion_id,
-           te.task_id
+           te.task_id,
+           te.replay_of
       FROM transcript_entries te
       LEFT JOIN t_tools   tu ON tu.transcript_entry_id = te.id
       LEFT JOIN t_skills  st ON te.entry_type IN ('skill_invoke', 'skill_complete')

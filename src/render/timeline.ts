@@ -32,7 +32,7 @@ export function renderTimeline(rows: I001Row[], io: IO, c: Palette, o: { agent?:
       { key: "entry_type", header: "TYPE", min: 8, color: (t) => c.dim(t) },
       { key: "summary", header: "SUMMARY", min: 16 },
       { key: "duration_ms", header: "DURATION", align: "right", drop: 1, get: (r) => (r.duration_ms === null ? "" : `${bar(r.duration_ms, longest, BAR)} ${fmtMs(r.duration_ms).padStart(7)}`) },
-      { key: "status", header: "STATUS", min: 7, color: (t, r) => statusColor(c, r.status)(t), get: (r) => r.status ?? "" },
+      { key: "status", header: "STATUS", min: 7, color: (t, r) => (r.replay_of ? c.dim(t) : statusColor(c, r.status)(t)), get: (r) => (r.replay_of ? `${r.status ?? ""} (replayed)`.trim() : (r.status ?? "")) },
     ],
     io,
   );

@@ -37,7 +37,9 @@ export function buildTree(task: TaskInfoRow, rows: I001Row[]): Node {
 }
 
 function leaf(r: I001Row): Node {
-  const label = r.tool_use_id ? (r.summary ?? r.tool ?? r.tool_use_id) : `${r.entry_type}: ${r.summary ?? ""}`;
+  const base = r.tool_use_id ? (r.summary ?? r.tool ?? r.tool_use_id) : `${r.entry_type}: ${r.summary ?? ""}`;
+  // History a resumed or forked run carries from another: there, and said so.
+  const label = r.replay_of ? `${base} (replayed from ${r.replay_of})` : base;
   return { label, status: r.status, duration_ms: r.duration_ms, children: [] };
 }
 
