@@ -279,3 +279,29 @@ test("copies of the sessions under new ids: every original keeps its rows, every
   const sum = listed.reduce((n, x) => n + (x.cost_usd ?? 0), 0);
   assert.ok(Math.abs(sum - Number(before?.cost)) < 1e-6, `ls totals ${sum} = ${before?.cost}`);
 });
+
+test("a subagent's sidecar names its Task call and type; a workflow's agents work tasks of their own", async () => {
+  const s = "22222222-3333-4444-5555-666666666666";
+  const dir = path.join(tmpDir(), "proj");
+  const at = (n: number) => `2026-03-02T10:00:${String(n).padStart(2, "0")}.000Z`;
+  writeJsonl(path.join(dir, `${s}.jsonl`), [
+    { type: "user", sessionId: s, uuid: "u0", timestamp: at(0), message: { role: "user", content: "look around" } },
+    { type: "assistant", sessionId: s, uuid: "u1", timestamp: at(1), message: { id: "m1", model: "claude-opus-4-6", role: "assistant", content: [{ type: "tool_use", id: "toolu_T", name: "Task", input: { description: "Find the routes", prompt: "find", subagent_type: "general-purpose" } }], usage: { input_tokens: 1, output_tokens: 1 } } },
+    // The result names no agentId: only the sidecar links the subagent to this call.
+    { type: "user", sessionId: s, uuid: "u2", timestamp: at(9), message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_T", content: "done" }] } },
+  ]);
+  const agentLine = (agentId: string, n: number) => ({ type: "assistant", sessionId: s, agentId, isSidechain: true, uuid: `${agentId}-${n}`, timestamp: at(2 + n), message: { id: `${agentId}-m${n}`, model: "claude-haiku-4-5", role: "assistant", content: [{ type: "text", text: "working" }], usage: { input_tokens: 10, output_tokens: 2 } } });
+  writeJsonl(path.join(dir, s, "subagents", "agent-a1.jsonl"), [agentLine("a1", 0), agentLine("a1", 1)]);
+  fs.writeFileSync(path.join(dir, s, "subagents", "agent-a1.meta.json"), JSON.stringify({ agentType: "Explore", toolUseId: "toolu_T", description: "Find the routes" }));
+  writeJsonl(path.join(dir, s, "subagents", "workflows", "review", "agent-w1.jsonl"), [agentLine("w1", 0)]);
+  const db = tmpDb();
+  const r = await cli(["ingest", dir, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(all(db, `SELECT id, task_id, agent_type FROM build_agent_instances ORDER BY id`).map((x) => ({ ...x })), [
+    { id: `${s}/a1`, task_id: "toolu_T", agent_type: "Explore" },
+    { id: `${s}/main`, task_id: null, agent_type: "main" },
+    { id: `${s}/w1`, task_id: `${s}/agent-w1`, agent_type: "workflow:review" },
+  ]);
+  assert.deepEqual({ ...one(db, `SELECT title, display_id FROM tasks WHERE id = ?`, `${s}/agent-w1`) }, { title: "workflow review w1", display_id: "workflow review" });
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM llm_calls WHERE execution_id = ?`, s)?.n, 4);
+});
