@@ -21,43 +21,71 @@ export function findQuery(id: string): Query<Record<string, unknown>> {
   return q as unknown as Query<Record<string, unknown>>;
 }
 
-/** Where each kind of argument is known from: one lookup per table, used when the table exists. */
-const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; from: { table: string; sql: string }[] }> = {
+/**
+ * Where each kind of argument is known from: a column of a table, used when the table exists.
+ * Each column has an index in files obs writes, so looking an id up costs a seek however big
+ * the file is; the full list is read only to suggest ids when the one given is not there.
+ */
+const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; from: { table: string; column: string }[] }> = {
   execution: {
     noun: "execution",
     from: [
-      { table: "task_list_execution_runs", sql: `SELECT id FROM task_list_execution_runs` },
-      { table: "transcript_entries", sql: `SELECT DISTINCT execution_id AS id FROM transcript_entries` },
+      { table: "task_list_execution_runs", column: "id" },
+      { table: "transcript_entries", column: "execution_id" },
     ],
   },
   task: {
     noun: "task",
     from: [
-      { table: "tasks", sql: `SELECT id FROM tasks` },
-      { table: "transcript_entries", sql: `SELECT DISTINCT task_id AS id FROM transcript_entries WHERE task_id IS NOT NULL` },
+      { table: "tasks", column: "id" },
+      { table: "transcript_entries", column: "task_id" },
     ],
   },
-  correlation: {
-    noun: "correlation id",
-    from: [{ table: "message_bus_log", sql: `SELECT DISTINCT correlation_id AS id FROM message_bus_log WHERE correlation_id IS NOT NULL` }],
-  },
-  task_list: {
-    noun: "task list",
-    from: [{ table: "task_list_execution_runs", sql: `SELECT DISTINCT task_list_id AS id FROM task_list_execution_runs WHERE task_list_id IS NOT NULL` }],
-  },
+  correlation: { noun: "correlation id", from: [{ table: "message_bus_log", column: "correlation_id" }] },
+  task_list: { noun: "task list", from: [{ table: "task_list_execution_runs", column: "task_list_id" }] },
 };
+
+/** The highest code point: every text that starts with a prefix sorts below prefix + this. */
+const TOP = String.fromCodePoint(0x10ffff);
 
 export function tableExists(db: DB, name: string): boolean {
   return Boolean(db.prepare(`SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`).get(name));
 }
 
+function sourcesIn(db: DB, kind: Exclude<ArgKind, "none">) {
+  return ID_SOURCES[kind].from.filter((src) => tableExists(db, src.table));
+}
+
+/** Every id of a kind: only to suggest the closest when the one given is not there. */
 function knownIds(db: DB, kind: Exclude<ArgKind, "none">): string[] {
   const ids = new Set<string>();
-  for (const src of ID_SOURCES[kind].from) {
-    if (!tableExists(db, src.table)) continue;
-    for (const r of db.prepare(src.sql).all() as { id: string }[]) ids.add(r.id);
+  for (const { table, column } of sourcesIn(db, kind)) {
+    for (const id of db.prepare(`SELECT DISTINCT ${column} FROM ${table} WHERE ${column} IS NOT NULL`).pluck().all() as string[]) ids.add(id);
   }
   return [...ids];
+}
+
+/** Whether the id is there, by one index seek per source. */
+function hasId(db: DB, kind: Exclude<ArgKind, "none">, id: string): boolean {
+  return sourcesIn(db, kind).some(({ table, column }) => db.prepare(`SELECT 1 FROM ${table} WHERE ${column} = ? LIMIT 1`).get(id) !== undefined);
+}
+
+/**
+ * Up to `max` distinct ids that start with `prefix`, stepping from one to the next through the
+ * index (each step a seek), so a prefix shared by a million rows of one execution costs little.
+ */
+function idsStarting(db: DB, kind: Exclude<ArgKind, "none">, prefix: string, max: number): string[] {
+  const out = new Set<string>();
+  for (const { table, column } of sourcesIn(db, kind)) {
+    const next = db.prepare(`SELECT MIN(${column}) FROM ${table} WHERE ${column} > ? AND ${column} < ?`).pluck();
+    const first = db.prepare(`SELECT MIN(${column}) FROM ${table} WHERE ${column} >= ? AND ${column} < ?`).pluck();
+    let id = first.get(prefix, prefix + TOP) as string | null;
+    while (id !== null && id !== undefined && out.size < max) {
+      out.add(id);
+      id = next.get(id, prefix + TOP) as string | null;
+    }
+  }
+  return [...out].sort();
 }
 
 function distance(a: string, b: string): number {
@@ -76,15 +104,14 @@ function distance(a: string, b: string): number {
  * hashes). Otherwise a UserError naming the closest ids.
  */
 export function resolveId(db: DB, kind: Exclude<ArgKind, "none">, given: string): string {
-  const ids = knownIds(db, kind);
-  if (ids.includes(given)) return given;
+  if (hasId(db, kind, given)) return given;
   const noun = ID_SOURCES[kind].noun;
-  const prefixed = ids.filter((id) => id.startsWith(given));
+  const prefixed = idsStarting(db, kind, given, 6);
   if (prefixed.length === 1) return prefixed[0]!;
   if (prefixed.length > 1) {
-    throw new UserError(`${noun} '${given}' is ambiguous: it starts ${prefixed.length} ids`, [`did you mean ${prefixed.slice(0, 5).join(", ")}${prefixed.length > 5 ? ", …" : ""}?`]);
+    throw new UserError(`${noun} '${given}' is ambiguous: it starts ${prefixed.length > 5 ? "more than 5" : prefixed.length} ids`, [`did you mean ${prefixed.slice(0, 5).join(", ")}${prefixed.length > 5 ? ", …" : ""}?`]);
   }
-  const closest = ids
+  const closest = knownIds(db, kind)
     .map((id) => ({ id, d: distance(given.toLowerCase(), id.toLowerCase()) }))
     .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
     .slice(0, 3)
