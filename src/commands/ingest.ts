@@ -93,8 +93,10 @@ export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInv
     io.err(`… and ${stats.bad_lines.length - shown.length} more bad lines\n`);
   }
   for (const f of stats.failed_sources) {
-    const n = stats.results.find((r) => r.source === f)?.rejected ?? 0;
-    io.err(`obs: ${f}: nothing written (${n} bad line${n === 1 ? "" : "s"}); fix ${n === 1 ? "it" : "them"}, or pass --skip-invalid to write the good lines\n`);
+    const r = stats.results.find((x) => x.source === f);
+    const n = r?.rejected ?? 0;
+    if (r?.reason) io.err(`obs: ${f}: ${r.reason}\n`);
+    else io.err(`obs: ${f}: nothing written (${n} bad line${n === 1 ? "" : "s"}); fix ${n === 1 ? "it" : "them"}, or pass --skip-invalid to write the good lines\n`);
   }
   if (opts.skipInvalid && stats.rejected > 0) {
     io.err(`obs: skipped ${stats.rejected} bad line${stats.rejected === 1 ? "" : "s"} (--skip-invalid)\n`);
