@@ -20,7 +20,7 @@ test("a file obs cannot read: one line saying what it looks like, what obs reads
     assert.equal(r.code, 2, extra.join(" "));
     const about = r.stderr.split("\n").filter((l) => l.includes(odd));
     assert.equal(about.length, 1, `one line for the file, not one per line:\n${r.stderr}`);
-    assert.match(about[0]!, /not a format obs reads \(its first line has the keys ts, level, msg\); obs reads obs event streams, .*Claude Code sessions, .*JSON arrays of their lines; if it is one of them, say which with --format obs\|trace-store\|claude-code\|eventlog/);
+    assert.match(about[0]!, /not a format obs reads \(its first line has the keys ts, level, msg\); obs reads obs event streams, .*OpenAI Codex CLI rollouts, .*Claude Code sessions, .*JSON arrays of their lines; if it is one of them, say which with --format obs\|trace-store\|codex\|.*claude-code/);
     assert.match(r.stderr, new RegExp(`${text}: not a format obs reads \\(its first line is not JSON \\(# my notes\\)\\)`));
     assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs WHERE id = 'ok-1'`)?.n, 1, "the readable source still went in");
   }

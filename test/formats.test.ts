@@ -1,0 +1,201 @@
+/**
+ * Real Codex CLI rollouts, unmodified in test/fixtures/ (copied from ../shared/fixtures, what
+ * each teaches in its SOURCES.md), and hand-built files where no real one exists (a Codex
+ * subagent's rollout), written after the producers' own types. The expected counts come from test/fixture-counts.py,
+ * a script over the raw files that knows nothing of obs (its rules are in its docstring); the
+ * expected costs are those counts at the listed prices, worked out by hand in the comments.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { codex } from "../src/ingest/adapters/codex.js";
+import { PRICES } from "../src/pricing.js";
+import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
+
+const FIX = path.join(ROOT, "test", "fixtures");
+const ctx = { prices: PRICES };
+
+interface Counts {
+  tools: number;
+  failed: number;
+  open: number;
+  calls: number;
+  input: number;
+  cache_read: number;
+  output: number;
+  cost: number | null;
+  tasks: number;
+  agents: number;
+}
+
+/** What obs stored for one execution, in the terms test/fixture-counts.py counts. */
+function counts(db: string, id: string): Counts {
+  const c = one(db, `
+    SELECT (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id) AS tools,
+           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id AND is_error = 1) AS failed,
+           (SELECT COUNT(*) FROM tool_uses WHERE execution_id = @id AND result_status IS NULL) AS open,
+           (SELECT COUNT(*) FROM llm_calls WHERE execution_id = @id) AS calls,
+           (SELECT COALESCE(SUM(input_tokens), 0) FROM llm_calls WHERE execution_id = @id) AS input,
+           (SELECT COALESCE(SUM(cache_read_tokens), 0) FROM llm_calls WHERE execution_id = @id) AS cache_read,
+           (SELECT COALESCE(SUM(output_tokens), 0) FROM llm_calls WHERE execution_id = @id) AS output,
+           (SELECT ROUND(SUM(cost_usd), 8) FROM llm_calls WHERE execution_id = @id) AS cost,
+           (SELECT COUNT(*) FROM tasks WHERE execution_id = @id) AS tasks,
+           (SELECT COUNT(*) FROM build_agent_instances WHERE execution_id = @id) AS agents`, { id });
+  return { ...c } as unknown as Counts;
+}
+
+/** The reasoning tokens of a file's model calls, from its adapter's events (the column is the schema's next). */
+function reasoning(adapter: typeof codex, file: string): number {
+  return adapter.read(file, fs.readFileSync(file), ctx).events.filter((e) => e.kind === "llm:call").reduce((n, e) => n + Number(e.reasoning_tokens ?? 0), 0);
+}
+
+const CODEX: Record<string, { file: string; want: Counts; reasoning: number }> = {
+  // aide-gpt-5 is a custom provider's model: no price, so its cost stays unknown.
+  "01996135-afde-7911-97f0-d863511eca56": { file: "Mai0313-VibeCodingTracker/test_conversation_oai.jsonl", reasoning: 9536,
+    want: { tools: 18, failed: 1, open: 0, calls: 19, input: 133698, cache_read: 136832, output: 12551, cost: null, tasks: 1, agents: 1 } },
+  // gpt-5-1-codex-… is priced as gpt-5: (7,626 × $1.25 + 14,848 × $0.125 + 300 × $10) / 1e6 = $0.0143885.
+  "019b7f94-51b4-7593-922e-ba12b5b73b52": { file: "codemie-ai-codemie-code/rollout-2026-01-02T18-39-45-019b7f94-51b4-7593-922e-ba12b5b73b52.jsonl", reasoning: 128,
+    want: { tools: 3, failed: 0, open: 0, calls: 3, input: 7626, cache_read: 14848, output: 300, cost: 0.0143885, tasks: 1, agents: 1 } },
+  // gpt-5.5: (1,126,300 × $5 + 4,929,536 × $0.50 + 9,118 × $30) / 1e6 = $8.369808.
+  "019e1625-789d-76c0-80ab-3724b5ddb799": { file: "codemie-ai-codemie-code/rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl", reasoning: 1759,
+    want: { tools: 105, failed: 5, open: 0, calls: 66, input: 1126300, cache_read: 4929536, output: 9118, cost: 8.369808, tasks: 2, agents: 1 } },
+  // Codex Desktop's file: no turn_context and no token_count, so no model and no model calls.
+  "019e1695-0522-7c83-8b39-0dd379793f80": { file: "codemie-ai-codemie-code/rollout-2026-05-11T13-28-45-019e1695-0522-7c83-8b39-0dd379793f80.jsonl", reasoning: 0,
+    want: { tools: 38, failed: 3, open: 0, calls: 0, input: 0, cache_read: 0, output: 0, cost: null, tasks: 3, agents: 1 } },
+};
+
+test("Codex rollouts: every fixture with its independently counted tool calls, failures, model calls and tokens", async () => {
+  const db = tmpDb();
+  const r = await cli(["ingest", path.join(FIX, "codex"), "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /ingested 4 sources: 617 lines/);
+  for (const [id, e] of Object.entries(CODEX)) {
+    assert.deepEqual(counts(db, id), e.want, id);
+    assert.equal(reasoning(codex, path.join(FIX, "codex", e.file)), e.reasoning, `${id}: reasoning tokens`);
+  }
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs`)?.n, 4);
+  // Failure is an exit code (exec_command_end's, or inside the output), a refusal, a command that never ran.
+  assert.deepEqual(all(db, `SELECT tool || ': ' || substr(error_message, 1, 11) AS e FROM tool_uses WHERE is_error = 1 AND execution_id = '019e1625-789d-76c0-80ab-3724b5ddb799' ORDER BY e`).map((x) => x.e), [
+    "exec_command: exit code 1", "exec_command: exit code 1", "exec_command: exit code 1", "exec_command: exit code 2", "write_stdin: write_stdin",
+  ]);
+  assert.equal(one(db, `SELECT error_message FROM tool_uses WHERE execution_id = '01996135-afde-7911-97f0-d863511eca56' AND is_error = 1`)?.error_message, "patch rejected: empty patch");
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM tool_uses WHERE execution_id = '019e1695-0522-7c83-8b39-0dd379793f80' AND is_error = 1 AND tool = 'js' AND error_message LIKE 'Browser Use rejected this action%'`)?.n, 2);
+  // Web searches have no call_id and no output: each pairs with its web_search_end and ends when recorded.
+  assert.deepEqual(all(db, `SELECT id, result_status FROM tool_uses WHERE tool = 'web_search' ORDER BY start_time`).map((x) => `${x.result_status} ${String(x.id).slice(0, 3)}`), ["done ws_", "done ws_", "done ws_"]);
+  assert.deepEqual({ ...one(db, `SELECT task_list_id, cwd, git_branch, status FROM task_list_execution_runs WHERE id = '01996135-afde-7911-97f0-d863511eca56'`) }, {
+    task_list_id: "claude-code", cwd: "/proj/ds906659/gai/claude-code", git_branch: "main", status: "completed",
+  });
+  // Each turn is a task named after its prompt; the model comes from turn_context.
+  assert.deepEqual(all(db, `SELECT title, status FROM tasks WHERE execution_id = '019e1625-789d-76c0-80ab-3724b5ddb799' ORDER BY started_at`).map((x) => `${x.status}: ${x.title}`), [
+    "completed: show tools", "completed: let's update the defailt context compart to 90 in env var",
+  ]);
+  const v = await cli(["validate", "--all", "--json", "--db", db]);
+  assert.equal(v.code, 0, v.stdout.slice(0, 2000));
+  const again = await cli(["ingest", path.join(FIX, "codex"), "--db", db]);
+  assert.match(again.stderr, /4 already up to date/);
+});
+
+/** A subagent's rollout as Codex writes one: its own session_meta, a copy of the parent's history (without tool calls), then its own turn. */
+function subagentRollout(parent: string[], child: { id: string; parent: string; depth: number; at: string; replay: boolean; freshCounts?: boolean }): string[] {
+  const meta = JSON.parse(parent[0]!) as { payload: Record<string, unknown> };
+  const at = Date.parse(child.at);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const line = (ms: number, type: string, payload: object) => JSON.stringify({ timestamp: iso(ms), type, payload });
+  const out = [line(at, "session_meta", {
+    id: child.id, timestamp: child.at, cwd: meta.payload.cwd, originator: "codex_exec", cli_version: "0.130.0", model_provider: "openai",
+    source: { subagent: { thread_spawn: { parent_thread_id: child.parent, depth: child.depth, agent_nickname: "Euclid", agent_role: "explorer" } } },
+  })];
+  let lastTotal = { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, reasoning_output_tokens: 0, total_tokens: 0 };
+  if (child.replay) {
+    for (const raw of parent) {
+      const o = JSON.parse(raw) as { type: string; payload: Record<string, unknown> };
+      const keep = o.type === "session_meta" || o.type === "event_msg" || o.type === "turn_context" || o.type === "compacted" ||
+        (o.type === "response_item" && o.payload.type === "message" && o.payload.role !== "assistant");
+      if (!keep) continue;
+      // Re-stamped to the fork's time, as Codex writes the copy.
+      out.push(JSON.stringify({ ...o, timestamp: iso(at) }));
+      const total = (o.payload.info as { total_token_usage?: typeof lastTotal } | null | undefined)?.total_token_usage;
+      if (o.payload.type === "token_count" && total) lastTotal = total;
+    }
+  }
+  const base = child.freshCounts ? { input_tokens: 0, cached_input_tokens: 0, output_tokens: 0, reasoning_output_tokens: 0, total_tokens: 0 } : lastTotal;
+  const total = (input: number, cached: number, output: number, reasoning: number) => ({
+    info: { total_token_usage: { input_tokens: base.input_tokens + input, cached_input_tokens: base.cached_input_tokens + cached, output_tokens: base.output_tokens + output, reasoning_output_tokens: base.reasoning_output_tokens + reasoning, total_tokens: base.total_tokens + input + output } },
+  });
+  const turn = "019b7fa0-0000-7000-8000-000000000001"; // a UUIDv7 of after the child's creation
+  out.push(
+    line(at + 5, "event_msg", { type: "task_started", turn_id: turn, started_at: Math.floor(at / 1000) + 1 }),
+    line(at + 6, "turn_context", { turn_id: turn, cwd: meta.payload.cwd, model: "gpt-5.1-codex-mini" }),
+    line(at + 7, "event_msg", { type: "user_message", message: "List the TODOs under src/" }),
+    line(at + 900, "response_item", { type: "function_call", name: "exec_command", arguments: JSON.stringify({ cmd: "rg TODO src" }), call_id: `call_${child.id.slice(-6)}` }),
+    line(at + 950, "event_msg", { type: "token_count", info: total(1000, 400, 60, 20).info }),
+    line(at + 1200, "response_item", { type: "function_call_output", call_id: `call_${child.id.slice(-6)}`, output: "Chunk ID: 1\nWall time: 0.2 seconds\nProcess exited with code 1\nOriginal token count: 0\nOutput:\n" }),
+    line(at + 1250, "event_msg", { type: "token_count", info: total(1000, 400, 60, 20).info }),
+    line(at + 2000, "event_msg", { type: "token_count", info: total(2500, 1400, 100, 20).info }),
+    line(at + 2001, "event_msg", { type: "task_complete", turn_id: turn, last_agent_message: "There are none." }),
+  );
+  return out;
+}
+
+test("a Codex subagent's rollout: an agent of its parent's execution with a task of its own, the replayed history counted once", async () => {
+  const parentFile = path.join(FIX, "codex", CODEX["019b7f94-51b4-7593-922e-ba12b5b73b52"]!.file);
+  const parent = fs.readFileSync(parentFile, "utf8").trimEnd().split("\n");
+  const parentId = "019b7f94-51b4-7593-922e-ba12b5b73b52";
+  const childId = "019b7f9f-1111-7000-8000-00000000c41d";
+  const sessions = path.join(tmpDir(), ".codex", "sessions", "2026", "01", "02");
+  fs.mkdirSync(sessions, { recursive: true });
+  fs.copyFileSync(parentFile, path.join(sessions, path.basename(parentFile)));
+  const childFile = path.join(sessions, `rollout-2026-01-02T18-40-10-${childId}.jsonl`);
+  fs.writeFileSync(childFile, subagentRollout(parent, { id: childId, parent: parentId, depth: 1, at: "2026-01-02T16:40:10.000Z", replay: true }).join("\n") + "\n");
+
+  // The child alone: none of the copy is counted, its own two calls are (1,000 + 1,500 input, 400 + 1,000 of it cached).
+  const alone = tmpDb();
+  const r1 = await cli(["ingest", childFile, "--db", alone]);
+  assert.equal(r1.code, 0, r1.stderr);
+  // gpt-5.1-codex-mini: (1,100 × $0.25 + 1,400 × $0.025 + 100 × $2) / 1e6 = $0.00051.
+  assert.deepEqual(counts(alone, parentId), { tools: 1, failed: 1, open: 0, calls: 2, input: 1100, cache_read: 1400, output: 100, cost: 0.00051, tasks: 1, agents: 1 });
+  assert.equal(one(alone, `SELECT COUNT(*) AS n FROM task_list_execution_runs WHERE id = ?`, childId)?.n, 0, "the child is no execution of its own");
+
+  // Parent and child, in either order: the parent's numbers plus the child's own, once.
+  for (const order of [[parentFile, childFile], [childFile, parentFile]]) {
+    const db = tmpDb();
+    const r = await cli(["ingest", ...order, "--db", db]);
+    assert.equal(r.code, 0, r.stderr);
+    const p = CODEX[parentId]!.want;
+    assert.deepEqual(counts(db, parentId), { ...p, tools: p.tools + 1, failed: 1, calls: p.calls + 2, input: p.input + 1100, cache_read: p.cache_read + 1400, output: p.output + 100, cost: 0.0148985, tasks: 2, agents: 2 });
+    assert.deepEqual({ ...one(db, `SELECT a.id, a.task_id, t.title, t.status, t.display_id FROM build_agent_instances a JOIN tasks t ON t.id = a.task_id WHERE a.id LIKE '%/' || ?`, childId) }, {
+      id: `${parentId}/${childId}`, task_id: `agent-${childId}`, title: "explorer Euclid: List the TODOs under src/", status: "completed", display_id: "subagent",
+    });
+    assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs`)?.n, 1);
+  }
+
+  // A subagent of the subagent, spawned without a copy of history: its root is found through its parent's rollout.
+  const grandId = "019b7fa5-2222-7000-8000-0000000000aa";
+  const grandFile = path.join(sessions, `rollout-2026-01-02T18-41-00-${grandId}.jsonl`);
+  fs.writeFileSync(grandFile, subagentRollout(parent, { id: grandId, parent: childId, depth: 2, at: "2026-01-02T16:41:00.000Z", replay: false, freshCounts: true }).join("\n") + "\n");
+  const db = tmpDb();
+  assert.equal((await cli(["ingest", path.dirname(path.dirname(path.dirname(sessions))), "--db", db])).code, 0);
+  assert.deepEqual(all(db, `SELECT id FROM build_agent_instances ORDER BY id`).map((x) => x.id), [`${parentId}/${childId}`, `${parentId}/${grandId}`, `${parentId}/main`]);
+  assert.equal(counts(db, parentId).calls, 3 + 2 + 2);
+});
+
+test("a Codex rollout being written: re-reading the grown file adds only what is new; an unfinished turn and call stay open", async () => {
+  const src = fs.readFileSync(path.join(FIX, "codex", CODEX["019e1625-789d-76c0-80ab-3724b5ddb799"]!.file), "utf8").trimEnd().split("\n");
+  const file = path.join(tmpDir(), "rollout-2026-05-11T11-26-55-019e1625-789d-76c0-80ab-3724b5ddb799.jsonl");
+  // Cut in the second turn, after an exec_command that is still running.
+  const cut = src.findIndex((l) => l.includes("call_NqXBF7JK4NH5M85YXgojxxmC") && l.includes('"function_call_output"')) + 1;
+  fs.writeFileSync(file, src.slice(0, cut).join("\n") + "\n");
+  const db = tmpDb();
+  assert.equal((await cli(["ingest", file, "--db", db])).code, 0);
+  const id = "019e1625-789d-76c0-80ab-3724b5ddb799";
+  assert.equal(one(db, `SELECT status FROM task_list_execution_runs WHERE id = ?`, id)?.status, "started", "its second turn has not completed");
+  assert.equal(one(db, `SELECT result_status FROM tool_uses WHERE id = 'call_NqXBF7JK4NH5M85YXgojxxmC'`)?.result_status, null, "still running: its exit code is to come");
+  assert.equal(one(db, `SELECT status FROM tasks WHERE id = '019e162b-0011-7240-abbc-f7b732e49728'`)?.status, "running");
+  fs.writeFileSync(file, src.join("\n") + "\n");
+  assert.equal((await cli(["ingest", file, "--db", db])).code, 0);
+  assert.deepEqual(counts(db, id), CODEX[id]!.want);
+  assert.equal(one(db, `SELECT result_status FROM tool_uses WHERE id = 'call_NqXBF7JK4NH5M85YXgojxxmC'`)?.result_status, "error");
+  const seqs = all(db, `SELECT sequence FROM transcript_entries WHERE execution_id = ? ORDER BY sequence`, id).map((x) => x.sequence as number);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "no gaps, no repeats");
+});
