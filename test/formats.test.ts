@@ -1,7 +1,7 @@
 /**
- * Real Codex CLI rollouts, unmodified in test/fixtures/ (copied from ../shared/fixtures, what
- * each teaches in its SOURCES.md), and hand-built files where no real one exists (a Codex
- * subagent's rollout), written after the producers' own types. The expected counts come from test/fixture-counts.py,
+ * Real Codex CLI rollouts and Gemini CLI recordings, unmodified in test/fixtures/ (copied from
+ * ../shared/fixtures, what each teaches in its SOURCES.md), and hand-built files where no real
+ * one exists (a Codex subagent's rollout, gemini -p stream-json), written after the producers' own types. The expected counts come from test/fixture-counts.py,
  * a script over the raw files that knows nothing of obs (its rules are in its docstring); the
  * expected costs are those counts at the listed prices, worked out by hand in the comments.
  */
@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { codex } from "../src/ingest/adapters/codex.js";
+import { geminiCli } from "../src/ingest/adapters/gemini-cli.js";
 import { PRICES } from "../src/pricing.js";
 import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 
@@ -198,4 +199,107 @@ test("a Codex rollout being written: re-reading the grown file adds only what is
   assert.equal(one(db, `SELECT result_status FROM tool_uses WHERE id = 'call_NqXBF7JK4NH5M85YXgojxxmC'`)?.result_status, "error");
   const seqs = all(db, `SELECT sequence FROM transcript_entries WHERE execution_id = ? ORDER BY sequence`, id).map((x) => x.sequence as number);
   assert.deepEqual(seqs, seqs.map((_, i) => i + 1), "no gaps, no repeats");
+});
+
+const GEMINI: Record<string, { file: string; want: Counts; reasoning: number }> = {
+  // gemini-3-pro-image-preview is priced as gemini-3-pro ($2 in, $12 out, $0.20 cached): $0.1522156.
+  "5b959dae-8655-4cd1-b10f-720b8c336ea2": { file: "codemie-ai-codemie-code/session-2025-12-01T21-45-5b959dae.json", reasoning: 1493,
+    want: { tools: 10, failed: 0, open: 0, calls: 11, input: 45092, cache_read: 56538, output: 4227, cost: 0.1522156, tasks: 3, agents: 1 } },
+  // gemini-3-pro: (25,301 × 2 + 62,117 × 0.2 + 4,355 × 12) / 1e6 = $0.1152854.
+  "37b7abef-713d-4522-85f0-8ff15a4e6d17": { file: "codemie-ai-codemie-code/session-2026-01-16T11-01-file-ops-37b7abef.json", reasoning: 2914,
+    want: { tools: 14, failed: 0, open: 0, calls: 9, input: 25301, cache_read: 62117, output: 4355, cost: 0.1152854, tasks: 5, agents: 1 } },
+  // gemini-3.1-pro: (36,522 × 2 + 39,826 × 0.2 + 20,941 × 12) / 1e6 = $0.3323012.
+  "8a20078e-2d5e-4f81-a640-9b879bbb7e6d": { file: "Mai0313-VibeCodingTracker/test_conversation_gemini.json", reasoning: 11616,
+    want: { tools: 7, failed: 0, open: 0, calls: 3, input: 36522, cache_read: 39826, output: 20941, cost: 0.3323012, tasks: 1, agents: 1 } },
+  // Two models: gemini-3-flash ($0.50/$3/$0.05) and gemini-3.1-pro, message by message: $0.15896305.
+  "0ab84937-9fe7-4284-986a-33c832af0b6a": { file: "Mai0313-VibeCodingTracker/test_conversation_gemini.jsonl", reasoning: 2141,
+    want: { tools: 12, failed: 0, open: 0, calls: 6, input: 153635, cache_read: 48951, output: 4293, cost: 0.15896305, tasks: 2, agents: 1 } },
+};
+
+test("Gemini CLI recordings (.json and .jsonl): every fixture with its independently counted tool calls, model calls and tokens", async () => {
+  const db = tmpDb();
+  const r = await cli(["ingest", path.join(FIX, "gemini-cli"), "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /ingested 4 sources/);
+  for (const [id, e] of Object.entries(GEMINI)) {
+    assert.deepEqual(counts(db, id), e.want, id);
+    assert.equal(reasoning(geminiCli, path.join(FIX, "gemini-cli", e.file)), e.reasoning, `${id}: thoughts`);
+  }
+  // A message written twice under one id is one message; /init is the prompt the user typed; a tool's response handed back is no prompt.
+  assert.deepEqual(all(db, `SELECT title FROM tasks WHERE execution_id = '0ab84937-9fe7-4284-986a-33c832af0b6a' ORDER BY started_at`).map((x) => x.title), ["/init", "幫我做一個小修改 請幫我將上面確保執行時要透過 uv run 來執行 避免環境有問題"]);
+  assert.equal(one(db, `SELECT tool_category FROM tool_uses WHERE tool = 'delegate_to_agent'`)?.tool_category, "agent");
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM transcript_entries WHERE category = 'thinking' AND execution_id = '5b959dae-8655-4cd1-b10f-720b8c336ea2'`)?.n, 18);
+  const v = await cli(["validate", "--all", "--json", "--db", db]);
+  assert.equal(v.code, 0, v.stdout.slice(0, 2000));
+});
+
+test("Gemini CLI .jsonl: a failed and a cancelled call, a rewind kept as an entry, a subagent's recording in its parent's folder", async () => {
+  const project = path.join(tmpDir(), ".gemini", "tmp", "myproj", "chats");
+  const head = { sessionId: "g-parent", projectHash: "abc", startTime: "2026-04-01T10:00:00.000Z", lastUpdated: "2026-04-01T10:00:00.000Z", kind: "main", directories: ["/src/myproj"] };
+  const tokens = (input: number, output: number, cached = 0, thoughts = 0) => ({ input, output, cached, thoughts, tool: 0, total: input + output + thoughts });
+  const call = (id: string, name: string, status: string, response: object) => ({ id, name, args: { path: "x" }, status, timestamp: "2026-04-01T10:00:05.000Z", result: [{ functionResponse: { id, name, response } }] });
+  const file = writeJsonl(path.join(project, "session-2026-04-01T10-00-gparent0.jsonl"), [
+    head,
+    { id: "u1", type: "user", timestamp: "2026-04-01T10:00:01.000Z", content: [{ text: "read x" }] },
+    { id: "m1", type: "gemini", timestamp: "2026-04-01T10:00:04.000Z", model: "gemini-2.5-pro", content: "", tokens: tokens(1000, 10, 400, 30) },
+    { id: "m1", type: "gemini", timestamp: "2026-04-01T10:00:04.000Z", model: "gemini-2.5-pro", content: "", tokens: tokens(1000, 10, 400, 30),
+      toolCalls: [call("t-err", "read_file", "error", { error: "File not found: x" }), call("t-cancel", "run_shell_command", "cancelled", { error: "[Operation Cancelled] Reason: User did not allow tool call" })] },
+    { $set: { lastUpdated: "2026-04-01T10:00:05.000Z" } },
+    { id: "u2", type: "user", timestamp: "2026-04-01T10:00:10.000Z", content: [{ text: "never mind" }] },
+    { $rewindTo: "u2" },
+    { id: "u3", type: "user", timestamp: "2026-04-01T10:00:20.000Z", content: [{ text: "try y" }] },
+    { id: "m3", type: "gemini", timestamp: "2026-04-01T10:00:22.000Z", model: "gemini-2.5-pro", content: "Done.", tokens: tokens(1500, 5) },
+  ]);
+  const sub = writeJsonl(path.join(project, "g-parent", "g-sub.jsonl"), [
+    { sessionId: "g-sub", projectHash: "abc", startTime: "2026-04-01T10:00:06.000Z", lastUpdated: "2026-04-01T10:00:09.000Z", kind: "subagent" },
+    { id: "s1", type: "user", timestamp: "2026-04-01T10:00:06.000Z", content: [{ text: "investigate the codebase" }] },
+    { id: "s2", type: "gemini", timestamp: "2026-04-01T10:00:09.000Z", model: "gemini-2.5-flash", content: "It is small.", tokens: tokens(200, 20) },
+  ]);
+  const db = tmpDb();
+  const r = await cli(["ingest", file, sub, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(all(db, `SELECT id, result_status, is_blocked, COALESCE(error_message, block_reason) AS why FROM tool_uses ORDER BY id`).map((x) => ({ ...x })), [
+    { id: "t-cancel", result_status: "blocked", is_blocked: 1, why: "[Operation Cancelled] Reason: User did not allow tool call" },
+    { id: "t-err", result_status: "error", is_blocked: 0, why: "File not found: x" },
+  ]);
+  // The rewound prompt's turn happened; the rewind is an entry. 2.5 Pro: (600 × 1.25 + 400 × 0.125 + 40 × 10 + 1,500 × 1.25 + 5 × 10) / 1e6; 2.5 Flash: (200 × 0.30 + 20 × 2.50) / 1e6.
+  assert.deepEqual(all(db, `SELECT title FROM tasks WHERE execution_id = 'g-parent' AND display_id LIKE 'turn%' ORDER BY started_at`).map((x) => x.title), ["read x", "never mind", "try y"]);
+  assert.equal(one(db, `SELECT summary FROM transcript_entries WHERE category = 'rewind'`)?.summary, "rewound to before message u2");
+  assert.deepEqual(counts(db, "g-parent"), { tools: 2, failed: 1, open: 0, calls: 3, input: 2300, cache_read: 400, output: 65, cost: 0.003235, tasks: 4, agents: 2 });
+  assert.deepEqual({ ...one(db, `SELECT task_list_id, cwd FROM task_list_execution_runs WHERE id = 'g-parent'`) }, { task_list_id: "myproj", cwd: "/src/myproj" });
+  assert.deepEqual({ ...one(db, `SELECT a.task_id, t.title FROM build_agent_instances a JOIN tasks t ON t.id = a.task_id WHERE a.id = 'g-parent/g-sub'`) }, { task_id: "agent-g-sub", title: "subagent: investigate the codebase" });
+  assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs`)?.n, 1);
+});
+
+test("gemini -p stream-json: a prompt before init, reply chunks as one entry, tool results, tokens from the result; a run cut short stays running", async () => {
+  // Written after gemini-cli's JsonStreamEvent types (packages/core/src/output/types.ts): no real file of it is public.
+  const t = (s: number) => `2026-04-02T09:00:${String(s).padStart(2, "0")}.000Z`;
+  const lines = [
+    { type: "message", timestamp: t(0), role: "user", content: "count the files" },
+    { type: "init", timestamp: t(1), session_id: "gs-1", model: "gemini-2.5-flash" },
+    { type: "message", timestamp: t(2), role: "assistant", content: "Let me ", delta: true },
+    { type: "message", timestamp: t(2), role: "assistant", content: "look.", delta: true },
+    { type: "tool_use", timestamp: t(3), tool_name: "run_shell_command", tool_id: "sh-1", parameters: { command: "ls | wc -l" } },
+    { type: "tool_result", timestamp: t(5), tool_id: "sh-1", status: "success", output: "12" },
+    { type: "tool_use", timestamp: t(6), tool_name: "read_file", tool_id: "rf-1", parameters: { absolute_path: "/nope" } },
+    { type: "tool_result", timestamp: t(7), tool_id: "rf-1", status: "error", error: { type: "FILE_NOT_FOUND", message: "File not found: /nope" } },
+    { type: "error", timestamp: t(8), severity: "warning", message: "Loop detected, stopping execution" },
+    { type: "message", timestamp: t(9), role: "assistant", content: "There are 12.", delta: true },
+    { type: "result", timestamp: t(10), status: "success", stats: { total_tokens: 3100, input_tokens: 3000, output_tokens: 60, cached: 1000, input: 2000, duration_ms: 9000, tool_calls: 2 } },
+  ];
+  const file = writeJsonl(path.join(tmpDir(), "gemini-run.jsonl"), lines);
+  const db = tmpDb();
+  const r = await cli(["ingest", file, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  // 2.5 Flash: (2,000 × 0.30 + 1,000 × 0.03 + (60 + 40 thoughts) × 2.50) / 1e6 = $0.00088.
+  assert.deepEqual(counts(db, "gs-1"), { tools: 2, failed: 1, open: 0, calls: 1, input: 2000, cache_read: 1000, output: 100, cost: 0.00088, tasks: 1, agents: 1 });
+  assert.deepEqual(all(db, `SELECT summary FROM transcript_entries WHERE category = 'assistant' ORDER BY sequence`).map((x) => x.summary), ["Let me look.", "There are 12."]);
+  assert.deepEqual({ ...one(db, `SELECT status, started_at, completed_at FROM task_list_execution_runs`) }, { status: "completed", started_at: t(0), completed_at: t(10) });
+  assert.deepEqual({ ...one(db, `SELECT title, status FROM tasks`) }, { title: "count the files", status: "completed" });
+  assert.equal(one(db, `SELECT error_message FROM tool_uses WHERE id = 'rf-1'`)?.error_message, "File not found: /nope");
+
+  const cutShort = tmpDb();
+  await cli(["ingest", writeJsonl(path.join(tmpDir(), "gemini-run.jsonl"), lines.slice(0, 6)), "--db", cutShort]);
+  assert.deepEqual({ ...one(cutShort, `SELECT r.status, t.status AS turn FROM task_list_execution_runs r JOIN tasks t ON t.execution_id = r.id`) }, { status: "started", turn: "running" });
+  assert.equal(one(cutShort, `SELECT COUNT(*) AS n FROM llm_calls`)?.n, 0, "tokens are only in the result");
 });
