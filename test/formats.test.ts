@@ -1,7 +1,8 @@
 /**
- * Real Codex CLI rollouts and Gemini CLI recordings, unmodified in test/fixtures/ (copied from
- * ../shared/fixtures, what each teaches in its SOURCES.md), and hand-built files where no real
- * one exists (a Codex subagent's rollout, gemini -p stream-json), written after the producers' own types. The expected counts come from test/fixture-counts.py,
+ * Real Codex CLI rollouts, Gemini CLI recordings and `claude -p` stream-json output, unmodified
+ * in test/fixtures/ (copied from ../shared/fixtures, what each teaches in its SOURCES.md), and
+ * hand-built files where no real one exists (a Codex subagent's rollout, gemini -p stream-json),
+ * written after the producers' own types. The expected counts come from test/fixture-counts.py,
  * a script over the raw files that knows nothing of obs (its rules are in its docstring); the
  * expected costs are those counts at the listed prices, worked out by hand in the comments.
  */
@@ -10,6 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { codex } from "../src/ingest/adapters/codex.js";
+import { claudeStreamJson } from "../src/ingest/adapters/claude-stream-json.js";
 import { geminiCli } from "../src/ingest/adapters/gemini-cli.js";
 import { PRICES } from "../src/pricing.js";
 import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
@@ -302,4 +304,71 @@ test("gemini -p stream-json: a prompt before init, reply chunks as one entry, to
   await cli(["ingest", writeJsonl(path.join(tmpDir(), "gemini-run.jsonl"), lines.slice(0, 6)), "--db", cutShort]);
   assert.deepEqual({ ...one(cutShort, `SELECT r.status, t.status AS turn FROM task_list_execution_runs r JOIN tasks t ON t.execution_id = r.id`) }, { status: "started", turn: "running" });
   assert.equal(one(cutShort, `SELECT COUNT(*) AS n FROM llm_calls`)?.n, 0, "tokens are only in the result");
+});
+
+const STREAM: Record<string, { file: string; want: Counts; writes: number }> = {
+  "a59e322e-6550-415c-8761-b976f31b9d60": { file: "HamzaAlayed-laravel-claude-agents/stream-json-sample.jsonl", writes: 20522,
+    want: { tools: 1, failed: 0, open: 0, calls: 3, input: 4, cache_read: 50873, output: 362, cost: 0.2397265, tasks: 1, agents: 1 } },
+  "a0122a74-998a-46ef-8793-308559460bb6": { file: "HamzaAlayed-laravel-claude-agents/stream-json-subagent.jsonl", writes: 36227,
+    want: { tools: 2, failed: 0, open: 0, calls: 4, input: 8, cache_read: 68252, output: 629, cost: 0.33805725, tasks: 2, agents: 2 } },
+  "1abc6c0c-a5ec-4803-ad95-7e3d42bcb980": { file: "apple-techie-loop-orchestrator/claude-stream.jsonl", writes: 18982,
+    want: { tools: 1, failed: 0, open: 0, calls: 3, input: 13827, cache_read: 45421, output: 144, cost: 0.570531, tasks: 1, agents: 1 } },
+  "30b3e9a3-4fac-468c-a5b1-f2824b027ab3": { file: "on-keyday-agent-harness/claude-stream-json.jsonl", writes: 5101,
+    want: { tools: 1, failed: 0, open: 0, calls: 3, input: 18, cache_read: 48359, output: 259, cost: 0.0163509, tasks: 1, agents: 1 } },
+};
+
+test("claude -p stream-json: every fixture; the result's modelUsage and cost are the producer's and win, unseen calls kept", async () => {
+  const db = tmpDb();
+  const r = await cli(["ingest", path.join(FIX, "claude-stream-json"), "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const [id, e] of Object.entries(STREAM)) {
+    assert.deepEqual(counts(db, id), e.want, id);
+    const events = claudeStreamJson.read(path.join(FIX, "claude-stream-json", e.file), fs.readFileSync(path.join(FIX, "claude-stream-json", e.file)), ctx).events.filter((x) => x.kind === "llm:call");
+    assert.equal(events.reduce((n, x) => n + Number(x.cache_write_tokens) + Number(x.cache_write_1h_tokens ?? 0), 0), e.writes, `${id}: cache writes, 5-minute and 1-hour`);
+    // One response over several lines is one call, named by its message.id.
+    const ids = events.map((x) => x.response_id).filter(Boolean);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(ids.length, e.want.calls - 1, "the result counts one call more than the lines show");
+  }
+  // The subagent: its lines carry the Agent call's id; it is the agent Claude Code named it, working that call's task.
+  assert.deepEqual({ ...one(db, `SELECT a.id, t.id AS task, t.title, t.status FROM build_agent_instances a JOIN tasks t ON t.id = a.task_id WHERE a.id NOT LIKE '%/main'`) }, {
+    id: "a0122a74-998a-46ef-8793-308559460bb6/aa102de77e671cc06", task: "toolu_01WH5oCebDzRZ5aPkFGU1khi", title: "Report pwd output", status: "completed",
+  });
+  assert.deepEqual({ ...one(db, `SELECT tool, parent_tool_use_id, tool_category FROM tool_uses WHERE tool = 'Bash' AND execution_id = 'a0122a74-998a-46ef-8793-308559460bb6'`) }, { tool: "Bash", parent_tool_use_id: "toolu_01WH5oCebDzRZ5aPkFGU1khi", tool_category: "shell" });
+  assert.equal(one(db, `SELECT tool_category FROM tool_uses WHERE tool = 'Agent'`)?.tool_category, "agent");
+  // Lines without timestamps (an older client) take their neighbours'; the run spans its lines.
+  assert.deepEqual({ ...one(db, `SELECT started_at, completed_at, status, cwd FROM task_list_execution_runs WHERE id = '1abc6c0c-a5ec-4803-ad95-7e3d42bcb980'`) }, {
+    started_at: "2026-06-12T04:46:16.651Z", completed_at: "2026-06-12T04:46:16.651Z", status: "completed", cwd: "/private/tmp/claude-probe",
+  });
+  const v = await cli(["validate", "--all", "--json", "--db", db]);
+  assert.equal(v.code, 0, v.stdout.slice(0, 2000));
+});
+
+test("claude -p stream-json without any timestamp, cut short, failed, with a permission denial", async () => {
+  const lines = [
+    { type: "system", subtype: "init", session_id: "s-1", model: "claude-sonnet-4-5", cwd: "/w/app", tools: ["Bash"], uuid: "i-1" },
+    { type: "assistant", session_id: "s-1", uuid: "a-1", parent_tool_use_id: null, message: { id: "msg_1", model: "claude-sonnet-4-5", role: "assistant", content: [{ type: "tool_use", id: "tu-1", name: "Bash", input: { command: "rm -rf build" } }], usage: { input_tokens: 100, output_tokens: 20, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 } } },
+    { type: "user", session_id: "s-1", uuid: "u-1", parent_tool_use_id: null, message: { role: "user", content: [{ type: "tool_result", tool_use_id: "tu-1", is_error: true, content: "Permission to use Bash has been denied." }] } },
+  ];
+  const result = { type: "result", subtype: "error_max_turns", is_error: true, session_id: "s-1", duration_ms: 4000, num_turns: 1, total_cost_usd: 0.5, permission_denials: [{ tool_name: "Bash", tool_use_id: "tu-1", tool_input: {} }] };
+  const file = writeJsonl(path.join(tmpDir(), "run.jsonl"), lines);
+  const mtime = new Date("2026-05-05T12:00:00.000Z");
+  fs.utimesSync(file, mtime, mtime);
+  const cut = tmpDb();
+  assert.equal((await cli(["ingest", file, "--db", cut])).code, 0);
+  // Cut short: the run goes on; sonnet 4.5 from the table: (100 × 3 + 20 × 15) / 1e6.
+  assert.deepEqual({ ...one(cut, `SELECT r.status, r.started_at, t.status AS turn, (SELECT cost_usd FROM llm_calls) AS cost FROM task_list_execution_runs r JOIN tasks t ON t.execution_id = r.id`) }, {
+    status: "started", started_at: "2026-05-05T12:00:00.000Z", turn: "running", cost: 0.0006,
+  });
+  fs.appendFileSync(file, JSON.stringify(result) + "\n");
+  fs.utimesSync(file, mtime, mtime);
+  const r = await cli(["ingest", file, "--db", cut]);
+  assert.equal(r.code, 0, r.stderr);
+  // Without timestamps the run ends when the file was last written and began its duration before.
+  assert.deepEqual({ ...one(cut, `SELECT status, started_at, completed_at, message FROM task_list_execution_runs`) }, {
+    status: "failed", started_at: "2026-05-05T11:59:56.000Z", completed_at: "2026-05-05T12:00:00.000Z", message: "error_max_turns",
+  });
+  assert.deepEqual({ ...one(cut, `SELECT result_status, is_blocked, block_reason FROM tool_uses`) }, { result_status: "blocked", is_blocked: 1, block_reason: "permission denied for Bash" });
+  assert.deepEqual({ ...one(cut, `SELECT COUNT(*) AS calls, SUM(cost_usd) AS cost FROM llm_calls`) }, { calls: 1, cost: 0.5 }, "the producer's total wins; the one call it covers takes it");
+  assert.equal(one(cut, `SELECT status FROM tasks`)?.status, "failed");
 });

@@ -1,4 +1,5 @@
 import { claudeCode } from "./claude-code.js";
+import { claudeStreamJson } from "./claude-stream-json.js";
 import { codex } from "./codex.js";
 import { eventLog } from "./eventlog.js";
 import { geminiCli } from "./gemini-cli.js";
@@ -10,7 +11,7 @@ import type { Adapter, Head, J } from "./types.js";
  * Every adapter, in the order detection asks them. obs's own event stream is not among them:
  * it is what ingest reads when its first lines are obs events.
  */
-export const ADAPTERS: readonly Adapter[] = [traceStore, codex, geminiCli, geminiStreamJson, claudeCode, eventLog];
+export const ADAPTERS: readonly Adapter[] = [traceStore, codex, geminiCli, geminiStreamJson, claudeStreamJson, claudeCode, eventLog];
 
 export function adapterFor(format: string): Adapter | undefined {
   return ADAPTERS.find((a) => a.format === format);
