@@ -31,6 +31,9 @@ interface Tracked {
 
 const NL = 0x0a;
 
+/** A file or directory to follow; a directory may say which of its files are records. */
+export type FollowSource = string | { dir: string; accept: (file: string) => boolean };
+
 export interface FollowOptions extends IngestOptions {
   intervalMs?: number;
   /** Stops the loop; the current batch is committed first. */
@@ -38,7 +41,7 @@ export interface FollowOptions extends IngestOptions {
   onBatch?: (stats: IngestStats) => void;
 }
 
-export async function follow(db: DB, sources: string[], opts: FollowOptions): Promise<IngestStats> {
+export async function follow(db: DB, sources: FollowSource[], opts: FollowOptions): Promise<IngestStats> {
   const run = new IngestRun(db, opts);
   const tracked = new Map<string, Tracked>();
   /** Files no format reads, by the size they had when looked at: looked at again when they change. */
@@ -88,7 +91,12 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
   };
 
   const discover = () => {
-    for (const s of sources) {
+    for (const source of sources) {
+      const s = typeof source === "string" ? source : source.dir;
+      if (typeof source !== "string") {
+        if (fs.existsSync(s)) for (const f of listSourceFiles(s, source.accept)) track(f);
+        continue;
+      }
       let st: fs.Stats;
       try {
         st = fs.statSync(s);
