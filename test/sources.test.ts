@@ -172,6 +172,9 @@ test("JSON-array transcripts: a Claude Agent SDK message list and a Claude Code 
   fs.mkdirSync(path.join(dir, "logs"));
   fs.writeFileSync(path.join(dir, "logs", "chat.json"), JSON.stringify(cc));
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "not-a-record" }));
+  // A sidecar beside a session file (Claude Code's agent-x.meta.json) goes with it, unremarked.
+  fs.writeFileSync(path.join(dir, "logs", "chat.meta.json"), JSON.stringify({ agentType: "x" }));
+  fs.writeFileSync(path.join(dir, "logs", "chat.jsonl"), "");
   const db = tmpDb();
   const r = await cli(["ingest", dir, "--db", db]);
   assert.equal(r.code, 0, r.stderr);

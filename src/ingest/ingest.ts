@@ -386,8 +386,12 @@ export class IngestRun {
         if (walked) return this.opts.onNote?.(`${file}: a SQLite database but not a trace store (no agent_traces); passed over`);
         throw new UserError(`${file} is a SQLite database but not a trace store (no agent_traces table)`, [`obs reads ${FORMATS_READ}`]);
       }
-      // A walk finds *.json of every kind (package.json, settings): only records are read.
-      if (walked && file.endsWith(".json")) return void this.passedOver.push(file);
+      // A walk finds *.json of every kind (package.json, settings): only records are read. A
+      // sidecar beside a record (agent-x.meta.json by agent-x.jsonl) is read with it: not even noted.
+      if (walked && file.endsWith(".json")) {
+        if (!(file.endsWith(".meta.json") && fs.existsSync(file.replace(/\.meta\.json$/, ".jsonl")))) this.passedOver.push(file);
+        return;
+      }
       return this.unreadable(file, unreadableReason(head));
     }
     if (format !== "obs") return this.ingestAdapted(file, format);
