@@ -142,6 +142,12 @@ test("a file obs cannot read: one line saying what it looks like, what obs reads
   const r = await cli(["ingest", bad, "--db", tmpDb(), "--skip-invalid"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, new RegExp(`${bad}: nothing written: none of its 2 lines could be read`));
+  // So with another format, named by --format.
+  const junk = path.join(dir, "junk.jsonl");
+  fs.writeFileSync(junk, "nope\n{half\n");
+  const forcedJunk = await cli(["ingest", junk, "--format", "claude-code", "--db", tmpDb(), "--skip-invalid"]);
+  assert.equal(forcedJunk.code, 2);
+  assert.match(forcedJunk.stderr, new RegExp(`${junk}: nothing written: none of its 2 lines could be read as claude-code`));
   // --format names the format when detection cannot tell.
   const forced = await cli(["ingest", path.join(FIX, "codex", CODEX_FILE), "--format", "codex", "--db", tmpDb()]);
   assert.equal(forced.code, 0, forced.stderr);

@@ -339,10 +339,10 @@ export class IngestRun {
       this.stats.bad_lines.push(...adapted.bad);
       this.stats.failed_sources.push(file);
       const n = adapted.bad.length;
-      this.stats.results.push({
-        source: file, lines: adapted.lines, events: 0, rejected: n, written: false,
-        ...(this.opts.skipInvalid ? { reason: `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}` } : {}),
-      });
+      // Where --skip-invalid would write nothing, the usual advice to pass it is not given.
+      const reason = n === adapted.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
+        : adapted.events.length === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined;
+      this.stats.results.push({ source: file, lines: adapted.lines, events: 0, rejected: n, written: false, ...(reason ? { reason } : {}) });
       return;
     }
     const body = Buffer.from(adapted.events.map((e) => JSON.stringify(e)).join("\n") + (adapted.events.length ? "\n" : ""));
