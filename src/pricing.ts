@@ -49,6 +49,47 @@ export const PRICES: Record<string, Price> = {
   "claude-3-haiku": { input: 0.25, output: 1.25, cache_read: 0.03, cache_write: 0.3, cache_write_1h: 0.5 },
 };
 
+/**
+ * OpenAI (Codex CLI) and Google (Gemini CLI) models, standard tier, as their price pages list
+ * them. Neither charges for writing its prompt cache, so a cache write costs what input does;
+ * reasoning and thinking tokens are output. Gemini's Pro models cost more for a prompt over 200k
+ * tokens (long_context, for a table that prices it).
+ */
+type ProviderRates = { input: number; output: number; cache_read: number; cache_write: number; cache_write_1h: number };
+const flat = (input: number, output: number, cache_read: number): ProviderRates => ({ input, output, cache_read, cache_write: input, cache_write_1h: input });
+const longAbove200k = (r: ProviderRates, input: number, output: number, cache_read: number) => ({ ...r, long_context: { threshold: 200_000, ...flat(input, output, cache_read) } });
+const OPENAI_AND_GOOGLE = {
+  "gpt-5.5": flat(5, 30, 0.5),
+  "gpt-5.4-mini": flat(0.75, 4.5, 0.075),
+  "gpt-5.4": flat(2.5, 15, 0.25),
+  "gpt-5.3-codex": flat(1.75, 14, 0.175),
+  "gpt-5.2-codex": flat(1.75, 14, 0.175),
+  "gpt-5.2": flat(1.75, 14, 0.175),
+  "gpt-5.1-codex-mini": flat(0.25, 2, 0.025),
+  "gpt-5.1-codex": flat(1.25, 10, 0.125),
+  "gpt-5.1": flat(1.25, 10, 0.125),
+  "gpt-5-codex": flat(1.25, 10, 0.125),
+  "gpt-5-mini": flat(0.25, 2, 0.025),
+  "gpt-5-nano": flat(0.05, 0.4, 0.005),
+  "gpt-5": flat(1.25, 10, 0.125),
+  "gpt-4.1-mini": flat(0.4, 1.6, 0.1),
+  "gpt-4.1": flat(2, 8, 0.5),
+  "o4-mini": flat(1.1, 4.4, 0.275),
+  "o3-pro": flat(20, 80, 20),
+  "o3-mini": flat(1.1, 4.4, 0.55),
+  "o3": flat(2, 8, 0.5),
+  "codex-mini-latest": flat(1.5, 6, 0.375),
+  "gemini-3.1-pro": longAbove200k(flat(2, 12, 0.2), 4, 18, 0.4),
+  "gemini-3-pro": longAbove200k(flat(2, 12, 0.2), 4, 18, 0.4),
+  "gemini-3-flash": flat(0.5, 3, 0.05),
+  "gemini-2.5-pro": longAbove200k(flat(1.25, 10, 0.125), 2.5, 15, 0.25),
+  "gemini-2.5-flash-lite": flat(0.1, 0.4, 0.01),
+  "gemini-2.5-flash": flat(0.3, 2.5, 0.03),
+  "gemini-2.0-flash": flat(0.1, 0.4, 0.025),
+};
+// Laid into the table apart from the Claude rows, which follow Anthropic's multiples.
+Object.assign(PRICES, OPENAI_AND_GOOGLE);
+
 export type PriceTable = Record<string, Price>;
 
 export function priceOf(table: PriceTable, model: string): Price | undefined {

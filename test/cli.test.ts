@@ -104,7 +104,7 @@ test("OBS_DB is used when --db is not given, and ./obs.db after that", () => {
 });
 
 test("usage errors exit 2, not commander's 1", () => {
-  for (const args of [["frobnicate"], ["ls", "--no-such-flag"], ["ingest"]]) {
+  for (const args of [["frobnicate"], ["ls", "--no-such-flag"], ["ingest", "--format", "no-such-format"]]) {
     const r = spawnCli(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stdout, "");

@@ -3,8 +3,9 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { openWritable, resolveDbPath } from "../db/open.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
-import { follow } from "../ingest/follow.js";
-import { expandSources, FORMATS, ingestSources, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { follow, type FollowSource } from "../ingest/follow.js";
+import { expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
@@ -23,11 +24,26 @@ export interface IngestOpts extends CommonOpts {
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 const MAX_BAD_LINES_SHOWN = 20;
 
+/** Says which of the places agents keep their records exist here; none is an error only when asked to follow. */
+function reportPlaces(io: IO, found: Place[], missing: Place[], files?: Map<Place, number>): void {
+  const there = found.map((p) => `${p.label} in ${p.dir}${files ? ` (${files.get(p) ?? 0} file${files.get(p) === 1 ? "" : "s"})` : ""}`);
+  const absent = missing.map((p) => p.dir);
+  if (!found.length) io.err(`obs: none of the places agents keep their records is here (${absent.join(", ")}); name a file or directory to ingest\n`);
+  else io.err(`obs: ${files ? "reading" : "following"} ${there.join(", ")}${absent.length ? `; not here: ${absent.join(", ")}` : ""}\n`);
+}
+
 /** Follows the sources until Ctrl-C (or SIGTERM): the batch in hand is committed, then exit 0. */
 async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.sources.includes("-")) throw new UserError("--follow reads files and directories, not standard input");
   for (const s of opts.sources) {
     if (!fs.existsSync(s)) throw new UserError(`no such file or directory: ${s}`, ["--follow can wait for new files inside a directory, but the directory must exist"]);
+  }
+  let sources: FollowSource[] = opts.sources;
+  if (!opts.sources.length) {
+    const { found, missing } = findPlaces(io.env);
+    reportPlaces(io, found, missing);
+    if (!found.length) throw new UserError("nothing to follow", ["name a file or directory: obs ingest --follow <source…>"]);
+    sources = found.map((p) => ({ dir: p.dir, accept: p.accept }));
   }
   const db = openWritable(resolveDbPath(opts.db, io.env));
   const stop = new AbortController();
@@ -36,7 +52,7 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
   process.once("SIGTERM", onSignal);
   let shown = 0;
   try {
-    const stats = await follow(db, opts.sources, {
+    const stats = await follow(db, sources, {
       skipInvalid: Boolean(opts.skipInvalid),
       signal: stop.signal,
       onNote: (m) => io.err(`obs: ${m}\n`),
@@ -59,7 +75,24 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
 
 export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.follow) return runFollow(opts, io);
-  const files = expandSources(opts.sources);
+  let files: { name: string; walked: boolean }[];
+  if (opts.sources.length) files = expandSources(opts.sources);
+  else {
+    // No source: the places agents keep their records on this machine.
+    const { found, missing } = findPlaces(io.env);
+    const counts = new Map<Place, number>();
+    files = [];
+    for (const p of found) {
+      const mine = listSourceFiles(p.dir, p.accept);
+      counts.set(p, mine.length);
+      files.push(...mine.map((name) => ({ name, walked: true })));
+    }
+    reportPlaces(io, found, missing, counts);
+    if (!files.length) {
+      if (found.length) io.err("obs: no records in them yet\n");
+      return EXIT_OK;
+    }
+  }
   // The database being written is never one of its own sources, even when a walk finds it.
   const target = path.resolve(resolveDbPath(opts.db, io.env));
   const sources: Source[] = files
@@ -93,8 +126,10 @@ export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInv
     io.err(`… and ${stats.bad_lines.length - shown.length} more bad lines\n`);
   }
   for (const f of stats.failed_sources) {
-    const n = stats.results.find((r) => r.source === f)?.rejected ?? 0;
-    io.err(`obs: ${f}: nothing written (${n} bad line${n === 1 ? "" : "s"}); fix ${n === 1 ? "it" : "them"}, or pass --skip-invalid to write the good lines\n`);
+    const r = stats.results.find((x) => x.source === f);
+    const n = r?.rejected ?? 0;
+    if (r?.reason) io.err(`obs: ${f}: ${r.reason}\n`);
+    else io.err(`obs: ${f}: nothing written (${n} bad line${n === 1 ? "" : "s"}); fix ${n === 1 ? "it" : "them"}, or pass --skip-invalid to write the good lines\n`);
   }
   if (opts.skipInvalid && stats.rejected > 0) {
     io.err(`obs: skipped ${stats.rejected} bad line${stats.rejected === 1 ? "" : "s"} (--skip-invalid)\n`);
@@ -113,16 +148,19 @@ export function registerIngest(program: Command, app: App): void {
       .command("ingest")
       .summary("load JSONL event files into the database")
       .description(
-        "Load agents' JSONL records (files, directories of *.jsonl, or - for stdin) into the database.\n" +
-          "Each source is one transaction; ingesting again adds only lines appended since.",
+        "Load agents' records (files, directories, or - for stdin) into the database: obs's own event stream, " +
+          "Claude Code sessions, Codex CLI rollouts, Gemini CLI recordings, claude -p and gemini -p stream-json output, " +
+          "EventLogs, trace stores, and JSON arrays of their lines. Without a source it reads the places these tools keep " +
+          "their records (~/.claude/projects, ~/.codex/sessions, ~/.gemini/tmp, …) and says which it found. " +
+          "Each source is one transaction; ingesting again adds only what was added since.",
       )
-      .argument("<source...>", "files, directories, or - for standard input")
+      .argument("[source...]", "files, directories, or - for standard input (none: the places agents keep their records)")
       .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)")
       .option("--follow", "keep reading appended lines and new files until Ctrl-C (commits at least every 50 ms)")
       .addOption(new Option("--format <format>", "read every source as this format instead of detecting it").choices([...FORMATS]))
       .option("--prices <file>", "model prices (JSON, per million tokens) laid over the built-in table; also $OBS_PRICES"),
   )
-    .addHelpText("after", "\nExamples:\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest ~/.claude/projects        # Claude Code sessions, detected per file\n  obs ingest transcripts/ --skip-invalid\n  obs ingest --follow transcripts/      # while the agents run; Ctrl-C stops\n  producer | obs ingest -")
+    .addHelpText("after", "\nExamples:\n  obs ingest                            # every agent's records on this machine\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest ~/.claude/projects        # Claude Code sessions, detected per file\n  claude -p \"fix the tests\" --output-format stream-json --verbose | obs ingest -\n  obs ingest transcripts/ --skip-invalid\n  obs ingest --follow transcripts/      # while the agents run; Ctrl-C stops\n  producer | obs ingest -")
     .action(async (sources: string[], o: Omit<IngestOpts, "sources">) => {
       app.code = await runIngest({ ...o, sources }, app.io);
     });

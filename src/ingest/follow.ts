@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
-import { detectFormat, filePrefix, hashRange, IngestRun, listJsonl, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
+import { filePrefix, hashRange, identify, IngestRun, listSourceFiles, unreadableReason, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
 
 /**
  * `obs ingest --follow`: keeps reading what is appended to files (and new *.jsonl files in
@@ -24,10 +24,15 @@ interface Tracked {
   failed: boolean;
   /** Another tool's format: read again whole whenever it changes. */
   format: Format | null;
+  /** A JSON array: read again whole whenever it changes. */
+  array: boolean;
   seen: { size: number; mtimeMs: number };
 }
 
 const NL = 0x0a;
+
+/** A file or directory to follow; a directory may say which of its files are records. */
+export type FollowSource = string | { dir: string; accept: (file: string) => boolean };
 
 export interface FollowOptions extends IngestOptions {
   intervalMs?: number;
@@ -36,9 +41,11 @@ export interface FollowOptions extends IngestOptions {
   onBatch?: (stats: IngestStats) => void;
 }
 
-export async function follow(db: DB, sources: string[], opts: FollowOptions): Promise<IngestStats> {
+export async function follow(db: DB, sources: FollowSource[], opts: FollowOptions): Promise<IngestStats> {
   const run = new IngestRun(db, opts);
   const tracked = new Map<string, Tracked>();
+  /** Files no format reads, by the size they had when looked at: looked at again when they change. */
+  const ignored = new Map<string, number>();
   const interval = opts.intervalMs ?? 50;
 
   const track = (file: string) => {
@@ -55,11 +62,19 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
       const prev = run.log(key);
       // A file just created is classified once it has something in it.
       if (st.size === 0 && !prev && !opts.format) return;
-      const format = opts.format ?? detectFormat(file);
-      if (format === null) return; // a SQLite file that is no trace store
+      if (ignored.get(key) === st.size) return;
+      const found = identify(file);
+      const format = opts.format ?? found.format;
+      if (format === null) {
+        // Said once: a SQLite file that is no trace store, a *.json that is no record, lines obs does not know.
+        if (!ignored.has(key) && !file.endsWith(".json") && !/\.(db|sqlite3?)$/.test(file)) opts.onNote?.(`${file}: ${unreadableReason(found.head)}; not followed`);
+        ignored.set(key, st.size);
+        return;
+      }
+      ignored.delete(key);
       const t: Tracked = {
         file, key, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false, format,
-        seen: { size: -1, mtimeMs: -1 },
+        array: Boolean(found.head.array), seen: { size: -1, mtimeMs: -1 },
       };
       if (prev) {
         const h = st.size >= prev.bytes_consumed ? hashRange(fd, 0, prev.bytes_consumed) : null;
@@ -76,14 +91,19 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
   };
 
   const discover = () => {
-    for (const s of sources) {
+    for (const source of sources) {
+      const s = typeof source === "string" ? source : source.dir;
+      if (typeof source !== "string") {
+        if (fs.existsSync(s)) for (const f of listSourceFiles(s, source.accept)) track(f);
+        continue;
+      }
       let st: fs.Stats;
       try {
         st = fs.statSync(s);
       } catch {
         continue;
       }
-      if (st.isDirectory()) for (const f of listJsonl(s)) track(f);
+      if (st.isDirectory()) for (const f of listSourceFiles(s)) track(f);
       else track(s);
     }
   };
@@ -91,12 +111,13 @@ export async function follow(db: DB, sources: string[], opts: FollowOptions): Pr
   /** Reads what was appended to one file and folds its whole lines as one batch. */
   const step = (t: Tracked) => {
     if (t.failed) return;
-    if (t.format && t.format !== "obs") {
+    if ((t.format && t.format !== "obs") || t.array) {
       const st = fs.statSync(t.file, { throwIfNoEntry: false });
       if (!st || (st.size === t.seen.size && st.mtimeMs === t.seen.mtimeMs)) return;
       t.seen = { size: st.size, mtimeMs: st.mtimeMs };
       const failedBefore = run.stats.failed_sources.length;
-      run.ingestAdapted(t.file, t.format, true);
+      if (t.format === "obs") run.ingestObsArray(t.file, true);
+      else run.ingestAdapted(t.file, t.format!, true);
       if (run.stats.failed_sources.length > failedBefore) t.failed = true;
       return;
     }

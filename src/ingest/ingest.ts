@@ -6,31 +6,82 @@ import { createRegisterTriggers, dropRegisterTriggers } from "../db/register.js"
 import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
-import { ADAPTERS, adapterFor, isSqlite, readHead, type AdapterResult, type BadLine } from "./adapters/index.js";
-import { checkEvent, type Kind } from "./events.js";
+import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type AdapterResult, type BadLine, type Head } from "./adapters/index.js";
+import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
 export const FORMATS: readonly string[] = ["obs", ...ADAPTERS.map((a) => a.format)];
 export type Format = string;
 
+const OBS_KINDS: ReadonlySet<string> = new Set(KINDS);
+
+/** What obs reads, in a user's words, for "obs cannot read this file". */
+export const FORMATS_READ = `obs event streams, ${ADAPTERS.map((a) => a.describes.replace(/\s*\(.*\)$/, "")).join(", ")}, and JSON arrays of their lines`;
+
 /**
  * A file's format from a look at its start: obs's own stream when its first lines are obs
- * events, else the first adapter that claims it, else obs's stream (whose reader names what is
- * wrong line by line); null for a SQLite file no adapter reads.
+ * events, else the first adapter that claims it; null when no format reads it (a SQLite file
+ * that is no trace store, or lines of a kind obs does not know). An empty file is obs's stream,
+ * with nothing in it yet.
  */
+export function identify(file: string, bytes?: Buffer): { format: Format | null; head: Head } {
+  const buf = bytes ? bytes.subarray(0, headLength(bytes)) : readFileHead(file);
+  const head = readHead(file, buf);
+  // Other tools use `kind` too (a Gemini CLI recording's "main"): obs's are its event kinds.
+  if (head.objects.some((o) => (typeof o.kind === "string" && OBS_KINDS.has(o.kind)) || ("entry_type" in o && "execution_id" in o))) return { format: "obs", head };
+  const adapter = ADAPTERS.find((a) => a.detect(head));
+  if (adapter) return { format: adapter.format, head };
+  return { format: buf.toString("utf8", 0, Math.min(buf.length, 4096)).trim() === "" && !head.array ? "obs" : null, head };
+}
+
 export function detectFormat(file: string): Format | null {
+  return identify(file).format;
+}
+
+const HEAD_BYTES = 64 * 1024;
+/** A first line longer than this is not looked at whole (a JSON array is scanned element by element). */
+const HEAD_MAX = 32 * 1024 * 1024;
+
+/** How much of a text the head is: 64 KiB, or more to hold its first line whole. */
+function headLength(data: Buffer): number {
+  if (data.length <= HEAD_BYTES) return data.length;
+  const nl = data.indexOf(NL);
+  return Math.min(data.length, HEAD_MAX, Math.max(HEAD_BYTES, nl + 1));
+}
+
+/** A file's head: its first 64 KiB, read on until its first line is whole (up to 32 MiB). */
+function readFileHead(file: string): Buffer {
   const fd = fs.openSync(file, "r");
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    const head = readHead(file, buf.subarray(0, n));
-    if (head.objects.some((o) => typeof o.kind === "string" || ("entry_type" in o && "execution_id" in o))) return "obs";
-    const adapter = ADAPTERS.find((a) => a.detect(head));
-    if (adapter) return adapter.format;
-    return isSqlite(head.bytes) ? null : "obs";
+    let buf = Buffer.alloc(HEAD_BYTES);
+    let n = fs.readSync(fd, buf, 0, buf.length, 0);
+    while (n === buf.length && buf.indexOf(NL) < 0 && buf.length < HEAD_MAX && !startsArray(buf)) {
+      const bigger = Buffer.alloc(buf.length * 4);
+      buf.copy(bigger, 0, 0, n);
+      buf = bigger;
+      n += fs.readSync(fd, buf, n, buf.length - n, n);
+    }
+    return buf.subarray(0, n);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The one line for a file no format reads: what it looks like, what obs reads, how to force one. */
+export function unreadableReason(head: Head): string {
+  return `not a format obs reads (${describeHead(head)}); obs reads ${FORMATS_READ}; if it is one of them, say which with --format ${FORMATS.join("|")}`;
+}
+
+/** A whole JSON document (a JSON array, a pretty-printed object) rather than lines. */
+function isWholeJson(data: Buffer): boolean {
+  const start = data.toString("utf8", 0, Math.min(data.length, 64)).trimStart()[0];
+  if (start !== "{" && start !== "[") return false;
+  try {
+    JSON.parse(data.toString("utf8"));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -50,6 +101,8 @@ export interface SourceResult {
   written: boolean;
   /** Why nothing was read: already ingested, or the file changed underneath. */
   note?: string;
+  /** Why the source failed, when it is not its bad lines (obs cannot read it, or none of them could be read). */
+  reason?: string;
 }
 
 export interface IngestStats {
@@ -94,15 +147,19 @@ const NL = 0x0a;
 /** SQLite files a directory walk looks into, for trace stores. */
 const SQLITE_NAMES = /\.(db|sqlite|sqlite3)$/;
 
-/** Every *.jsonl below a directory (and SQLite files that may be trace stores), in a stable order. */
-export function listJsonl(dir: string): string[] {
+/**
+ * Every file below a directory that may be a record, in a stable order: *.jsonl, *.json
+ * (JSON-array transcripts, Gemini CLI recordings) and SQLite files that may be trace stores.
+ * A *.json or SQLite file found this way that is no record obs reads is passed over.
+ */
+export function listSourceFiles(dir: string, accept: (file: string) => boolean = () => true): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     const entries = fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
     for (const ent of entries) {
       const p = path.join(d, ent.name);
       if (ent.isDirectory()) walk(p);
-      else if (ent.isFile() && (ent.name.endsWith(".jsonl") || SQLITE_NAMES.test(ent.name))) out.push(p);
+      else if (ent.isFile() && (ent.name.endsWith(".jsonl") || ent.name.endsWith(".json") || SQLITE_NAMES.test(ent.name)) && accept(p)) out.push(p);
     }
   };
   walk(dir);
@@ -124,8 +181,8 @@ export function expandSources(args: string[]): { name: string; walked: boolean }
       throw new UserError(`no such file or directory: ${a}`);
     }
     if (st.isDirectory()) {
-      const files = listJsonl(a);
-      if (files.length === 0) throw new UserError(`no *.jsonl files under ${a}`);
+      const files = listSourceFiles(a);
+      if (files.length === 0) throw new UserError(`no records under ${a} (obs looks for *.jsonl, *.json and SQLite files)`);
       out.push(...files.map((f) => ({ name: f, walked: true })));
     } else out.push({ name: a, walked: false });
   }
@@ -138,6 +195,8 @@ export class IngestRun {
     seconds: 0, lines_per_second: 0, results: [],
   };
   private readonly started = process.hrtime.bigint();
+  /** *.json files a directory walk found that are no record obs reads. */
+  readonly passedOver: string[] = [];
   private readonly getLog;
   /** Indexes each transaction's rows for `obs search` in bulk (see SearchIndexer). */
   private readonly search: SearchIndexer;
@@ -217,7 +276,9 @@ export class IngestRun {
           result.events++;
         }
         result.rejected = bad.length;
-        if (bad.length > 0 && !this.opts.skipInvalid) throw Rollback;
+        // --skip-invalid writes the good lines; a source read from its start that had none failed.
+        if (bad.length > 0 && firstLine === 1 && result.events === 0) result.reason = `nothing written: none of its ${bad.length} line${bad.length === 1 ? "" : "s"} could be read`;
+        if (bad.length > 0 && (!this.opts.skipInvalid || result.reason)) throw Rollback;
         folder.finish();
         search.finish();
         createRegisterTriggers(this.db);
@@ -257,11 +318,11 @@ export class IngestRun {
    * call's result, a response's usage and a subagent's Task are on other lines), so a changed
    * file is read again whole; every row it makes has a stable id, so that adds nothing twice.
    */
-  ingestAdapted(file: string, format: Format, wholeLinesOnly = false): void {
-    const key = path.resolve(file);
-    let text = fs.readFileSync(file);
-    // While following, a line still being written is left for the next look.
-    if (wholeLinesOnly && !isSqlite(text)) text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
+  ingestAdapted(file: string, format: Format, wholeLinesOnly = false, source?: { key: string; data: Buffer }): void {
+    const key = source?.key ?? path.resolve(file);
+    let text = source?.data ?? fs.readFileSync(file);
+    // While following, a line still being written is left for the next look (a whole JSON document is read whole).
+    if (wholeLinesOnly && !isSqlite(text) && !isWholeJson(text)) text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
     const digest = crypto.createHash("sha256").update(text).digest("hex");
     const prev = this.log(key);
     if (prev && prev.content_hash === digest && prev.bytes_consumed === text.length) {
@@ -271,14 +332,27 @@ export class IngestRun {
     }
     const adapter = adapterFor(format);
     if (!adapter) throw new UserError(`unknown format ${format}`, [`obs reads: ${FORMATS.join(", ")}`]);
-    const adapted: AdapterResult = adapter.read(file, text, { prices: this.opts.prices ?? PRICES });
-    if (adapted.bad.length && !this.opts.skipInvalid) {
+    let data = text;
+    if (startsArray(text)) {
+      const unwrapped = arrayAsLines(text);
+      if ("error" in unwrapped) {
+        if (wholeLinesOnly) return; // still being written: the next look reads it whole
+        return this.unreadable(file, unwrapped.error);
+      }
+      data = unwrapped.lines;
+    }
+    const adapted: AdapterResult = adapter.read(file, data, { prices: this.opts.prices ?? PRICES });
+    if (adapted.bad.length && (!this.opts.skipInvalid || adapted.events.length === 0)) {
       this.stats.sources++;
       this.stats.lines += adapted.lines;
       this.stats.rejected += adapted.bad.length;
       this.stats.bad_lines.push(...adapted.bad);
       this.stats.failed_sources.push(file);
-      this.stats.results.push({ source: file, lines: adapted.lines, events: 0, rejected: adapted.bad.length, written: false });
+      const n = adapted.bad.length;
+      // Where --skip-invalid would write nothing, the usual advice to pass it is not given.
+      const reason = n === adapted.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
+        : adapted.events.length === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined;
+      this.stats.results.push({ source: file, lines: adapted.lines, events: 0, rejected: n, written: false, ...(reason ? { reason } : {}) });
       return;
     }
     const body = Buffer.from(adapted.events.map((e) => JSON.stringify(e)).join("\n") + (adapted.events.length ? "\n" : ""));
@@ -299,15 +373,39 @@ export class IngestRun {
     }
   }
 
+  /** A source no format reads: one line for it, and it fails (whatever --skip-invalid says). */
+  unreadable(file: string, reason: string): void {
+    this.stats.sources++;
+    this.stats.failed_sources.push(file);
+    this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, reason });
+  }
+
   /** A file: from where the last ingest stopped if what was read then is unchanged, else from the start. */
   ingestFile(file: string, walked = false): void {
-    const format = this.opts.format ?? detectFormat(file);
+    let found: { format: Format | null; head?: Head };
+    try {
+      found = this.opts.format ? { format: this.opts.format } : identify(file);
+    } catch (e) {
+      throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+    }
+    const format = found.format;
     if (format === null) {
-      // A SQLite file that is no trace store: found by a directory walk it is passed over.
-      if (walked) return this.opts.onNote?.(`${file}: a SQLite database but not a trace store (no agent_traces); passed over`);
-      throw new UserError(`${file} is a SQLite database but not a trace store (no agent_traces table)`, ["obs reads JSONL event streams, Claude Code sessions, EventLogs and trace stores"]);
+      const head = found.head!;
+      if (isSqlite(head.bytes)) {
+        // A SQLite file that is no trace store: found by a directory walk it is passed over.
+        if (walked) return this.opts.onNote?.(`${file}: a SQLite database but not a trace store (no agent_traces); passed over`);
+        throw new UserError(`${file} is a SQLite database but not a trace store (no agent_traces table)`, [`obs reads ${FORMATS_READ}`]);
+      }
+      // A walk finds *.json of every kind (package.json, settings): only records are read. A
+      // sidecar beside a record (agent-x.meta.json by agent-x.jsonl) is read with it: not even noted.
+      if (walked && file.endsWith(".json")) {
+        if (!(file.endsWith(".meta.json") && fs.existsSync(file.replace(/\.meta\.json$/, ".jsonl")))) this.passedOver.push(file);
+        return;
+      }
+      return this.unreadable(file, unreadableReason(head));
     }
     if (format !== "obs") return this.ingestAdapted(file, format);
+    if (found.head ? found.head.array : startsArray(identify(file).head.bytes)) return this.ingestObsArray(file);
     const key = path.resolve(file);
     let fd: number;
     try {
@@ -373,6 +471,43 @@ export class IngestRun {
     }
   }
 
+  /**
+   * A JSON array of obs events: read as its elements, one a line. Each read converts it again;
+   * when the elements read last time are unchanged at its start, only the ones after them are
+   * folded, as for a grown JSONL file.
+   */
+  ingestObsArray(file: string, following = false): void {
+    const key = path.resolve(file);
+    const unwrapped = arrayAsLines(fs.readFileSync(file));
+    if ("error" in unwrapped) {
+      if (following) return; // still being written: the next look reads it whole
+      return this.unreadable(file, unwrapped.error);
+    }
+    const data = unwrapped.lines;
+    const prev = this.log(key);
+    let offset = 0;
+    let firstLine = 1;
+    if (prev && data.length >= prev.bytes_consumed && crypto.createHash("sha256").update(data.subarray(0, prev.bytes_consumed)).digest("hex") === prev.content_hash) {
+      if (data.length === prev.bytes_consumed) {
+        this.stats.sources++;
+        this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
+        return;
+      }
+      offset = prev.bytes_consumed;
+      firstLine = prev.lines + 1;
+    } else if (prev) {
+      this.opts.onNote?.(`${file}: changed since it was last ingested (not only added to); reading it from the start`);
+    }
+    const digest = crypto.createHash("sha256").update(data).digest("hex");
+    this.fold(file, data.subarray(offset), firstLine, (lines, rejected) => {
+      this.putLog.run({
+        path: key, format: "obs-json-array", size: data.length, bytes_consumed: data.length,
+        lines: (offset ? prev!.lines : 0) + lines, rejected_lines: (offset ? prev!.rejected_lines : 0) + rejected,
+        content_hash: digest, ingested_at: new Date().toISOString(),
+      });
+    });
+  }
+
   /** Text that has no file to grow (stdin, the demo): known by its content hash, so the same text twice adds nothing. */
   ingestText(name: string, text: Buffer): void {
     const digest = crypto.createHash("sha256").update(text).digest("hex");
@@ -381,6 +516,15 @@ export class IngestRun {
       this.stats.sources++;
       this.stats.results.push({ source: name, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested (same content)" });
       return;
+    }
+    // Standard input may carry another tool's record (claude -p … | obs ingest -).
+    const found = this.opts.format ? { format: this.opts.format, head: readHead(name, text.subarray(0, 64 * 1024)) } : identify(name, text);
+    if (found.format === null) return this.unreadable(name, unreadableReason(found.head));
+    if (found.format !== "obs") return this.ingestAdapted(name, found.format, false, { key, data: text });
+    if (startsArray(text)) {
+      const unwrapped = arrayAsLines(text);
+      if ("error" in unwrapped) return this.unreadable(name, unwrapped.error);
+      text = unwrapped.lines;
     }
     this.fold(name, text, 1, (lines, rejected) => {
       this.putLog.run({
@@ -480,6 +624,8 @@ export async function ingestSources(
     else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
     else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
   }
+  const n = run.passedOver.length;
+  if (n) opts.onNote?.(`passed over ${n} *.json file${n === 1 ? "" : "s"} the walk found that ${n === 1 ? "is no record" : "are no records"} obs reads (${run.passedOver.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})`);
   return run.finishStats();
 }
 

@@ -20,8 +20,10 @@ export interface BadLine {
 export interface Head {
   path: string;
   bytes: Buffer;
-  /** The first lines (up to 20) that parse as JSON objects. */
+  /** The first lines (up to 20) that parse as JSON objects; for a JSON array, its first elements. */
   objects: J[];
+  /** The file is one JSON array, read as its elements (each a line of the format it holds). */
+  array?: boolean;
 }
 
 export interface AdapterContext {

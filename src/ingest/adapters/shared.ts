@@ -1,0 +1,133 @@
+import crypto from "node:crypto";
+import { costOf, priceOf, type PriceTable, type Usage } from "../../pricing.js";
+import type { BadLine, J } from "./types.js";
+
+/**
+ * What several adapters need: the JSON objects of a file's lines, ids for records the producer
+ * named nothing, the cost of a model call, and a producer's total cost shared among its calls.
+ * Adapters import this module, never one another.
+ */
+
+export interface Row {
+  o: J;
+  /** The line's number in the file (1-based). */
+  n: number;
+}
+
+/** The JSON objects of a text's lines, with their line numbers; what is not one is a bad line. */
+export function jsonLines(file: string, text: string): { rows: Row[]; bad: BadLine[] } {
+  const rows: Row[] = [];
+  const bad: BadLine[] = [];
+  let n = 0;
+  for (const raw of text.split("\n")) {
+    n++;
+    if (raw.trim() === "") continue;
+    let o: unknown;
+    try {
+      o = JSON.parse(raw);
+    } catch (e) {
+      bad.push({ source: file, line: n, reason: `not JSON: ${(e as Error).message}` });
+      continue;
+    }
+    if (o === null || typeof o !== "object" || Array.isArray(o)) {
+      bad.push({ source: file, line: n, reason: "not a JSON object" });
+      continue;
+    }
+    rows.push({ o: o as J, n });
+  }
+  return { rows, bad };
+}
+
+/** A short, stable id for something the producer gave no id: a hash of what identifies it. */
+export function hashId(...parts: unknown[]): string {
+  return crypto.createHash("sha256").update(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join("\u0000")).digest("hex").slice(0, 16);
+}
+
+export const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+export const obj = (v: unknown): J | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : undefined);
+/** A non-negative integer count, or 0. */
+export const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
+
+/** ISO time of a value that may be ISO text, epoch milliseconds or epoch seconds. */
+export function isoTime(v: unknown): string | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return new Date(v > 1e12 ? v : v * 1000).toISOString();
+  if (typeof v !== "string" || v === "") return undefined;
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** The text of message content: a string, or an array of parts with `text` (or `thought: false` parts). */
+export function partsText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((p) => (typeof p === "string" ? p : p && typeof p === "object" && typeof (p as J).text === "string" && (p as J).thought !== true ? ((p as J).text as string) : ""))
+      .filter(Boolean)
+      .join("\n");
+  }
+  const o = obj(content);
+  return o && typeof o.text === "string" ? o.text : "";
+}
+
+/** The tokens of one model call, as docs/events.md's llm:call carries them. */
+export interface CallTokens {
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  /** 5-minute cache writes. */
+  cache_write_tokens: number;
+  /** 1-hour cache writes, priced apart. */
+  cache_write_1h_tokens: number;
+  /** The part of output_tokens spent reasoning. */
+  reasoning_tokens: number;
+}
+
+/** A call's cost from the price table, or null when the table does not know its model. */
+export function tableCost(prices: PriceTable, t: CallTokens): number | null {
+  if (!priceOf(prices, t.model)) return null;
+  // A table that prices 1-hour cache writes takes them apart (ask it); one that does not prices
+  // them as writes (an underestimate: Anthropic charges 2× input for them, 1.25× for 5-minute ones).
+  const probe: Usage & { cache_write_1h_tokens?: number } = { model: t.model, input_tokens: 0, output_tokens: 0, cache_write_1h_tokens: 1_000_000 };
+  const apart = t.cache_write_1h_tokens > 0 && (costOf(prices, probe) ?? 0) > 0;
+  const usage: Usage & { cache_write_1h_tokens?: number } = {
+    model: t.model, input_tokens: t.input_tokens, output_tokens: t.output_tokens, cache_read_tokens: t.cache_read_tokens,
+    cache_write_tokens: t.cache_write_tokens + (apart ? 0 : t.cache_write_1h_tokens), ...(apart ? { cache_write_1h_tokens: t.cache_write_1h_tokens } : {}),
+  };
+  return costOf(prices, usage);
+}
+
+/**
+ * A producer's total cost shared among the calls it covers, in proportion to each call's
+ * weight; the shares add up to the total exactly (the last takes the rounding).
+ */
+export function shareCost(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const shares = weights.map((w) => Math.round((sum > 0 ? (total * w) / sum : total / weights.length) * 1e10) / 1e10);
+  if (shares.length) {
+    const rest = shares.slice(0, -1).reduce((a, b) => a + b, 0);
+    shares[shares.length - 1] = Math.round((total - rest) * 1e10) / 1e10;
+  }
+  return shares;
+}
+
+/** The llm:call fields for a call's tokens (zero counts left out but the required ones). */
+export function tokenFields(t: CallTokens): J {
+  return {
+    model: t.model, input_tokens: t.input_tokens, output_tokens: t.output_tokens,
+    cache_read_tokens: t.cache_read_tokens, cache_write_tokens: t.cache_write_tokens,
+    ...(t.cache_write_1h_tokens ? { cache_write_1h_tokens: t.cache_write_1h_tokens } : {}),
+    ...(t.reasoning_tokens ? { reasoning_tokens: t.reasoning_tokens } : {}),
+  };
+}
+
+/**
+ * Orders events by time for folding, keeping the order they were made in among equal times
+ * (a call's start before its end, a task's start before its work).
+ */
+export function byTime(events: J[]): J[] {
+  return events
+    .map((e, i) => ({ e, i, t: String(e.timestamp) }))
+    .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.i - b.i))
+    .map((x) => x.e);
+}
