@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { costOf, priceOf, type PriceTable, type Usage } from "../../pricing.js";
+import { costOf, type PriceTable } from "../../pricing.js";
 import type { BadLine, J } from "./types.js";
 
 /**
@@ -85,16 +85,10 @@ export interface CallTokens {
 
 /** A call's cost from the price table, or null when the table does not know its model. */
 export function tableCost(prices: PriceTable, t: CallTokens): number | null {
-  if (!priceOf(prices, t.model)) return null;
-  // A table that prices 1-hour cache writes takes them apart (ask it); one that does not prices
-  // them as writes (an underestimate: Anthropic charges 2× input for them, 1.25× for 5-minute ones).
-  const probe: Usage & { cache_write_1h_tokens?: number } = { model: t.model, input_tokens: 0, output_tokens: 0, cache_write_1h_tokens: 1_000_000 };
-  const apart = t.cache_write_1h_tokens > 0 && (costOf(prices, probe) ?? 0) > 0;
-  const usage: Usage & { cache_write_1h_tokens?: number } = {
+  return costOf(prices, {
     model: t.model, input_tokens: t.input_tokens, output_tokens: t.output_tokens, cache_read_tokens: t.cache_read_tokens,
-    cache_write_tokens: t.cache_write_tokens + (apart ? 0 : t.cache_write_1h_tokens), ...(apart ? { cache_write_1h_tokens: t.cache_write_1h_tokens } : {}),
-  };
-  return costOf(prices, usage);
+    cache_write_tokens: t.cache_write_tokens, cache_write_1h_tokens: t.cache_write_1h_tokens,
+  });
 }
 
 /**
