@@ -175,16 +175,20 @@ function child(dir: string, db: string, transcripts: string, exec: string, who: 
   const script = path.join(dir, "child.mjs");
   fs.writeFileSync(script, `
     import { TranscriptWriter } from ${JSON.stringify(PRODUCERS)};
-    const [exec, who, n, db, transcripts] = process.argv.slice(2);
+    import fs from "node:fs";
+    const [exec, who, n, db, transcripts, gate] = process.argv.slice(2);
     const w = new TranscriptWriter({ executionId: exec, instanceId: who, dbPath: db, transcriptsDir: transcripts, flushIntervalMs: 20 });
+    // Ready, then wait for the word, so that all the children write at once.
+    fs.writeFileSync(gate + "." + who, "");
+    while (!fs.existsSync(gate)) await new Promise((r) => setTimeout(r, 2));
     for (let i = 0; i < Number(n); i++) {
       w.write({ entryType: "checkpoint", summary: who + " " + i });
-      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      if (i % 25 === 0) await new Promise((r) => setTimeout(r, 2));
     }
     w.close();
   `);
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [script, exec, who, String(n), db, transcripts], { stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(process.execPath, [script, exec, who, String(n), db, transcripts, path.join(dir, "go")], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     p.stderr.on("data", (d) => (stderr += d));
     p.on("exit", (code) => resolve({ code, stderr }));
@@ -194,7 +198,13 @@ function child(dir: string, db: string, transcripts: string, exec: string, who: 
 test("4 processes × 500 entries into one execution: 2,000 distinct, gap-free sequences, in time order, in both copies", async () => {
   const { dir, db, transcripts } = setup();
   assert.equal(spawnCli(["init", "--db", db]).code, 0);
-  const results = await Promise.all(["p1", "p2", "p3", "p4"].map((who) => child(dir, db, transcripts, "exec-many", who, 500)));
+  const running = ["p1", "p2", "p3", "p4"].map((who) => child(dir, db, transcripts, "exec-many", who, 500));
+  for (let i = 0; !["p1", "p2", "p3", "p4"].every((w) => fs.existsSync(path.join(dir, `go.${w}`))); i++) {
+    assert.ok(i < 3000, "the children started");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  fs.writeFileSync(path.join(dir, "go"), "");
+  const results = await Promise.all(running);
   for (const r of results) assert.equal(r.code, 0, r.stderr);
   const rows = all(db, `SELECT sequence, timestamp, instance_id, summary FROM transcript_entries WHERE execution_id = 'exec-many' ORDER BY sequence`);
   assert.equal(rows.length, 2000);

