@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { ObservabilityStreamService } from "../live/stream.js";
 import { Recorder, type RecorderOptions, type Stamp } from "./record.js";
+import { streamBridge } from "./stream-bridge.js";
 import { oneLine } from "./text.js";
 
 /** Seed 000's entry types, and seed 001's `decision`. */
@@ -90,6 +92,8 @@ export interface TranscriptWriterOptions {
   database?: boolean;
   /** Where problems are said once (default stderr). */
   report?: (message: string) => void;
+  /** A stream service to send every record to as it is made (for a server with its agents in-process). */
+  stream?: ObservabilityStreamService;
 }
 
 /** The recorder behind a writer, for the other producers of this package (not exported from it). */
@@ -131,6 +135,7 @@ export class TranscriptWriter {
   constructor(opts: TranscriptWriterOptions) {
     const fan: LineListener[] = [];
     listeners.set(this, fan);
+    if (opts.stream) fan.push(streamBridge(opts.stream));
     const o: RecorderOptions = { ...opts, onLine: (line) => fan.forEach((f) => f(line)) };
     const r = new Recorder(o);
     recorders.set(this, r);
