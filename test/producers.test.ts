@@ -222,3 +222,55 @@ test("4 processes × 500 entries into one execution: 2,000 distinct, gap-free se
   const v = spawnCli(["query", "V001", "exec-many", "--json", "--db", db]);
   assert.deepEqual(JSON.parse(v.stdout), []);
 });
+
+test("a locked, missing or foreign database never stops the agent: said once, the JSONL goes on, the database catches up", async () => {
+  const { dir, db, transcripts } = setup();
+  const reports: string[] = [];
+  const open = (exec: string, dbPath = db) => new TranscriptWriter({ executionId: exec, instanceId: "a", dbPath, transcriptsDir: transcripts, flushIntervalMs: 0, report: (m) => reports.push(m) });
+  const summaries = (file: string, exec: string) => all(file, `SELECT summary FROM transcript_entries WHERE execution_id = ? ORDER BY sequence`, exec).map((r) => r.summary);
+
+  const w = open("exec-locked");
+  w.write({ entryType: "checkpoint", summary: "before" });
+  w.flush();
+  const { default: Database } = await import("better-sqlite3");
+  const holder = new Database(db);
+  holder.exec("BEGIN EXCLUSIVE; INSERT INTO obs_meta (key, value) VALUES ('held', 'yes')");
+  w.write({ entryType: "checkpoint", summary: "while locked 1" });
+  w.flush();
+  w.write({ entryType: "checkpoint", summary: "while locked 2" });
+  w.flush();
+  assert.equal(reports.length, 1, reports.join(""));
+  assert.match(reports[0]!, /^obs producer: cannot write .*obs\.db \(SQLITE_BUSY: database is locked\); the record goes on in .*exec-locked\/unified\.jsonl, and the database is tried again at each flush — `obs ingest .*` brings a database up to date\n$/);
+  holder.exec("ROLLBACK");
+  holder.close();
+  w.write({ entryType: "checkpoint", summary: "after" });
+  w.close();
+  assert.deepEqual(summaries(db, "exec-locked"), ["before", "while locked 1", "while locked 2", "after"]);
+  assert.match(reports[1]!, /is written again; 3 waiting line\(s\) caught up/);
+
+  const missing = path.join(dir, "later", "obs.db");
+  const m = open("exec-missing", missing);
+  m.write({ entryType: "checkpoint", summary: "one" });
+  m.flush();
+  m.write({ entryType: "checkpoint", summary: "two" });
+  m.close();
+  assert.equal(reports.filter((r) => r.includes(missing)).length, 1);
+  const other = path.join(dir, "other.db");
+  assert.equal(spawnCli(["ingest", path.join(transcripts, "exec-missing", "unified.jsonl"), "--db", other]).code, 0);
+  assert.deepEqual(summaries(other, "exec-missing"), ["one", "two"], "obs ingest catches a database up from the JSONL");
+
+  const foreign = path.join(dir, "notes.db");
+  fs.writeFileSync(foreign, "not a database\n".repeat(100));
+  const f = open("exec-foreign", foreign);
+  for (let i = 0; i < 3; i++) {
+    f.write({ entryType: "checkpoint", summary: String(i) });
+    f.flush();
+  }
+  f.close();
+  const said = reports.filter((r) => r.includes("notes.db"));
+  assert.equal(said.length, 1);
+  assert.match(said[0]!, /is not a SQLite database/);
+  assert.doesNotMatch(said[0]!, /tried again/);
+  assert.equal(fs.readFileSync(foreign, "utf8"), "not a database\n".repeat(100));
+  assert.equal(fs.readFileSync(path.join(transcripts, "exec-foreign", "unified.jsonl"), "utf8").trimEnd().split("\n").filter((l) => l.includes('"transcript:entry"')).length, 3);
+});

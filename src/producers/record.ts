@@ -6,7 +6,7 @@ import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { checkEvent } from "../ingest/events.js";
 import { Folder } from "../ingest/fold.js";
-import { jsonable, wellFormed } from "./text.js";
+import { jsonable } from "./text.js";
 
 /**
  * The machinery under the four producer classes: one record of an execution written twice, as
@@ -174,6 +174,7 @@ export function foldLines(db: DB, source: string, lines: readonly string[]): str
 /** The database copy: lines folded by obs's ingest, retried while the file cannot be written. */
 export class DatabaseSink {
   private db: DB | undefined;
+  private read: DB | undefined;
   private pending: string[] = [];
   private failing = false;
   private gaveUp = false;
@@ -210,8 +211,11 @@ export class DatabaseSink {
       return true;
     } catch (e) {
       const err = e as { code?: string; message: string };
-      this.db?.close();
-      this.db = undefined;
+      // A busy database keeps its connection (reopening it would wait for the lock again).
+      if (err.code !== "SQLITE_BUSY" && err.code !== "SQLITE_LOCKED") {
+        this.db?.close();
+        this.db = undefined;
+      }
       this.failing = true;
       const permanent = e instanceof UserError;
       const why = err.code ? `${err.code}: ${err.message}` : err.message;
@@ -229,11 +233,29 @@ export class DatabaseSink {
     return this.pending.length;
   }
 
+  /**
+   * A read-only connection for the lookups an agent's call makes (is the run known, is a tool id
+   * another execution's): in WAL it never waits for a writer, so a database another process is
+   * writing does not hold up the agent. Null when there is no database to read yet.
+   */
+  private reader(): DB | null {
+    if (this.gaveUp) return null;
+    if (this.read?.open) return this.read;
+    if (!fs.existsSync(this.dbPath)) return null;
+    try {
+      this.read = new Database(this.dbPath, { readonly: true, fileMustExist: true });
+      this.read.pragma("busy_timeout = 200");
+      return this.read;
+    } catch {
+      return null;
+    }
+  }
+
   /** Whether the database has a row of `table` with this id; null when it cannot be read. */
   has(table: "task_list_execution_runs" | "tasks", id: string): boolean | null {
-    if (this.gaveUp) return null;
     try {
-      return Boolean(this.open().prepare(`SELECT 1 FROM ${table} WHERE id = ?`).get(id));
+      const db = this.reader();
+      return db ? Boolean(db.prepare(`SELECT 1 FROM ${table} WHERE id = ?`).get(id)) : null;
     } catch {
       return null;
     }
@@ -241,9 +263,8 @@ export class DatabaseSink {
 
   /** Whether another execution's row in `table` has this id (false when the database cannot be read). */
   takenElsewhere(table: "tool_uses", id: string, executionId: string): boolean {
-    if (this.gaveUp) return false;
     try {
-      return Boolean(this.open().prepare(`SELECT 1 FROM ${table} WHERE id = ? AND execution_id IS NOT ?`).get(id, executionId));
+      return Boolean(this.reader()?.prepare(`SELECT 1 FROM ${table} WHERE id = ? AND execution_id IS NOT ?`).get(id, executionId));
     } catch {
       return false;
     }
@@ -252,6 +273,8 @@ export class DatabaseSink {
   close(): void {
     this.db?.close();
     this.db = undefined;
+    this.read?.close();
+    this.read = undefined;
   }
 }
 
@@ -451,4 +474,3 @@ export class Recorder {
   }
 }
 
-export { wellFormed };

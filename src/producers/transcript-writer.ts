@@ -104,12 +104,7 @@ export function recorderOf(w: TranscriptWriter): Recorder {
   return r;
 }
 
-/** Hooks the other producers and the stream use to hear of each line (set before the first write). */
-export type LineListener = (line: Record<string, unknown>) => void;
-const listeners = new WeakMap<TranscriptWriter, LineListener[]>();
-export function onLine(w: TranscriptWriter, f: LineListener): void {
-  listeners.get(w)?.push(f);
-}
+type LineListener = (line: Record<string, unknown>) => void;
 
 function checkEntry(e: TranscriptEntryInput): void {
   if (!e || typeof e !== "object") throw new TypeError("write() takes an entry object");
@@ -133,10 +128,8 @@ export class TranscriptWriter {
   readonly waveId: string | undefined;
 
   constructor(opts: TranscriptWriterOptions) {
-    const fan: LineListener[] = [];
-    listeners.set(this, fan);
-    if (opts.stream) fan.push(streamBridge(opts.stream));
-    const o: RecorderOptions = { ...opts, onLine: (line) => fan.forEach((f) => f(line)) };
+    const onLine: LineListener | undefined = opts.stream ? streamBridge(opts.stream) : undefined;
+    const o: RecorderOptions = { ...opts, onLine };
     const r = new Recorder(o);
     recorders.set(this, r);
     this.executionId = r.executionId;
