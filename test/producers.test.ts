@@ -274,3 +274,27 @@ test("a locked, missing or foreign database never stops the agent: said once, th
   assert.equal(fs.readFileSync(foreign, "utf8"), "not a database\n".repeat(100));
   assert.equal(fs.readFileSync(path.join(transcripts, "exec-foreign", "unified.jsonl"), "utf8").trimEnd().split("\n").filter((l) => l.includes('"transcript:entry"')).length, 3);
 });
+
+test("the pre-built assertions run what they say: tsc --noEmit in the working directory, any command under a timeout", async () => {
+  const { dir, db, transcripts } = setup();
+  const project = path.join(dir, "project");
+  fs.mkdirSync(path.join(project, "node_modules", ".bin"), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "node_modules", ".bin", "tsc"), path.join(project, "node_modules", ".bin", "tsc"));
+  fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, types: [] }, files: ["ok.ts"] }));
+  fs.writeFileSync(path.join(project, "ok.ts"), "export const n: number = 1;\n");
+  const w = new TranscriptWriter({ executionId: "exec-tsc", instanceId: "a", dbPath: db, transcriptsDir: transcripts, flushIntervalMs: 0 });
+  const rec = new AssertionRecorder(w, "exec-tsc", { cwd: project });
+  const good = await rec.assertTypescriptCompiles("T-1");
+  fs.writeFileSync(path.join(project, "ok.ts"), "export const n: number = 'one';\n");
+  const bad = await rec.assertTypescriptCompiles("T-1");
+  const t0 = Date.now();
+  const slow = await rec.assertCustom("T-1", "custom", "sleeps", "sleep 30", { timeoutMs: 500 });
+  w.close();
+  assert.deepEqual([good.result, good.evidence.exit_code], ["pass", 0], JSON.stringify(good.evidence));
+  assert.equal(bad.result, "fail");
+  assert.notEqual(bad.evidence.exit_code, 0);
+  assert.match(bad.evidence.stdout!, /TS2322/);
+  assert.match(bad.evidence.command!, /node_modules\/\.bin\/tsc --noEmit$/);
+  assert.ok(Date.now() - t0 < 10_000, "stopped at its timeout");
+  assert.deepEqual([slow.result, slow.evidence.exit_code, slow.evidence.timed_out, slow.evidence.error_message], ["fail", null, true, "timed out after 500 ms; stopped"]);
+});
