@@ -6,8 +6,13 @@ import path from "node:path";
 import { AssertionRecorder, SkillTracer, ToolUseLogger, TranscriptWriter } from "../src/producers/index.js";
 import { all, one, ROOT, spawnCli, tmpDir } from "./helpers.js";
 import { recordSnapshot, rowCounts } from "./record-helpers.js";
+import type { IngestModule } from "../src/producers/record.js";
 
 const PRODUCERS = path.join(ROOT, "dist", "src", "producers", "index.js");
+
+// The producers load ingest by a computed name (see record.ts); this holds them to its real shape.
+const ingestShape: IngestModule = await import("../src/ingest/ingest.js");
+void ingestShape;
 
 function setup() {
   const dir = tmpDir("obs-producers-");
@@ -132,23 +137,36 @@ test("one record, two copies that agree: obs ingest of the JSONL gives the produ
   assert.deepEqual(recordSnapshot(db, "exec-agree"), mine);
 });
 
-test("a tool id another execution already used names a new row, so neither execution loses its call", () => {
-  const { db, transcripts } = setup();
-  const open = (exec: string) => new TranscriptWriter({ executionId: exec, instanceId: "a", dbPath: db, transcriptsDir: transcripts, flushIntervalMs: 0, report: () => {} });
-  const a = open("exec-a");
-  const la = new ToolUseLogger(a);
-  la.logEnd(la.logStart({ id: "mock-tool-id", name: "Read", input: { file_path: "a" } }), "A");
-  a.close();
-  const b = open("exec-b");
-  const lb = new ToolUseLogger(b);
-  const id = lb.logStart({ id: "mock-tool-id", name: "Read", input: { file_path: "b" } });
-  lb.logEnd("mock-tool-id", "B");
-  b.close();
-  assert.equal(id, "mock-tool-id@exec-b");
-  assert.deepEqual(all(db, `SELECT id, execution_id, output_summary FROM tool_uses ORDER BY id`), [
-    { id: "mock-tool-id", execution_id: "exec-a", output_summary: "A" },
-    { id: "mock-tool-id@exec-b", execution_id: "exec-b", output_summary: "B" },
+test("names another execution already has (a task, a tool id, the agent) are this execution's own: <name>@<execution>, in both copies", () => {
+  const { dir, db, transcripts } = setup();
+  const open = (exec: string) => new TranscriptWriter({ executionId: exec, instanceId: "agent-1", dbPath: db, transcriptsDir: transcripts, flushIntervalMs: 0, report: () => {} });
+  const run = (exec: string) => {
+    const w = open(exec);
+    w.write({ entryType: "task_start", taskId: "T-1", summary: `T-1 in ${exec}`, details: { title: `T-1 of ${exec}` } });
+    const tools = new ToolUseLogger(w);
+    const id = tools.logStart({ id: "mock-tool-id", name: "Read", input: { file_path: exec } }, { taskId: "T-1" });
+    tools.logEnd("mock-tool-id", `out ${exec}`);
+    w.write({ entryType: "task_end", taskId: "T-1", summary: "done" });
+    w.close();
+    return id;
+  };
+  assert.equal(run("exec-a"), "mock-tool-id");
+  // The agent's name is an agent row of exec-a (from its heartbeats).
+  assert.equal(spawnCli(["ingest", "-", "--db", db], { input: JSON.stringify({ kind: "agent:heartbeat", execution_id: "exec-a", timestamp: "2026-01-01T00:00:00.000Z", instance_id: "agent-1", status: "working" }) + "\n" }).code, 0);
+  assert.equal(run("exec-b"), "mock-tool-id@exec-b");
+  assert.deepEqual(all(db, `SELECT id, execution_id, output_summary, task_id FROM tool_uses ORDER BY id`), [
+    { id: "mock-tool-id", execution_id: "exec-a", output_summary: "out exec-a", task_id: "T-1" },
+    { id: "mock-tool-id@exec-b", execution_id: "exec-b", output_summary: "out exec-b", task_id: "T-1@exec-b" },
   ]);
+  assert.deepEqual(all(db, `SELECT id, execution_id, title, status FROM tasks ORDER BY id`), [
+    { id: "T-1", execution_id: "exec-a", title: "T-1 of exec-a", status: "completed" },
+    { id: "T-1@exec-b", execution_id: "exec-b", title: "T-1 of exec-b", status: "completed" },
+  ], "exec-a keeps its task");
+  assert.deepEqual(all(db, `SELECT DISTINCT instance_id FROM transcript_entries WHERE execution_id = 'exec-b'`), [{ instance_id: "agent-1@exec-b" }]);
+  assert.deepEqual(all(db, `SELECT DISTINCT instance_id FROM transcript_entries WHERE execution_id = 'exec-a'`), [{ instance_id: "agent-1" }]);
+  const fresh = path.join(dir, "fresh.db");
+  assert.equal(spawnCli(["ingest", path.join(transcripts, "exec-b", "unified.jsonl"), "--db", fresh]).code, 0);
+  assert.deepEqual(recordSnapshot(fresh, "exec-b"), recordSnapshot(db, "exec-b"));
 });
 
 test("buffered: nothing reaches the files before a flush, everything after; the interval flushes by itself", async () => {

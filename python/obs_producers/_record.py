@@ -178,6 +178,15 @@ class SequenceCounter:
             self._conn.close()
 
 
+#: The tables whose ids the record names, and the column saying which execution a row is of.
+OWNER_COLUMN = {
+    "tasks": "execution_id",
+    "build_agent_instances": "execution_id",
+    "parallel_execution_waves": "execution_run_id",
+    "tool_uses": "execution_id",
+}
+
+
 class DatabaseSink:
     """The database copy: lines folded as obs ingest folds them, retried while the file cannot be written."""
 
@@ -248,16 +257,16 @@ class DatabaseSink:
             self.close()
             return None
 
-    def taken_elsewhere(self, table, row_id, execution_id):
-        """Whether another execution's row in `table` has this id (False when the database cannot be read)."""
+    def owner_of(self, table, row_id):
+        """(found, execution) of the row of `table` with this id; (False, None) when there is none or no database to read."""
         if self.gave_up:
-            return False
+            return False, None
         try:
-            return self._open().execute(
-                "SELECT 1 FROM %s WHERE id = ? AND execution_id IS NOT ?" % table, (row_id, execution_id)).fetchone() is not None
+            row = self._open().execute("SELECT %s FROM %s WHERE id = ?" % (OWNER_COLUMN[table], table), (row_id,)).fetchone()
         except (sqlite3.Error, OSError):
             self.close()
-            return False
+            return False, None
+        return (True, row[0]) if row else (False, None)
 
     def close(self):
         if self._conn is not None:
@@ -343,6 +352,7 @@ class Recorder:
         self._closed = False
         self._registered = False
         self._tasks = set()
+        self._scopes = {}
         self._listeners = []
         self._open_files()
         _open_recorders.add(self)
@@ -381,13 +391,27 @@ class Recorder:
             raise ValueError("the transcript writer of %s is closed" % self.execution_id)
         self._after_fork()
 
+    def scoped(self, table, name):
+        """The id a name the agent brings (a task, its own instance, a wave, a tool call's id) has
+        in this execution. Ids are an execution's own, as ingest keeps them: a name another
+        execution's row already has is ``<name>@<execution>`` here (the first answer holds for
+        the writer). Named so in the JSONL itself, both copies of the record agree on it."""
+        key = (table, name)
+        out = self._scopes.get(key)
+        if out is None:
+            found, owner = self.sink.owner_of(table, name) if self.sink else (False, None)
+            out = "%s@%s" % (name, self.execution_id) if found and owner is not None and owner != self.execution_id else name
+            self._scopes[key] = out
+        return out
+
     def _base(self, timestamp, task_id=None, wave_id=None):
-        out = {"execution_id": self.execution_id, "timestamp": timestamp, "instance_id": self.instance_id}
+        """The fields every line carries (the names it gives already scoped)."""
+        out = {"execution_id": self.execution_id, "timestamp": timestamp, "instance_id": self.scoped("build_agent_instances", self.instance_id)}
         if task_id:
             out["task_id"] = task_id
         wave = wave_id or self.wave_id
         if wave:
-            out["wave_id"] = wave
+            out["wave_id"] = self.scoped("parallel_execution_waves", wave)
         return out
 
     def _push(self, line):
@@ -420,9 +444,10 @@ class Recorder:
         """Records a line of `kind` (values made JSON-safe), stamped now unless a timestamp is given."""
         with self._lock:
             self._check()
-            self._register(task_id, kind == "task:status")
+            task = self.scoped("tasks", task_id) if task_id else None
+            self._register(task, kind == "task:status")
             line = {"kind": kind}
-            line.update(self._base(timestamp or iso_now(), task_id, wave_id))
+            line.update(self._base(timestamp or iso_now(), task, wave_id))
             line.update(jsonable(fields))
             self._push(line)
             return line
@@ -431,9 +456,6 @@ class Recorder:
         with self._lock:
             self._after_fork()
             return self.counter.current()
-
-    def id_taken_elsewhere(self, table, row_id):
-        return self.sink.taken_elsewhere(table, row_id, self.execution_id) if self.sink else False
 
     def flush(self):
         """Writes what is buffered: the JSONL first, then the database (or keeps it for the next try)."""

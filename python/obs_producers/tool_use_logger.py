@@ -66,10 +66,8 @@ class ToolUseLogger:
         if not isinstance(name, str) or name == "":
             raise TypeError("log_start() takes a tool use block with a name")
         block_id = _get(tool_use_block, "id")
-        tool_use_id = block_id if isinstance(block_id, str) and block_id != "" else new_id()
         # Ids are an execution's own: a block id another execution already used names a new row here.
-        if self._rec.id_taken_elsewhere("tool_uses", tool_use_id):
-            tool_use_id = "%s@%s" % (tool_use_id, self._rec.execution_id)
+        tool_use_id = self._rec.scoped("tool_uses", block_id) if isinstance(block_id, str) and block_id != "" else new_id()
         if isinstance(block_id, str):
             self._row_of[block_id] = tool_use_id
         tool_input = _get(tool_use_block, "input")
@@ -90,7 +88,7 @@ class ToolUseLogger:
             "transcript_entry_id": entry_id,
         }
         if parent_tool_use_id:
-            fields["parent_tool_use_id"] = parent_tool_use_id
+            fields["parent_tool_use_id"] = self._row_of.get(parent_tool_use_id) or self._rec.scoped("tool_uses", parent_tool_use_id)
         if within_skill:
             fields["within_skill"] = within_skill
         line = self._rec.line("tool:start", fields, task_id=task_id, timestamp=timestamp)

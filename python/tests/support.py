@@ -27,12 +27,12 @@ def need_obs():
         raise AssertionError("obs is not built (%s missing): run `npm run build` first" % os.path.join(DIST, "cli.js"))
 
 
-def obs(*args, cwd=None, env=None):
+def obs(*args, cwd=None, env=None, input=None):
     """Runs the obs CLI; returns (exit code, stdout, stderr)."""
     need_obs()
     e = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), "NO_COLOR": "1", "TZ": "UTC"}
     e.update(env or {})
-    p = subprocess.run([NODE, OBS_BIN] + list(args), cwd=cwd, env=e, capture_output=True, text=True, timeout=120)
+    p = subprocess.run([NODE, OBS_BIN] + list(args), cwd=cwd, env=e, capture_output=True, text=True, timeout=120, input=input)
     return p.returncode, p.stdout, p.stderr
 
 

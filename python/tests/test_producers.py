@@ -10,7 +10,7 @@ import unittest
 
 import scenario
 from obs_producers import AssertionEvidence, AssertionRecorder, SkillReference, SkillTracer, ToolUseLogger, TranscriptEntry
-from support import ROOT, TempDirTest, rows
+from support import ROOT, TempDirTest, obs, rows, snapshot
 
 
 class Writer(TempDirTest):
@@ -101,17 +101,32 @@ class Tools(TempDirTest):
             self.assertEqual(entry["entry_type"], "tool_use")
             self.assertEqual(json.loads(entry["details"]), {"tool_use_id": r["id"], "tool": r["tool"]})
 
-    def test_a_block_id_another_execution_used_names_a_new_row(self):
+    def test_names_another_execution_already_has_are_this_executions_own_in_both_copies(self):
         for exec_id in ("exec-a", "exec-b"):
+            if exec_id == "exec-b":
+                # The agent's name is an agent row of exec-a (from its heartbeats).
+                code, _out, err = obs("ingest", "-", "--db", self.db, input=json.dumps({
+                    "kind": "agent:heartbeat", "execution_id": "exec-a", "timestamp": "2026-01-01T00:00:00.000Z",
+                    "instance_id": "agent-1", "status": "working"}) + "\n")
+                self.assertEqual(code, 0, err)
             w = self.writer(exec_id)
+            w.write({"entry_type": "task_start", "task_id": "T-1", "summary": "T-1 in " + exec_id, "details": {"title": "T-1 of " + exec_id}})
             log = ToolUseLogger(w)
-            got = log.log_start({"id": "mock-tool-id", "name": "Read", "input": {"file_path": exec_id}})
+            got = log.log_start({"id": "mock-tool-id", "name": "Read", "input": {"file_path": exec_id}}, task_id="T-1")
             log.log_end("mock-tool-id", "out " + exec_id)
+            w.write({"entry_type": "task_end", "task_id": "T-1", "summary": "done"})
             w.close()
         self.assertEqual(got, "mock-tool-id@exec-b")
-        self.assertEqual(rows(self.db, "SELECT id, execution_id, output_summary FROM tool_uses ORDER BY id"),
-                         [{"id": "mock-tool-id", "execution_id": "exec-a", "output_summary": "out exec-a"},
-                          {"id": "mock-tool-id@exec-b", "execution_id": "exec-b", "output_summary": "out exec-b"}])
+        self.assertEqual(rows(self.db, "SELECT id, execution_id, output_summary, task_id FROM tool_uses ORDER BY id"),
+                         [{"id": "mock-tool-id", "execution_id": "exec-a", "output_summary": "out exec-a", "task_id": "T-1"},
+                          {"id": "mock-tool-id@exec-b", "execution_id": "exec-b", "output_summary": "out exec-b", "task_id": "T-1@exec-b"}])
+        self.assertEqual(rows(self.db, "SELECT id, execution_id, title, status FROM tasks ORDER BY id"),
+                         [{"id": "T-1", "execution_id": "exec-a", "title": "T-1 of exec-a", "status": "completed"},
+                          {"id": "T-1@exec-b", "execution_id": "exec-b", "title": "T-1 of exec-b", "status": "completed"}])
+        self.assertEqual(rows(self.db, "SELECT DISTINCT instance_id FROM transcript_entries WHERE execution_id = 'exec-b'"), [{"instance_id": "agent-1@exec-b"}])
+        fresh = os.path.join(self.dir, "fresh.db")
+        self.assertEqual(obs("ingest", os.path.join(self.transcripts, "exec-b", "unified.jsonl"), "--db", fresh)[0], 0)
+        self.assertEqual(snapshot(fresh, "exec-b"), snapshot(self.db, "exec-b"))
 
     def test_blocks_as_objects_and_results_as_exceptions(self):
         w = self.writer("exec-objects")

@@ -185,7 +185,7 @@ export class AssertionRecorder {
     readonly executionId: string = writer.executionId,
     opts: AssertionRecorderOptions = {},
   ) {
-    recorderOf(writer);
+    recorderOf(writer); // a TranscriptWriter, or a TypeError now rather than at the first call
     if (executionId !== writer.executionId) {
       throw new RangeError(`the recorder's execution (${executionId}) is not its writer's (${writer.executionId})`);
     }

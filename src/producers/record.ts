@@ -2,19 +2,16 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { openWritable, type DB } from "../db/open.js";
-import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
-import { checkEvent } from "../ingest/events.js";
-import { Folder } from "../ingest/fold.js";
 import { jsonable } from "./text.js";
 
 /**
  * The machinery under the four producer classes: one record of an execution written twice, as
  * obs events appended to `$OBS_TRANSCRIPTS/{execution_id}/unified.jsonl` and as rows in the
  * database. The rows are made by folding the very lines that go to the file with obs's own
- * ingest (its line check, Folder and search indexer, in one IMMEDIATE transaction, as `obs
- * ingest` does for a file), so `obs ingest` of the file into an empty database gives the same
- * rows, and into this one adds nothing. python/obs_producers/_record.py is the same in Python.
+ * ingest (IngestRun.fold, which folds a file's lines in one transaction), so `obs ingest` of the
+ * file into an empty database gives the same rows, and into this one adds nothing.
+ * python/obs_producers/_record.py is the same in Python.
  *
  * Sequences come from a counter beside the JSONL (`unified.seq`, a small SQLite file): each
  * entry takes the next one inside an IMMEDIATE transaction, with its timestamp, so several
@@ -142,34 +139,38 @@ export class SequenceCounter {
   }
 }
 
+/** What the producers use of ingest's IngestRun (a test checks the real one has this shape). */
+export interface IngestModule {
+  IngestRun: new (db: DB, opts: { skipInvalid: boolean }) => {
+    fold(name: string, buf: Buffer, firstLine: number, record: (lines: number, rejected: number) => void): { rejected: number };
+    stats: { bad_lines: { reason: string }[] };
+  };
+}
+
+// Loaded by a computed name so that the declaration build (tsconfig.types.json), which follows
+// static imports, leaves ingest.ts out: some of IngestRun's members have types a declaration
+// file cannot name.
+const INGEST = "../ingest/ingest.js";
+const { IngestRun } = (await import(INGEST)) as IngestModule;
+
 /**
- * Folds lines into the database as `obs ingest` folds a file's: each checked against the event
- * stream's rules, applied by ingest's Folder, the search index kept by its indexer, all in one
- * IMMEDIATE transaction. Returns why each refused line was refused.
+ * Folds lines into the database exactly as `obs ingest` folds a file's: IngestRun.fold, one
+ * IMMEDIATE transaction, the good lines written. Returns why each refused line was refused.
  */
 export function foldLines(db: DB, source: string, lines: readonly string[]): string[] {
-  const refused: string[] = [];
-  const search = new SearchIndexer(db);
-  const folder = new Folder(db, source, (table, id) => search.updated(table, id));
-  db.transaction(() => {
-    search.begin();
-    for (const text of lines) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (e) {
-        refused.push(`not JSON: ${(e as Error).message}`);
-        continue;
-      }
-      const checked = checkEvent(parsed);
-      if (checked.ok) folder.apply(checked.event);
-      else refused.push(checked.reason);
-    }
-    folder.finish();
-    search.finish();
-  }).immediate();
-  return refused;
+  const run = new IngestRun(db, { skipInvalid: true });
+  run.fold(source, Buffer.from(lines.join("\n") + "\n"), 1, () => {});
+  return run.stats.bad_lines.map((b) => b.reason);
 }
+
+/** The tables whose ids the record names, and the column saying which execution a row is of. */
+const OWNER_COLUMN = {
+  tasks: "execution_id",
+  build_agent_instances: "execution_id",
+  parallel_execution_waves: "execution_run_id",
+  tool_uses: "execution_id",
+} as const;
+export type ScopedTable = keyof typeof OWNER_COLUMN;
 
 /** The database copy: lines folded by obs's ingest, retried while the file cannot be written. */
 export class DatabaseSink {
@@ -261,12 +262,13 @@ export class DatabaseSink {
     }
   }
 
-  /** Whether another execution's row in `table` has this id (false when the database cannot be read). */
-  takenElsewhere(table: "tool_uses", id: string, executionId: string): boolean {
+  /** The execution a row of `table` with this id belongs to: undefined when there is none (or no database to read). */
+  ownerOf(table: ScopedTable, id: string): string | null | undefined {
     try {
-      return Boolean(this.reader()?.prepare(`SELECT 1 FROM ${table} WHERE id = ? AND execution_id IS NOT ?`).get(id, executionId));
+      const row = this.reader()?.prepare(`SELECT ${OWNER_COLUMN[table]} AS owner FROM ${table} WHERE id = ?`).get(id) as { owner: string | null } | undefined;
+      return row ? row.owner : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -391,12 +393,31 @@ export class Recorder {
     if (this.closed) throw new Error(`the transcript writer of ${this.executionId} is closed`);
   }
 
-  /** The fields every line carries. */
+  private readonly scopes = new Map<string, string>();
+
+  /**
+   * The id a name the agent brings (a task, its own instance, a wave, a tool call's id) has in
+   * this execution. Ids are an execution's own, as ingest keeps them: a name another execution's
+   * row already has is `<name>@<execution>` here (the first answer holds for the writer). Named
+   * so in the JSONL itself, both copies of the record agree on it.
+   */
+  scoped(table: ScopedTable, id: string): string {
+    const key = `${table}\u0000${id}`;
+    let out = this.scopes.get(key);
+    if (out === undefined) {
+      const owner = this.sink?.ownerOf(table, id);
+      out = typeof owner === "string" && owner !== this.executionId ? `${id}@${this.executionId}` : id;
+      this.scopes.set(key, out);
+    }
+    return out;
+  }
+
+  /** The fields every line carries (the names it gives already scoped). */
   private base(timestamp: string, taskId?: string | null, waveId?: string | null): Record<string, unknown> {
-    const out: Record<string, unknown> = { execution_id: this.executionId, timestamp, instance_id: this.instanceId };
+    const out: Record<string, unknown> = { execution_id: this.executionId, timestamp, instance_id: this.scoped("build_agent_instances", this.instanceId) };
     if (taskId) out.task_id = taskId;
     const wave = waveId ?? this.waveId;
-    if (wave) out.wave_id = wave;
+    if (wave) out.wave_id = this.scoped("parallel_execution_waves", wave);
     return out;
   }
 
@@ -434,8 +455,9 @@ export class Recorder {
   /** Records a line of `kind` (values made JSON-safe), stamped now unless a stamp is given. */
   line(kind: string, fields: Record<string, unknown>, ctx: { taskId?: string | null; waveId?: string | null; timestamp?: string } = {}): Record<string, unknown> {
     this.check();
-    this.register(ctx.taskId, kind === "task:status");
-    const line = { kind, ...this.base(ctx.timestamp ?? isoNow(), ctx.taskId, ctx.waveId), ...(jsonable(fields) as Record<string, unknown>) };
+    const task = ctx.taskId ? this.scoped("tasks", ctx.taskId) : null;
+    this.register(task, kind === "task:status");
+    const line = { kind, ...this.base(ctx.timestamp ?? isoNow(), task, ctx.waveId), ...(jsonable(fields) as Record<string, unknown>) };
     this.push(line);
     return line;
   }
@@ -451,11 +473,6 @@ export class Recorder {
     this.buffer = [];
     this.jsonl.append(lines);
     this.sink?.write(lines);
-  }
-
-  /** Whether an id the agent brought is already another execution's row (then the producer names a new one). */
-  idTakenElsewhere(table: "tool_uses", id: string): boolean {
-    return this.sink?.takenElsewhere(table, id, this.executionId) ?? false;
   }
 
   get waitingForDatabase(): number {

@@ -33,7 +33,7 @@ export class SkillTracer {
     readonly writer: TranscriptWriter,
     readonly toolLogger: ToolUseLogger,
   ) {
-    recorderOf(writer);
+    recorderOf(writer); // a TranscriptWriter, or a TypeError now rather than at the first call
     activeSkillOf.set(toolLogger, () => this.getActiveSkill());
   }
 

@@ -54,16 +54,15 @@ export class ToolUseLogger {
   private readonly rowOf = new Map<string, string>();
 
   constructor(readonly writer: TranscriptWriter) {
-    recorderOf(writer);
+    recorderOf(writer); // a TranscriptWriter, or a TypeError now rather than at the first call
   }
 
   /** Logs the start of a call and returns the id to end it with (the block's id, or a new one). */
   logStart(block: ToolUseBlock, opts: LogStartOptions = {}): string {
     if (!block || typeof block.name !== "string" || block.name === "") throw new TypeError("logStart() takes a tool use block with a name");
     const r = recorderOf(this.writer);
-    let id = typeof block.id === "string" && block.id !== "" ? block.id : newId();
     // Ids are an execution's own: a block id another execution already used names a new row here.
-    if (r.idTakenElsewhere("tool_uses", id)) id = `${id}@${r.executionId}`;
+    const id = typeof block.id === "string" && block.id !== "" ? r.scoped("tool_uses", block.id) : newId();
     if (typeof block.id === "string") this.rowOf.set(block.id, id);
     const input = block.input === undefined ? null : block.input;
     const inputSummary = summariseInput(input);
@@ -82,7 +81,7 @@ export class ToolUseLogger {
       input_summary: inputSummary,
       tool_category: opts.category ?? toolCategory(block.name),
       transcript_entry_id: entry.id,
-      ...(opts.parentToolUseId ? { parent_tool_use_id: opts.parentToolUseId } : {}),
+      ...(opts.parentToolUseId ? { parent_tool_use_id: this.rowOf.get(opts.parentToolUseId) ?? r.scoped("tool_uses", opts.parentToolUseId) } : {}),
       ...(withinSkill ? { within_skill: withinSkill } : {}),
     };
     const line = r.line("tool:start", fields, { taskId: opts.taskId, timestamp: entry.timestamp });
