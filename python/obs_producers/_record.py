@@ -231,10 +231,13 @@ class DatabaseSink:
             self.close()
             self._failing = True
             permanent = isinstance(e, sqlite3.DatabaseError) and "not a database" in str(e)
+            # An older obs database lacks what the producers write: obs init migrates it.
+            older = isinstance(e, sqlite3.OperationalError) and ("no such table" in str(e) or "no such column" in str(e))
             report_once(
                 "fail:%s" % self.db_path,
-                "cannot write %s (%s); the record goes on in %s%s — `obs ingest %s` brings a database up to date"
-                % (self.db_path, e, self.jsonl_path, "" if permanent else ", and the database is tried again at each flush", self.jsonl_path),
+                "cannot write %s (%s); the record goes on in %s%s — %s`obs ingest %s` brings a database up to date"
+                % (self.db_path, e, self.jsonl_path, "" if permanent else ", and the database is tried again at each flush",
+                   "`obs init --db %s` migrates it, then " % self.db_path if older else "", self.jsonl_path),
                 self._report,
             )
             if permanent or len(self.pending) > MAX_PENDING_LINES:
