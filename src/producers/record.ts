@@ -426,7 +426,7 @@ export class Recorder {
     this.onLine?.(line);
   }
 
-  /** Takes the next sequence and its timestamp; the entry line is `make(stamp)`. */
+  /** Takes the next sequence of the execution, with its timestamp, for an entry about to be written. */
   stampEntry(): Stamp {
     this.check();
     return this.counter.next();
