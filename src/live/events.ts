@@ -106,3 +106,43 @@ export function describe(e: StreamEvent): string {
     case "execution:status": return `execution ${e.status}${e.message ? `: ${e.message}` : ""}`;
   }
 }
+
+/*
+ * The rest of seed 003's WebSocket types (OBS-601), shared with clients: streamed tool output
+ * (sent by producers in the same process; the database does not keep chunks apart), the
+ * connection messages, and what clients send.
+ */
+
+export interface ToolUseOutputEvent extends Base { type: "tool:output"; toolUseId: string; chunk: string; isStderr: boolean; taskId?: string }
+
+/** Every event about an execution the stream carries. */
+export type ObservabilityDataEvent = StreamEvent | ToolUseOutputEvent;
+
+export interface ObservabilityConnectedEvent { type: "observability:connected"; timestamp: string; executionId: string; message: string; bufferedEventCount: number }
+export interface ObservabilitySubscribedEvent { type: "observability:subscribed"; timestamp: string; topic: string; executionId?: string }
+export interface ObservabilityUnsubscribedEvent { type: "observability:unsubscribed"; timestamp: string; topic: string }
+export interface ObservabilityErrorEvent { type: "observability:error"; timestamp: string; error: string; code: string }
+
+/** Everything a client receives (besides `pong`). */
+export type ObservabilityEvent =
+  | ObservabilityDataEvent | ObservabilityConnectedEvent | ObservabilitySubscribedEvent | ObservabilityUnsubscribedEvent | ObservabilityErrorEvent;
+export type ObservabilityEventType = ObservabilityEvent["type"];
+
+/** What a client subscribes to: everything, or one kind of event. */
+export type ObservabilityTopic = "all" | "transcript" | "tools" | "assertions" | "skills" | "messagebus" | "waves" | "agents" | "execution";
+export const OBSERVABILITY_TOPICS: readonly ObservabilityTopic[] = ["all", "transcript", "tools", "assertions", "skills", "messagebus", "waves", "agents", "execution"];
+
+/** Narrowing within a subscription; each applies to the events it names, on every topic. */
+export interface EventFilters {
+  entryTypes?: string[];
+  tools?: string[];
+  categories?: string[];
+  severity?: string[];
+  taskId?: string;
+}
+
+export interface SubscriptionRequest { action: "subscribe" | "unsubscribe"; topic: ObservabilityTopic; executionId?: string; filters?: EventFilters }
+export interface PingMessage { type: "ping" }
+export interface PongMessage { type: "pong"; timestamp: string }
+/** Everything a client may send. */
+export type ClientMessage = SubscriptionRequest | PingMessage;
