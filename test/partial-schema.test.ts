@@ -1,6 +1,7 @@
 /**
  * Files obs must read without owning them: one missing a table a query only uses in passing
- * (another producer's, or an older obs's without model calls).
+ * (another producer's, or an older obs's without model calls), and one from a newer obs, which
+ * every command refuses without touching it.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -39,4 +40,25 @@ test("a database without llm_calls: every check of validate runs, summary and ex
   const spans = JSON.parse(otlp.stdout).resourceSpans[0].scopeSpans[0].spans as { name: string }[];
   assert.deepEqual(spans.filter((x) => x.name.startsWith("chat")), []);
   assert.equal(spans.filter((x) => x.name.startsWith("execute_tool")).length, 2);
+});
+
+test("a file from a newer obs is refused by every command, writing or reading, and left exactly as it was", async () => {
+  // In rollback-journal mode, switching it to WAL would rewrite its header; in WAL mode, a
+  // reader would leave a -wal and -shm beside it.
+  for (const mode of ["DELETE", "WAL"]) {
+    const db = await dbWith(cleanRun("e"));
+    const raw = new Database(db);
+    raw.pragma(`journal_mode = ${mode}`);
+    raw.prepare(`UPDATE obs_meta SET value = '999' WHERE key = 'schema_version'`).run();
+    raw.close();
+    const before = { hash: sha(db), beside: beside(db) };
+    const src = path.join(tmpDir(), "more.jsonl");
+    fs.writeFileSync(src, JSON.stringify(cleanRun("f")[0]) + "\n");
+    for (const args of [["ingest", src], ["prune", "--older-than", "1d"], ["prune", "--older-than", "1d", "--dry-run"], ["config", "retention", "7"], ["config"], ["ls"], ["validate", "e"], ["search", "--reindex"]]) {
+      const r = spawnCli([...args, "--db", db]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /written by a newer obs \(schema version 999; this obs knows up to \d+\)/, args.join(" "));
+      assert.deepEqual({ hash: sha(db), beside: beside(db) }, before, `${mode}: obs ${args.join(" ")} changed the file it refused`);
+    }
+  }
 });
