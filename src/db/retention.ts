@@ -35,6 +35,8 @@ export interface PrunePlan {
 }
 
 export function getRetentionDays(db: DB): number | null {
+  // A file obs never wrote has no settings.
+  if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'obs_meta'`).get()) return null;
   const row = db.prepare(`SELECT value FROM obs_meta WHERE key = 'retention_days'`).get() as { value: string } | undefined;
   return row ? Number(row.value) : null;
 }

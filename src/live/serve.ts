@@ -99,6 +99,7 @@ export interface Server {
 
 export async function serve(opts: ServeOptions): Promise<Server> {
   const feed = new ChangeFeed(opts.dbPath);
+  if (feed.snapshot) opts.log?.(`${opts.dbPath} is read-only here (the file or its directory), so it is read as it is now; rows written to it later will not be sent`);
   feed.skipToEnd();
   const clients = new Set<Client>();
   const now = () => new Date().toISOString();
