@@ -70,13 +70,17 @@ test("the feed's backlog is the last events, oldest first, and only this executi
   const db = await dbWith([...cleanRun("one"), ...cleanRun("two", "tl", 100)]);
   const feed = new ChangeFeed(db, { executionId: "two" });
   const last = feed.backlog(5);
-  assert.equal(last.length, 5);
-  assert.ok(last.every((e) => e.executionId === "two"));
-  assert.deepEqual(last.map((e) => e.timestamp), [...last.map((e) => e.timestamp)].sort());
-  assert.equal(last[last.length - 1]!.type, "execution:status");
-  const since = feed.backlog(5, at(120));
-  assert.ok(since.every((e) => e.timestamp >= at(120)) && since.length > 0);
+  // cleanRun("two") from 100 s: its bus event at 112, then the heartbeats, the wave and the run ending.
+  assert.deepEqual(last.map((e) => `${e.executionId} ${e.type} ${e.timestamp}`), [
+    `two messagebus:event ${at(112)}`, `two agent:heartbeat ${at(121)}`, `two agent:heartbeat ${at(122)}`, `two wave:status ${at(123)}`, `two execution:status ${at(124)}`,
+  ]);
   feed.close();
+  // From cleanRun's lines at 120 s and after (task statuses are no events of the stream), on a
+  // new feed: one feed reports a status once, and the first backlog already did.
+  const fresh = new ChangeFeed(db, { executionId: "two" });
+  const since = fresh.backlog(5, at(120));
+  fresh.close();
+  assert.deepEqual(since.map((e) => `${e.type} ${e.timestamp}`), [`agent:heartbeat ${at(121)}`, `agent:heartbeat ${at(122)}`, `wave:status ${at(123)}`, `execution:status ${at(124)}`]);
 });
 
 /** A child's stdout as lines, with a way to wait until there are `n` of them. */
@@ -342,6 +346,13 @@ test("the live tail app: events arrive, p pauses and counts what waits, e shows 
   const db = await dbWith(cleanRun("e"));
   const feed = new ChangeFeed(db, { executionId: "e" });
   const backlog = feed.backlog(3);
+  // Quitting ends the app, which stops and closes the feed: that is what q is seen by.
+  let feedClosed = false;
+  const closeFeed = feed.close.bind(feed);
+  feed.close = () => {
+    feedClosed = true;
+    closeFeed();
+  };
   const io = { env: {}, columns: 100, isTTY: true } as never;
   const app = render(React.createElement(TailApp, { src: { feed, backlog, filter: {}, dbPath: db, executionId: "e", io } }));
   t.after(() => app.unmount());
@@ -365,5 +376,12 @@ test("the live tail app: events arrive, p pauses and counts what waits, e shows 
   await waitFor(/tool:end +Grep error 1\.0s — grep exploded[\s\S]*following/);
   app.stdin.write("e");
   await waitFor(/following {2}\[errors only\]/);
+  assert.equal(feedClosed, false, "the feed runs until q");
   app.stdin.write("q");
+  for (const end = Date.now() + 5000; !feedClosed && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(feedClosed, true, "q quits: the app ends and closes its feed");
+  // Nothing is drawn after quitting, whatever lands.
+  const frames = app.frames.length;
+  await ingest(db, [E(40, "tool:start", { tool_use_id: "late", tool: "Read", input: { file_path: "late.ts" } })]);
+  assert.equal(app.frames.length, frames);
 });
