@@ -5,6 +5,8 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { PAYLOAD_MAX } from "../src/ingest/shape.js";
 import { normaliseTimestamp } from "../src/ingest/events.js";
+import Database from "better-sqlite3";
+import { SCHEMA_VERSION } from "../src/db/migrations.js";
 import { all, BIN, cli, events, one, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 
 /** One small run with every kind, times worked out by hand (see the expectations below). */
@@ -289,7 +291,28 @@ test("a kill mid-file leaves nothing of it; ingesting again loads it exactly onc
   fs.closeSync(out);
 
   const child = spawn(process.execPath, [BIN, "ingest", file, "--db", db], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 1200));
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  // Killed while its one transaction for the file is open: after the schema is committed, the
+  // -wal grows again only when that transaction spills pages into it. Waited for, not slept.
+  const walSize = () => fs.statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+  const migrated = () => {
+    try {
+      const r = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        return (r.prepare(`SELECT value FROM obs_meta WHERE key = 'schema_version'`).get() as { value: string } | undefined)?.value === String(SCHEMA_VERSION);
+      } finally {
+        r.close();
+      }
+    } catch {
+      return false; // not made yet
+    }
+  };
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  const deadline = Date.now() + 120_000;
+  while (!exited && Date.now() < deadline && !migrated()) await pause();
+  const schemaOnly = walSize();
+  while (!exited && Date.now() < deadline && walSize() < schemaOnly + (1 << 20)) await pause();
   child.kill("SIGKILL");
   const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on("exit", (c, s) => r([c, s])));
   assert.equal(signal, "SIGKILL", `ingest finished (exit ${code}) before it could be killed: make the file bigger`);

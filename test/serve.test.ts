@@ -76,10 +76,12 @@ test("the replay is exactly the execution's last 100 events, oldest first, and b
   const ws = new WebSocket(`${served.url}?observability=long`);
   const inbox: Record<string, unknown>[] = [];
   ws.on("message", (d) => inbox.push(JSON.parse(d.toString()) as Record<string, unknown>));
-  for (const end = Date.now() + 10_000; inbox.length < 101 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
-  // Nothing more comes: the replay ended at 100 (wait a little for a 101st to show it would).
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => ws.once("open", r));
+  // The pong to a ping comes after everything the server sent before it: the whole replay.
+  ws.send(JSON.stringify({ type: "ping" }));
+  for (const end = Date.now() + 10_000; !inbox.some((m) => m.type === "pong") && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
   ws.close();
+  assert.equal(inbox.pop()?.type, "pong");
   const [connected, ...replay] = inbox;
   assert.equal(connected!.type, "observability:connected");
   assert.equal(connected!.bufferedEventCount, 100);
