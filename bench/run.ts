@@ -5,7 +5,11 @@
  *            bulk-loading the same lines (JSON parsed in SQL, one table, three indexes).
  *   queries  every execution-scoped query on that database (target < 50 ms each), the
  *            others once, `obs validate --all` (target < 2 s), and each plan's full scans.
- *   latency  commit → `obs tail --json` line, from a second process (p50 < 30 ms, p99 < 100 ms).
+ *   latency  commit → `obs tail --json` line, from a second process (p50 < 30 ms, p99 < 100 ms);
+ *            a line appended to a followed file → its row committed (p50 < 50 ms, p99 < 100 ms).
+ *
+ * It exits 1 when any target is missed (or could not be measured), naming each, so a CI job or
+ * a script can gate on it; 0 when every target is met.
  *
  * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
  *          --queries-only (reuse bench/out/bench.db from an earlier run), --latency-only.
@@ -19,7 +23,7 @@ import { openReadOnly } from "../src/db/open.js";
 import { QUERIES } from "../src/queries/index.js";
 import { runQuery } from "../src/queries/run.js";
 import { matchExpression, search } from "../src/queries/search.js";
-import { benchLatency } from "./latency.js";
+import { benchFollow, benchLatency } from "./latency.js";
 import { fmtInt } from "../src/render/format.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -32,6 +36,14 @@ function arg(name: string, def: number): number {
 }
 const TARGET_EVENTS = arg("--events", 1_000_000);
 const RUNS = 50;
+
+/** Every target measured this run, met or not; the exit status is decided from them. */
+const targets: { name: string; met: boolean; detail: string }[] = [];
+/** Records a target and returns how to print it beside its figure. */
+function target(name: string, met: boolean, detail: string): string {
+  targets.push({ name, met, detail });
+  return met ? "met" : "NOT met";
+}
 
 function rm(p: string) {
   for (const f of [p, `${p}-wal`, `${p}-shm`]) fs.rmSync(f, { force: true });
@@ -120,14 +132,15 @@ function benchQueries(dbPath: string): void {
     console.log(`  ${q.id}  ${max.toFixed(1).padStart(7)} ms max  ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(1).padStart(7)} ms mean  (${scope})${q.executionScoped && max >= 50 ? "  ← over 50 ms" : ""}`);
   }
   db.close();
-  console.log(`slowest execution-scoped query: ${worst.toFixed(1)} ms (target < 50 ms: ${worst < 50 ? "met" : "NOT met"})`);
+  console.log(`slowest execution-scoped query: ${worst.toFixed(1)} ms (target < 50 ms: ${target("execution-scoped query < 50 ms", worst < 50, `${worst.toFixed(1)} ms`)})`);
+  target("every scoped query driven by its scope's index", fullScans.length === 0, fullScans.join("; "));
   console.log(fullScans.length ? `plans that read beyond their scope:\n  ${fullScans.join("\n  ")}` : "query plans: no full scan of a big table, and every scoped query driven by its scope's index");
 
   const t0 = performance.now();
   const v = spawnSync(process.execPath, [BIN, "validate", "--all", "--json", "--db", dbPath], { encoding: "utf8", maxBuffer: 1 << 28 });
   const secs = (performance.now() - t0) / 1000;
   const verdicts = JSON.parse(v.stdout) as { ok: boolean }[];
-  console.log(`obs validate --all: ${secs.toFixed(2)} s for ${verdicts.length} executions, process start included (target < 2 s: ${secs < 2 ? "met" : "NOT met"})`);
+  console.log(`obs validate --all: ${secs.toFixed(2)} s for ${verdicts.length} executions, process start included (target < 2 s: ${target("obs validate --all < 2 s", secs < 2, `${secs.toFixed(2)} s`)})`);
   benchSearch(dbPath, executions[0]!);
 }
 
@@ -154,9 +167,19 @@ function bindAll(sql: string, params: Record<string, unknown>): Record<string, u
   return out;
 }
 
+/** The live paths: tail's delivery and the follower's commits. */
+async function benchLive(): Promise<void> {
+  const tail = await benchLatency(BIN, OUT);
+  target("commit → tail line p50 < 30 ms", tail.seen === tail.samples && tail.p50 < 30, `p50 ${tail.p50.toFixed(1)} ms, ${tail.seen}/${tail.samples} seen`);
+  target("commit → tail line p99 < 100 ms", tail.seen === tail.samples && tail.p99 < 100, `p99 ${tail.p99.toFixed(1)} ms, ${tail.seen}/${tail.samples} seen`);
+  const follow = await benchFollow(BIN, OUT);
+  target("append → followed row p50 < 50 ms", follow.seen === follow.samples && follow.p50 < 50, `p50 ${follow.p50.toFixed(1)} ms, ${follow.seen}/${follow.samples} seen`);
+  target("append → followed row p99 < 100 ms", follow.seen === follow.samples && follow.p99 < 100, `p99 ${follow.p99.toFixed(1)} ms, ${follow.seen}/${follow.samples} seen`);
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  if (process.argv.includes("--latency-only")) return benchLatency(BIN, OUT);
+  if (process.argv.includes("--latency-only")) return benchLive();
   const file = path.join(OUT, "events.jsonl");
   const db = path.join(OUT, "bench.db");
   const shellDb = path.join(OUT, "shell.db");
@@ -187,19 +210,24 @@ async function main() {
   const shellSeconds = shellBaseline(file, shellDb);
   if (shellSeconds === null) {
     console.log("sqlite3 shell:     not found (apt-get install sqlite3) — ratio not measured");
+    target("ingest ≥ 0.5× the sqlite3 shell", false, "not measured: no sqlite3 shell (apt-get install sqlite3)");
   } else {
     const shellRate = lines / shellSeconds;
     const ratio = stats.lines_per_second / shellRate;
     console.log(`sqlite3 shell:     ${fmtInt(shellRate)} lines/s  (${shellSeconds.toFixed(1)} s; one table, three indexes)`);
-    console.log(`ratio obs/shell:   ${ratio.toFixed(2)}  (target ≥ 0.50: ${ratio >= 0.5 ? "met" : "NOT met"})`);
+    console.log(`ratio obs/shell:   ${ratio.toFixed(2)}  (target ≥ 0.50: ${target("ingest ≥ 0.5× the sqlite3 shell", ratio >= 0.5, ratio.toFixed(2))})`);
   }
   if (!process.argv.includes("--keep")) {
     rm(shellDb);
     fs.rmSync(file, { force: true });
   }
   benchQueries(db);
-  await benchLatency(BIN, OUT);
+  await benchLive();
   console.log(`(the bench database is kept at ${path.relative(process.cwd(), db)}; --queries-only reruns the query part on it)`);
 }
 
 await main();
+const missed = targets.filter((t) => !t.met);
+console.log(`\ntargets: ${targets.length - missed.length} of ${targets.length} met${missed.length ? `; missed: ${missed.map((t) => `${t.name} (${t.detail})`).join("; ")}` : ""}`);
+// A missed target fails the run, as a failed test would.
+process.exitCode = missed.length ? 1 : 0;

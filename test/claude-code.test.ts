@@ -1,6 +1,6 @@
 /**
- * Real, unmodified Claude Code sessions from ../shared/fixtures/claude-code (others' files: read
- * where they are, never copied). The expected counts were made independently of obs, by a short
+ * Real, unmodified Claude Code sessions, kept in test/fixtures/claude-code (others' files, copied
+ * byte for byte; SOURCES.md says where from). The expected counts were made independently of obs, by a short
  * script over the raw JSONL: tool_use and tool_result blocks in each line's message.content
  * (progress lines, which echo subagents' messages, left out), output tokens as the largest
  * value per message.id (a streamed response repeats its usage, growing) — progress lines'
@@ -14,8 +14,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 
-const FIXTURES = path.resolve(ROOT, "..", "shared", "fixtures", "claude-code");
-const absent = fs.existsSync(FIXTURES) ? false : `the Claude Code fixtures are not here (${FIXTURES}): a clone without ../shared; CI has them`;
+const FIXTURES = path.join(ROOT, "test", "fixtures", "claude-code");
 
 interface Expected {
   project: string;
@@ -41,7 +40,7 @@ const SESSIONS: Record<string, Expected> = {
   "fed8ce56-bc79-401f-a83e-af084253362f": { project: "sniffly", tools: 7, failed: 2, unfinished: 0, responses: 4, output: 278, agents: 1 },
 };
 
-test("every fixture session is ingested with the independently counted tool calls, failures, tokens and subagents", { skip: absent }, async () => {
+test("every fixture session is ingested with the independently counted tool calls, failures, tokens and subagents", async () => {
   const db = tmpDb();
   const r = await cli(["ingest", FIXTURES, "--db", db]);
   assert.equal(r.code, 0, r.stderr);
@@ -66,7 +65,7 @@ test("every fixture session is ingested with the independently counted tool call
   assert.equal(checks.length, 9);
 });
 
-test("a session's cwd and git branch are kept; subagents work the Task call that spawned them", { skip: absent }, async () => {
+test("a session's cwd and git branch are kept; subagents work the Task call that spawned them", async () => {
   const db = tmpDb();
   await cli(["ingest", path.join(FIXTURES, "marot-spotter"), "--db", db]);
   assert.deepEqual({ ...one(db, `SELECT cwd, git_branch FROM task_list_execution_runs WHERE id = 'fa812bfe-b295-4cca-9c2f-fdf01028cb46'`) }, { cwd: "/home/USER/projects/spotter-worktrees/spotter-a0y", git_branch: "spotter-a0y" });
@@ -79,7 +78,7 @@ test("a session's cwd and git branch are kept; subagents work the Task call that
   for (const s of linked) assert.ok(s.title, "the Task call's description is the subagent's task");
 });
 
-test("a session being written is followed: appended lines add only what is new", { skip: absent }, async (t) => {
+test("a session being written is followed: appended lines add only what is new", async (t) => {
   const { spawn } = await import("node:child_process");
   const { BIN } = await import("./helpers.js");
   const dir = tmpDir();
@@ -98,9 +97,8 @@ test("a session being written is followed: appended lines add only what is new",
         return undefined; // the follower has not created its tables yet
       }
     };
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
       if (fs.existsSync(db) && count() === want) return;
-      await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(one(db, `SELECT COUNT(*) AS n FROM tool_uses`)?.n, want);
   };
@@ -113,7 +111,7 @@ test("a session being written is followed: appended lines add only what is new",
   assert.equal(await new Promise((r) => child.on("exit", r)), 0);
 });
 
-test("tokens are counted once per API response, not once per line", { skip: absent }, async () => {
+test("tokens are counted once per API response, not once per line", async () => {
   const db = tmpDb();
   const file = path.join(FIXTURES, "marot-spotter", "short.jsonl");
   await cli(["ingest", file, "--db", db]);
@@ -123,7 +121,7 @@ test("tokens are counted once per API response, not once per line", { skip: abse
   assert.match(again.stderr, /already up to date/);
 });
 
-test("re-reading a grown session adds only what is new and keeps every entry's sequence", { skip: absent }, async () => {
+test("re-reading a grown session adds only what is new and keeps every entry's sequence", async () => {
   const db = tmpDb();
   const dir = tmpDir();
   const src = fs.readFileSync(path.join(FIXTURES, "sniffly", "fed8ce56-bc79-401f-a83e-af084253362f.jsonl"), "utf8").trimEnd().split("\n");

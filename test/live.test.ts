@@ -70,13 +70,17 @@ test("the feed's backlog is the last events, oldest first, and only this executi
   const db = await dbWith([...cleanRun("one"), ...cleanRun("two", "tl", 100)]);
   const feed = new ChangeFeed(db, { executionId: "two" });
   const last = feed.backlog(5);
-  assert.equal(last.length, 5);
-  assert.ok(last.every((e) => e.executionId === "two"));
-  assert.deepEqual(last.map((e) => e.timestamp), [...last.map((e) => e.timestamp)].sort());
-  assert.equal(last[last.length - 1]!.type, "execution:status");
-  const since = feed.backlog(5, at(120));
-  assert.ok(since.every((e) => e.timestamp >= at(120)) && since.length > 0);
+  // cleanRun("two") from 100 s: its bus event at 112, then the heartbeats, the wave and the run ending.
+  assert.deepEqual(last.map((e) => `${e.executionId} ${e.type} ${e.timestamp}`), [
+    `two messagebus:event ${at(112)}`, `two agent:heartbeat ${at(121)}`, `two agent:heartbeat ${at(122)}`, `two wave:status ${at(123)}`, `two execution:status ${at(124)}`,
+  ]);
   feed.close();
+  // From cleanRun's lines at 120 s and after (task statuses are no events of the stream), on a
+  // new feed: one feed reports a status once, and the first backlog already did.
+  const fresh = new ChangeFeed(db, { executionId: "two" });
+  const since = fresh.backlog(5, at(120));
+  fresh.close();
+  assert.deepEqual(since.map((e) => `${e.type} ${e.timestamp}`), [`agent:heartbeat ${at(121)}`, `agent:heartbeat ${at(122)}`, `wave:status ${at(123)}`, `execution:status ${at(124)}`]);
 });
 
 /** A child's stdout as lines, with a way to wait until there are `n` of them. */
@@ -126,16 +130,23 @@ test("obs tail in a pipe prints plain lines, hides entries that restate a tool c
   const child = spawn(process.execPath, [BIN, "tail", "e", "--last", "1", "--errors", "--db", db], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   t.after(() => child.kill("SIGKILL"));
   const out = lineReader(child);
-  await new Promise((r) => setTimeout(r, 400));
+  // A first error, and its line, show that tail is following (live or from its backlog of 1).
+  await ingest(db, [
+    E(28, "tool:start", { tool_use_id: "first", tool: "Bash", input: { command: "make clean" } }),
+    E(29, "tool:end", { tool_use_id: "first", is_error: true, error_message: "nothing to clean" }),
+  ]);
+  const [first] = await out.until(1);
+  assert.match(first!, /^09:00:29\.000 +tool:end +Bash error 1\.0s — nothing to clean$/);
   await ingest(db, [
     E(30, "tool:start", { tool_use_id: "ok", tool: "Read", input: { file_path: "x.ts" } }),
     E(31, "tool:end", { tool_use_id: "ok", is_error: false }),
     E(32, "tool:start", { tool_use_id: "bad", tool: "Bash", input: { command: "make" } }),
     E(33, "tool:end", { tool_use_id: "bad", is_error: true, error_message: "make: *** no rule" }),
   ]);
-  const [l] = await out.until(1);
+  const [, l] = await out.until(2);
   assert.match(l!, /^09:00:33\.000 +tool:end +Bash error 1\.0s — make: \*\*\* no rule$/);
-  assert.equal(out.lines.length, 1, "the successful Read and its restating entry are not errors");
+  // One commit, printed in time order: a line for the Read (at 30–31 s) would have come first.
+  assert.equal(out.lines.length, 2, "the successful Read and its restating entry are not errors");
   child.kill("SIGINT");
   await new Promise((r) => child.on("exit", r));
 });
@@ -200,9 +211,8 @@ test("obs ingest --follow: a line split across writes, new files, a truncation, 
     }
   };
   const waitFor = async (want: string) => {
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
       if (fs.existsSync(db) && count() === want) return;
-      await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(count(), want);
   };
@@ -267,7 +277,9 @@ test("obs serve: connect, replay, subscribe with filters, ping, a malformed mess
   assert.equal(connected.executionId, "e");
   const replayed = connected.bufferedEventCount as number;
   assert.ok(replayed > 10 && replayed <= 100);
-  await new Promise((r) => setTimeout(r, 100));
+  // A ping's pong comes after everything sent before it: the whole replay, and nothing more.
+  ws.send(JSON.stringify({ type: "ping" }));
+  await next((m) => m.type === "pong");
   assert.equal(inbox.length, replayed, "the replay follows the connected message");
   inbox.length = 0;
 
@@ -293,7 +305,9 @@ test("obs serve: connect, replay, subscribe with filters, ping, a malformed mess
   const delay = Date.now() - sent;
   assert.equal(bash.toolUseId, "b", "Read is filtered out, assertions are not subscribed");
   assert.ok(delay < 2000, `delivered after ${delay} ms`);
-  await new Promise((r) => setTimeout(r, 150));
+  // The assertion (at 42 s) would be sent right after the Bash call, before any pong.
+  ws.send(JSON.stringify({ type: "ping" }));
+  await next((m) => m.type === "pong");
   assert.deepEqual(inbox.map((m) => m.type), []);
 
   // Several clients at once, and cleanup when they leave.
@@ -302,7 +316,7 @@ test("obs serve: connect, replay, subscribe with filters, ping, a malformed mess
   assert.equal(server.clients(), 2);
   other.close();
   ws.close();
-  await new Promise((r) => setTimeout(r, 100));
+  for (const end = Date.now() + 5000; server.clients() > 0 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
   assert.equal(server.clients(), 0);
 });
 
@@ -342,13 +356,19 @@ test("the live tail app: events arrive, p pauses and counts what waits, e shows 
   const db = await dbWith(cleanRun("e"));
   const feed = new ChangeFeed(db, { executionId: "e" });
   const backlog = feed.backlog(3);
+  // Quitting ends the app, which stops and closes the feed: that is what q is seen by.
+  let feedClosed = false;
+  const closeFeed = feed.close.bind(feed);
+  feed.close = () => {
+    feedClosed = true;
+    closeFeed();
+  };
   const io = { env: {}, columns: 100, isTTY: true } as never;
   const app = render(React.createElement(TailApp, { src: { feed, backlog, filter: {}, dbPath: db, executionId: "e", io } }));
   t.after(() => app.unmount());
   const waitFor = async (re: RegExp) => {
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
       if (re.test(app.lastFrame() ?? "")) return app.lastFrame()!;
-      await new Promise((r) => setTimeout(r, 20));
     }
     assert.match(app.lastFrame() ?? "", re);
     return "";
@@ -365,5 +385,12 @@ test("the live tail app: events arrive, p pauses and counts what waits, e shows 
   await waitFor(/tool:end +Grep error 1\.0s — grep exploded[\s\S]*following/);
   app.stdin.write("e");
   await waitFor(/following {2}\[errors only\]/);
+  assert.equal(feedClosed, false, "the feed runs until q");
   app.stdin.write("q");
+  for (const end = Date.now() + 5000; !feedClosed && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(feedClosed, true, "q quits: the app ends and closes its feed");
+  // Nothing is drawn after quitting, whatever lands.
+  const frames = app.frames.length;
+  await ingest(db, [E(40, "tool:start", { tool_use_id: "late", tool: "Read", input: { file_path: "late.ts" } })]);
+  assert.equal(app.frames.length, frames);
 });

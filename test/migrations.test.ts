@@ -2,9 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import Database from "better-sqlite3";
 import { MIGRATIONS, SCHEMA_VERSION } from "../src/db/migrations.js";
-import { openReadOnly, openWritable, schemaVersion } from "../src/db/open.js";
+import fs from "node:fs";
+import path from "node:path";
+import { migrate, openReadOnly, openWritable, schemaVersion } from "../src/db/open.js";
 import { UserError } from "../src/errors.js";
-import { tmpDb, cli } from "./helpers.js";
+import { tmpDb, tmpDir, cli, writeJsonl } from "./helpers.js";
+import { cleanRun } from "./query-helpers.js";
 
 /** A file as the first obs release would have left it: only migration 1, with rows in it. */
 function versionOneFile(): string {
@@ -33,12 +36,23 @@ test("a newer obs upgrades an older file in place and keeps its rows", () => {
   db.close();
 });
 
-test("upgrading is idempotent: opening again applies nothing", () => {
+test("upgrading is idempotent: opening again applies nothing and changes nothing", async () => {
   const p = tmpDb();
-  openWritable(p).close();
+  // Rows in every indexed table, so a migration run again (the search index filled twice) shows.
+  assert.equal((await cli(["ingest", writeJsonl(path.join(tmpDir(), "run.jsonl"), cleanRun("idem")), "--db", p])).code, 0);
+  const schema = (db: Database.Database) => db.prepare(`SELECT type, name, sql FROM sqlite_master ORDER BY type, name`).all();
+  const first = openWritable(p);
+  const objects = schema(first);
+  const docs = (first.prepare(`SELECT COUNT(*) AS n FROM search_fts`).get() as { n: number }).n;
+  first.close();
+  const bytes = fs.readFileSync(p);
   const db = openWritable(p);
+  assert.deepEqual(migrate(db), [], "nothing left to apply");
   assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  assert.deepEqual(schema(db), objects);
+  assert.equal((db.prepare(`SELECT COUNT(*) AS n FROM search_fts`).get() as { n: number }).n, docs);
   db.close();
+  assert.ok(fs.readFileSync(p).equals(bytes), "opening a current file for writing changed it");
 });
 
 test("a file from a newer obs is refused, for writing and for reading", async () => {

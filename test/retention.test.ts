@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { all, spawnCli, tmpDir } from "./helpers.js";
+import { all, spawnCli, tmpDir, withDb } from "./helpers.js";
 
 const TABLES = [
   "transcript_entries", "tool_uses", "skill_traces", "assertion_results", "assertion_chains", "message_bus_log", "events",
@@ -21,8 +21,11 @@ test("obs prune removes whole executions older than an age, everything that belo
   const plan = JSON.parse(dry.stdout);
   assert.deepEqual(plan.executions, ["exec-101"], "the demo's runs end on Nov 18, 19 and 20; two days before Nov 21 leaves Nov 18");
   assert.equal(plan.dry_run, true);
-  assert.ok(plan.rows_total > 1000);
-  assert.ok((rowsOf("exec-101").transcript_entries as number) > 0, "a dry run changes nothing");
+  // The plan's counts are the execution's rows, counted here table by table.
+  const counted = rowsOf("exec-101");
+  for (const [table, n] of Object.entries(counted)) assert.equal(plan.rows[table], n, table);
+  assert.equal(plan.rows_total, Object.values(plan.rows as Record<string, number>).reduce((a, b) => a + b, 0));
+  assert.ok((counted.transcript_entries as number) > 100, "the demo's run has rows to prune");
 
   const real = spawnCli(["prune", "--older-than", "2d", "--db", db], { env });
   assert.equal(real.code, 0, real.stderr);
@@ -43,4 +46,99 @@ test("obs prune removes whole executions older than an age, everything that belo
   assert.ok(vacuumed.bytes_after < vacuumed.bytes_before, `${vacuumed.bytes_after} < ${vacuumed.bytes_before}`);
   assert.deepEqual(JSON.parse(spawnCli(["ls", "--db", db, "--json"]).stdout).map((r: { execution_id: string }) => r.execution_id), ["exec-103"]);
   assert.equal(spawnCli(["config", "colour", "on", "--db", db]).code, 2);
+});
+
+const DAY = 86_400_000;
+/** "Now" for the tests below, and a time `days` before it. */
+const NOW = "2026-03-01T12:00:00.000Z";
+const ago = (days: number) => new Date(Date.parse(NOW) - days * DAY).toISOString();
+const ev = (exec: string, days: number, kind: string, f: Record<string, unknown> = {}) => ({ kind, execution_id: exec, timestamp: ago(days), ...f });
+
+test("prune ages an execution by its last activity of any kind, not by when it started", async () => {
+  // Every run starts 60 days ago; all but `old` did something yesterday, each in another way.
+  const started = (exec: string) => ev(exec, 60, "execution:status", { status: "started" });
+  const runs: Record<string, Record<string, unknown>[]> = {
+    old: [started("old"), ev("old", 60, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "s" }), ev("old", 59, "execution:status", { status: "completed" })],
+    entry: [started("entry"), ev("entry", 1, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "still here" })],
+    bus: [started("bus"), ev("bus", 1, "messagebus:event", { event_id: "bus-1", source: "agent", event_type: "note", severity: "info", human_summary: "hi" })],
+    "tool-end": [started("tool-end"), ev("tool-end", 60, "tool:start", { tool_use_id: "long", tool: "Bash", input: { command: "sleep" } }), ev("tool-end", 1, "tool:end", { tool_use_id: "long", is_error: false })],
+    heartbeat: [started("heartbeat"), ev("heartbeat", 1, "agent:heartbeat", { instance_id: "hb-a", status: "working" })],
+    model: [started("model"), ev("model", 1, "llm:call", { model: "claude-sonnet-4-5", input_tokens: 1, output_tokens: 1 })],
+    task: [started("task"), ev("task", 60, "task:status", { task_id: "task-t", status: "running" }), ev("task", 1, "task:status", { task_id: "task-t", status: "completed" })],
+    wave: [started("wave"), ev("wave", 60, "wave:status", { wave_id: "wave-w", wave_number: 1, status: "running" }), ev("wave", 1, "wave:status", { wave_id: "wave-w", wave_number: 1, status: "completed" })],
+    ended: [started("ended"), ev("ended", 1, "execution:status", { status: "completed" })],
+    recent: [ev("recent", 10, "execution:status", { status: "started" })],
+  };
+  const db = path.join(tmpDir(), "obs.db");
+  const input = Object.values(runs).flat().map((l) => JSON.stringify(l)).join("\n") + "\n";
+  assert.equal(spawnCli(["ingest", "-", "--db", db], { input }).code, 0);
+  const env = { OBS_NOW: NOW };
+  const dry = spawnCli(["prune", "--older-than", "30d", "--dry-run", "--json", "--db", db], { env });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(JSON.parse(dry.stdout).executions, ["old"]);
+  const real = spawnCli(["prune", "--older-than", "30d", "--json", "--db", db], { env });
+  assert.deepEqual(JSON.parse(real.stdout).executions, ["old"]);
+  const left = all(db, `SELECT id FROM task_list_execution_runs ORDER BY id`).map((r) => r.id);
+  assert.deepEqual(left, Object.keys(runs).filter((e) => e !== "old").sort());
+});
+
+/**
+ * Where each table keeps an execution's rows, read from the schema itself rather than from a
+ * list: a column execution_id or execution_run_id, the table those columns reference (by its
+ * key), and any table whose foreign key points at a row so owned. A table added later is
+ * covered without anyone remembering to add it here.
+ */
+function ownedBySchema(dbPath: string): Map<string, string> {
+  return withDb(dbPath, (db) => {
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]).map((t) => t.name);
+    const cols = new Map(tables.map((t) => [t, (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(t) as { name: string }[]).map((c) => c.name)]));
+    const fks = new Map(tables.map((t) => [t, db.prepare(`SELECT "table" AS parent, "from" AS col, "to" AS key FROM pragma_foreign_key_list(?)`).all(t) as { parent: string; col: string; key: string | null }[]]));
+    const where = new Map<string, string[]>();
+    const add = (t: string, cond: string) => where.set(t, [...(where.get(t) ?? []), cond]);
+    for (const t of tables) {
+      for (const c of cols.get(t)!) if (c === "execution_id" || c === "execution_run_id") add(t, `"${c}" = @id`);
+      for (const fk of fks.get(t)!) if (fk.col === "execution_id" || fk.col === "execution_run_id") add(fk.parent, `"${fk.key ?? "rowid"}" = @id`);
+    }
+    // Children of owned rows, until nothing new is found (the schema's chains are short).
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const t of tables) {
+        for (const fk of fks.get(t)!) {
+          const parent = where.get(fk.parent);
+          const cond = parent && `"${fk.col}" IN (SELECT "${fk.key ?? "rowid"}" FROM "${fk.parent}" WHERE ${parent.join(" OR ")})`;
+          if (cond && !cond.includes(`FROM "${t}"`) && !(where.get(t) ?? []).some((w) => w.startsWith(`"${fk.col}" IN`))) {
+            add(t, cond);
+            changed = true;
+          }
+        }
+      }
+    }
+    return new Map([...where].map(([t, conds]) => [t, conds.map((c) => `(${c})`).join(" OR ")]));
+  });
+}
+
+test("after prune no table holds a row of a pruned execution (tables found from the schema), and the others keep theirs", async () => {
+  const { cleanRun } = await import("./query-helpers.js");
+  const full = (exec: string, start: number) => [
+    ...cleanRun(exec, `tl-${exec}`, start),
+    // cleanRun's tasks have no dependencies; one that does fills task_dependencies.
+    { kind: "task:status", execution_id: exec, timestamp: new Date(Date.parse("2026-01-16T09:00:00.000Z") + (start + 1) * 1000).toISOString(), task_id: `${exec}-t3`, status: "pending", depends_on: [`${exec}-t1`] },
+  ];
+  const db = path.join(tmpDir(), "obs.db");
+  // cleanRun starts at 2026-01-16T09:00; "now" is 60 days later, so `gone` is 60 days old and `kept` 1 day.
+  const input = [...full("gone", 0), ...full("kept", 59 * 86_400)].map((l) => JSON.stringify(l)).join("\n") + "\n";
+  assert.equal(spawnCli(["ingest", "-", "--db", db], { input }).code, 0);
+  const owned = ownedBySchema(db);
+  const count = (exec: string) => withDb(db, (d) => Object.fromEntries([...owned].map(([t, w]) => [t, (d.prepare(`SELECT COUNT(*) AS n FROM "${t}" WHERE ${w}`).get({ id: exec }) as { n: number }).n])));
+  const before = count("gone");
+  // The fixture must put rows in every such table, or a table prune forgets would pass unseen.
+  assert.deepEqual(Object.entries(before).filter(([, n]) => n === 0).map(([t]) => t), [], "tables the fixture leaves empty");
+  for (const t of ["task_list_execution_runs", "wave_statistics", "task_dependencies", "wave_task_assignments", "search_fts"]) assert.ok(owned.has(t), `${t} found from the schema`);
+  const kept = count("kept");
+
+  const r = spawnCli(["prune", "--older-than", "30d", "--json", "--db", db], { env: { OBS_NOW: "2026-03-17T09:00:00.000Z" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).executions, ["gone"]);
+  assert.deepEqual(Object.entries(count("gone")).filter(([, n]) => n > 0), [], "rows left of the pruned execution");
+  assert.deepEqual(count("kept"), kept, "the other execution keeps every row");
 });

@@ -70,11 +70,41 @@ test("TEST 5: every required index exists", () => {
   for (const p of partial) assert.match(p.sql, /WHERE/, `${p.name} should be partial`);
 });
 
-test("TEST 6: the views exist and return rows", () => {
+/** Runs `f` on rows inserted for it, then takes them away again (the database is shared by these tests). */
+function withRows<T>(sql: string, f: () => T): T {
+  db.exec("BEGIN");
+  try {
+    db.exec(sql);
+    return f();
+  } finally {
+    db.exec("ROLLBACK");
+  }
+}
+
+test("TEST 6: the views exist and return what their tables hold", () => {
   const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'view'`).all() as { name: string }[]).map((v) => v.name);
   for (const v of ["v_wave_progress", "v_active_agents"]) assert.ok(names.includes(v), `view ${v} missing`);
-  db.prepare(`SELECT * FROM v_wave_progress`).all();
-  db.prepare(`SELECT * FROM v_active_agents`).all();
+  // One running wave of three tasks (one completed, one failed, one running), its recorded
+  // statistics, and two agents of which one is done.
+  withRows(`
+    INSERT INTO task_list_execution_runs (id, status) VALUES ('x', 'running');
+    INSERT INTO parallel_execution_waves (id, execution_run_id, wave_number, status, started_at) VALUES ('w1', 'x', 1, 'running', '2026-01-16T09:00:00Z');
+    INSERT INTO tasks (id, execution_id, title, status) VALUES ('t1', 'x', 'One', 'completed'), ('t2', 'x', 'Two', 'failed'), ('t3', 'x', 'Three', 'running');
+    INSERT INTO wave_task_assignments (wave_id, task_id) VALUES ('w1', 't1'), ('w1', 't2'), ('w1', 't3');
+    INSERT INTO wave_statistics (wave_id, execution_id, wave_number, task_count, pass_rate, duration_ms, max_parallel_agents) VALUES ('w1', 'x', 1, 3, 0.5, 1000, 2);
+    INSERT INTO build_agent_instances (id, execution_id, task_id, wave_id, status, spawned_at, last_heartbeat_at)
+         VALUES ('a1', 'x', 't3', 'w1', 'working', '2026-01-16T09:00:01Z', '2026-01-16T09:00:05Z'),
+                ('a2', 'x', 't1', 'w1', 'completed', '2026-01-16T09:00:01Z', '2026-01-16T09:00:04Z');`, () => {
+    assert.deepEqual(db.prepare(`SELECT * FROM v_wave_progress`).all().map((r) => ({ ...(r as object) })), [{
+      wave_id: "w1", execution_id: "x", wave_number: 1, status: "running", started_at: "2026-01-16T09:00:00Z", completed_at: null,
+      recorded_task_count: 3, recorded_pass_rate: 0.5, duration_ms: 1000, max_parallel_agents: 2,
+      total_tasks: 3, completed_tasks: 1, failed_tasks: 1, running_tasks: 1,
+    }]);
+    assert.deepEqual(db.prepare(`SELECT * FROM v_active_agents`).all().map((r) => ({ ...(r as object) })), [{
+      instance_id: "a1", execution_id: "x", status: "working", task_id: "t3", task_title: "Three", wave_id: "w1", wave_number: 1,
+      spawned_at: "2026-01-16T09:00:01Z", last_heartbeat_at: "2026-01-16T09:00:05Z",
+    }]);
+  });
 });
 
 test("TEST 7: trigger tr_event_to_log exists and copies events into message_bus_log", () => {
@@ -103,17 +133,37 @@ test("TEST 9: data insertion and cleanup works", () => {
   db.prepare(`DELETE FROM transcript_entries WHERE execution_id = ?`).run(exec);
 });
 
-test("TEST 10: the seed's V001, T001 and P001 queries compile", () => {
-  db.prepare(`SELECT execution_id, sequence,
-                     LAG(sequence) OVER (PARTITION BY execution_id ORDER BY sequence) AS prev_seq,
-                     sequence - LAG(sequence) OVER (PARTITION BY execution_id ORDER BY sequence) AS gap
-                FROM transcript_entries WHERE execution_id = 'test'`);
-  db.prepare(`SELECT 'tool_error' AS error_type, tu.tool AS source, tu.start_time AS occurred_at,
-                     SUBSTR(tu.output_summary, 1, 200) AS details, tu.task_id
-                FROM tool_uses tu WHERE tu.execution_id = 'test' AND tu.result_status = 'error'`);
-  db.prepare(`SELECT w.wave_number, w.status, w.started_at, w.completed_at, COUNT(wta.task_id) AS total_tasks
-                FROM parallel_execution_waves w LEFT JOIN wave_task_assignments wta ON w.id = wta.wave_id
-               WHERE w.execution_run_id = 'test' GROUP BY w.id ORDER BY w.wave_number`);
+test("TEST 10: the seed's V001, T001 and P001 queries run on the schema and find what is there", () => {
+  // Entries 1, 2, 4 (a gap of 2), one failed and one good tool call, two waves of 2 and 0 tasks.
+  withRows(`
+    INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, entry_type) VALUES
+      ('s1', '2026-01-16T09:00:01Z', 1, 'test', 'phase_start'), ('s2', '2026-01-16T09:00:02Z', 2, 'test', 'tool_use'), ('s4', '2026-01-16T09:00:04Z', 4, 'test', 'phase_end');
+    INSERT INTO tool_uses (id, execution_id, task_id, tool, result_status, output_summary, start_time) VALUES
+      ('u1', 'test', 'tk', 'Bash', 'error', 'make: *** no rule', '2026-01-16T09:00:02Z'), ('u2', 'test', 'tk', 'Read', 'done', 'ok', '2026-01-16T09:00:03Z');
+    INSERT INTO parallel_execution_waves (id, execution_run_id, wave_number, status, started_at, completed_at) VALUES
+      ('tw1', 'test', 1, 'completed', '2026-01-16T09:00:00Z', '2026-01-16T09:00:03Z'), ('tw2', 'test', 2, 'pending', NULL, NULL);
+    INSERT INTO wave_task_assignments (wave_id, task_id) VALUES ('tw1', 'a'), ('tw1', 'b');`, () => {
+    const plain = (sql: string) => db.prepare(sql).all().map((r) => ({ ...(r as object) }));
+    assert.deepEqual(plain(`SELECT execution_id, sequence,
+                                   LAG(sequence) OVER (PARTITION BY execution_id ORDER BY sequence) AS prev_seq,
+                                   sequence - LAG(sequence) OVER (PARTITION BY execution_id ORDER BY sequence) AS gap
+                              FROM transcript_entries WHERE execution_id = 'test'`), [
+      { execution_id: "test", sequence: 1, prev_seq: null, gap: null },
+      { execution_id: "test", sequence: 2, prev_seq: 1, gap: 1 },
+      { execution_id: "test", sequence: 4, prev_seq: 2, gap: 2 },
+    ]);
+    assert.deepEqual(plain(`SELECT 'tool_error' AS error_type, tu.tool AS source, tu.start_time AS occurred_at,
+                                   SUBSTR(tu.output_summary, 1, 200) AS details, tu.task_id
+                              FROM tool_uses tu WHERE tu.execution_id = 'test' AND tu.result_status = 'error'`), [
+      { error_type: "tool_error", source: "Bash", occurred_at: "2026-01-16T09:00:02Z", details: "make: *** no rule", task_id: "tk" },
+    ]);
+    assert.deepEqual(plain(`SELECT w.wave_number, w.status, w.started_at, w.completed_at, COUNT(wta.task_id) AS total_tasks
+                              FROM parallel_execution_waves w LEFT JOIN wave_task_assignments wta ON w.id = wta.wave_id
+                             WHERE w.execution_run_id = 'test' GROUP BY w.id ORDER BY w.wave_number`), [
+      { wave_number: 1, status: "completed", started_at: "2026-01-16T09:00:00Z", completed_at: "2026-01-16T09:00:03Z", total_tasks: 2 },
+      { wave_number: 2, status: "pending", started_at: null, completed_at: null, total_tasks: 0 },
+    ]);
+  });
 });
 
 test("the file is in WAL mode with foreign keys declared but not enforced", () => {

@@ -36,7 +36,8 @@ export class ReadContext {
     const entries = tableExists(this.db, "transcript_entries");
     const parts = [
       ...(runs ? [`SELECT id, started_at FROM task_list_execution_runs`] : []),
-      ...(entries ? [`SELECT execution_id, MIN(timestamp) FROM transcript_entries GROUP BY execution_id`] : []),
+      // Named, not only placed: without the runs table this select is the first and names the columns.
+      ...(entries ? [`SELECT execution_id AS id, MIN(timestamp) AS started_at FROM transcript_entries GROUP BY execution_id`] : []),
     ];
     if (!parts.length) return [];
     const rows = this.db.prepare(`SELECT id, MAX(started_at) AS started_at FROM (${parts.join(" UNION ALL ")}) GROUP BY id ORDER BY started_at DESC, id DESC`).all() as { id: string }[];

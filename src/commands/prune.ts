@@ -26,7 +26,8 @@ const fileSize = (p: string) => [p, `${p}-wal`].reduce((n, f) => n + (fs.existsS
 export async function runPrune(opts: PruneOpts, io: IO): Promise<number> {
   const dbPath = resolveDbPath(opts.db, io.env);
   openReadOnly(dbPath).close(); // the usual clear error when there is no database
-  const db = openWritable(dbPath);
+  // A dry run only looks: it reads the file as it is, never migrating it.
+  const db = opts.dryRun ? openReadOnly(dbPath) : openWritable(dbPath);
   try {
     const days = opts.olderThan ?? getRetentionDays(db);
     if (days === null || days === undefined) {

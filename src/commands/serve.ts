@@ -22,19 +22,21 @@ export async function runServe(opts: ServeOpts, io: IO): Promise<number> {
   const { serve } = await import("../live/serve.js");
   let server;
   try {
-    server = await serve({ dbPath, host: opts.host, port: opts.port, token: opts.token });
+    server = await serve({ dbPath, host: opts.host, port: opts.port, token: opts.token, log: (line) => io.err(`obs: ${line}\n`) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EADDRINUSE") throw new UserError(`port ${opts.port} on ${opts.host} is in use; choose another with --port`);
     if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") throw new UserError(`cannot listen on ${opts.host}: ${err.message}`);
     throw e;
   }
-  io.err(`obs: serving ${dbPath} at ${server.url}?observability=<execution id|all>${opts.token ? "&token=…" : ""} (Ctrl-C stops)\n`);
-  if (opts.json) io.out(JSON.stringify({ url: server.url, port: server.port }) + "\n");
-  await new Promise<void>((resolve) => {
+  // Ctrl-C stops cleanly from the moment the address is printed: the handlers come first.
+  const stopped = new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  io.err(`obs: serving ${dbPath} at ${server.url}?observability=<execution id|all>${opts.token ? "&token=…" : ""} (Ctrl-C stops)\n`);
+  if (opts.json) io.out(JSON.stringify({ url: server.url, port: server.port }) + "\n");
+  await stopped;
   await server.close();
   return EXIT_OK;
 }

@@ -65,6 +65,7 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
   }));
   filter.task = ids.task;
   const feed = new ChangeFeed(dbPath, { executionId: ids.exec });
+  if (feed.snapshot) io.err(`obs: ${dbPath} is read-only here (the file or its directory), so it is read as it is now; rows written to it later will not show\n`);
   const backlog = feed.backlog(opts.last ?? 20, opts.since);
 
   if (io.isTTY && !opts.json) {
@@ -82,9 +83,8 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
       }
     }
   };
-  emit(backlog);
-  return new Promise<number>((resolve) => {
-    feed.start(emit);
+  // Ctrl-C ends the tail cleanly from its first line on: the handlers are in place before it prints.
+  const stopped = new Promise<number>((resolve) => {
     const stop = () => {
       feed.close();
       resolve(EXIT_OK);
@@ -92,6 +92,9 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
   });
+  emit(backlog);
+  feed.start(emit);
+  return stopped;
 }
 
 export function registerTail(program: Command, app: App): void {

@@ -1,4 +1,5 @@
 import type { DB } from "./open.js";
+import { rowsIfPresent, tablesOf } from "./tables.js";
 
 /**
  * An execution written back as obs events (docs/events.md), so it moves between databases:
@@ -28,7 +29,9 @@ export function exportEvents(db: DB, exec: string): Event[] {
   const at = (ts: unknown) => String(ts);
   const push = (kind: string, ts: unknown, fields: Record<string, unknown>, order: number) =>
     out.push({ kind, execution_id: exec, timestamp: at(ts), ...known(fields), _order: order } as Event);
-  const rows = (sql: string) => db.prepare(sql).all({ exec }) as Row[];
+  // A table the file lacks (another producer's file, an older obs's) has nothing to export.
+  const tables = tablesOf(db);
+  const rows = (sql: string, params: unknown = { exec }) => rowsIfPresent<Row>(db, tables, sql, params);
 
   const run = rows(`SELECT * FROM task_list_execution_runs WHERE id = @exec`)[0];
   if (run) {
@@ -47,7 +50,7 @@ export function exportEvents(db: DB, exec: string): Event[] {
     if (a.status !== null || a.instance_id !== null) assignments.set(String(a.task_id), a);
   }
   for (const t of rows(`SELECT * FROM tasks WHERE execution_id = @exec`)) {
-    const deps = (db.prepare(`SELECT depends_on_task_id AS d FROM task_dependencies WHERE task_id = ?`).all(t.id) as { d: string }[]).map((x) => x.d);
+    const deps = rows(`SELECT depends_on_task_id AS d FROM task_dependencies WHERE task_id = ?`, [t.id]).map((x) => x.d as string);
     const a = assignments.get(String(t.id));
     const wave = a ? { wave_id: a.wave_id, instance_id: a.instance_id } : {};
     const about = { task_id: t.id, title: t.title, display_id: t.display_id, file_path: t.file_path, ...(deps.length ? { depends_on: deps } : {}) };
@@ -61,7 +64,7 @@ export function exportEvents(db: DB, exec: string): Event[] {
   }
 
   for (const w of rows(`SELECT * FROM parallel_execution_waves WHERE execution_run_id = @exec`)) {
-    const taskIds = (db.prepare(`SELECT task_id FROM wave_task_assignments WHERE wave_id = ?`).all(w.id) as { task_id: string }[]).map((x) => x.task_id);
+    const taskIds = rows(`SELECT task_id FROM wave_task_assignments WHERE wave_id = ?`, [w.id]).map((x) => x.task_id as string);
     const base = { wave_id: w.id, wave_number: w.wave_number };
     if (w.started_at) push("wave:status", w.started_at, { ...base, status: "running", task_ids: taskIds }, 1);
     if (w.completed_at) push("wave:status", w.completed_at, { ...base, status: w.status }, 8);
@@ -88,10 +91,11 @@ export function exportEvents(db: DB, exec: string): Event[] {
       push("tool:end", t.end_time, { ...ctx, is_error: t.is_error === 1, output: parse(t.output), output_summary: t.output_summary, error_message: t.error_message }, 5);
     }
   }
-  const skillEntry = db.prepare(`SELECT id FROM transcript_entries WHERE execution_id = @exec AND entry_type = @type AND json_extract(details, '$.skill_trace_id') = @id`);
+  const skillEntry = (type: string, id: unknown) =>
+    rows(`SELECT id FROM transcript_entries WHERE execution_id = @exec AND entry_type = @type AND json_extract(details, '$.skill_trace_id') = @id`, { exec, type, id })[0] as { id: string } | undefined;
   for (const s of rows(`SELECT * FROM skill_traces WHERE execution_id = @exec`)) {
     // A skill row does not store its entries; linking any id only stops ingest making new ones.
-    const link = (type: string) => (skillEntry.get({ exec, type, id: s.id }) as { id: string } | undefined)?.id ?? `${String(s.id)}#${type}`;
+    const link = (type: string) => skillEntry(type, s.id)?.id ?? `${String(s.id)}#${type}`;
     const ctx = { skill_trace_id: s.id, task_id: s.task_id, instance_id: s.instance_id };
     if (s.start_time) {
       push("skill:start", s.start_time, { ...ctx, skill_name: s.skill_name, skill_file: s.skill_file ?? "", line_number: s.line_number ?? 0, section_title: s.section_title ?? "", transcript_entry_id: link("skill_invoke") }, 4);

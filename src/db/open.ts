@@ -1,10 +1,20 @@
 import fs from "node:fs";
+import nodePath from "node:path";
 import Database from "better-sqlite3";
 import type { Database as DB } from "better-sqlite3";
 import { UserError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 
 export type { DB };
+
+// Reading a file whose directory is read-only takes SQLite's `immutable=1`, which only a URI
+// filename can say; better-sqlite3 reads this once, when it first opens a database.
+process.env.SQLITE_USE_URI = "1";
+
+/** A path as SQLite should take it: one a user gave is a file name, never a URI. */
+function fileName(path: string): string {
+  return path.startsWith("file:") ? `./${path}` : path;
+}
 
 /** --db, else $OBS_DB, else ./obs.db. */
 export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -35,7 +45,93 @@ function refuseNewer(db: DB, path: string): void {
   }
 }
 
-/** Opens for reading only: never creates the file, never migrates, never writes. */
+const canWrite = (p: string) => {
+  try {
+    fs.accessSync(p, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Whether the file's header says it is in WAL mode (read and write versions 2). */
+function inWalMode(path: string): boolean {
+  const head = Buffer.alloc(20);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, "r");
+    return fs.readSync(fd, head, 0, 20, 0) === 20 && head.toString("latin1", 0, 16) === "SQLite format 3\0" && head[18] === 2 && head[19] === 2;
+  } catch {
+    return false; // SQLite will say what is wrong with it
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * How a read-only connection can read the file without changing anything beside it. SQLite
+ * reads a WAL-mode file through its -wal and -shm files, and a reader creates them when they
+ * are missing (they are missing whenever no connection has the file open):
+ *   - "shared": they exist, or the file is not in WAL mode; read as usual.
+ *   - "tidy": they are missing and we may create them; read as usual, and afterwards have
+ *     SQLite remove them again if no other connection came meanwhile.
+ *   - "snapshot": they are missing and we may not create them (the directory or the file is
+ *     read-only to us); with no log, the file itself holds every committed row, and a writer
+ *     would need the same rights we lack, so read it as immutable.
+ */
+type ReadMode = "shared" | "tidy" | "snapshot";
+
+function readMode(path: string): ReadMode {
+  if (!inWalMode(path)) return "shared";
+  const hasLog = fs.existsSync(`${path}-wal`);
+  const hasIndex = fs.existsSync(`${path}-shm`);
+  const writable = canWrite(nodePath.dirname(path) || ".") && canWrite(path);
+  if (!hasLog) return writable ? "tidy" : "snapshot";
+  if (!hasIndex && !canWrite(nodePath.dirname(path) || ".")) {
+    throw new UserError(`cannot read ${path}: its write-ahead log ${path}-wal is there but its index ${path}-shm is not, and the directory is read-only`, [
+      "SQLite needs both to read the rows still in the log; make the directory writable once (any obs command then tidies up),",
+      "or copy the file, its -wal and its directory somewhere writable",
+    ]);
+  }
+  return "shared";
+}
+
+/** `file:` URI for the file, read as immutable: no locks, no -wal, no -shm. */
+function snapshotUri(path: string): string {
+  return `file:${nodePath.resolve(path).split("/").map(encodeURIComponent).join("/")}?immutable=1`;
+}
+
+/**
+ * After a reader that created the -wal and -shm files closes: a writable connection that only
+ * reads, closed again, makes SQLite checkpoint nothing and delete both — but only if it is the
+ * last connection to the file (it needs the exclusive lock), so another reader or writer that
+ * came meanwhile keeps them. A log with frames in it is a writer's and is left alone.
+ */
+function tidyLog(path: string): void {
+  try {
+    if (fs.statSync(`${path}-wal`).size !== 0) return;
+  } catch {
+    return; // already gone
+  }
+  let w: DB | undefined;
+  try {
+    w = new Database(fileName(path), { fileMustExist: true, timeout: 0 });
+    if (!w.readonly) w.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get();
+  } catch {
+    // Busy or gone: the files stay, as they would have.
+  } finally {
+    w?.close();
+  }
+}
+
+const snapshots = new WeakSet<DB>();
+
+/** Whether a read-only connection reads the file as it is at opening (its directory is read-only): changes made later are not seen. */
+export function readsSnapshot(db: DB): boolean {
+  return snapshots.has(db);
+}
+
+/** Opens for reading only: never creates the file, never migrates, never writes, and leaves nothing beside it. */
 export function openReadOnly(path: string): DB {
   if (!fs.existsSync(path)) {
     throw new UserError(`no database at ${path}`, [
@@ -43,15 +139,28 @@ export function openReadOnly(path: string): DB {
       "or point at one with --db PATH or OBS_DB",
     ]);
   }
+  const mode = readMode(path);
   let db: DB;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new Database(mode === "snapshot" ? snapshotUri(path) : fileName(path), { readonly: true, fileMustExist: true });
+    if (mode === "tidy") {
+      const close = db.close.bind(db);
+      db.close = () => {
+        close();
+        tidyLog(path);
+        return db;
+      };
+    }
+    if (mode === "snapshot") snapshots.add(db);
     db.pragma("busy_timeout = 5000");
     db.pragma("foreign_keys = OFF");
     db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get();
   } catch (e) {
     const err = e as { code?: string; message: string };
     if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
+    if (err.code === "SQLITE_CANTOPEN" || err.code?.startsWith("SQLITE_READONLY")) {
+      throw new UserError(`cannot read ${path}: ${err.message}`, ["check that you may read the file and its directory"]);
+    }
     throw e;
   }
   refuseNewer(db, path);
@@ -62,11 +171,13 @@ export function openReadOnly(path: string): DB {
 export function openWritable(path: string): DB {
   let db: DB | undefined;
   try {
-    db = new Database(path);
+    db = new Database(fileName(path));
     db.pragma("busy_timeout = 5000");
     // better-sqlite3 enforces foreign keys by default; obs must store dangling references as
     // they came (schema.md) and report them with V002/V007, so they are declared, not enforced.
     db.pragma("foreign_keys = OFF");
+    // Before anything is set on the file: one from a newer obs is refused untouched.
+    refuseNewer(db, path);
     // Larger pages make bulk ingest measurably faster (fewer B-tree splits across the 37
     // indexes); it only takes effect on a new, empty file.
     db.pragma("page_size = 16384");
@@ -83,7 +194,6 @@ export function openWritable(path: string): DB {
     db.pragma("synchronous = NORMAL");
     db.pragma("cache_size = -65536");
     db.pragma("temp_store = MEMORY");
-    refuseNewer(db, path);
     migrate(db);
     return db;
   } catch (e) {

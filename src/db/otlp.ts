@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { DB } from "./open.js";
+import { rowsIfPresent, tablesOf } from "./tables.js";
 
 /**
  * An execution as one OTLP/JSON trace (what the OpenTelemetry file exporter writes: an
@@ -51,11 +52,13 @@ function attrs(o: Record<string, unknown>): Attr[] {
 export function otlpTrace(db: DB, exec: string, version: string): Record<string, unknown> {
   const traceId = hex(`obs/trace/${exec}`, 16);
   const spanId = (kind: string, id: unknown) => hex(`obs/${exec}/${kind}/${String(id)}`, 8);
-  const rows = (sql: string) => db.prepare(sql).all({ exec }) as Row[];
+  // A table the file lacks (another producer's file, an older obs's) contributes no spans.
+  const tables = tablesOf(db);
+  const rows = (sql: string) => rowsIfPresent<Row>(db, tables, sql, { exec });
   const spans: OtlpSpan[] = [];
 
   const run = rows(`SELECT * FROM task_list_execution_runs WHERE id = @exec`)[0] ?? {};
-  const span = rows(`SELECT MIN(timestamp) AS first, MAX(timestamp) AS last FROM transcript_entries WHERE execution_id = @exec`)[0]!;
+  const span = rows(`SELECT MIN(timestamp) AS first, MAX(timestamp) AS last FROM transcript_entries WHERE execution_id = @exec`)[0] ?? {};
   const start = nanos(run.started_at) ?? nanos(span.first);
   const end = nanos(run.completed_at) ?? nanos(span.last) ?? start;
   if (!start || !end) return { resourceSpans: [] };

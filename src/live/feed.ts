@@ -1,5 +1,5 @@
 import type { Statement } from "better-sqlite3";
-import { openReadOnly, type DB } from "../db/open.js";
+import { openReadOnly, readsSnapshot, type DB } from "../db/open.js";
 import { parseJson } from "../queries/run.js";
 import { tableExists } from "../queries/index.js";
 import type { StreamEvent } from "./events.js";
@@ -98,6 +98,11 @@ export class ChangeFeed {
         SELECT COALESCE(SUM(result = 'pass'), 0) AS pass, COALESCE(SUM(result <> 'skip'), 0) AS counted
           FROM assertion_results WHERE execution_id = @exec AND rowid < @rowid`);
     }
+  }
+
+  /** True when the file can only be read as it is now (it and its directory are read-only to us): nothing new will come. */
+  get snapshot(): boolean {
+    return readsSnapshot(this.db);
   }
 
   private waveMark = 0;

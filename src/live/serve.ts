@@ -210,6 +210,7 @@ const REPLAY = 100;
  */
 export async function serve(opts: ServeOptions): Promise<Server> {
   const feed = new ChangeFeed(opts.dbPath);
+  if (feed.snapshot) opts.log?.(`${opts.dbPath} is read-only here (the file or its directory), so it is read as it is now; rows written to it later will not be sent`);
   feed.skipToEnd();
   const stream = new ObservabilityStreamService({
     bufferSize: REPLAY,

@@ -35,22 +35,46 @@ function bindFor(sql: string, params: Record<string, unknown>): Record<string, u
   return out;
 }
 
+/** What a connection stands in for: per table, a TEMP table or view, and the columns it adds. */
+interface Shim {
+  kind: "table" | "view";
+  adds: Set<string>;
+}
+const shimsMade = new WeakMap<DB, Map<string, Shim>>();
+
 /**
  * Stands in for optional tables and columns the database lacks: an empty TEMP table for a
  * missing table, and for a table missing columns a TEMP VIEW of the same name that adds them
  * as NULL (unqualified names resolve to the temp schema first). TEMP objects live outside the
- * file, so this works on a read-only connection and leaves the file untouched. Names come from
- * query definitions, never from input.
+ * file, so this works on a read-only connection and leaves the file untouched. Queries declare
+ * different optional columns of one table, so a stand-in made for one is widened (made again
+ * with the union) when a later query on the same connection needs more. Names come from query
+ * definitions, never from input.
  */
 function shimOptional(db: DB, optional: Record<string, string[]>): void {
+  let made = shimsMade.get(db);
+  if (!made) shimsMade.set(db, (made = new Map()));
   for (const [table, cols] of Object.entries(optional)) {
-    const have = columnsOf(db, table);
-    if (!have) {
-      db.exec(`CREATE TEMP TABLE IF NOT EXISTS "${table}" (${cols.map((c) => `"${c}"`).join(", ")})`);
+    let shim = made.get(table);
+    if (shim) {
+      // The view's own columns are the file's: only what neither has is new.
+      const have = columnsOf(db, table)!;
+      const more = cols.filter((c) => !have.has(c));
+      if (!more.length) continue;
+      for (const c of more) shim.adds.add(c);
     } else {
-      const missing = cols.filter((c) => !have.has(c));
+      const have = columnsOf(db, table);
+      const missing = have ? cols.filter((c) => !have.has(c)) : cols;
       if (!missing.length) continue;
-      db.exec(`CREATE TEMP VIEW "${table}" AS SELECT *, ${missing.map((c) => `NULL AS "${c}"`).join(", ")} FROM main."${table}"`);
+      made.set(table, (shim = { kind: have ? "view" : "table", adds: new Set(missing) }));
+    }
+    const adds = [...shim.adds];
+    if (shim.kind === "table") {
+      db.exec(`DROP TABLE IF EXISTS temp."${table}"`);
+      db.exec(`CREATE TEMP TABLE "${table}" (${adds.map((c) => `"${c}"`).join(", ")})`);
+    } else {
+      db.exec(`DROP VIEW IF EXISTS temp."${table}"`);
+      db.exec(`CREATE TEMP VIEW "${table}" AS SELECT *, ${adds.map((c) => `NULL AS "${c}"`).join(", ")} FROM main."${table}"`);
     }
     columnsCache.get(db)?.delete(table);
   }
