@@ -227,7 +227,7 @@ function copySessions(to: string): Map<string, string> {
   return ids;
 }
 
-test("copies of the sessions under new ids: every original keeps its rows, every copy is listed and shows them as replayed, each response counts once", { skip: absent }, async () => {
+test("copies of the sessions under new ids: every original keeps its rows, every copy is listed and shows them as replayed, each response counts once", async () => {
   const db = tmpDb();
   const copies = path.join(tmpDir(), "copies");
   const ids = copySessions(copies);

@@ -10,8 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 
-const FIXTURES = path.resolve(ROOT, "..", "shared", "fixtures", "claude-code");
-const absent = fs.existsSync(FIXTURES) ? false : `the Claude Code fixtures are not here (${FIXTURES})`;
+const FIXTURES = path.join(ROOT, "test", "fixtures", "claude-code");
 
 /** US dollars per million tokens: input, output, cache read, 5-minute write, 1-hour write. */
 const RATES: [prefix: string, rates: number[]][] = [
@@ -52,7 +51,7 @@ function priced(u: U, oneHourAsFiveMinute = false): number {
   return (u.input * i! + u.output * o! + u.read * r! + u.w5 * w5! + u.w1 * (oneHourAsFiveMinute ? w5! : w1!)) / 1e6;
 }
 
-test("1-hour cache writes are priced at twice the input price, apart from 5-minute ones", { skip: absent }, async () => {
+test("1-hour cache writes are priced at twice the input price, apart from 5-minute ones", async () => {
   const db = tmpDb();
   const files = ["short.jsonl", "tool_heavy.jsonl", "subagent.jsonl"].map((f) => path.join(FIXTURES, "marot-spotter", f));
   for (const f of files) assert.equal((await cli(["ingest", f, "--db", db])).code, 0);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT, spawnCli, tmpDir } from "./helpers.js";
@@ -13,6 +14,12 @@ import { ROOT, spawnCli, tmpDir } from "./helpers.js";
 const PYTHON = process.env.PYTHON || "python3";
 const SEED = path.resolve(ROOT, "..", "shared", "seeds", "000_a0c70eecb8386450.txt");
 const SEED_TEST = path.join(ROOT, "python", "seed", "test-obs-phase2-producers.py");
+/** What the seed says the test prints on success ("Expected Output (Success)"), copied as it is. */
+const SEED_OUTPUT = path.join(ROOT, "python", "seed", "expected-output.txt");
+/** SHA-256 of the seed's fenced blocks, taken from the seed itself: the copies are checked against them in every clone. */
+const SEED_SHA256 = {
+  test: "f59265154365e0b8132e5bdd0a116b66602841e9b52539bbea4925fecc45c110",
+};
 
 function python(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(PYTHON, args, {
@@ -52,14 +59,11 @@ test("the seed's Phase 2 test, unchanged, prints ALL PHASE 2 TESTS PASSED agains
   });
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^={70}\nALL PHASE 2 TESTS PASSED\n={70}$/m);
-  if (fs.existsSync(SEED)) {
-    // …and it prints what the seed says it prints on success, line for line. (The seed's
-    // example has one blank line before CLEANUP that its own script does not print, so blank
-    // lines are left out of the comparison.)
-    const expected = seedBlock(fs.readFileSync(SEED, "utf8"), ["#### Run Phase 2 Tests", "#### Expected Output (Success)"], "```\n");
-    const lines = (t: string) => t.split("\n").filter((l) => l.trim() !== "");
-    assert.deepEqual(lines(r.stdout), lines(expected));
-  }
+  // …and it prints what the seed says it prints on success, line for line. (The seed's example
+  // has one blank line before CLEANUP that its own script does not print, so blank lines are
+  // left out of the comparison.)
+  const lines = (t: string) => t.split("\n").filter((l) => l.trim() !== "");
+  assert.deepEqual(lines(r.stdout), lines(fs.readFileSync(SEED_OUTPUT, "utf8")));
   // What the producers wrote while it ran is an obs record: its JSONL ingests cleanly.
   const runs = fs.readdirSync(path.join(dir, "transcripts"));
   assert.equal(runs.length, 1);
@@ -68,9 +72,14 @@ test("the seed's Phase 2 test, unchanged, prints ALL PHASE 2 TESTS PASSED agains
   assert.match(again.stderr, /0 rejected/);
 });
 
-test("the Phase 2 test in the repository is the seed's, byte for byte", (t) => {
-  if (!fs.existsSync(SEED)) return t.skip(`the seeds are not here (${SEED}): a clone without ../shared`);
-  const block = seedBlock(fs.readFileSync(SEED, "utf8"), ["### Phase 2 Test Validation Script"], "```python\n");
-  assert.ok(fs.readFileSync(SEED, "utf8").includes("**File:** `tests/e2e/test-obs-phase2-producers.py`"));
-  assert.equal(fs.readFileSync(SEED_TEST, "utf8"), block);
+test("the Phase 2 test and its expected output in the repository are the seed's, byte for byte", () => {
+  const sha = (f: string) => crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+  assert.equal(sha(SEED_TEST), SEED_SHA256.test);
+  // Where the design documents are at hand (beside the repository), against them directly too.
+  if (fs.existsSync(SEED)) {
+    const seed = fs.readFileSync(SEED, "utf8");
+    assert.ok(seed.includes("**File:** `tests/e2e/test-obs-phase2-producers.py`"));
+    assert.equal(fs.readFileSync(SEED_TEST, "utf8"), seedBlock(seed, ["### Phase 2 Test Validation Script"], "```python\n"));
+    assert.equal(fs.readFileSync(SEED_OUTPUT, "utf8"), seedBlock(seed, ["#### Run Phase 2 Tests", "#### Expected Output (Success)"], "```\n"));
+  }
 });

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
@@ -18,6 +19,12 @@ import { cli, ROOT, tmpDir } from "./helpers.js";
 import { rows } from "./query-helpers.js";
 
 const SEED_TEST = path.join(ROOT, "test", "seed-tests", "e2e", "test-obs-phase1-schema.ts");
+/** SHA-256 of the seed's fenced block ("Phase 1 Test Validation Script"), taken from the seed itself. */
+const SEED_SHA256 = "ebeebf7d94d3989eabc17db561baf98c3353bdce2e872dae9659a5f4c1dc853f";
+
+test("the Phase 1 test in the repository is the seed's, unchanged", () => {
+  assert.equal(crypto.createHash("sha256").update(fs.readFileSync(SEED_TEST)).digest("hex"), SEED_SHA256);
+});
 
 /** Lays the seed's test out as its project would have it, compiled to CommonJS as tsx would run it. */
 function harness(dbPath: string): string {
