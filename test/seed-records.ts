@@ -144,15 +144,20 @@ export const STORE = {
 };
 
 export function seedTraceStore(file: string): string {
+  const { sessions, traces } = storeRecord();
+  return writeTraceStore(file, sessions, traces);
+}
+
+/** The sessions and traces seedTraceStore writes, for tests to work out what to expect. */
+export function storeRecord(): { sessions: TraceSession[]; traces: TraceEntry[] } {
   const f = STORE.failed;
   const i = STORE.ids;
-  return writeTraceStore(
-    file,
-    [
+  return {
+    sessions: [
       { id: f, task: "Fix the failing import in a.py", started: s(0), ended: s(9.5), status: "failed" },
       { id: STORE.clean, task: "Summarise the changelog", started: s(100), ended: s(104), status: "completed" },
     ],
-    [
+    traces: [
       { id: i.start, session_id: f, type: "trace_started", at: s(0), data: { task: "Fix the failing import in a.py" } },
       { id: i.model, session_id: f, type: "model_selected", at: s(0.25), parent_trace_id: i.start,
         data: { model: "claude-3-5-sonnet", provider: "anthropic", reason: "Best for code" } },
@@ -171,7 +176,7 @@ export function seedTraceStore(file: string): string {
         parent_trace_id: "c0ffee00-0001-4000-8000-000000000001", input_tokens: 500, output_tokens: 100, model_used: "claude-3-5-sonnet-20241022", provider_used: "anthropic", cost_usd: 0.003 },
       { id: "c0ffee00-0003-4000-8000-000000000003", session_id: STORE.clean, type: "trace_ended", at: s(104), parent_trace_id: "c0ffee00-0001-4000-8000-000000000001", data: { status: "completed" } },
     ],
-  );
+  };
 }
 
 /**
@@ -183,10 +188,15 @@ export function seedTraceStore(file: string): string {
 export const LOG = { session: "a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d", task: "task_123" };
 
 export function seedEventLog(file: string): string {
+  return writeEventLog(file, logEvents());
+}
+
+/** The events seedEventLog writes, for tests to work out what to expect. */
+export function logEvents(): Event[] {
   const id = LOG.session;
   const task = LOG.task;
   const e = (sec: number, event_type: string, message: string, extra: Partial<Event> = {}): Event => ({ event_type, at: s(sec), session_id: id, message, ...extra });
-  return writeEventLog(file, [
+  return [
     e(0, "session_started", "Session started", { phase: "IDEA" }),
     e(1, "phase_transition", "Phase transition: IDEA → PLAN_REVIEW", { phase: "PLAN_REVIEW", metadata: { old_phase: "IDEA", new_phase: "PLAN_REVIEW" } }),
     e(2, "info", "TaskGraph enqueued for execution", { phase: "PLAN_REVIEW" }),
@@ -202,5 +212,5 @@ export function seedEventLog(file: string): string {
     e(13, "error", "Coordinator error", { phase: "EXECUTION", metadata: { error: "RuntimeError: retry budget exhausted" } }),
     e(14, "task_failed", `Task ${task} failed`, { phase: "EXECUTION", task_id: task, metadata: { error: "verification failed after 3 attempts" } }),
     e(15, "session_failed", "Session failed", { phase: "EXECUTION" }),
-  ]);
+  ];
 }

@@ -40,7 +40,7 @@ test("a run of 10,000 steps without agents or tasks: every step once, in time or
   assert.deepEqual({ ...steps[0] }, {
     sequence: 1, timestamp: at(0), entry_type: "tool_use", summary: "Read: src/f0.ts", duration_ms: 500, status: "error", entry_id: steps[0]!.entry_id,
     instance_id: null, category: "tool", tool_use_id: "tu-0", tool: "Read", within_skill: null, skill_trace_id: null, skill_name: null, assertion_id: null,
-    task_id: null, replay_of: null, execution_id: "big", parent_ref: null, parent_entry_id: null,
+    task_id: null, replay_of: null, execution_id: "big", source_type: null, parent_ref: null, parent_entry_id: null,
   });
   const [info] = rows(db, L005, { execution_id: "big" });
   assert.deepEqual({ ...info }, {

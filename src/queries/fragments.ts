@@ -302,6 +302,8 @@ export const STEP_COLUMNS = `
            te.task_id,
            te.replay_of,
            te.execution_id,
+           -- The producer's own name for the step, where an adapter kept it (an EventLog's event_type).
+           ${jx("te.details", "$.event_type")} AS source_type,
            ${PARENT_REF} AS parent_ref`;
 
 /** The tables and columns STEPS_CTE, STEP_FROM, STEP_COLUMNS and PARENT_ENTRY read (besides STEP_OPTIONAL), for a scope of `scope`. */

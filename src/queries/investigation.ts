@@ -24,6 +24,8 @@ export interface I001Row {
   /** The execution whose record this entry is, when the task's run only carries it (a resumed or forked session). */
   replay_of: string | null;
   execution_id: string;
+  /** The producer's own type for the step where an adapter kept it apart from its category (an EventLog's event_type). */
+  source_type: string | null;
   /** The parent step its record names (a tool call's parent call, a trace's parent trace), as written. */
   parent_ref: string | null;
   /** That parent's entry in the execution; NULL when the record names none, or one the execution does not hold. */
