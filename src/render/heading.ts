@@ -18,22 +18,37 @@ export function heading(parts: Part[], width: number): string {
   const lines: string[] = [];
   let cur = "";
   let used = 0;
-  const place = (p: Part, room: number, sep: string) => {
-    const text = p.keep || !Number.isFinite(room) ? p.text : cut(p.text, Math.max(1, room));
+  let fresh = true;
+  const put = (p: Part, room: number) => {
+    const sep = fresh ? "" : "  ";
+    const text = p.keep || !Number.isFinite(room) ? p.text : cut(p.text, Math.max(1, room - sep.length));
     cur += sep + (p.style ? p.style(text) : text);
     used += sep.length + text.length;
+    fresh = false;
   };
-  for (const p of parts) {
-    if (p.text === "") continue;
-    if (cur === "") place(p, width, "");
-    else if (used + 2 + p.text.length <= width || (!p.keep && width - used - 2 >= MIN)) place(p, width - used - 2, "  ");
-    else {
-      lines.push(cur);
-      cur = "";
-      used = 0;
-      place(p, width - 2, "  ");
+  const wrap = () => {
+    lines.push(cur);
+    cur = "  ";
+    used = 2;
+    fresh = true;
+  };
+  const ps = parts.filter((p) => p.text !== "");
+  ps.forEach((p, i) => {
+    const sep = fresh ? 0 : 2;
+    const fits = used + sep + p.text.length <= width;
+    if (p.keep) {
+      if (!fits && !fresh) wrap();
+      return put(p, Infinity);
     }
-  }
-  if (cur) lines.push(cur);
+    // Text that may be cut keeps the kept parts right after it (a status, a duration) on its line.
+    let after = 0;
+    for (let j = i + 1; j < ps.length && ps[j]!.keep; j++) after += 2 + ps[j]!.text.length;
+    if (used + sep + p.text.length + after <= width) return put(p, Infinity);
+    if (width - used - after - sep >= MIN) return put(p, width - used - after);
+    if (fits) return put(p, Infinity);
+    if (!fresh) wrap();
+    return put(p, width - used - after >= MIN ? width - used - after : width - used);
+  });
+  if (!fresh) lines.push(cur);
   return lines.join("\n");
 }
