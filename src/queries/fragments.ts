@@ -212,10 +212,12 @@ export function needs(...parts: Record<string, string[]>[]): Record<string, stri
  * The parent step a step's record names, as the producer wrote it: a tool call's
  * parent_tool_use_id (a subagent's calls name the call that started it), else its entry's
  * details.parent_trace_id (a trace store), parent_span_id (an OpenTelemetry span),
- * parent_tool_use_id or parent_id. Reads `te` (the entry) and `tu` (its tool call).
+ * parent_tool_use_id or parent_id. Reads `te` (the entry) and `tu` (its tool call). Details
+ * that do not name a parent_ key are not parsed: most entries have none.
  */
 export const PARENT_REF = `COALESCE(tu.parent_tool_use_id,
-                    CASE WHEN json_valid(te.details) THEN CAST(COALESCE(json_extract(te.details, '$.parent_trace_id'),
+                    CASE WHEN instr(te.details, '"parent_') > 0 AND json_valid(te.details)
+                         THEN CAST(COALESCE(json_extract(te.details, '$.parent_trace_id'),
                                                                         json_extract(te.details, '$.parent_span_id'),
                                                                         json_extract(te.details, '$.parent_tool_use_id'),
                                                                         json_extract(te.details, '$.parent_id')) AS TEXT) END)`;
@@ -303,7 +305,7 @@ export const STEP_COLUMNS = `
            te.replay_of,
            te.execution_id,
            -- The producer's own name for the step, where an adapter kept it (an EventLog's event_type).
-           ${jx("te.details", "$.event_type")} AS source_type,
+           CASE WHEN instr(te.details, '"event_type"') > 0 THEN ${jx("te.details", "$.event_type")} END AS source_type,
            ${PARENT_REF} AS parent_ref`;
 
 /** The tables and columns STEPS_CTE, STEP_FROM, STEP_COLUMNS and PARENT_ENTRY read (besides STEP_OPTIONAL), for a scope of `scope`. */

@@ -266,7 +266,8 @@ export const L006: Query<StepRow> = {
     -- Parents are resolved by primary key; a link to a step the execution does not hold
     -- keeps parent_ref with parent_entry_id NULL, so the view can say so.
     WITH ${STEPS_CTE("execution_id", "@execution_id")},
-    steps AS (
+    -- Materialized: each step's parent reference is worked out once, then looked up.
+    steps AS MATERIALIZED (
       SELECT ${STEP_COLUMNS}
       ${STEP_FROM}
     )
