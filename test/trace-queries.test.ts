@@ -45,7 +45,7 @@ test("a run of 10,000 steps without agents or tasks: every step once, in time or
   const [info] = rows(db, L005, { execution_id: "big" });
   assert.deepEqual({ ...info }, {
     execution_id: "big", status: "started", task_list_id: null, message: null, started_at: at(0), completed_at: null,
-    duration_ms: (STEPS / 2 - 0.5) * 1000, steps: STEPS, agents: 0, tasks: 0,
+    duration_ms: (STEPS / 2 - 0.5) * 1000, step_count: STEPS, agent_count: 0, task_count: 0,
   });
   assert.deepEqual(rows(db, L007, { execution_id: "big" }), []);
 });
@@ -112,7 +112,7 @@ test("tasks of an execution: each with the agent that made most of its steps, th
     line("x", 5, "transcript:entry", { task_id: "named-only", entry_type: "discovery", category: "x", summary: "no task row" }),
     line("x", 6, "task:status", { task_id: "turn-1", status: "completed" }),
   ]);
-  const tasks = rows(db, L007, { execution_id: "x" }).map((t) => [t.task_id, t.instance_id, t.steps, t.title, t.status, t.spawned_by_entry_id !== null]);
+  const tasks = rows(db, L007, { execution_id: "x" }).map((t) => [t.task_id, t.instance_id, t.step_count, t.title, t.status, t.spawned_by_entry_id !== null]);
   assert.deepEqual(tasks, [
     ["turn-1", "main", 2, "First prompt", "completed", false],
     ["toolu_T", "sub", 2, null, null, true],

@@ -29,9 +29,9 @@ function step(id: string, o: Partial<I001Row> = {}): I001Row {
 /** A step whose record names `parent`, found in the run (as L006 resolves it) unless `missing`. */
 const child = (id: string, parent: string, o: Partial<I001Row> = {}) => step(id, { parent_ref: parent, parent_entry_id: o.parent_entry_id === undefined ? parent : o.parent_entry_id, ...o });
 
-const exec: ExecutionInfoRow = { execution_id: "x", status: "failed", task_list_id: null, message: "the run", started_at: null, completed_at: null, duration_ms: 9000, steps: 0, agents: 0, tasks: 0 };
+const exec: ExecutionInfoRow = { execution_id: "x", status: "failed", task_list_id: null, message: "the run", started_at: null, completed_at: null, duration_ms: 9000, step_count: 0, agent_count: 0, task_count: 0 };
 const task = (id: string, o: Partial<ExecutionTaskRow> = {}): ExecutionTaskRow => ({
-  task_id: id, display_id: null, title: `task ${id}`, status: "completed", started_at: null, completed_at: null, duration_ms: 1000, instance_id: null, steps: 1,
+  task_id: id, display_id: null, title: `task ${id}`, status: "completed", started_at: null, completed_at: null, duration_ms: 1000, instance_id: null, step_count: 1,
   first_at: null, spawned_by_entry_id: null, replay_of: null, ...o,
 });
 
@@ -76,7 +76,7 @@ test("a subagent's steps under the Task call that started it; skills hold their 
     step("skill-out", { task_id: "turn", entry_type: "skill_complete", skill_trace_id: "s1", status: "success", duration_ms: 40 }),
     step("untasked-2"),
   ];
-  const tasks = [task("turn"), task("toolu_T", { spawned_by_entry_id: "task-call" }), task("empty", { steps: 0 })];
+  const tasks = [task("turn"), task("toolu_T", { spawned_by_entry_id: "task-call" }), task("empty", { step_count: 0 })];
   const tree = buildExecutionTree(exec, steps, tasks);
   assert.deepEqual(shape(tree), [
     "x",
@@ -142,7 +142,7 @@ test("grouped by agent: each task under the agent that made most of it, each age
     step("t2", { task_id: "t2", instance_id: "reviewer" }),
     step("s2"),
   ];
-  const tasks = [task("t1", { instance_id: "coder" }), task("t2", { instance_id: "reviewer" }), task("t3", { steps: 0 })];
+  const tasks = [task("t1", { instance_id: "coder" }), task("t2", { instance_id: "reviewer" }), task("t3", { step_count: 0 })];
   const groups = groupByAgent(steps, tasks);
   assert.deepEqual(groups.map((g) => [g.instance_id, g.tasks.map((t) => `${t.task.task_id}:${t.steps.map((s) => s.entry_id).join(",")}`), g.steps.map((s) => s.entry_id)]), [
     ["coder", ["t1:t1-start,t1-llm"], ["coder-note"]],

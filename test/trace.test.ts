@@ -7,7 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { Readable } from "node:stream";
 import { run } from "../src/cli.js";
 import { colorWanted, type IO } from "../src/io.js";
@@ -42,8 +44,10 @@ interface Node { kind: string; id: string | null; entry_id: string | null; tool_
 function childrenOf(tree: Node): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const walk = (n: Node, key: string) => {
-    out.set(key, n.children.map((c) => traceOf(c)!));
-    for (const ch of n.children) walk(ch, traceOf(ch)!);
+    // A step by the trace it stands for, a task by its id.
+    const keyOf = (c: Node) => traceOf(c) ?? c.id!;
+    out.set(key, n.children.map(keyOf));
+    for (const ch of n.children) walk(ch, keyOf(ch));
   };
   walk(tree, "(root)");
   return out;
@@ -275,4 +279,27 @@ test("bad flags are named, exit 2, nothing on stdout", async () => {
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, "no stack trace");
   }
+});
+
+test("a database another producer wrote with only entries and tool calls (no tasks, skills, assertions or runs): traced, and left as it was", async () => {
+  const file = path.join(tmpDir(), "foreign.db");
+  const raw = new Database(file);
+  raw.exec(`CREATE TABLE transcript_entries (id TEXT PRIMARY KEY, timestamp TEXT NOT NULL, sequence INTEGER NOT NULL, execution_id TEXT NOT NULL,
+            task_id TEXT, instance_id TEXT, wave_number INTEGER, entry_type TEXT NOT NULL, category TEXT, summary TEXT, details TEXT, duration_ms INTEGER)`);
+  raw.exec(`CREATE TABLE tool_uses (id TEXT PRIMARY KEY, execution_id TEXT, task_id TEXT, transcript_entry_id TEXT, tool TEXT, input TEXT,
+            result_status TEXT, is_error INTEGER DEFAULT 0, start_time TEXT, end_time TEXT, duration_ms INTEGER, within_skill TEXT)`);
+  raw.prepare(`INSERT INTO transcript_entries VALUES ('e1', '2026-01-16 09:00:00', 1, 'py-run', 't1', 'a1', NULL, 'task_start', 'lifecycle', 'go', 'not json', NULL)`).run();
+  raw.prepare(`INSERT INTO transcript_entries VALUES ('e2', '2026-01-16 09:00:05', 2, 'py-run', NULL, NULL, NULL, 'tool_use', 'tool', 'Read a.py', '{"parent_id": "e1"}', NULL)`).run();
+  raw.prepare(`INSERT INTO tool_uses VALUES ('u1', 'py-run', NULL, 'e2', 'Read', '{}', 'done', 0, '2026-01-16 09:00:05', '2026-01-16 09:00:06', 1000, NULL)`).run();
+  raw.close();
+  const before = fs.readFileSync(file);
+  const task = JSON.parse((await cli(["trace", "t1", "--json", "--db", file])).stdout);
+  assert.deepEqual(task.map((s: { entry_id: string }) => s.entry_id), ["e1"]);
+  const run = JSON.parse((await cli(["trace", "--exec", "py-run", "--json", "--db", file])).stdout);
+  assert.deepEqual(run.agents.map((a: { instance_id: string | null; tasks: { task_id: string }[]; steps: { entry_id: string; tool_use_id: string }[] }) => [a.instance_id, a.tasks.map((t) => t.task_id), a.steps.map((s) => s.tool_use_id)]), [
+    ["a1", ["t1"], []], [null, [], ["u1"]],
+  ], "the tool call of no agent and no task is there");
+  const tree = JSON.parse((await cli(["trace", "--exec", "py-run", "--tree", "--json", "--db", file])).stdout);
+  assert.deepEqual(childrenOf(tree.tree), new Map([["(root)", ["t1"]], ["t1", ["e1"]], ["e1", ["u1"]], ["u1", []]]), "under the entry its details name");
+  assert.deepEqual(fs.readFileSync(file), before, "read-only commands leave the file as it was");
 });

@@ -104,7 +104,7 @@ function traceExecution(ctx: ReadContext, io: IO, id: string, f: StepFilter, opt
   const cap = <T>(xs: T[], n: number | undefined): T[] => (n ? xs.slice(0, n) : xs);
   const filterJson = filtering(f) ? { filter: describeFilter(f) } : {};
 
-  if (info.agents === 0) {
+  if (info.agent_count === 0) {
     if (opts.json) return printJson(io, { ...info, view: "timeline", ...filterJson, steps: cap(steps, opts.limit) }), EXIT_OK;
     io.out(renderRunTimeline(info, steps, all.length, f, opts.limit ?? PER_RUN, io, c) + "\n");
     return EXIT_OK;

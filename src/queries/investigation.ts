@@ -1,4 +1,4 @@
-import { jx, PARENT_ENTRY, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
+import { jx, needs, PARENT_ENTRY, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
 import { parseJson } from "./run.js";
 import type { Query } from "./types.js";
 
@@ -37,8 +37,9 @@ export const I001: Query<I001Row> = {
   title: "Task trace",
   description: "A task's whole path: its transcript entries in sequence order, each with its tool, skill or assertion and their duration and status.",
   arg: "task",
-  needs: STEP_NEEDS("task_id"),
-  optional: STEP_OPTIONAL,
+  needs: { transcript_entries: STEP_NEEDS("task_id").transcript_entries!, tool_uses: STEP_NEEDS("task_id").tool_uses! },
+  // A file of another producer with steps but no skills or assertions is still traced.
+  optional: needs(STEP_OPTIONAL, { skill_traces: STEP_NEEDS("task_id").skill_traces!, assertion_results: STEP_NEEDS("task_id").assertion_results! }),
   sql: `
     -- The task's entries, each with its tool call or assertion (found from their rows through
     -- the task index), in sequence order. History the run replays from another is shown, marked

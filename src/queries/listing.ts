@@ -205,9 +205,9 @@ export interface ExecutionInfoRow {
   started_at: string | null;
   completed_at: string | null;
   duration_ms: number | null;
-  steps: number;
-  agents: number;
-  tasks: number;
+  step_count: number;
+  agent_count: number;
+  task_count: number;
 }
 /** The header of an execution's trace: its status, timing, and how many steps, agents and tasks its record has. */
 export const L005: Query<ExecutionInfoRow> = {
@@ -221,9 +221,9 @@ export const L005: Query<ExecutionInfoRow> = {
   sql: `
     -- Counted from its steps, so a run another producer wrote without agents or tasks is whole.
     WITH record AS (
-      SELECT COUNT(*)                    AS steps,
-             COUNT(DISTINCT instance_id) AS agents,
-             COUNT(DISTINCT task_id)     AS tasks,
+      SELECT COUNT(*)                    AS step_count,
+             COUNT(DISTINCT instance_id) AS agent_count,
+             COUNT(DISTINCT task_id)     AS task_count,
              MIN(timestamp)              AS first_at,
              MAX(timestamp)              AS last_at
         FROM transcript_entries
@@ -236,9 +236,9 @@ export const L005: Query<ExecutionInfoRow> = {
            COALESCE(r.started_at, record.first_at)    AS started_at,
            r.completed_at,
            ${MS("COALESCE(r.completed_at, record.last_at)", "COALESCE(r.started_at, record.first_at)")} AS duration_ms,
-           record.steps,
-           record.agents,
-           record.tasks
+           record.step_count,
+           record.agent_count,
+           record.task_count
       FROM record
       LEFT JOIN task_list_execution_runs r ON r.id = @execution_id`,
 };
@@ -286,7 +286,7 @@ export interface ExecutionTaskRow {
   duration_ms: number | null;
   /** The agent that made most of its steps (an agent before none). */
   instance_id: string | null;
-  steps: number;
+  step_count: number;
   first_at: string | null;
   /** The entry of the tool call that started it (a subagent's task is its Task call), if any. */
   spawned_by_entry_id: string | null;
@@ -333,7 +333,7 @@ export const L007: Query<ExecutionTaskRow> = {
            t.completed_at,
            ${MS("t.completed_at", "t.started_at")} AS duration_ms,
            r.instance_id,
-           COALESCE(r.all_steps, 0)                    AS steps,
+           COALESCE(r.all_steps, 0)                    AS step_count,
            COALESCE(r.task_first_at, t.started_at)     AS first_at,
            (SELECT tu.transcript_entry_id FROM tool_uses tu
              WHERE tu.id = ids.task_id AND tu.execution_id = @execution_id) AS spawned_by_entry_id,

@@ -95,5 +95,5 @@ export function groupByAgent(steps: I001Row[], tasks: ExecutionTaskRow[], o: { e
 }
 
 function unlisted(id: string): ExecutionTaskRow {
-  return { task_id: id, display_id: null, title: null, status: null, started_at: null, completed_at: null, duration_ms: null, instance_id: null, steps: 0, first_at: null, spawned_by_entry_id: null, replay_of: null };
+  return { task_id: id, display_id: null, title: null, status: null, started_at: null, completed_at: null, duration_ms: null, instance_id: null, step_count: 0, first_at: null, spawned_by_entry_id: null, replay_of: null };
 }

@@ -21,19 +21,21 @@ function statusParts(c: Palette, status: string | null, started: string | null, 
 }
 
 export function filterNote(c: Palette, f: StepFilter, shown: number, of: number): string {
-  return c.dim(`${shown} of ${of} steps: ${describeFilter(f)}`);
+  return c.dim(`${shown} of ${of} ${of === 1 ? "step" : "steps"}: ${describeFilter(f)}`);
 }
 
 function more(c: Palette, hidden: number, hint: string): string {
-  return c.dim(`  … ${hidden} more steps (${hint})`);
+  return c.dim(`  … ${hidden} more ${hidden === 1 ? "step" : "steps"} (${hint})`);
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** A run without agents: every step (that passed the filter) in time order, `limit` of them. */
 export function renderRunTimeline(info: ExecutionInfoRow, steps: I001Row[], total: number, f: StepFilter, limit: number, io: IO, c: Palette): string {
   const shown = steps.slice(0, limit);
   const out = [
     heading([{ text: `Run ${info.execution_id}`, keep: true, style: c.bold }, ...statusParts(c, info.status, info.started_at, info.duration_ms),
-      { text: `${total} steps`, keep: true, style: c.dim }, { text: info.message ?? "", style: c.dim }], io.columns),
+      { text: plural(total, "step"), keep: true, style: c.dim }, { text: info.message ?? "", style: c.dim }], io.columns),
   ];
   if (filtering(f)) out.push(filterNote(c, f, steps.length, total));
   if (steps.length) out.push(renderTimeline(shown, io, c, { agent: false, task: shown.some((s) => s.task_id !== null) }));
@@ -44,7 +46,7 @@ export function renderRunTimeline(info: ExecutionInfoRow, steps: I001Row[], tota
 
 /** A run agent by agent: each agent's tasks (`limit` steps of each) and its steps outside any task. */
 export function renderRunByAgent(info: ExecutionInfoRow, groups: AgentSteps[], shownSteps: number, total: number, f: StepFilter, limit: number, io: IO, c: Palette): string {
-  const agents = `(${info.agents} ${info.agents === 1 ? "agent" : "agents"})`;
+  const agents = `(${plural(info.agent_count, "agent")})`;
   const out = [
     heading([{ text: `Run ${info.execution_id} by agent ${agents}`, keep: true, style: () => c.bold(`Run ${info.execution_id} by agent`) + c.dim(` ${agents}`) },
       ...statusParts(c, info.status, info.started_at, info.duration_ms), { text: info.message ?? "", style: c.dim }], io.columns),
@@ -61,7 +63,7 @@ export function renderRunByAgent(info: ExecutionInfoRow, groups: AgentSteps[], s
     }
     if (g.steps.length) {
       const shown = g.steps.slice(0, limit);
-      out.push("", heading([agent, { text: "outside any task", style: c.dim }, { text: `${g.steps.length} steps`, keep: true, style: c.dim }], io.columns));
+      out.push("", heading([agent, { text: "outside any task", style: c.dim }, { text: plural(g.steps.length, "step"), keep: true, style: c.dim }], io.columns));
       out.push(renderTimeline(shown, io, c, { agent: false }));
       if (g.steps.length > shown.length) out.push(more(c, g.steps.length - shown.length, `--limit ${g.steps.length} shows them all`));
     }
@@ -81,6 +83,6 @@ export function renderTaskTrace(info: TaskInfoRow, rows: I001Row[], total: numbe
   const shown = limit ? rows.slice(0, limit) : rows;
   if (filtering(f)) out.push(filterNote(c, f, rows.length, total));
   if (rows.length || !filtering(f)) out.push(renderTimeline(shown, io, c, { agent: new Set(rows.map((r) => r.instance_id)).size > 1 }));
-  if (rows.length > shown.length) out.push(c.dim(`… ${rows.length - shown.length} more steps`));
+  if (rows.length > shown.length) out.push(c.dim(`… ${plural(rows.length - shown.length, "more step")}`));
   return out.join("\n");
 }

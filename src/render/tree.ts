@@ -255,7 +255,7 @@ export function renderTree(root: TreeNode, c: Palette, width: number, o: { limit
     for (let i = n.children.length - 1; i >= 0; i--) stack.push({ n: n.children[i]!, pad: childPad, depth: depth + 1, last: i === n.children.length - 1 });
   }
   const total = countNodes(root);
-  if (shown < total) lines.push(c.dim(`… ${total - shown} more nodes (--limit ${total} shows them all)`));
+  if (shown < total) lines.push(c.dim(`… ${total - shown} more ${total - shown === 1 ? "node" : "nodes"} (--limit ${total} shows them all)`));
   return lines.join("\n");
 }
 
