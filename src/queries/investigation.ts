@@ -46,8 +46,7 @@ export const I001: Query<I001Row> = {
     -- by replay_of; each step's parent link is resolved within its execution (it may lie
     -- outside the task).
     WITH ${STEPS_CTE("task_id", "@task_id")},
-    -- Materialized: each step's parent reference is worked out once, then looked up.
-    steps AS MATERIALIZED (
+    steps AS (
       SELECT ${STEP_COLUMNS}
       ${STEP_FROM}
     )
