@@ -1,20 +1,25 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
-import { palette, type IO } from "../io.js";
-import { I001, I002, I003, I004, I005, I006, I007, type I001Row } from "../queries/investigation.js";
-import { L002, L003 } from "../queries/listing.js";
+import { palette, type IO, type Palette } from "../io.js";
+import { I001, I002, I003, I004, I005, I006, I007 } from "../queries/investigation.js";
+import { L002, L005, L006, L007, type ExecutionInfoRow, type TaskInfoRow } from "../queries/listing.js";
 import type { Query } from "../queries/types.js";
+import { describeFilter, filtering, passes, type StepFilter } from "../render/filter.js";
 import { fmtMs, fmtPct, fmtTime } from "../render/format.js";
 import { printJson, printRows } from "../render/output.js";
 import type { Column } from "../render/table.js";
-import { renderTimeline, statusColor } from "../render/timeline.js";
-import { buildTree, renderTree } from "../render/tree.js";
-import { withRead, type ReadContext } from "./context.js";
+import { groupByAgent, statusColor } from "../render/timeline.js";
+import { renderRunByAgent, renderRunTimeline, renderTaskTrace } from "../render/trace-views.js";
+import { buildExecutionTree, buildTaskTree, filterTree, renderTree, treeDepth, type TreeNode } from "../render/tree.js";
+import { parseDuration, withRead, type ReadContext } from "./context.js";
 import { limitOption, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface TraceOpts extends CommonOpts {
   tree?: boolean;
   exec?: string;
+  type?: string[];
+  errors?: boolean;
+  minDuration?: number;
   tools?: boolean;
   skills?: boolean;
   files?: boolean;
@@ -62,10 +67,77 @@ const VIEWS: Record<"tools" | "skills" | "files" | "decisions" | "evidence", { q
   },
 };
 
-function taskTrace(ctx: ReadContext, taskId: string) {
-  const info = ctx.run(L002, { task_id: taskId }).rows[0]!;
-  const rows = ctx.run(I001, { task_id: taskId }).rows;
-  return { info, rows };
+/** Steps shown per task when a whole run is traced by agent, unless --limit says otherwise. */
+const PER_TASK = 12;
+/** Steps shown of a whole run's timeline, unless --limit says otherwise. */
+const PER_RUN = 50;
+
+/** Past this many levels a tree's JSON is printed unindented: indentation would grow with the square of its depth. */
+const DEEP = 200;
+
+/** The rows a query needs, or a message naming what the database lacks. */
+function rowsOf<Row>(ctx: ReadContext, q: Query<Row>, args: Record<string, string | null>): Row[] {
+  const r = ctx.run(q, args);
+  if (r.skipped) throw new UserError(`cannot trace this database: ${r.reason}`, ["it holds no record obs can trace (a table of steps is missing)"]);
+  return r.rows;
+}
+
+function printTree(io: IO, c: Palette, full: TreeNode, f: StepFilter, head: Record<string, unknown>, opts: TraceOpts): void {
+  const { tree, matched } = filtering(f) ? filterTree(full, f) : { tree: full, matched: null };
+  if (opts.json) return printJson(io, { ...head, view: "tree", ...(filtering(f) ? { filter: describeFilter(f), matched } : {}), tree }, { deep: treeDepth(tree) > DEEP });
+  const out = [renderTree(tree, c, io.columns, { limit: opts.limit, marks: matched !== null })];
+  if (matched !== null) out.unshift(c.dim(`${matched} ${matched === 1 ? "node" : "nodes"} (▶): ${describeFilter(f)}, under the nodes above them`));
+  io.out(out.join("\n") + "\n");
+}
+
+/** A whole run: its tree, its steps agent by agent, or (without agents) one timeline of everything. */
+function traceExecution(ctx: ReadContext, io: IO, id: string, f: StepFilter, opts: TraceOpts): number {
+  const c = palette(io.color);
+  const info: ExecutionInfoRow = ctx.run(L005, { execution_id: id }).rows[0]!;
+  const all = rowsOf(ctx, L006, { execution_id: id });
+  const tasks = ctx.run(L007, { execution_id: id }).rows;
+  if (opts.tree) {
+    printTree(io, c, buildExecutionTree(info, all, tasks), f, info as unknown as R, opts);
+    return EXIT_OK;
+  }
+  const steps = filtering(f) ? all.filter((s) => passes(s, f)) : all;
+  const cap = <T>(xs: T[], n: number | undefined): T[] => (n ? xs.slice(0, n) : xs);
+  const filterJson = filtering(f) ? { filter: describeFilter(f) } : {};
+
+  if (info.agent_count === 0) {
+    if (opts.json) return printJson(io, { ...info, view: "timeline", ...filterJson, steps: cap(steps, opts.limit) }), EXIT_OK;
+    io.out(renderRunTimeline(info, steps, all.length, f, opts.limit ?? PER_RUN, io, c) + "\n");
+    return EXIT_OK;
+  }
+  // Agent by agent; a filter leaves out the tasks and agents it empties.
+  const groups = groupByAgent(steps, tasks, { emptyTasks: !filtering(f) });
+  if (opts.json) {
+    return printJson(io, {
+      ...info, view: "agents", ...filterJson,
+      agents: groups.map((g) => ({ instance_id: g.instance_id, tasks: g.tasks.map((t) => ({ ...t.task, steps: cap(t.steps, opts.limit) })), steps: cap(g.steps, opts.limit) })),
+    }), EXIT_OK;
+  }
+  io.out(renderRunByAgent(info, groups, steps.length, all.length, f, opts.limit ?? PER_TASK, io, c) + "\n");
+  return EXIT_OK;
+}
+
+/** One task: its timeline (I001), or its tree. */
+function traceTask(ctx: ReadContext, io: IO, taskId: string, f: StepFilter, opts: TraceOpts): number {
+  const c = palette(io.color);
+  const all = rowsOf(ctx, I001, { task_id: taskId });
+  // A database without a tasks table still names its tasks on its steps.
+  const info: TaskInfoRow = ctx.run(L002, { task_id: taskId }).rows[0] ?? {
+    task_id: taskId, execution_id: all[0]?.execution_id ?? null, display_id: null, title: null, status: null, started_at: all[0]?.timestamp ?? null,
+    completed_at: null, duration_ms: null, instance_id: all.find((r) => r.instance_id !== null)?.instance_id ?? null,
+  };
+  if (opts.tree) {
+    printTree(io, c, buildTaskTree(info, all), f, { task_id: taskId, execution_id: info.execution_id }, opts);
+    return EXIT_OK;
+  }
+  const rows = filtering(f) ? all.filter((r) => passes(r, f)) : all;
+  if (opts.json) return printJson(io, opts.limit ? rows.slice(0, opts.limit) : rows), EXIT_OK;
+  io.out(renderTaskTrace(info, rows, all.length, f, opts.limit, io, c) + "\n");
+  return EXIT_OK;
 }
 
 export async function runTrace(target: string | undefined, opts: TraceOpts, io: IO): Promise<number> {
@@ -73,6 +145,10 @@ export async function runTrace(target: string | undefined, opts: TraceOpts, io: 
     const c = palette(io.color);
     const views = (Object.keys(VIEWS) as (keyof typeof VIEWS)[]).filter((k) => opts[k]);
     if (views.length + (opts.correlation ? 1 : 0) > 1) throw new UserError("choose one of --tools, --skills, --files, --decisions, --evidence, --correlation");
+    const f: StepFilter = { types: opts.type, errors: opts.errors, minMs: opts.minDuration };
+    if (filtering(f) && (views.length || opts.correlation)) {
+      throw new UserError(`--type, --errors and --min-duration narrow a timeline or tree, not --${views[0] ?? "correlation"}`);
+    }
 
     if (opts.correlation) {
       const cid = ctx.resolve("correlation", opts.correlation);
@@ -98,61 +174,52 @@ export async function runTrace(target: string | undefined, opts: TraceOpts, io: 
     }
 
     if (opts.exec) {
-      // The whole run, agent by agent, each with the timeline of the tasks it worked.
-      const id = ctx.resolve("execution", opts.exec);
-      const pairs = ctx.run(L003, { execution_id: id }).rows;
-      const byAgent = new Map<string, string[]>();
-      for (const p of pairs) byAgent.set(p.instance_id, [...(byAgent.get(p.instance_id) ?? []), p.task_id]);
-      if (opts.json) {
-        printJson(io, { execution_id: id, agents: [...byAgent].map(([agent, tasks]) => ({ instance_id: agent, tasks: tasks.map((t) => ({ task_id: t, I001: ctx.run(I001, { task_id: t }).rows })) })) });
-        return EXIT_OK;
-      }
-      const out: string[] = [c.bold(`Run ${id} by agent`) + c.dim(` (${byAgent.size} agents)`)];
-      for (const [agent, tasks] of byAgent) {
-        for (const t of tasks) {
-          const { info, rows } = taskTrace(ctx, t);
-          const shown = rows.slice(0, opts.limit ?? 12);
-          out.push("", `${c.id(agent)}  ${c.bold(t)} ${info.title ?? ""}  ${statusColor(c, info.status)(info.status ?? "")} ${c.dim(fmtMs(info.duration_ms))}`);
-          out.push(renderTimeline(shown, io, c, { agent: false }));
-          if (rows.length > shown.length) out.push(c.dim(`  … ${rows.length - shown.length} more steps (obs trace ${t})`));
-        }
-      }
-      io.out(out.join("\n") + "\n");
-      return EXIT_OK;
+      if (target) throw new UserError(`trace either a task or a run: obs trace ${target}, or obs trace --exec ${opts.exec}`);
+      return traceExecution(ctx, io, ctx.resolve("execution", opts.exec), f, opts);
     }
-
     if (!target) throw new UserError("name a task to trace (or --exec EXEC for a whole run)");
-    const taskId = ctx.resolve("task", target);
-    const { info, rows } = taskTrace(ctx, taskId);
-    if (opts.json) return printJson(io, opts.limit ? rows.slice(0, opts.limit) : rows), EXIT_OK;
-    if (opts.tree) {
-      io.out(renderTree(buildTree(info, rows), c, io.columns) + "\n");
-      return EXIT_OK;
+    let taskId: string;
+    try {
+      taskId = ctx.resolve("task", target);
+    } catch (e) {
+      // A run without tasks (a trace store's session, most single-agent records) is traced whole.
+      let exec: string | null = null;
+      try {
+        exec = ctx.resolve("execution", target);
+      } catch {
+        /* neither: the task's error says what there is */
+      }
+      if (exec === null) throw e;
+      return traceExecution(ctx, io, exec, f, opts);
     }
-    const head = `${c.bold(`Trace of ${taskId}`)}${info.title ? ` ${info.title}` : ""}  ${statusColor(c, info.status)(info.status ?? "")}` +
-      c.dim(`  ${info.instance_id ?? ""}  ${info.execution_id ?? ""}  ${fmtTime(info.started_at)} · ${fmtMs(info.duration_ms)}`);
-    const shown: I001Row[] = opts.limit ? rows.slice(0, opts.limit) : rows;
-    const agents = new Set(rows.map((r) => r.instance_id));
-    io.out(head + "\n" + renderTimeline(shown, io, c, { agent: agents.size > 1 }) + "\n");
-    if (rows.length > shown.length) io.out(c.dim(`… ${rows.length - shown.length} more steps\n`));
-    return EXIT_OK;
+    return traceTask(ctx, io, taskId, f, opts);
   });
 }
+
+/** --type takes a list (tool_use,error) and may be given more than once. */
+const typeList = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(",").map((t) => t.trim()).filter(Boolean)];
 
 export function registerTrace(program: Command, app: App): void {
   withCommon(
     program
       .command("trace")
-      .summary("a task's whole path as a timeline or tree; investigation views (I001–I007)")
+      .summary("a task's or a whole run's path as a timeline or tree; investigation views (I001–I007)")
       .description(
-        "Trace a task (I001) as a timeline — time, offset, agent, type, summary, duration to scale, status —\n" +
-          "or with --tree as skills and their tool calls under the task. --exec EXEC traces a whole run by\n" +
-          "agent. With an execution: --tools (I002), --skills (I003), --files (I004), --decisions (I006),\n" +
+        "Trace a task (I001) as a timeline: time, offset, agent, type, summary, duration to scale, status. " +
+          "With --tree, its steps nested under their parents (a trace's parent trace, a tool call's parent call, " +
+          "a subagent under its Task call, a span's parent), their skills and tasks.\n\n" +
+          "--exec EXEC traces a whole run: agent by agent where it has agents, else one timeline of every step " +
+          "in time order (a run named without --exec that is no task is traced so too). --type, --errors and " +
+          "--min-duration narrow a timeline or tree; a tree keeps the nodes above what passes.\n\n" +
+          "With an execution: --tools (I002), --skills (I003), --files (I004), --decisions (I006), " +
           "--evidence (I007); --correlation ID (I005) follows one correlation id across the bus.",
       )
-      .argument("[id]", "a task (or with --tools … an execution); a unique prefix will do")
-      .option("--tree", "nest tool calls under their skill under the task")
-      .option("--exec <exec>", "the whole run, agent by agent")
+      .argument("[id]", "a task (or a run, or with --tools … an execution); a unique prefix will do")
+      .option("--tree", "nest each step under its parent step, skill and task")
+      .option("--exec <exec>", "the whole run: by agent, or one timeline when it has no agents")
+      .addOption(new Option("--type <types>", "only steps of these types: entry types (tool_use, error), a producer's own (model_selected, task_failed) or tool names; comma-separated, repeatable").argParser(typeList))
+      .option("--errors", "only what went wrong: errors, failed tool calls, skills, assertions and tasks")
+      .addOption(new Option("--min-duration <duration>", "only steps that took at least this long (500ms, 1s, 2m)").argParser(parseDuration("--min-duration")))
       .option("--tools", "per tool: calls, errors, durations (I002)")
       .option("--skills", "per skill: invocations and outcomes (I003)")
       .option("--files", "per file: reads, writes, edits, tasks, agents (I004)")
@@ -161,7 +228,11 @@ export function registerTrace(program: Command, app: App): void {
       .option("--correlation <id>", "bus events sharing a correlation id (I005)")
       .addOption(limitOption(50)),
   )
-    .addHelpText("after", "\nExamples:\n  obs trace task-103-13\n  obs trace task-103-13 --tree\n  obs trace exec-103 --tools\n  obs trace --exec exec-103 --limit 5\n  obs trace --correlation corr-task-103-13")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  obs trace task-103-13\n  obs trace task-103-13 --tree\n  obs trace --exec exec-103 --tree --errors\n  obs trace --exec exec-103 --min-duration 1s\n" +
+        "  obs trace --exec exec-103 --type tool_use,error --limit 5\n  obs trace exec-103 --tools\n  obs trace --correlation corr-task-103-13",
+    )
     .action(async (target: string | undefined, o: TraceOpts) => {
       app.code = await runTrace(target, o, app.io);
     });

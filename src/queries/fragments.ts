@@ -207,3 +207,117 @@ export function needs(...parts: Record<string, string[]>[]): Record<string, stri
   for (const p of parts) for (const [t, cols] of Object.entries(p)) for (const c of cols) (out[t] ??= new Set()).add(c);
   return Object.fromEntries(Object.entries(out).map(([t, s]) => [t, [...s]]));
 }
+
+/**
+ * The parent step a step's record names, as the producer wrote it: a tool call's
+ * parent_tool_use_id (a subagent's calls name the call that started it), else its entry's
+ * details.parent_trace_id (a trace store), parent_span_id (an OpenTelemetry span),
+ * parent_tool_use_id or parent_id. Reads `te` (the entry) and `tu` (its tool call). Details
+ * that do not name a parent_ key are not parsed: most entries have none.
+ */
+export const PARENT_REF = `COALESCE(tu.parent_tool_use_id,
+                    CASE WHEN instr(te.details, '"parent_') > 0 AND json_valid(te.details)
+                         THEN CAST(COALESCE(json_extract(te.details, '$.parent_trace_id'),
+                                                                        json_extract(te.details, '$.parent_span_id'),
+                                                                        json_extract(te.details, '$.parent_tool_use_id'),
+                                                                        json_extract(te.details, '$.parent_id')) AS TEXT) END)`;
+
+/**
+ * The entry of the parent step named by `ref` in execution `exec` (SQL expressions), or NULL
+ * when the execution has no such step: an entry or a tool call of that id, as the producer
+ * wrote it or as ingest keeps it within the execution (<id>@<execution>). Each try is one
+ * primary-key lookup.
+ */
+export const PARENT_ENTRY = (ref: string, exec: string) => `CASE WHEN ${ref} IS NOT NULL THEN COALESCE(
+             (SELECT p.id FROM transcript_entries p WHERE p.id = ${ref} AND p.execution_id = ${exec}),
+             (SELECT p.id FROM transcript_entries p WHERE p.id = ${ref} || '@' || ${exec}),
+             (SELECT p.transcript_entry_id FROM tool_uses p WHERE p.id = ${ref} AND p.execution_id = ${exec}),
+             (SELECT p.transcript_entry_id FROM tool_uses p WHERE p.id = ${ref} || '@' || ${exec})) END`;
+
+/**
+ * The steps of one scope (an execution's, a task's): each of its transcript entries once, with
+ * the tool call or assertion recorded on it. Those are reached from their own rows (through the
+ * scope's index) and joined to their entry by its primary key, the other entries are the rest:
+ * no index on transcript_entry_id is needed, so a run of any size, in a file obs did not write,
+ * is read in one pass of each table. `scope` is a column name, `param` a parameter, both fixed
+ * by the caller (never input). STEP_FROM then joins each step's rows by primary key.
+ */
+export const STEPS_CTE = (scope: "execution_id" | "task_id", param: string) => `
+  s_tools AS (
+    SELECT id, transcript_entry_id FROM tool_uses
+     WHERE ${scope} = ${param} AND transcript_entry_id IS NOT NULL
+  ),
+  s_asserts AS (
+    SELECT id, transcript_entry_id FROM assertion_results
+     WHERE ${scope} = ${param} AND transcript_entry_id IS NOT NULL
+  ),
+  linked AS (
+    SELECT te.id AS entry_id, tu.id AS tool_use_id, NULL AS assertion_id
+      FROM s_tools tu
+      JOIN transcript_entries te ON te.id = tu.transcript_entry_id AND te.${scope} = ${param}
+    UNION ALL
+    SELECT te.id, NULL, ar.id
+      FROM s_asserts ar
+      JOIN transcript_entries te ON te.id = ar.transcript_entry_id AND te.${scope} = ${param}
+    UNION ALL
+    SELECT te.id, NULL, NULL
+      FROM transcript_entries te
+     WHERE te.${scope} = ${param}
+       AND te.id NOT IN (SELECT transcript_entry_id FROM s_tools)
+       AND te.id NOT IN (SELECT transcript_entry_id FROM s_asserts)
+  )`;
+
+/** The rows of each step of STEPS_CTE: its entry `te`, tool call `tu`, assertion `ar` and skill trace `st`. */
+export const STEP_FROM = `
+      FROM linked l
+      JOIN transcript_entries te     ON te.id = l.entry_id
+      LEFT JOIN tool_uses tu         ON tu.id = l.tool_use_id
+      LEFT JOIN assertion_results ar ON ar.id = l.assertion_id
+      LEFT JOIN skill_traces st      ON te.entry_type IN ('skill_invoke', 'skill_complete')
+                                    AND st.id = ${jx("te.details", "$.skill_trace_id")}`;
+
+/**
+ * One step of a trace (I001's row), from STEP_FROM: the entry with its tool call, skill trace or
+ * assertion, their duration and status, and the parent link its record names.
+ */
+export const STEP_COLUMNS = `
+           te.sequence,
+           te.timestamp,
+           te.entry_type,
+           te.summary,
+           COALESCE(te.duration_ms, tu.duration_ms, CASE WHEN te.entry_type = 'skill_complete' THEN st.duration_ms END, ar.duration_ms) AS duration_ms,
+           COALESCE(tu.result_status,
+                    CASE WHEN tu.id IS NOT NULL THEN 'running' END,
+                    CASE WHEN te.entry_type = 'skill_complete' THEN st.status END,
+                    CASE WHEN te.entry_type = 'skill_invoke' THEN COALESCE(st.status, 'running') END,
+                    ar.result,
+                    CASE WHEN te.entry_type = 'error' THEN 'error' END) AS status,
+           te.id            AS entry_id,
+           te.instance_id,
+           te.category,
+           tu.id            AS tool_use_id,
+           tu.tool,
+           tu.within_skill,
+           st.id            AS skill_trace_id,
+           st.skill_name,
+           ar.id            AS assertion_id,
+           te.task_id,
+           te.replay_of,
+           te.execution_id,
+           -- The producer's own name for the step, where an adapter kept it (an EventLog's event_type).
+           CASE WHEN instr(te.details, '"event_type"') > 0 THEN ${jx("te.details", "$.event_type")} END AS source_type,
+           ${PARENT_REF} AS parent_ref`;
+
+/** The tables and columns STEPS_CTE, STEP_FROM, STEP_COLUMNS and PARENT_ENTRY read (besides STEP_OPTIONAL), for a scope of `scope`. */
+export const STEP_NEEDS = (scope: "execution_id" | "task_id"): Record<string, string[]> => ({
+  transcript_entries: ["id", "execution_id", "task_id", "sequence", "timestamp", "entry_type", "summary", "duration_ms", "details", "instance_id", "category"],
+  tool_uses: ["id", "execution_id", scope, "transcript_entry_id", "tool", "result_status", "duration_ms", "within_skill"],
+  skill_traces: ["id", "skill_name", "status", "duration_ms"],
+  assertion_results: ["id", scope, "transcript_entry_id", "result", "duration_ms"],
+});
+
+/** What a file from another producer may lack without losing its steps: links and replay marks read as NULL. */
+export const STEP_OPTIONAL: Record<string, string[]> = {
+  transcript_entries: ["replay_of"],
+  tool_uses: ["parent_tool_use_id"],
+};

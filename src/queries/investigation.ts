@@ -1,4 +1,4 @@
-import { jx } from "./fragments.js";
+import { jx, needs, PARENT_ENTRY, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
 import { parseJson } from "./run.js";
 import type { Query } from "./types.js";
 
@@ -20,9 +20,16 @@ export interface I001Row {
   skill_trace_id: string | null;
   skill_name: string | null;
   assertion_id: string | null;
-  task_id: string;
+  task_id: string | null;
   /** The execution whose record this entry is, when the task's run only carries it (a resumed or forked session). */
   replay_of: string | null;
+  execution_id: string;
+  /** The producer's own type for the step where an adapter kept it apart from its category (an EventLog's event_type). */
+  source_type: string | null;
+  /** The parent step its record names (a tool call's parent call, a trace's parent trace), as written. */
+  parent_ref: string | null;
+  /** That parent's entry in the execution; NULL when the record names none, or one the execution does not hold. */
+  parent_entry_id: string | null;
 }
 export const I001: Query<I001Row> = {
   id: "I001",
@@ -30,48 +37,22 @@ export const I001: Query<I001Row> = {
   title: "Task trace",
   description: "A task's whole path: its transcript entries in sequence order, each with its tool, skill or assertion and their duration and status.",
   arg: "task",
-  needs: {
-    transcript_entries: ["id", "task_id", "sequence", "timestamp", "entry_type", "summary", "duration_ms", "details", "instance_id", "category"],
-    tool_uses: ["id", "task_id", "transcript_entry_id", "tool", "result_status", "duration_ms", "within_skill", "start_time"],
-    skill_traces: ["id", "task_id", "skill_name", "status", "duration_ms"],
-    assertion_results: ["id", "task_id", "transcript_entry_id", "result", "duration_ms"],
-  },
-  optional: { transcript_entries: ["replay_of"] },
+  needs: { transcript_entries: STEP_NEEDS("task_id").transcript_entries!, tool_uses: STEP_NEEDS("task_id").tool_uses! },
+  // A file of another producer with steps but no skills or assertions is still traced.
+  optional: needs(STEP_OPTIONAL, { skill_traces: STEP_NEEDS("task_id").skill_traces!, assertion_results: STEP_NEEDS("task_id").assertion_results! }),
   sql: `
-    -- The task's own rows first (each through its task index), then joined to its entries.
-    -- History the run replays from another is shown, marked by replay_of.
-    WITH t_tools  AS (SELECT * FROM tool_uses         WHERE task_id = @task_id),
-         t_skills AS (SELECT * FROM skill_traces      WHERE task_id = @task_id),
-         t_asserts AS (SELECT * FROM assertion_results WHERE task_id = @task_id)
-    SELECT te.sequence,
-           te.timestamp,
-           te.entry_type,
-           te.summary,
-           COALESCE(te.duration_ms, tu.duration_ms, CASE WHEN te.entry_type = 'skill_complete' THEN st.duration_ms END, ar.duration_ms) AS duration_ms,
-           COALESCE(tu.result_status,
-                    CASE WHEN tu.id IS NOT NULL THEN 'running' END,
-                    CASE WHEN te.entry_type = 'skill_complete' THEN st.status END,
-                    CASE WHEN te.entry_type = 'skill_invoke' THEN COALESCE(st.status, 'running') END,
-                    ar.result,
-                    CASE WHEN te.entry_type = 'error' THEN 'error' END) AS status,
-           te.id            AS entry_id,
-           te.instance_id,
-           te.category,
-           tu.id            AS tool_use_id,
-           tu.tool,
-           tu.within_skill,
-           st.id            AS skill_trace_id,
-           st.skill_name,
-           ar.id            AS assertion_id,
-           te.task_id,
-           te.replay_of
-      FROM transcript_entries te
-      LEFT JOIN t_tools   tu ON tu.transcript_entry_id = te.id
-      LEFT JOIN t_skills  st ON te.entry_type IN ('skill_invoke', 'skill_complete')
-                            AND st.id = ${jx("te.details", "$.skill_trace_id")}
-      LEFT JOIN t_asserts ar ON ar.transcript_entry_id = te.id
-     WHERE te.task_id = @task_id
-     ORDER BY te.sequence, te.timestamp`,
+    -- The task's entries, each with its tool call or assertion (found from their rows through
+    -- the task index), in sequence order. History the run replays from another is shown, marked
+    -- by replay_of; each step's parent link is resolved within its execution (it may lie
+    -- outside the task).
+    WITH ${STEPS_CTE("task_id", "@task_id")},
+    steps AS (
+      SELECT ${STEP_COLUMNS}
+      ${STEP_FROM}
+    )
+    SELECT s.*, ${PARENT_ENTRY("s.parent_ref", "s.execution_id")} AS parent_entry_id
+      FROM steps s
+     ORDER BY s.sequence, s.timestamp`,
 };
 
 export interface I002Row { tool: string; calls: number; errors: number; blocked: number; error_rate: number; avg_ms: number | null; min_ms: number | null; max_ms: number | null }

@@ -1,4 +1,5 @@
-import { errorCount, needs, REPLAY_OPTIONAL } from "./fragments.js";
+import { errorCount, MS, needs, PARENT_ENTRY, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
+import type { I001Row } from "./investigation.js";
 import type { Query } from "./types.js";
 
 export interface ExecutionRow {
@@ -193,4 +194,152 @@ export const L004: Query<ModelUsageRow> = {
        AND replay_of IS NULL
      GROUP BY model
      ORDER BY cost_usd DESC, model`,
+};
+
+export interface ExecutionInfoRow {
+  execution_id: string;
+  status: string | null;
+  task_list_id: string | null;
+  /** What the run was asked to do, or why it ended, as its producer said. */
+  message: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  duration_ms: number | null;
+  step_count: number;
+  agent_count: number;
+  task_count: number;
+}
+/** The header of an execution's trace: its status, timing, and how many steps, agents and tasks its record has. */
+export const L005: Query<ExecutionInfoRow> = {
+  id: "L005",
+  family: "Listing",
+  title: "Execution",
+  description: "One execution: status, what it was asked, timing, and the steps, agents and tasks of its record.",
+  arg: "execution",
+  needs: { transcript_entries: ["execution_id", "timestamp", "instance_id", "task_id"] },
+  optional: { task_list_execution_runs: ["id", "status", "task_list_id", "message", "started_at", "completed_at"] },
+  sql: `
+    -- Counted from its steps, so a run another producer wrote without agents or tasks is whole.
+    WITH record AS (
+      SELECT COUNT(*)                    AS step_count,
+             COUNT(DISTINCT instance_id) AS agent_count,
+             COUNT(DISTINCT task_id)     AS task_count,
+             MIN(timestamp)              AS first_at,
+             MAX(timestamp)              AS last_at
+        FROM transcript_entries
+       WHERE execution_id = @execution_id
+    )
+    SELECT @execution_id                              AS execution_id,
+           r.status,
+           r.task_list_id,
+           r.message,
+           COALESCE(r.started_at, record.first_at)    AS started_at,
+           r.completed_at,
+           ${MS("COALESCE(r.completed_at, record.last_at)", "COALESCE(r.started_at, record.first_at)")} AS duration_ms,
+           record.step_count,
+           record.agent_count,
+           record.task_count
+      FROM record
+      LEFT JOIN task_list_execution_runs r ON r.id = @execution_id`,
+};
+
+/** A step of an execution's trace: I001's row, execution-wide. */
+export type StepRow = I001Row;
+/**
+ * Every step of an execution in time order, whatever worked it: I001's columns for the whole
+ * run, with or without agents and tasks, and each step's parent as its record names it.
+ */
+export const L006: Query<StepRow> = {
+  id: "L006",
+  family: "Listing",
+  title: "Execution timeline",
+  description: "Every step of an execution in time order — with or without an agent or a task — with its tool, skill or assertion, duration, status and parent step.",
+  arg: "execution",
+  needs: { transcript_entries: STEP_NEEDS("execution_id").transcript_entries!, tool_uses: STEP_NEEDS("execution_id").tool_uses! },
+  // A file of another producer with steps but no skills or assertions is still traced.
+  optional: needs(STEP_OPTIONAL, {
+    skill_traces: STEP_NEEDS("execution_id").skill_traces!,
+    assertion_results: STEP_NEEDS("execution_id").assertion_results!,
+  }),
+  sql: `
+    -- Every entry of the execution once, with its tool call or assertion, in time order.
+    -- Parents are resolved by primary key; a link to a step the execution does not hold
+    -- keeps parent_ref with parent_entry_id NULL, so the view can say so.
+    WITH ${STEPS_CTE("execution_id", "@execution_id")},
+    -- Materialized: each step's parent reference is worked out once, then looked up.
+    steps AS MATERIALIZED (
+      SELECT ${STEP_COLUMNS}
+      ${STEP_FROM}
+    )
+    SELECT s.*, ${PARENT_ENTRY("s.parent_ref", "@execution_id")} AS parent_entry_id
+      FROM steps s
+     ORDER BY s.timestamp, s.sequence, s.entry_id`,
+};
+
+export interface ExecutionTaskRow {
+  task_id: string;
+  display_id: string | null;
+  title: string | null;
+  status: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  duration_ms: number | null;
+  /** The agent that made most of its steps (an agent before none). */
+  instance_id: string | null;
+  step_count: number;
+  first_at: string | null;
+  /** The entry of the tool call that started it (a subagent's task is its Task call), if any. */
+  spawned_by_entry_id: string | null;
+  replay_of: string | null;
+}
+/** The tasks of an execution, each with the agent that worked it and the call that started it. */
+export const L007: Query<ExecutionTaskRow> = {
+  id: "L007",
+  family: "Listing",
+  title: "Tasks of an execution",
+  description: "Every task of an execution (listed, or only named by its steps) in the order it started: status, timing, its agent and the tool call that started it.",
+  arg: "execution",
+  needs: { transcript_entries: ["execution_id", "task_id", "instance_id", "timestamp"] },
+  optional: needs(
+    { tasks: ["id", "execution_id", "display_id", "title", "status", "started_at", "completed_at", "replay_of"] },
+    { tool_uses: ["id", "execution_id", "transcript_entry_id"] },
+  ),
+  sql: `
+    WITH ids AS (
+      SELECT id AS task_id FROM tasks WHERE execution_id = @execution_id
+       UNION
+      SELECT DISTINCT task_id FROM transcript_entries WHERE execution_id = @execution_id AND task_id IS NOT NULL
+    ),
+    -- Each agent's share of each task: the task is the work of the one with most steps.
+    work AS (
+      SELECT task_id, instance_id, COUNT(*) AS steps, MIN(timestamp) AS first_at
+        FROM transcript_entries
+       WHERE execution_id = @execution_id
+         AND task_id IS NOT NULL
+       GROUP BY task_id, instance_id
+    ),
+    ranked AS (
+      SELECT work.*,
+             ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY instance_id IS NULL, steps DESC, first_at, instance_id) AS n,
+             SUM(steps) OVER (PARTITION BY task_id) AS all_steps,
+             MIN(first_at) OVER (PARTITION BY task_id) AS task_first_at
+        FROM work
+    )
+    SELECT ids.task_id,
+           t.display_id,
+           t.title,
+           t.status,
+           t.started_at,
+           t.completed_at,
+           ${MS("t.completed_at", "t.started_at")} AS duration_ms,
+           r.instance_id,
+           COALESCE(r.all_steps, 0)                    AS step_count,
+           COALESCE(r.task_first_at, t.started_at)     AS first_at,
+           (SELECT tu.transcript_entry_id FROM tool_uses tu
+             WHERE tu.id = ids.task_id AND tu.execution_id = @execution_id) AS spawned_by_entry_id,
+           t.replay_of
+      FROM ids
+      LEFT JOIN tasks  t ON t.id = ids.task_id
+      LEFT JOIN ranked r ON r.task_id = ids.task_id AND r.n = 1
+     ORDER BY COALESCE(r.task_first_at, t.started_at), ids.task_id`,
 };

@@ -31,6 +31,30 @@ const ENTRY_TYPE: Record<string, string> = {
   info: "discovery", warning: "discovery", llm_request_sent: "checkpoint",
 };
 
+/** Text of an error value: a string as it is, an exception-like object by its message (else as JSON). */
+function textOf(v: unknown): string | null {
+  if (v === null || v === undefined || v === false || v === "") return null;
+  if (typeof v === "string") return v;
+  if (typeof v === "object" && !Array.isArray(v)) {
+    const o = v as J;
+    const msg = textOf(o.message) ?? textOf(o.error) ?? textOf(o.detail);
+    const kind = typeof o.type === "string" ? o.type : typeof o.name === "string" ? o.name : null;
+    if (msg) return kind && !msg.startsWith(kind) ? `${kind}: ${msg}` : msg;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * An error event's own text: its message, and what its metadata says went wrong (error,
+ * error_message or exception) when the message does not already say it.
+ */
+function errorTextOf(message: string, meta: J): string {
+  const err = textOf(meta.error) ?? textOf(meta.error_message) ?? textOf(meta.exception);
+  if (!err) return message;
+  if (!message) return err;
+  return message.includes(err) ? message : `${message}: ${err}`;
+}
+
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v) : null);
 
 function eventLogEvents(file: string, text: string, prices: PriceTable): AdapterResult {
@@ -77,7 +101,11 @@ function eventLogEvents(file: string, text: string, prices: PriceTable): Adapter
     const agent = o.agent_role ? `${exec}/${String(o.agent_role)}` : undefined;
     const common: J = { execution_id: exec, timestamp: ts, ...(agent ? { instance_id: agent } : {}), ...(o.task_id ? { task_id: String(o.task_id) } : {}) };
     const entry = (entry_type: string, category: string) =>
-      events.push({ kind: "transcript:entry", ...common, entry_id: `${exec}/eventlog-${n}`, entry_type, category, summary: message || type, details: { event_type: o.event_type, phase: o.phase ?? null, model: o.model ?? null, metadata: meta } });
+      events.push({
+        kind: "transcript:entry", ...common, entry_id: `${exec}/eventlog-${n}`, entry_type, category,
+        summary: (entry_type === "error" ? errorTextOf(message, meta) : message) || type,
+        details: { event_type: o.event_type, phase: o.phase ?? null, model: o.model ?? null, metadata: meta },
+      });
     if (!sessions.has(exec)) {
       sessions.add(exec);
       events.push({ kind: "execution:status", execution_id: exec, timestamp: ts, status: "started", ...(typeof meta.task_list_id === "string" ? { task_list_id: meta.task_list_id } : {}) });
@@ -103,7 +131,7 @@ function eventLogEvents(file: string, text: string, prices: PriceTable): Adapter
       events.push({ kind: "tool:blocked", ...common, tool_use_id: id, reason: message || "blocked by a gate" });
     } else if (type === "error" || type.endsWith("_failed")) {
       entry("error", type);
-      if (type === "session_failed") events.push({ kind: "execution:status", ...common, status: "failed", message });
+      if (type === "session_failed") events.push({ kind: "execution:status", ...common, status: "failed", message: errorTextOf(message, meta) });
     } else if (type === "phase_transition") {
       const oldPhase = String(meta.old_phase ?? "");
       const newPhase = String(meta.new_phase ?? o.phase ?? "");
@@ -112,7 +140,7 @@ function eventLogEvents(file: string, text: string, prices: PriceTable): Adapter
     } else {
       entry(ENTRY_TYPE[type] ?? "discovery", type);
       if (type === "session_completed") events.push({ kind: "execution:status", ...common, status: "completed", message });
-      if (type === "session_aborted") events.push({ kind: "execution:status", ...common, status: "failed", message });
+      if (type === "session_aborted") events.push({ kind: "execution:status", ...common, status: "failed", message: errorTextOf(message, meta) });
     }
   }
   // An agent's last event is the end of its life in the log.

@@ -44,6 +44,30 @@ const parse = (v: unknown): J => {
   }
 };
 
+/** Text of an error value: a string as it is, an exception-like object by its message (else as JSON). */
+function textOf(v: unknown): string | null {
+  if (v === null || v === undefined || v === false || v === "") return null;
+  if (typeof v === "string") return v;
+  if (typeof v === "object" && !Array.isArray(v)) {
+    const o = v as J;
+    const msg = textOf(o.message) ?? textOf(o.error) ?? textOf(o.detail);
+    const kind = typeof o.type === "string" ? o.type : typeof o.name === "string" ? o.name : null;
+    if (msg) return kind && !msg.startsWith(kind) ? `${kind}: ${msg}` : msg;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * A trace's own error text: what its data says went wrong (data.error, error_message or
+ * exception), after its message when it has both ("Step failed: FileNotFoundError: b.py").
+ */
+function errorTextOf(data: J, failedType: boolean): string | null {
+  const err = textOf(data.error) ?? textOf(data.error_message) ?? textOf(data.exception);
+  const msg = textOf(data.message);
+  if (err && msg && !msg.includes(err)) return `${msg}: ${err}`;
+  return err ?? (failedType ? msg : null);
+}
+
 const iso = (v: unknown): string | null => {
   if (typeof v === "number") return new Date(v > 1e12 ? v : v * 1000).toISOString();
   if (typeof v !== "string" || v === "") return null;
@@ -82,20 +106,25 @@ function traceStoreEvents(file: string, prices: PriceTable): AdapterResult {
       const dur = typeof t.duration_ms === "number" ? Math.round(t.duration_ms) : null;
       const tool = data.tool ?? data.tool_name ?? data.name;
       const parent = t.parent_trace_id ? String(t.parent_trace_id) : null;
+      const failedType = /error|fail/.test(type.toLowerCase());
+      // data: {"error": null} (a result without one, as Python writes it) is no failure.
+      const errorText = errorTextOf(data, failedType);
       if (/tool/.test(type.toLowerCase()) && typeof tool === "string") {
         const input = (data.params ?? data.input ?? data.args ?? {}) as unknown;
         events.push({ kind: "tool:start", execution_id: exec, timestamp: ts, tool_use_id: id, tool, input, entry_id: `${id}#entry`, ...(parent ? { parent_tool_use_id: parent } : {}) });
-        if (dur !== null) {
-          const failed = /error|fail/.test(type.toLowerCase()) || data.error !== undefined;
+        const failed = failedType || errorText !== null;
+        // A failed call without a duration still ended, in failure, when it was recorded.
+        if (dur !== null || failed) {
           events.push({
-            kind: "tool:end", execution_id: exec, timestamp: new Date(Date.parse(ts) + dur).toISOString(), tool_use_id: id, is_error: failed,
-            ...(t.raw_output ? { output: String(t.raw_output) } : {}), ...(failed && data.error ? { error_message: String(data.error) } : {}),
+            kind: "tool:end", execution_id: exec, timestamp: new Date(Date.parse(ts) + (dur ?? 0)).toISOString(), tool_use_id: id, is_error: failed,
+            ...(t.raw_output ? { output: String(t.raw_output) } : {}), ...(failed ? { error_message: errorText ?? type } : {}),
           });
         }
       } else {
+        const isError = entryTypeOf(type) === "error";
         events.push({
           kind: "transcript:entry", execution_id: exec, timestamp: ts, entry_id: id, entry_type: entryTypeOf(type), category: type,
-          summary: String(data.message ?? data.summary ?? data.text ?? type), details: { ...data, parent_trace_id: parent, raw_input: t.raw_input ?? null },
+          summary: String((isError ? errorText : null) ?? data.message ?? data.summary ?? data.text ?? type), details: { ...data, parent_trace_id: parent, raw_input: t.raw_input ?? null },
           ...(dur !== null ? { duration_ms: dur } : {}),
         });
       }
