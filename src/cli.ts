@@ -17,6 +17,7 @@ import { registerServe } from "./commands/serve.js";
 import { registerPrune } from "./commands/prune.js";
 import { registerExport } from "./commands/export.js";
 import { registerSearch } from "./commands/search.js";
+import { registerUsage } from "./commands/usage.js";
 
 export { VERSION } from "./version.js";
 import { VERSION } from "./version.js";
@@ -52,6 +53,7 @@ export function buildProgram(app: App): Command {
   registerPrune(program, app);
   registerExport(program, app);
   registerSearch(program, app);
+  registerUsage(program, app);
   return program;
 }
 

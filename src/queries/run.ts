@@ -50,7 +50,17 @@ function shimOptional(db: DB, optional: Record<string, string[]>): void {
     } else {
       const missing = cols.filter((c) => !have.has(c));
       if (!missing.length) continue;
-      db.exec(`CREATE TEMP VIEW "${table}" AS SELECT *, ${missing.map((c) => `NULL AS "${c}"`).join(", ")} FROM main."${table}"`);
+      // An earlier query on this connection may have stood in already, with fewer columns: its
+      // table gets the new ones, its view is made again with them.
+      const shim = db.prepare(`SELECT type FROM sqlite_temp_master WHERE name = ?`).get(table) as { type: string } | undefined;
+      if (shim?.type === "table") {
+        for (const c of missing) db.exec(`ALTER TABLE temp."${table}" ADD COLUMN "${c}"`);
+      } else {
+        if (shim?.type === "view") db.exec(`DROP VIEW temp."${table}"`);
+        const real = new Set((db.prepare(`SELECT name FROM pragma_table_info(?, 'main')`).all(table) as { name: string }[]).map((c) => c.name));
+        const added = [...new Set([...have, ...cols])].filter((c) => !real.has(c));
+        db.exec(`CREATE TEMP VIEW "${table}" AS SELECT *, ${added.map((c) => `NULL AS "${c}"`).join(", ")} FROM main."${table}"`);
+      }
     }
     columnsCache.get(db)?.delete(table);
   }
