@@ -3,7 +3,7 @@
  * figures equal the sums of the sessions' model calls counted here independently of obs — by a
  * short reader of the raw JSONL (each API response once, by message.id, with its largest usage,
  * the echoes of subagents' responses in progress lines included once) priced with Anthropic's
- * published rates.
+ * published rates — and the loop detector stays silent on them.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -162,4 +162,13 @@ test("obs usage --blocks: the 5-hour windows as the raw responses fall in them",
   const minutes = (Date.parse("2026-02-12T17:00:00.000Z") - first) / 60_000;
   assert.equal(active[0]!.tokens_per_minute, Math.round((active[0]!.total_tokens / minutes) * 10) / 10);
   assert.equal(active[0]!.projected_tokens, Math.round(active[0]!.total_tokens + (active[0]!.total_tokens / minutes) * 180));
+});
+
+test("D007 stays silent on the real sessions: no agent repeated one call 5 times", { skip: absent }, async () => {
+  const all = await cli(["query", "D007", "--all", "--json", "--db", await db()]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual(JSON.parse(all.stdout), []);
+  // It does see the repeats there are: an agent ran `mix compile 2>&1` three times in 77 s.
+  const three = JSON.parse((await cli(["query", "D007", "fa812bfe", "--set", "min_calls=3", "--json", "--db", await db()])).stdout) as Row[];
+  assert.deepEqual(three.map((r) => [r.tool, r.input_summary, r.calls, r.in_a_row]), [["Bash", "mix compile 2>&1", 3, false]]);
 });
