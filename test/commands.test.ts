@@ -83,7 +83,7 @@ test("the multi-query commands' --json is keyed by query id", () => {
   const keys = (args: string[]) => Object.keys(JSON.parse(obs(...args, "--json").stdout));
   assert.deepEqual(keys(["errors", "exec-103"]), ["execution_id", "T001", "T002", "T003", "T004", "T005"]);
   assert.deepEqual(keys(["errors", "--task", "task-103-07"]), ["task_id", "T006"]);
-  assert.deepEqual(keys(["summary", "exec-103"]), ["execution_id", "A001", "A002", "A003", "A004", "A005", "models"]);
+  assert.deepEqual(keys(["summary", "exec-103"]), ["execution_id", "A001", "A002", "A003", "A004", "A005", "models", "agents"]);
   assert.deepEqual(keys(["compare"]), ["task_list_id", "A006"]);
   assert.deepEqual(keys(["waves", "exec-103", "--overlaps"]), ["execution_id", "P001", "P002", "P003", "P004", "P005", "P006", "P007"]);
   assert.deepEqual(keys(["anomalies", "exec-103"]), ["execution_id", "D001", "D002", "D003", "D004", "D005", "D006", "D007"]);

@@ -172,3 +172,25 @@ test("D007 stays silent on the real sessions: no agent repeated one call 5 times
   const three = JSON.parse((await cli(["query", "D007", "fa812bfe", "--set", "min_calls=3", "--json", "--db", await db()])).stdout) as Row[];
   assert.deepEqual(three.map((r) => [r.tool, r.input_summary, r.calls, r.in_a_row]), [["Bash", "mix compile 2>&1", 3, false]]);
 });
+
+test("obs summary's cost by agent: each subagent's file holds its calls, the main agent the rest", { skip: absent }, async () => {
+  const session = "fa812bfe-b295-4cca-9c2f-fdf01028cb46";
+  const r = await cli(["summary", session, "--json", "--db", await db()]);
+  const agents = JSON.parse(r.stdout).agents as Row[];
+  const dir = path.join(FIXTURES, "marot-spotter", session, "subagents");
+  const ids = (file: string) => new Set(fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l))
+    .filter((o) => o.type === "assistant" && o.message?.usage && o.message.model !== "<synthetic>").map((o) => o.message.id as string));
+  const everyone = responses().filter((x) => ids(path.join(FIXTURES, "marot-spotter", `${session}.jsonl`)).has(x.id) ||
+    fs.readdirSync(dir).some((f) => ids(path.join(dir, f)).has(x.id)));
+  let subagents = 0;
+  for (const f of fs.readdirSync(dir)) {
+    const mine = responses().filter((x) => ids(path.join(dir, f)).has(x.id));
+    const row = agents.find((a) => a.instance_id === `${session}/${f.replace(/^agent-|\.jsonl$/g, "")}`)!;
+    assertSums(figures(row), sum(mine), f);
+    subagents += mine.length;
+  }
+  const main = agents.find((a) => a.agent_type === "main")!;
+  assert.equal(main.model_calls, everyone.length - subagents);
+  assert.deepEqual(agents.map((a) => a.agent_type), ["main", "compaction", "Explore", "Explore"]);
+  assert.ok(Math.abs(agents.reduce((n, a) => n + a.cost_share, 0) - 1) < 0.001);
+});

@@ -282,3 +282,18 @@ test("the report's errors are the ones obs errors and obs summary count, executi
   }
   assert.ok((rows.find((x) => x.session === "exec-103")!.errors as number) > 10, "exec-103 has errors of several kinds");
 });
+
+test("obs summary: who spent what in a run, agent by agent, with its share of the cost", async () => {
+  const r = await cli(["summary", "run-a", "--db", await db(), "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  // main: c1, c2, c4 priced ($0.31) and c5 not; the subagent c3 ($0.05): shares of $0.36.
+  assert.deepEqual((JSON.parse(r.stdout).agents as Row[]).map((a) => [a.instance_id, a.agent_type, a.model_calls, a.unpriced_calls, a.total_tokens, money(a.cost_usd), a.cost_share, a.tool_calls]), [
+    ["run-a/main", "main", 4, 1, 2941, 0.31, 0.8611, 2],
+    ["run-a/explore-1", "Explore", 1, 0, 55, 0.05, 0.1389, 1],
+  ]);
+  const human = await cli(["summary", "run-a", "--db", await db()], { columns: 120 });
+  assert.match(human.stdout, /Cost by agent \(U003\)  2\n +AGENT +TYPE +MODEL CALLS +TOOL CALLS +TOKENS +COST +SHARE\n +run-a\/main +main +4 +2 +2,941 +\$0\.3100\+\? +86\.1% ████████▋\n +run-a\/explore-1 +Explore +1 +1 +55 +\$0\.0500 +13\.9% █▍\n/);
+  // run-b's copy of c1 is run-a's: run-b's main spent only c6.
+  const b = JSON.parse((await cli(["summary", "run-b", "--db", await db(), "--json"])).stdout);
+  assert.deepEqual(b.agents.map((a: Row) => [a.instance_id, a.model_calls, money(a.cost_usd), a.cost_share]), [["run-b/main", 1, 0.03, 1]]);
+});
