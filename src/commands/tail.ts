@@ -64,7 +64,7 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
     task: opts.task ? ctx.resolve("task", opts.task) : undefined,
   }));
   filter.task = ids.task;
-  const feed = new ChangeFeed(dbPath, { executionId: ids.exec });
+  const feed = new ChangeFeed(dbPath, { executionId: ids.exec, loops: true });
   const backlog = feed.backlog(opts.last ?? 20, opts.since);
 
   if (io.isTTY && !opts.json) {

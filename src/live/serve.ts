@@ -24,6 +24,7 @@ const TOPIC_OF: Record<StreamEvent["type"], Topic> = {
   "wave:status": "waves",
   "agent:heartbeat": "agents",
   "execution:status": "execution",
+  "loop:start": "tools",
 };
 
 export interface Filters {
