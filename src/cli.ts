@@ -36,7 +36,8 @@ export function buildProgram(app: App): Command {
     .addHelpText(
       "after",
       "\nStart here:\n  obs demo              build a demo database (./obs.db) and see what to try\n" +
-        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n",
+        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n" +
+        "  obs usage             what the runs cost, by day (--by model, agent, session, …)\n",
     );
   registerIngest(program, app);
   registerDemo(program, app);

@@ -69,8 +69,8 @@ export function renderUsage(rows: UsageRow[], total: UsageRow, keys: readonly Us
     { key: "input_tokens", header: "INPUT", align: "right", get: n("input_tokens"), drop: 7 },
     { key: "output_tokens", header: "OUTPUT", align: "right", get: n("output_tokens"), drop: 5 },
     { key: "cache_read_tokens", header: "CACHE READ", align: "right", get: n("cache_read_tokens"), drop: 8 },
-    { key: "cache_write_tokens", header: "WRITE 5M", align: "right", get: n("cache_write_tokens"), drop: 10 },
-    { key: "cache_write_1h_tokens", header: "WRITE 1H", align: "right", get: n("cache_write_1h_tokens"), drop: 9 },
+    { key: "cache_write_tokens", header: "WRITE 5M", align: "right", get: n("cache_write_tokens"), drop: 9 },
+    { key: "cache_write_1h_tokens", header: "WRITE 1H", align: "right", get: n("cache_write_1h_tokens"), drop: 10 },
     { key: "total_tokens", header: "TOKENS", align: "right", get: n("total_tokens"), color: (t, r) => (r._total ? c.bold(t) : t) },
     { key: "cost_usd", header: "COST", align: "right", get: (r) => costCell(r.cost_usd, r.unpriced_calls), color: (t, r) => (r._total ? c.bold(t) : t) },
     ...(io.isTTY
