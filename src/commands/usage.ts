@@ -78,8 +78,9 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
     const times = [span?.first_at, span?.last_at, since, until].filter((t): t is string => Boolean(t)).map((t) => Date.parse(t));
     const offsets = offsetIntervals(zone, Math.min(now, ...times), Math.max(now, ...times));
     const params = { ...scope, tz_offsets: JSON.stringify(offsets) };
-    const rows = ctx.run(U001, { ...params, ...slots(keys) }).rows;
-    const total = ctx.run(U001, { ...params, ...slots([]) }).rows[0] as UsageRow | undefined;
+    const all = ctx.run(U001, { ...params, ...slots(keys) }).rows;
+    const total: UsageRow | undefined = all[all.length - 1]?.is_total ? all[all.length - 1] : undefined;
+    const rows = all.filter((r) => !r.is_total);
     if (format !== "table") {
       const out = rows.length && total ? [...rows.map((r) => usageJson(keys, r, false)), usageJson(keys, total, true)] : [];
       if (format === "json") printJson(io, out);
@@ -87,7 +88,9 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
       return EXIT_OK;
     }
     const timed = keys.some((k) => TIME_KEYS.includes(k));
-    const head = `${c.bold(`Usage by ${keys.join(", ")}`)} ${c.dim(`· ${timed ? `${zone} · ` : ""}${window}${scoped ? ` · ${scoped}` : ""}`)}`;
+    // The zone matters to the days of a row and to the dates of a window.
+    const zoned = timed || since || until;
+    const head = `${c.bold(`Usage by ${keys.join(", ")}`)} ${c.dim(`· ${zoned ? `${zone} · ` : ""}${window}${scoped ? ` · ${scoped}` : ""}`)}`;
     if (!rows.length || !total) {
       io.out(`${head}\nno model calls, tool calls or errors in this range\n`);
       return EXIT_OK;

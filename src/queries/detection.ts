@@ -290,11 +290,13 @@ export const D007: Query<D007Row> = {
       "cache_write_1h_tokens", "cost_usd", "start_time", "end_time", "replay_of"],
   },
   sql: `
-    -- The execution's own calls (history it replays from another run is that run's).
-    WITH calls AS (
-      SELECT tu.id, tu.tool, tu.input_summary, tu.is_error, tu.start_time, te.sequence,
+    -- The execution's own calls (history it replays from another run is that run's), each with
+    -- its place among its agent's calls (calls no agent is named for count as one agent's).
+    WITH calls AS MATERIALIZED (
+      SELECT tu.id, tu.tool, tu.input_summary, tu.is_error, tu.start_time,
              COALESCE(tu.end_time, tu.start_time) AS end_time,
              te.instance_id,
+             ROW_NUMBER() OVER (PARTITION BY te.instance_id ORDER BY tu.start_time, te.sequence, tu.id) AS agent_n,
              -- The same call: the same tool and the same input, JSON as values (its spacing aside).
              COALESCE(tu.tool, '') || char(31) ||
              COALESCE(CASE WHEN json_valid(tu.input) THEN json(tu.input) END, trim(tu.input), tu.input_summary, '') AS call_key
@@ -304,18 +306,18 @@ export const D007: Query<D007Row> = {
          AND tu.replay_of IS NULL
          AND tu.start_time IS NOT NULL
     ),
-    -- Each call's place among its agent's calls (calls no agent is named for count as one agent's).
-    placed AS (
-      SELECT c.*, ROW_NUMBER() OVER (PARTITION BY instance_id ORDER BY start_time, sequence, id) AS agent_n
-        FROM calls c
+    -- Only a call its agent made @min_calls times or more can be a loop: the rest need no more looking at.
+    repeated AS (
+      SELECT instance_id, call_key FROM calls GROUP BY instance_id, call_key HAVING COUNT(*) >= @min_calls
     ),
     -- The previous time the agent made the same call.
     previous AS (
-      SELECT p.*,
-             LAG(agent_n)    OVER same AS prev_n,
-             LAG(start_time) OVER same AS prev_start
-        FROM placed p
-      WINDOW same AS (PARTITION BY instance_id, call_key ORDER BY agent_n)
+      SELECT c.*,
+             LAG(c.agent_n)    OVER same AS prev_n,
+             LAG(c.start_time) OVER same AS prev_start
+        FROM calls c
+        JOIN repeated r ON r.instance_id IS c.instance_id AND r.call_key = c.call_key
+      WINDOW same AS (PARTITION BY c.instance_id, c.call_key ORDER BY c.agent_n)
     ),
     -- A call continues the loop of the previous same call when nothing else came between, or
     -- when it came within the window; otherwise it starts a new one.

@@ -61,38 +61,62 @@ const FACTS_OPTIONAL = needs(ERROR_FACTS_OPTIONAL, {
   task_list_execution_runs: ["id", "task_list_id", "cwd"],
 });
 
+/** A fact's time is within the window asked for (@since, @until: UTC). */
+const IN_WINDOW = (t: string) => `(@since IS NULL OR ${t} >= @since) AND (@until IS NULL OR ${t} < @until)`;
+
 /**
- * Every fact a usage report counts, one row each, scoped by @since/@until (UTC), @execution_id
- * and @project, with its local time in the zone whose offsets @tz_offsets lists as
- * [[from, to, minutes], …] (worked out by the caller: SQLite has no time zone database).
+ * What a usage report counts, scoped by @since/@until (UTC), @execution_id and @project, with
+ * each fact's local time in the zone whose offsets @tz_offsets lists as [[from, to, minutes], …]
+ * (worked out by the caller: SQLite has no time zone database). Model calls and errors are one
+ * fact each; tool calls, the many, are counted per execution, agent, tool and minute first (a
+ * zone is a whole number of minutes off UTC, so a minute falls on one local day).
  */
 const FACTS_CTE = `
   ${ERROR_FACTS_CTE},
   runs AS (
     SELECT id AS execution_id, COALESCE(task_list_id, cwd) AS project FROM task_list_execution_runs
   ),
-  zone AS (
+  zone AS MATERIALIZED (
     SELECT json_extract(value, '$[0]') AS from_at, json_extract(value, '$[1]') AS to_at, json_extract(value, '$[2]') AS offset_min
       FROM json_each(@tz_offsets)
   ),
+  asked AS (
+    SELECT 'model' IN (${SLOT_LIST}) AS by_model, 'tool' IN (${SLOT_LIST}) AS by_tool, 'agent' IN (${SLOT_LIST}) AS by_agent
+  ),
+  -- The agent of a tool call is looked up, and its tool kept, only when a report is by them.
+  own_tool_calls AS (
+    SELECT tu.execution_id, tu.start_time,
+           CASE WHEN asked.by_tool THEN COALESCE(tu.tool, 'unknown') END AS tool,
+           CASE WHEN asked.by_agent THEN (SELECT te.instance_id FROM transcript_entries te WHERE te.id = tu.transcript_entry_id) END AS instance_id
+      FROM tool_uses tu, asked
+     WHERE tu.replay_of IS NULL
+       AND (@execution_id IS NULL OR tu.execution_id = @execution_id)
+       AND ${IN_WINDOW(ISO("tu.start_time"))}
+  ),
+  -- Counted by the minute as written, made one form after (far fewer rows than calls).
+  tool_counts AS (
+    SELECT execution_id, instance_id, tool, strftime('%Y-%m-%dT%H:%M:00.000Z', minute) AS minute,
+           ${ISO("first_at")} AS first_at, ${ISO("last_at")} AS last_at, n
+      FROM (SELECT execution_id, instance_id, tool, substr(start_time, 1, 16) AS minute,
+                   MIN(start_time) AS first_at, MAX(start_time) AS last_at, COUNT(*) AS n
+              FROM own_tool_calls
+             GROUP BY execution_id, instance_id, tool, minute)
+  ),
   raw_facts AS (
     -- Model calls, replayed ones too: they are counted apart, never in the totals.
-    SELECT 'model_call' AS kind, l.execution_id, ${ISO("COALESCE(l.end_time, l.start_time)")} AS at,
-           COALESCE(l.model, 'unknown') AS model, l.instance_id, NULL AS tool,
-           l.input_tokens, l.output_tokens, l.cache_read_tokens, l.cache_write_tokens, l.cache_write_1h_tokens, l.cost_usd,
-           l.replay_of
-      FROM llm_calls l
+    SELECT 'model_call' AS kind, execution_id, at, at AS first_at, at AS last_at, 1 AS n, model, instance_id, NULL AS tool,
+           input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, cost_usd, replay_of
+      FROM (SELECT l.*, ${ISO("COALESCE(l.end_time, l.start_time)")} AS at, COALESCE(l.model, 'unknown') AS model FROM llm_calls l)
+     WHERE ${IN_WINDOW("at")}
     UNION ALL
-    SELECT 'tool_call', tu.execution_id, ${ISO("tu.start_time")}, NULL,
-           (SELECT te.instance_id FROM transcript_entries te WHERE te.id = tu.transcript_entry_id),
-           COALESCE(tu.tool, 'unknown'), NULL, NULL, NULL, NULL, NULL, NULL, NULL
-      FROM tool_uses tu
-     WHERE tu.replay_of IS NULL
+    SELECT 'tool_call', execution_id, minute, first_at, last_at, n, NULL, instance_id, tool, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM tool_counts
     UNION ALL
-    SELECT 'error', e.execution_id, ${ISO("e.occurred_at")}, NULL, e.instance_id, e.tool, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-      FROM error_facts e
+    SELECT 'error', execution_id, at, at, at, 1, NULL, instance_id, tool, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+      FROM (SELECT e.*, ${ISO("e.occurred_at")} AS at FROM error_facts e)
+     WHERE ${IN_WINDOW("at")}
   ),
-  facts AS (
+  facts AS MATERIALIZED (
     SELECT f.*,
            r.project,
            ${AGENT_KEY("f.instance_id", "ag.agent_type")} AS agent,
@@ -101,14 +125,41 @@ const FACTS_CTE = `
       LEFT JOIN runs r                   ON r.execution_id = f.execution_id
       LEFT JOIN build_agent_instances ag ON ag.id = f.instance_id
       LEFT JOIN zone z                   ON f.at >= z.from_at AND f.at < z.to_at
-     WHERE (@since IS NULL OR f.at >= @since)
-       AND (@until IS NULL OR f.at <  @until)
-       AND (@execution_id IS NULL OR f.execution_id = @execution_id)
+     WHERE (@execution_id IS NULL OR f.execution_id = @execution_id)
        AND (@project IS NULL OR r.project = @project)
   )`;
 
+/** The figures of a group of facts (own model calls' tokens and cost, calls, tool calls, errors, what is replayed). */
+const FIGURES = `
+             MIN(CASE WHEN replay_of IS NULL THEN first_at END)                                    AS first_at,
+             MAX(CASE WHEN replay_of IS NULL THEN last_at END)                                     AS last_at,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN input_tokens END)          AS input_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN output_tokens END)         AS output_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cache_read_tokens END)     AS cache_read_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cache_write_tokens END)    AS cache_write_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cache_write_1h_tokens END) AS cache_write_1h_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL
+                      THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) + COALESCE(cache_read_tokens, 0)
+                         + COALESCE(cache_write_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) END)  AS total_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cost_usd END)              AS cost_usd,
+             COALESCE(SUM(kind = 'model_call' AND replay_of IS NULL), 0)                           AS model_calls,
+             COALESCE(SUM(kind = 'model_call' AND replay_of IS NULL AND cost_usd IS NULL), 0)      AS unpriced_calls,
+             COALESCE(SUM(CASE WHEN kind = 'tool_call' THEN n END), 0)                             AS tool_calls,
+             COALESCE(SUM(CASE WHEN kind = 'error' THEN n END), 0)                                 AS errors,
+             COALESCE(SUM(kind = 'model_call' AND replay_of IS NOT NULL), 0)                       AS replayed_model_calls,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NOT NULL
+                      THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) + COALESCE(cache_read_tokens, 0)
+                         + COALESCE(cache_write_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) END)  AS replayed_tokens,
+             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NOT NULL THEN cost_usd END)          AS replayed_cost_usd,
+             SUM(n)                                                                                AS fact_count`;
+
+const FIGURE_COLUMNS = `first_at, last_at, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
+           total_tokens, cost_usd`;
+
 export interface UsageRow {
   key_1: string | null; key_2: string | null; key_3: string | null; key_4: string | null;
+  /** The last row: every fact of the window, whatever the keys. */
+  is_total: boolean;
   first_at: string | null; last_at: string | null;
   input_tokens: number | null; output_tokens: number | null; cache_read_tokens: number | null;
   /** 5-minute cache writes. */
@@ -124,23 +175,20 @@ export interface UsageRow {
   replayed_model_calls: number; replayed_tokens: number | null; replayed_cost_usd: number | null;
 }
 
-/** `obs usage`: tokens, cost, model calls, tool calls and errors, grouped by up to four keys. */
+/** `obs usage`: tokens, cost, model calls, tool calls and errors, grouped by up to four keys, and the total. */
 export const U001: Query<UsageRow> = {
   id: "U001",
   family: "Usage",
   title: "Usage",
   description:
     "Tokens (input, output, cache read, cache write 5-minute and 1-hour), cost, model calls, tool calls and errors of every execution's own work, " +
-    "grouped by the keys in @by_1…@by_4 (day, week, month in the zone, session, project, model, agent, tool; '' for none). " +
-    "A fact lacking a key asked for (a tool call has no model, a model call no tool) is left out of the rows, and its columns are null.",
+    "grouped by the keys in @by_1…@by_4 (day, week, month in the zone, session, project, model, agent, tool; '' for none), then the total. " +
+    "A fact lacking a key asked for (a tool call has no model, a model call no tool) is left out of the rows, and its columns are null; the total has every fact.",
   arg: "none",
   needs: {},
   optional: FACTS_OPTIONAL,
   sql: `
     WITH ${FACTS_CTE},
-    asked AS (
-      SELECT 'model' IN (${SLOT_LIST}) AS by_model, 'tool' IN (${SLOT_LIST}) AS by_tool
-    ),
     keyed AS (
       SELECT f.*, ${SLOTS.map((s, i) => `${KEY(s)} AS key_${i + 1}`).join(",\n")}
         FROM facts f, asked
@@ -148,28 +196,7 @@ export const U001: Query<UsageRow> = {
          AND (NOT asked.by_tool OR f.tool IS NOT NULL)
     ),
     grouped AS (
-      SELECT key_1, key_2, key_3, key_4,
-             MIN(CASE WHEN replay_of IS NULL THEN at END)                                   AS first_at,
-             MAX(CASE WHEN replay_of IS NULL THEN at END)                                   AS last_at,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN input_tokens END)          AS input_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN output_tokens END)         AS output_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cache_read_tokens END)     AS cache_read_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cache_write_tokens END)    AS cache_write_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cache_write_1h_tokens END) AS cache_write_1h_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL
-                      THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) + COALESCE(cache_read_tokens, 0)
-                         + COALESCE(cache_write_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) END)  AS total_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NULL THEN cost_usd END)              AS cost_usd,
-             COALESCE(SUM(kind = 'model_call' AND replay_of IS NULL), 0)                           AS model_calls,
-             COALESCE(SUM(kind = 'model_call' AND replay_of IS NULL AND cost_usd IS NULL), 0)      AS unpriced_calls,
-             COALESCE(SUM(kind = 'tool_call'), 0)                                                  AS tool_calls,
-             COALESCE(SUM(kind = 'error'), 0)                                                      AS errors,
-             COALESCE(SUM(kind = 'model_call' AND replay_of IS NOT NULL), 0)                       AS replayed_model_calls,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NOT NULL
-                      THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) + COALESCE(cache_read_tokens, 0)
-                         + COALESCE(cache_write_tokens, 0) + COALESCE(cache_write_1h_tokens, 0) END)  AS replayed_tokens,
-             SUM(CASE WHEN kind = 'model_call' AND replay_of IS NOT NULL THEN cost_usd END)          AS replayed_cost_usd,
-             COUNT(*)                                                                              AS facts
+      SELECT key_1, key_2, key_3, key_4, ${FIGURES}
         FROM keyed
        GROUP BY key_1, key_2, key_3, key_4
     ),
@@ -178,25 +205,42 @@ export const U001: Query<UsageRow> = {
     weighed AS (
       SELECT g.*,
              SUM(COALESCE(cost_usd, 0)) OVER (PARTITION BY key_1)               AS cost_1,
-             SUM(facts)                 OVER (PARTITION BY key_1)               AS facts_1,
+             SUM(fact_count)            OVER (PARTITION BY key_1)               AS facts_1,
              SUM(COALESCE(cost_usd, 0)) OVER (PARTITION BY key_1, key_2)        AS cost_2,
-             SUM(facts)                 OVER (PARTITION BY key_1, key_2)        AS facts_2,
+             SUM(fact_count)            OVER (PARTITION BY key_1, key_2)        AS facts_2,
              SUM(COALESCE(cost_usd, 0)) OVER (PARTITION BY key_1, key_2, key_3) AS cost_3,
-             SUM(facts)                 OVER (PARTITION BY key_1, key_2, key_3) AS facts_3
+             SUM(fact_count)            OVER (PARTITION BY key_1, key_2, key_3) AS facts_3
         FROM grouped g
+    ),
+    ranked AS (
+      SELECT w.*,
+             ROW_NUMBER() OVER (ORDER BY
+               key_1 IS NULL, CASE WHEN @by_1 IN (${TIME_KEY_LIST}) THEN key_1 END, cost_1 DESC, facts_1 DESC, key_1,
+               key_2 IS NULL, CASE WHEN @by_2 IN (${TIME_KEY_LIST}) THEN key_2 END, cost_2 DESC, facts_2 DESC, key_2,
+               key_3 IS NULL, CASE WHEN @by_3 IN (${TIME_KEY_LIST}) THEN key_3 END, cost_3 DESC, facts_3 DESC, key_3,
+               key_4 IS NULL, CASE WHEN @by_4 IN (${TIME_KEY_LIST}) THEN key_4 END, COALESCE(cost_usd, 0) DESC, fact_count DESC, key_4) AS place
+        FROM weighed w
+    ),
+    total AS (
+      SELECT ${FIGURES} FROM facts
     )
-    SELECT key_1, key_2, key_3, key_4, first_at, last_at,
-           input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, total_tokens, cost_usd,
+    SELECT 0 AS is_total, place, key_1, key_2, key_3, key_4, ${FIGURE_COLUMNS},
            CASE WHEN asked.by_tool  THEN NULL ELSE model_calls END    AS model_calls,
            CASE WHEN asked.by_tool  THEN NULL ELSE unpriced_calls END AS unpriced_calls,
            CASE WHEN asked.by_model THEN NULL ELSE tool_calls END     AS tool_calls,
            CASE WHEN asked.by_model THEN NULL ELSE errors END         AS errors,
            replayed_model_calls, replayed_tokens, replayed_cost_usd
-      FROM weighed, asked
-     ORDER BY key_1 IS NULL, CASE WHEN @by_1 IN (${TIME_KEY_LIST}) THEN key_1 END, cost_1 DESC, facts_1 DESC, key_1,
-              key_2 IS NULL, CASE WHEN @by_2 IN (${TIME_KEY_LIST}) THEN key_2 END, cost_2 DESC, facts_2 DESC, key_2,
-              key_3 IS NULL, CASE WHEN @by_3 IN (${TIME_KEY_LIST}) THEN key_3 END, cost_3 DESC, facts_3 DESC, key_3,
-              key_4 IS NULL, CASE WHEN @by_4 IN (${TIME_KEY_LIST}) THEN key_4 END, COALESCE(cost_usd, 0) DESC, facts DESC, key_4`,
+      FROM ranked, asked
+    UNION ALL
+    SELECT 1, 0, NULL, NULL, NULL, NULL, ${FIGURE_COLUMNS},
+           model_calls, unpriced_calls, tool_calls, errors, replayed_model_calls, replayed_tokens, replayed_cost_usd
+      FROM total
+     WHERE total.fact_count > 0
+     ORDER BY is_total, place`,
+  shape: (r) => {
+    const { place: _place, ...row } = r;
+    return { ...row, is_total: r.is_total === 1 } as unknown as UsageRow;
+  },
 };
 
 export interface UsageSpanRow { first_at: string | null; last_at: string | null }
@@ -214,15 +258,15 @@ export const U000: Query<UsageSpanRow> = {
     transcript_entries: ["timestamp"],
   },
   sql: `
-    -- Times of other producers may be written differently: compared as julian days.
+    -- Plain MIN and MAX read the time indexes; the span only says where to look for a zone's changes.
     WITH ends (lo, hi) AS (
-      SELECT MIN(julianday(COALESCE(end_time, start_time))), MAX(julianday(COALESCE(end_time, start_time))) FROM llm_calls
+      SELECT MIN(COALESCE(end_time, start_time)), MAX(COALESCE(end_time, start_time)) FROM llm_calls
       UNION ALL
-      SELECT MIN(julianday(start_time)), MAX(julianday(start_time)) FROM tool_uses
+      SELECT MIN(start_time), MAX(start_time) FROM tool_uses
       UNION ALL
-      SELECT MIN(julianday(timestamp)), MAX(julianday(timestamp)) FROM transcript_entries
+      SELECT MIN(timestamp), MAX(timestamp) FROM transcript_entries
     )
-    SELECT strftime('%Y-%m-%dT%H:%M:%fZ', MIN(lo)) AS first_at, strftime('%Y-%m-%dT%H:%M:%fZ', MAX(hi)) AS last_at FROM ends`,
+    SELECT strftime('%Y-%m-%dT%H:%M:%fZ', MIN(julianday(lo))) AS first_at, strftime('%Y-%m-%dT%H:%M:%fZ', MAX(julianday(hi))) AS last_at FROM ends`,
 };
 
 export interface BlockRow {

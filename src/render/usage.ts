@@ -13,7 +13,7 @@ export function costCell(usd: number | null, unpriced: number | null): string {
 
 /** A usage row as a script reads it: each key by its name, then every figure; the total flagged. */
 export function usageJson(keys: readonly UsageKey[], row: UsageRow, total: boolean): Record<string, unknown> {
-  const { key_1, key_2, key_3, key_4, ...figures } = row;
+  const { key_1, key_2, key_3, key_4, is_total: _total, ...figures } = row;
   const values = [key_1, key_2, key_3, key_4];
   return { ...Object.fromEntries(keys.map((k, i) => [k, total ? null : values[i]])), total, ...figures };
 }
