@@ -153,8 +153,8 @@ export function registerPrune(program: Command, app: App): void {
       .command("config")
       .summary("show or store settings (retention, the budget obs validate checks)")
       .description(
-        "Show or store the database's settings: `retention DAYS` is what obs prune removes by default;\n" +
-          "`max-cost USD`, `max-tokens N`, `max-duration D`, `max-errors N` and `max-loops N` are the budget\n" +
+        "Show or store the database's settings: `retention DAYS` is what obs prune removes by default; " +
+          "`max-cost USD`, `max-tokens N`, `max-duration D`, `max-errors N` and `max-loops N` are the budget " +
           "obs validate holds every run to (its flags override them; `off` removes a limit).",
       )
       .argument("[key]", `retention, ${LIMITS.map((l) => l.name).join(", ")}`)

@@ -107,11 +107,11 @@ export function registerUsage(program: Command, app: App): void {
       .command("usage")
       .summary("tokens and cost by day, week, month, session, project, model, agent or tool; 5-hour blocks")
       .description(
-        "What the runs in the database cost: tokens (input, output, cache reads, 5-minute and 1-hour cache writes), cost,\n" +
-          "model calls, tool calls and errors, grouped by one key or several (--by day,model), with a total row.\n" +
-          "Each API response counts once: what a resumed or forked session carries of an earlier one is the earlier's.\n" +
-          "Days, weeks (from Monday) and months are the zone's (--tz, default the local zone). A model of unknown\n" +
-          "price shows its cost as unknown (+? when only some calls could be priced). --blocks: 5-hour billing\n" +
+        "What the runs in the database cost: tokens (input, output, cache reads, 5-minute and 1-hour cache writes), cost, " +
+          "model calls, tool calls and errors, grouped by one key or several (--by day,model), with a total row. " +
+          "Each API response counts once: what a resumed or forked session carries of an earlier one is the earlier's. " +
+          "Days, weeks (from Monday) and months are the zone's (--tz, default the local zone). A model of unknown " +
+          "price shows its cost as unknown (+? when only some calls could be priced). --blocks: 5-hour billing " +
           "windows, with the active one's burn rate and projection to its end.",
       )
       .option("--by <keys>", `group by, comma-separated: ${USAGE_KEYS.join(", ")} (default day)`)
