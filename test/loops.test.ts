@@ -45,7 +45,7 @@ test("a call repeated in a row is a loop, however far apart: when it started, wa
   // m0 is at second 0 with p0; m1…m5 at 119, 239, …, 599 are inside [0 s, 602 s] too: six calls,
   // 660 tokens; five priced at $0.01, one unknown.
   assert.deepEqual(found, [{
-    instance_id: "a1", agent_type: null, tool: "Bash", input_summary: "gh run view 42 --json status", calls: 6, in_a_row: true, other_calls: 0,
+    instance_id: "a1", agent_type: null, tool: "Bash", input_summary: "gh run view 42 --json status", calls: 6, in_a_row: 1, other_calls: 0,
     errors: 0, first_at: at(0), detected_at: at(480), last_at: at(602), span_ms: 602_000,
     model_calls: 6, tokens: 660, cost_usd: found[0]!.cost_usd, unpriced_calls: 1,
     first_tool_use_id: "p0", detected_tool_use_id: "p4", last_tool_use_id: "p5",
@@ -75,9 +75,9 @@ test("the same call close together is a loop even with other calls between; othe
   const db = await dbWith(reader());
   const found = rows(db, D007, { execution_id: "reader" });
   assert.deepEqual(found.map((r) => [r.instance_id, r.calls, r.in_a_row, r.other_calls, r.errors, r.first_at, r.detected_at, r.last_at, r.span_ms, r.model_calls, r.tokens, r.cost_usd]), [
-    ["r1", 5, false, 4, 1, at(0), at(40), at(41), 41_000, 0, null, null],
+    ["r1", 5, 0, 4, 1, at(0), at(40), at(41), 41_000, 0, null, null],
     // r2 made the same read five times too, each 10 s after its last: a loop of its own.
-    ["r2", 5, true, 0, 0, at(6), at(46), at(47), 41_000, 0, null, null],
+    ["r2", 5, 1, 0, 0, at(6), at(46), at(47), 41_000, 0, null, null],
   ]);
   // With a window shorter than the 10 s between them, r1's reads no longer continue each other;
   // r2's still do (nothing else came between).
@@ -136,7 +136,7 @@ test("a loop fails the CI gate: obs anomalies exits 1 with it in the checklist a
   assert.match(r.stdout, /1 of 7 detectors found something\n$/);
   const json = spawnCli(["anomalies", "poller", "--db", db, "--json"]);
   assert.equal(json.code, 1);
-  assert.deepEqual(JSON.parse(json.stdout).D007.map((x: D007Row) => [x.tool, x.calls, x.in_a_row]), [["Bash", 6, true]]);
+  assert.deepEqual(JSON.parse(json.stdout).D007.map((x: D007Row) => [x.tool, x.calls, x.in_a_row]), [["Bash", 6, 1]]);
   // The same run stopping after four polls is clean.
   const clean = await dbWith(poller().filter((l) => !/^(p|m)[45]$/.test(String(l.tool_use_id ?? l.id ?? ""))));
   const ok = spawnCli(["anomalies", "poller", "--db", clean]);

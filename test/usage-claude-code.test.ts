@@ -170,7 +170,7 @@ test("D007 stays silent on the real sessions: no agent repeated one call 5 times
   assert.deepEqual(JSON.parse(all.stdout), []);
   // It does see the repeats there are: an agent ran `mix compile 2>&1` three times in 77 s.
   const three = JSON.parse((await cli(["query", "D007", "fa812bfe", "--set", "min_calls=3", "--json", "--db", await db()])).stdout) as Row[];
-  assert.deepEqual(three.map((r) => [r.tool, r.input_summary, r.calls, r.in_a_row]), [["Bash", "mix compile 2>&1", 3, false]]);
+  assert.deepEqual(three.map((r) => [r.tool, r.input_summary, r.calls, r.in_a_row]), [["Bash", "mix compile 2>&1", 3, 0]]);
 });
 
 test("obs summary's cost by agent: each subagent's file holds its calls, the main agent the rest", { skip: absent }, async () => {

@@ -172,7 +172,7 @@ export class ChangeFeed {
         out.push({
           type: "loop:start", timestamp: l.detected_at, executionId, ...(l.instance_id ? { instanceId: l.instance_id } : {}), tool: l.tool,
           inputSummary: l.input_summary ?? "", calls: minCalls, firstAt: l.first_at, firstToolUseId: l.first_tool_use_id,
-          toolUseId: l.detected_tool_use_id, inARow: l.in_a_row,
+          toolUseId: l.detected_tool_use_id, inARow: l.in_a_row === 1,
         });
       }
     }

@@ -259,7 +259,8 @@ export const D006: Query<D006Row> = {
 
 export interface D007Row {
   instance_id: string | null; agent_type: string | null; tool: string; input_summary: string | null;
-  calls: number; in_a_row: boolean; other_calls: number; errors: number;
+  /** 1 when every call of the loop came right after the one before (nothing else between), else 0. */
+  calls: number; in_a_row: number; other_calls: number; errors: number;
   first_at: string; detected_at: string; last_at: string; span_ms: number;
   model_calls: number; tokens: number | null; cost_usd: number | null; unpriced_calls: number;
   first_tool_use_id: string; detected_tool_use_id: string; last_tool_use_id: string;
@@ -292,7 +293,7 @@ export const D007: Query<D007Row> = {
   sql: `
     -- The execution's own calls (history it replays from another run is that run's), each with
     -- its place among its agent's calls (calls no agent is named for count as one agent's).
-    WITH calls AS MATERIALIZED (
+    WITH calls AS (
       SELECT tu.id, tu.tool, tu.input_summary, tu.is_error, tu.start_time,
              COALESCE(tu.end_time, tu.start_time) AS end_time,
              te.instance_id,
@@ -313,11 +314,10 @@ export const D007: Query<D007Row> = {
     -- The previous time the agent made the same call.
     previous AS (
       SELECT c.*,
-             LAG(c.agent_n)    OVER same AS prev_n,
-             LAG(c.start_time) OVER same AS prev_start
+             LAG(c.agent_n)    OVER (PARTITION BY c.instance_id, c.call_key ORDER BY c.agent_n) AS prev_n,
+             LAG(c.start_time) OVER (PARTITION BY c.instance_id, c.call_key ORDER BY c.agent_n) AS prev_start
         FROM calls c
         JOIN repeated r ON r.instance_id IS c.instance_id AND r.call_key = c.call_key
-      WINDOW same AS (PARTITION BY c.instance_id, c.call_key ORDER BY c.agent_n)
     ),
     -- A call continues the loop of the previous same call when nothing else came between, or
     -- when it came within the window; otherwise it starts a new one.
@@ -329,10 +329,9 @@ export const D007: Query<D007Row> = {
     ),
     numbered AS (
       SELECT l.*,
-             ROW_NUMBER() OVER loop_calls AS k,
+             ROW_NUMBER() OVER (PARTITION BY instance_id, call_key, loop_no ORDER BY agent_n) AS k,
              COUNT(*)     OVER (PARTITION BY instance_id, call_key, loop_no) AS n
         FROM looped l
-      WINDOW loop_calls AS (PARTITION BY instance_id, call_key, loop_no ORDER BY agent_n)
     ),
     loops AS (
       SELECT instance_id, call_key, loop_no,
@@ -379,7 +378,6 @@ export const D007: Query<D007Row> = {
       FROM loops lp
       JOIN spend s ON s.instance_id IS lp.instance_id AND s.call_key = lp.call_key AND s.loop_no = lp.loop_no
      ORDER BY lp.first_at, lp.instance_id, lp.first_tool_use_id`,
-  shape: (r) => ({ ...r, in_a_row: r.in_a_row === 1 }) as D007Row,
 };
 
 export const DETECTION = [D001, D002, D003, D004, D005, D006, D007] as const;
