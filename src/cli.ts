@@ -18,6 +18,7 @@ import { registerPrune } from "./commands/prune.js";
 import { registerExport } from "./commands/export.js";
 import { registerSearch } from "./commands/search.js";
 import { registerInit } from "./commands/init.js";
+import { registerUsage } from "./commands/usage.js";
 
 export { VERSION } from "./version.js";
 import { VERSION } from "./version.js";
@@ -36,7 +37,8 @@ export function buildProgram(app: App): Command {
     .addHelpText(
       "after",
       "\nStart here:\n  obs demo              build a demo database (./obs.db) and see what to try\n" +
-        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n",
+        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n" +
+        "  obs usage             what the runs cost, by day (--by model, agent, session, …)\n",
     );
   registerIngest(program, app);
   registerDemo(program, app);
@@ -54,6 +56,7 @@ export function buildProgram(app: App): Command {
   registerExport(program, app);
   registerSearch(program, app);
   registerInit(program, app);
+  registerUsage(program, app);
   return program;
 }
 

@@ -64,7 +64,7 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
     task: opts.task ? ctx.resolve("task", opts.task) : undefined,
   }));
   filter.task = ids.task;
-  const feed = new ChangeFeed(dbPath, { executionId: ids.exec });
+  const feed = new ChangeFeed(dbPath, { executionId: ids.exec, loops: true });
   if (feed.snapshot) io.err(`obs: ${dbPath} is read-only here (the file or its directory), so it is read as it is now; rows written to it later will not show\n`);
   const backlog = feed.backlog(opts.last ?? 20, opts.since);
 

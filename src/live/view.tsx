@@ -55,7 +55,7 @@ export function EventLine({ event, width }: { event: StreamEvent; width: number 
   const type = event.type.padEnd(16);
   const room = Math.max(10, width - 12 - 2 - 14 - 2 - 16 - 2);
   const err = isErrorEvent(event);
-  const loud = event.type === "execution:status" || event.type === "wave:status";
+  const loud = event.type === "execution:status" || event.type === "wave:status" || event.type === "loop:start";
   return (
     <Text wrap="truncate">
       <Text color={c.dim}>{time}</Text>  {agent}  <Text color={c.accent}>{type}</Text>  <Text color={err ? c.error : undefined} bold={loud}>{cut(describe(event), room)}</Text>
