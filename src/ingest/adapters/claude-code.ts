@@ -1,8 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import { costOf, type PriceTable } from "../../pricing.js";
+import { costOf } from "../../pricing.js";
 import { oneLine } from "../shape.js";
-import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
+import { fileLines } from "../lines.js";
+import { given, jsonLines } from "./shared.js";
+import type { Adapter, AdapterContext, AdapterResult, InputLine, J } from "./types.js";
 
 /**
  * Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl) as obs events.
@@ -85,37 +87,50 @@ function sidecarOf(file: string): Spawn | null {
   return { call: s("toolUseId", "toolUseID", "parentToolUseId", "parentToolUseID", "tool_use_id"), agentType: s("agentType", "subagent_type", "subagentType"), description: s("description") };
 }
 
-/** In a session file, the Task call whose result names this agent (toolUseResult.agentId), if any. */
-function taskCallFor(sessionFile: string, agentId: string): Spawn | null {
-  let text: string;
+/**
+ * What a session file says of the subagents it started: for each agent id, the Task call whose
+ * result names it (toolUseResult.agentId) with its type and description. Read once per session
+ * for all its subagents' files (through the run's memo), line by line.
+ */
+function spawnsOf(sessionFile: string): Map<string, Spawn> {
+  const byAgent = new Map<string, { call: string; agentType: string | null }>();
+  const calls = new Map<string, { agentType: string | null; description: string | null }>();
+  let fd: number;
   try {
-    text = fs.readFileSync(sessionFile, "utf8");
+    fd = fs.openSync(sessionFile, "r");
   } catch {
-    return null;
+    return new Map();
   }
-  let found: Spawn | null = null;
-  for (const l of text.split("\n")) {
-    if (!l.includes(agentId) && !(found?.call && l.includes(found.call))) continue;
-    try {
-      const o = JSON.parse(l) as J;
-      const tur = o.toolUseResult as J | undefined;
-      const blocks = ((o.message as J)?.content ?? []) as Block[];
-      if (!Array.isArray(blocks)) continue;
-      if (tur?.agentId === agentId && !found) {
-        const result = blocks.find((b) => b?.type === "tool_result");
-        if (result?.tool_use_id) found = { call: result.tool_use_id, agentType: typeof tur.agentType === "string" ? tur.agentType : null, description: null };
+  try {
+    for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1 }, fs.fstatSync(fd).size)) {
+      if (!l.includes('"agentId"') && !l.includes('"tool_use"')) continue;
+      try {
+        const o = JSON.parse(l) as J;
+        const tur = o.toolUseResult as J | undefined;
+        const blocks = ((o.message as J)?.content ?? []) as Block[];
+        if (!Array.isArray(blocks)) continue;
+        if (typeof tur?.agentId === "string" && !byAgent.has(tur.agentId)) {
+          const result = blocks.find((b) => b?.type === "tool_result");
+          if (result?.tool_use_id) byAgent.set(tur.agentId, { call: result.tool_use_id, agentType: typeof tur.agentType === "string" ? tur.agentType : null });
+        }
+        for (const b of blocks) {
+          if (b?.type !== "tool_use" || !b.id) continue;
+          const input = (b.input ?? {}) as J;
+          calls.set(b.id, { agentType: typeof input.subagent_type === "string" ? input.subagent_type : null, description: typeof input.description === "string" ? input.description : null });
+        }
+      } catch {
+        /* another line's problem, reported when that file is read */
       }
-      const use = found?.call ? blocks.find((b) => b?.type === "tool_use" && b.id === found!.call) : undefined;
-      if (use && found) {
-        const input = (use.input ?? {}) as J;
-        found.agentType ??= typeof input.subagent_type === "string" ? input.subagent_type : null;
-        found.description = typeof input.description === "string" ? input.description : null;
-      }
-    } catch {
-      /* another line's problem, reported when that file is read */
     }
+  } finally {
+    fs.closeSync(fd);
   }
-  return found;
+  const out = new Map<string, Spawn>();
+  for (const [agent, { call, agentType }] of byAgent) {
+    const use = calls.get(call);
+    out.set(agent, { call, agentType: agentType ?? use?.agentType ?? null, description: use ? use.description : null });
+  }
+  return out;
 }
 
 /** The tokens of one API response's usage: cache writes split into 5-minute and 1-hour ones. */
@@ -129,27 +144,10 @@ function usageOf(usage: J): { input: number; output: number; cacheRead: number; 
   return { input: n(usage.input_tokens), output: n(usage.output_tokens), cacheRead: n(usage.cache_read_input_tokens), write5m, write1h };
 }
 
-function claudeCodeEvents(file: string, text: string, prices: PriceTable): AdapterResult {
-  const bad: BadLine[] = [];
-  const rows: { o: J; n: number }[] = [];
+function claudeCodeEvents(file: string, input: Iterable<InputLine>, ctx: AdapterContext): AdapterResult {
+  const prices = ctx.prices;
+  const { rows, bad } = jsonLines(file, input);
   let skipped = 0;
-  let lineNo = 0;
-  for (const raw of text.split("\n")) {
-    lineNo++;
-    if (raw.trim() === "") continue;
-    let o: unknown;
-    try {
-      o = JSON.parse(raw);
-    } catch (e) {
-      bad.push({ source: file, line: lineNo, reason: `not JSON: ${(e as Error).message}` });
-      continue;
-    }
-    if (o === null || typeof o !== "object" || Array.isArray(o)) {
-      bad.push({ source: file, line: lineNo, reason: "not a JSON object" });
-      continue;
-    }
-    rows.push({ o: o as J, n: lineNo });
-  }
   const lines = rows.length + bad.length;
   const sub = subagentSession(file);
   const subagentFile = sub?.sessionFile ?? null;
@@ -165,7 +163,7 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
   }
   const agentIdOfFile = rows.map((r) => r.o.agentId).find((a): a is string => typeof a === "string");
   const project = sub ? sub.project : path.basename(path.dirname(file));
-  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? taskCallFor(subagentFile!, agentIdOfFile) : null)) : null;
+  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? (ctx.memo(`claude-code:spawns:${subagentFile}`, () => spawnsOf(subagentFile!)).get(agentIdOfFile) ?? null) : null)) : null;
   const spawnedBy = spawn?.call ?? null;
   // A subagent no Task call started (a compaction run, a workflow's agent) works a task of its own.
   const taskOfFile = sub ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
@@ -397,5 +395,5 @@ export const claudeCode: Adapter = {
   format: "claude-code",
   describes: "Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl)",
   detect: (head) => looksLikeClaudeCode(head.objects),
-  read: (file, data, ctx) => claudeCodeEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(claudeCodeEvents(input.path, input.lines(), ctx)),
 };
