@@ -55,6 +55,8 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
   /** Files no format reads, by the size they had when looked at: looked at again when they change. */
   const ignored = new Map<string, number>();
   const interval = opts.intervalMs ?? 50;
+  /** The last failed result of each file that stopped being followed. */
+  const failedResults = new Map<string, IngestStats["results"][number]>();
 
   const track = (file: string) => {
     const key = path.resolve(file);
@@ -188,12 +190,15 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     for (const t of tracked.values()) step(t);
     // Commits at least every poll, so what was read shows at once.
     run.writer.commit();
-    // A batch is not a source: keep the totals, not one result per batch for as long as we follow.
-    run.stats.results.length = 0;
+    // A batch is not a source: keep the totals, not one result per batch for as long as we follow;
+    // a file that stopped being followed keeps its result, to be named at the end with its bad lines.
+    const failed = new Map(run.stats.results.filter((r) => !r.written && r.note === undefined).map((r) => [r.source, r]));
+    for (const r of run.stats.results.splice(0)) if (failed.get(r.source) === r) failedResults.set(r.source, r);
     opts.onBatch?.(run.stats);
     await sleep(interval, opts.signal);
   }
   const stats = run.finishStats();
+  stats.results = [...failedResults.values()];
   stats.sources = tracked.size;
   stats.failed_sources = [...new Set(stats.failed_sources)];
   return stats;
