@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { resolveDbPath } from "../db/open.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
-import { VALIDATION } from "../queries/validation.js";
+import { ALL_EXECUTIONS_SQL, VALIDATION } from "../queries/validation.js";
 import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent } from "../render/sections.js";
@@ -38,6 +38,32 @@ export function validateExecution(ctx: ReadContext, executionId: string): Verdic
     return { id: q.id, title: q.title, ok: rows.length === 0, count: rows.length, rows, ...(r.skipped ? { skipped: r.reason } : {}) };
   });
   return { execution_id: executionId, ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * Every execution's verdict from one pass per check over the whole file (`--all`), each split
+ * by execution into the rows, in the order, that validating it alone gives.
+ */
+export function validateAll(ctx: ReadContext, ids: string[]): Verdict[] {
+  const byCheck = VALIDATION.map((q) => {
+    const r = ctx.run({ ...q, sql: ALL_EXECUTIONS_SQL[q.id] } as never, {});
+    const own = new Set(ctx.db.prepare(q.sql).columns().map((c) => c.name));
+    const rows = new Map<string, Record<string, unknown>[]>();
+    for (const row of (r.rows as Record<string, unknown>[]).map((x, i) => ({ x, i })).sort((a, b) => Number(a.x.branch ?? 0) - Number(b.x.branch ?? 0) || a.i - b.i)) {
+      const { execution_id, branch: _b, ...rest } = row.x;
+      const list = rows.get(execution_id as string) ?? [];
+      list.push(own.has("execution_id") ? { execution_id, ...rest } : rest);
+      rows.set(execution_id as string, list);
+    }
+    return { q, rows, skipped: r.skipped ? r.reason : undefined };
+  });
+  return ids.map((id) => {
+    const checks: Check[] = byCheck.map(({ q, rows, skipped }) => {
+      const mine = rows.get(id) ?? [];
+      return { id: q.id, title: q.title, ok: mine.length === 0, count: mine.length, rows: mine, ...(skipped ? { skipped } : {}) };
+    });
+    return { execution_id: id, ok: checks.every((c) => c.ok), checks };
+  });
 }
 
 /** A checklist: ✓ or ✗ per check with its count and first rows, then a one-line verdict. */
@@ -110,8 +136,9 @@ export async function runValidate(execs: string[], opts: ValidateOpts, io: IO): 
       const recent = ctx.executions().slice(0, 3);
       throw new UserError("name the execution(s) to validate, or --all", recent.length ? [`recent: ${recent.join(", ")}`] : []);
     }
-    const verdicts =
-      ids.length >= PARALLEL_FROM ? await validateInParallel(resolveDbPath(opts.db, io.env), ids, io.env) : ids.map((id) => validateExecution(ctx, id));
+    const verdicts = opts.all
+      ? validateAll(ctx, ids)
+      : ids.length >= PARALLEL_FROM ? await validateInParallel(resolveDbPath(opts.db, io.env), ids, io.env) : ids.map((id) => validateExecution(ctx, id));
     if (verdicts.every((v) => v.checks.every((ch) => ch.skipped))) {
       throw new UserError(`nothing could be checked: ${verdicts[0]!.checks[0]!.skipped}`, ["is this an obs database? (`obs ingest` creates the tables)"]);
     }
