@@ -264,6 +264,11 @@ function realTime(iso: string): boolean {
   return hour <= 23 && minute <= 59 && second <= 59;
 }
 
+/** Free text that is merely huge is kept, cut (ids were checked before; summaries are shortened when stored). */
+function capText(name: string, v: string): string {
+  return ID_FIELDS.has(name) || SHORTENED.has(name) ? v : v.slice(0, MAX_TEXT - 1) + "…";
+}
+
 export type Checked = { ok: true; event: ObsEvent } | { ok: false; reason: string };
 
 /** Checks one parsed line against events.md. A line without `kind` but with `entry_type` is a TranscriptWriter line. */
@@ -295,21 +300,14 @@ export function checkEvent(raw: unknown): Checked {
     if (v === undefined || (v === null && type !== "any")) return { ok: false, reason: `${kind}: missing field ${name}` };
     const bad = checkType(name, v, type);
     if (bad) return { ok: false, reason: `${kind}: ${bad}` };
+    if (type === "string" && (v as string).length > MAX_TEXT) obj[name] = capText(name, v as string);
   }
   for (const [name, type] of spec.optional) {
     const v = obj[name];
     if (v === undefined || v === null) continue;
     const bad = checkType(name, v, type);
     if (bad) return { ok: false, reason: `${kind}: ${bad}` };
-  }
-  // Free text that is merely huge is kept, cut (ids were checked above, summaries are shortened when stored).
-  for (const [name, type] of spec.optional) {
-    const v = obj[name];
-    if (type === "string" && typeof v === "string" && v.length > MAX_TEXT && !ID_FIELDS.has(name) && !SHORTENED.has(name)) obj[name] = v.slice(0, MAX_TEXT - 1) + "…";
-  }
-  for (const [name, type] of spec.required) {
-    const v = obj[name];
-    if (type === "string" && typeof v === "string" && v.length > MAX_TEXT && !ID_FIELDS.has(name) && !SHORTENED.has(name)) obj[name] = v.slice(0, MAX_TEXT - 1) + "…";
+    if (type === "string" && (v as string).length > MAX_TEXT) obj[name] = capText(name, v as string);
   }
   // The object was parsed for this call alone, so it is filled in rather than copied.
   obj.kind = kind;

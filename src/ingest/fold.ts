@@ -54,6 +54,8 @@ export interface FolderOptions {
   updated?: (table: string, id: string) => void;
   /** Set when the source is read on from where an earlier ingest stopped. */
   prefix?: Prefix;
+  /** Copy each bus event into message_bus_log, as the file's trigger does when it is not dropped. */
+  logEvents?: boolean;
 }
 
 const DURATION = (end: string, start: string) =>
@@ -259,6 +261,7 @@ export class Folder {
   private startRowid: number | null = null;
   private readonly updated: (table: string, id: string) => void;
   private readonly prefix: Prefix | undefined;
+  private readonly logEvents: boolean;
   /** Prefix counts of lines already looked up in this batch. */
   private readonly prefixCounts = new Map<string, number>();
   private readonly touchedChains = new Set<string>();
@@ -279,6 +282,7 @@ export class Folder {
   ) {
     this.updated = opts.updated ?? (() => {});
     this.prefix = opts.prefix;
+    this.logEvents = Boolean(opts.logEvents);
     this.lastRowid = (prepared(db, `SELECT last_insert_rowid() AS r`).get() as { r: number }).r;
     const p = (sql: string): Tracked => {
       const st = prepared(db, sql);
@@ -516,6 +520,14 @@ export class Folder {
       heartbeat: p(`
         INSERT OR IGNORE INTO agent_heartbeats (id, instance_id, execution_id, timestamp, status, current_task_id, metrics)
         VALUES (@id, @instance_id, @execution_id, @timestamp, @status, @current_task_id, @metrics)`),
+      eventLog: p(`
+        INSERT OR IGNORE INTO message_bus_log (
+          id, event_id, timestamp, source, event_type, correlation_id, human_summary,
+          severity, category, task_id, execution_id, payload
+        )
+        SELECT 'mbl-' || id, id, timestamp, source, event_type, correlation_id, human_summary,
+               severity, category, task_id, execution_id, payload
+          FROM events WHERE rowid = ?`),
       busEvent: p(`
         INSERT INTO events (id, execution_id, timestamp, source, event_type, correlation_id, severity, category,
                             human_summary, task_id, payload)
@@ -937,8 +949,8 @@ export class Folder {
         });
         return;
       }
-      case "messagebus:event":
-        this.s.busEvent.run({
+      case "messagebus:event": {
+        const r = this.s.busEvent.run({
           ...ctx,
           id: e.event_id,
           source: e.source,
@@ -948,8 +960,11 @@ export class Folder {
           category: str(e.category),
           human_summary: oneLine(e.human_summary as string),
           payload: payloadJson(e.payload),
-        });
+        }) as { changes: number; lastInsertRowid: number | bigint };
+        // What tr_event_to_log does, while obs's transaction has it dropped (see writer.ts).
+        if (this.logEvents && r.changes === 1) this.s.eventLog.run(r.lastInsertRowid);
         return;
+      }
       case "llm:call": {
         const duration = int(e.duration_ms);
         const responseId = str(e.response_id);

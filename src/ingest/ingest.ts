@@ -256,7 +256,7 @@ class SourceFold {
     w.sources++;
     const search = w.search;
     // Made under the write lock: what it learns of the tables at the start holds to the end.
-    this.folder = new Folder(this.run.db, this.spec.name, { updated: (table, id) => search.updated(table, id), prefix: this.spec.prefix });
+    this.folder = new Folder(this.run.db, this.spec.name, { updated: (table, id) => search.updated(table, id), prefix: this.spec.prefix, logEvents: w.logsEvents });
   }
 
   /** A doomed source (a bad line without --skip-invalid) is only checked on, to name every bad line. */
@@ -475,7 +475,7 @@ export class IngestRun {
     if (!adapter) throw new UserError(`unknown format ${format}`, [`obs reads: ${FORMATS.join(", ")}`]);
     let input: AdapterInput;
     let size: number;
-    let digest: string;
+    let digest: () => string;
     if (source) {
       ({ input, size, digest } = memoryInput(file, source.data, wholeLinesOnly));
     } else {
@@ -484,7 +484,8 @@ export class IngestRun {
       ({ input, size, digest } = found);
     }
     const prev = this.log(key);
-    if (prev && prev.content_hash === digest && prev.bytes_consumed === size) {
+    // A file read before is hashed first to see whether it changed; a new one is hashed as it is read.
+    if (prev && prev.bytes_consumed === size && prev.content_hash === digest()) {
       this.stats.sources++;
       this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
       return;
@@ -533,7 +534,7 @@ export class IngestRun {
     f.setRecord(() =>
       this.putLog.run({
         path: key, format, size, bytes_consumed: size, lines: summary.lines,
-        rejected_lines: n, content_hash: digest, ingested_at: new Date().toISOString(),
+        rejected_lines: n, content_hash: digest(), ingested_at: new Date().toISOString(),
       }));
     const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
     this.stats.skipped += result.written ? summary.skipped : 0;
@@ -746,11 +747,14 @@ export function adapterEvents(adapter: Adapter, file: string, prices: PriceTable
   }
 }
 
-/** An adapter's view of a file: its lines as they are read, or (for a whole document) its bytes. */
-function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: string } | null {
+/**
+ * An adapter's view of a file: its lines as they are read, or (for a whole document) its bytes;
+ * with the SHA-256 of what it holds, computed as its lines are read when they are (else by a
+ * pass of its own when asked for).
+ */
+function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string } | null {
   const fd = fs.openSync(file, "r");
   let size: number;
-  let digest: string;
   let array = false;
   try {
     size = fs.fstatSync(fd).size;
@@ -758,13 +762,24 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
     array = startsArray(head);
     if (wholeLinesOnly && !isSqlite(head) && !array && !isWholeJsonFile(fd, size, head)) size = lastNewline(fd, size);
     if (wholeLinesOnly && size === 0) return null;
-    digest = hashRange(fd, 0, size).digest("hex");
   } finally {
     fs.closeSync(fd);
   }
   const limit = size;
+  let digest: string | null = null;
   return {
-    size, digest,
+    size,
+    digest: () => {
+      if (digest === null) {
+        const fd2 = fs.openSync(file, "r");
+        try {
+          digest = hashRange(fd2, 0, limit).digest("hex");
+        } finally {
+          fs.closeSync(fd2);
+        }
+      }
+      return digest;
+    },
     input: {
       path: file,
       array,
@@ -785,11 +800,16 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
       },
       *lines() {
         const fd2 = fs.openSync(file, "r");
+        const hash = digest === null ? crypto.createHash("sha256") : undefined;
         try {
           let tail: { bytes: Buffer; n: number; start: number } | null = null;
-          yield* fileLines(fd2, { start: 0, firstLine: 1 }, limit, (t) => (tail = t));
+          yield* fileLines(fd2, { start: 0, firstLine: 1, hash }, limit, (t) => (tail = t));
           const t = tail as { bytes: Buffer; n: number; start: number } | null;
-          if (t) yield* bufferLines(t.bytes, t.n, t.start);
+          if (t) {
+            hash?.update(t.bytes);
+            yield* bufferLines(t.bytes, t.n, t.start);
+          }
+          if (hash && digest === null) digest = hash.digest("hex");
         } finally {
           fs.closeSync(fd2);
         }
@@ -798,12 +818,13 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
   };
 }
 
-function memoryInput(file: string, data: Buffer, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: string } {
+function memoryInput(file: string, data: Buffer, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string } {
   let text = data;
   if (wholeLinesOnly && !isSqlite(text) && !isWholeJson(text)) text = text.subarray(0, text.lastIndexOf(NL) + 1);
+  const digest = crypto.createHash("sha256").update(text).digest("hex");
   return {
     size: text.length,
-    digest: crypto.createHash("sha256").update(text).digest("hex"),
+    digest: () => digest,
     input: { path: file, array: startsArray(text), bytes: () => text, lines: () => bufferLines(text) },
   };
 }

@@ -24,7 +24,7 @@ import { remarkReplays } from "./fold.js";
  */
 
 /** Events folded per transaction (and per step of a long source). */
-export const STEP = Number(process.env.OBS_INGEST_STEP) > 0 ? Number(process.env.OBS_INGEST_STEP) : 200_000;
+export const STEP = Number(process.env.OBS_INGEST_STEP) > 0 ? Number(process.env.OBS_INGEST_STEP) : 100_000;
 
 /** How long a writer waits before saying whom it waits for. */
 const SAY_AFTER_MS = 2000;
@@ -169,6 +169,19 @@ export class Writer {
   }
 
   /** Opens a transaction if none is open: the search and registering triggers are dropped for it. */
+  /**
+   * The triggers of the file's own schema that obs's transactions drop and recreate, as the
+   * search and registering ones: tr_event_to_log copies each bus event into message_bus_log, and
+   * any trigger makes every insert into its table keep a statement journal. obs writes the
+   * copy itself (Folder, `logEvents`); null when the file has no such trigger (then neither does obs).
+   */
+  private schemaTriggers: { name: string; sql: string }[] | null = null;
+
+  /** Whether the file copies bus events into message_bus_log (and so obs must, while its trigger is dropped). */
+  get logsEvents(): boolean {
+    return (this.schemaTriggers ?? []).some((t) => t.name === "tr_event_to_log");
+  }
+
   begin(): void {
     if (this.open) return;
     if (!this.announced) {
@@ -185,6 +198,8 @@ export class Writer {
     this.sources = 0;
     this.search.begin();
     dropRegisterTriggers(this.db);
+    this.schemaTriggers = this.db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = 'tr_event_to_log'`).all() as { name: string; sql: string }[];
+    for (const t of this.schemaTriggers) this.db.exec(`DROP TRIGGER ${t.name}`);
   }
 
   /** Indexes what the transaction wrote, recreates the triggers, commits. */
@@ -192,6 +207,7 @@ export class Writer {
     if (!this.open) return;
     this.search.finish();
     createRegisterTriggers(this.db);
+    for (const t of this.schemaTriggers ?? []) this.db.exec(t.sql);
     this.db.exec("COMMIT");
     this.open = false;
   }

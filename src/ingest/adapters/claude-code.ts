@@ -103,7 +103,8 @@ function spawnsOf(sessionFile: string): Map<string, Spawn> {
   }
   try {
     for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1 }, fs.fstatSync(fd).size)) {
-      if (!l.includes('"agentId"') && !l.includes('"tool_use"')) continue;
+      // Only two kinds of line matter: a Task result naming its agent, and a Task call (its type, its description).
+      if (!l.includes('"agentId"') && !l.includes('"subagent_type"') && !l.includes('"name":"Task"')) continue;
       try {
         const o = JSON.parse(l) as J;
         const tur = o.toolUseResult as J | undefined;
