@@ -428,20 +428,30 @@ export const ALL_EXECUTIONS_SQL: Record<(typeof VALIDATION)[number]["id"], strin
         FROM transcript_entries te
        WHERE te.entry_type IN ('lock_acquire', 'lock_release')
     ),
-    -- An acquired lock is open until a later release by the same agent on the same file, in its execution.
+    -- Each agent's last release of each file in its execution: the latest time, then the
+    -- highest sequence at that time (what "a later release" is compared with, once per lock).
+    last_time AS (
+      SELECT execution_id, instance_id, file_path, MAX(timestamp) AS ts
+        FROM locks
+       WHERE entry_type = 'lock_release' AND file_path IS NOT NULL
+       GROUP BY execution_id, instance_id, file_path
+    ),
+    last_release AS (
+      SELECT t.execution_id, t.instance_id, t.file_path, t.ts, MAX(l.sequence) AS seq
+        FROM last_time t
+        JOIN locks l ON l.entry_type = 'lock_release' AND l.execution_id = t.execution_id
+                    AND l.instance_id IS t.instance_id AND l.file_path = t.file_path AND l.timestamp = t.ts
+       GROUP BY t.execution_id, t.instance_id, t.file_path, t.ts
+    ),
+    -- An acquired lock is open unless that last release came after it.
     open_locks AS (
       SELECT a.*
         FROM locks a
+        LEFT JOIN last_release r
+          ON r.execution_id = a.execution_id AND r.instance_id IS a.instance_id AND r.file_path = a.file_path
        WHERE a.entry_type = 'lock_acquire'
          AND a.state = 'acquired'
-         AND NOT EXISTS (
-               SELECT 1
-                 FROM locks r
-                WHERE r.entry_type = 'lock_release'
-                  AND r.execution_id = a.execution_id
-                  AND r.file_path   = a.file_path
-                  AND r.instance_id IS a.instance_id
-                  AND (r.timestamp > a.timestamp OR (r.timestamp = a.timestamp AND r.sequence > a.sequence)))
+         AND NOT COALESCE(r.ts > a.timestamp OR (r.ts = a.timestamp AND r.seq > a.sequence), 0)
     )
     SELECT execution_id,
            instance_id,
@@ -492,15 +502,17 @@ export const ALL_EXECUTIONS_SQL: Record<(typeof VALIDATION)[number]["id"], strin
      WHERE recorded IS NOT actual
      ORDER BY execution_id, wave_number`,
   V007:
-    "-- One branch per reference: child rows whose parent does not exist, grouped by their\n" +
-    "-- execution and the value referred to, so each parent is looked up once.\n" +
+    "-- One branch per reference: first the values referred to whose parent does not exist (each\n" +
+    "-- distinct value looked up once, through the column's index where it has one), then only the\n" +
+    "-- rows naming one of them, grouped by their execution and the value.\n" +
     LINKS.map((l, b) => {
       const exec = l.exec ?? "c.execution_id";
       return `    SELECT ${exec} AS execution_id, ${b} AS branch, '${l.table}' AS "table", MIN(${l.id}) AS id, '${l.column}' AS "column",
            '${l.parent}(' || c.${l.column} || ')' AS missing_parent, COUNT(*) AS rows
       FROM ${l.table} c
-     WHERE c.${l.column} IS NOT NULL
+     WHERE c.${l.column} IN (SELECT v FROM (SELECT DISTINCT ${l.column} AS v FROM ${l.table} WHERE ${l.column} IS NOT NULL) AS d
+                              WHERE NOT EXISTS (SELECT 1 FROM ${l.parent} p WHERE p.id = d.v))
      GROUP BY 1, c.${l.column}
-    HAVING execution_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${l.parent} p WHERE p.id = c.${l.column})`;
+    HAVING execution_id IS NOT NULL`;
     }).join("\n    UNION ALL\n"),
 };
