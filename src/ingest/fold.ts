@@ -166,7 +166,11 @@ class IdScope {
     this.holder = prepared(db, `SELECT ${OWNED[table]} FROM ${table} WHERE id = ?`).pluck();
   }
 
+  /** Whether the id the last call gave is new to the table: never seen in this source, and the table cannot hold it. */
+  fresh = false;
+
   of(exec: string, pid: string, ref: boolean): string {
+    this.fresh = false;
     if (pid === this.lastPid && exec === this.lastExec) return this.lastId;
     let owner = this.refs.get(pid) ?? this.cur.get(pid);
     if (owner === undefined) {
@@ -174,6 +178,7 @@ class IdScope {
       if (owner === undefined) {
         // A row another producer wrote without an execution is taken to be this one's.
         owner = ((this.lookups ? (this.holder.get(pid) as string | null | undefined) : undefined) ?? exec) as string;
+        this.fresh = !this.lookups;
       }
       (ref ? this.refs : this.cur).set(pid, owner);
     }
@@ -570,9 +575,12 @@ export class Folder {
   private scope(e: ObsEvent): void {
     const x = e.execution_id;
     const ids = this.ids;
+    this.freshEntry = null;
     const to = (table: Owned, field: string, ref = true) => {
       const v = e[field];
-      if (typeof v === "string") e[field] = ids[table].of(x, v, ref);
+      if (typeof v !== "string") return;
+      const id = (e[field] = ids[table].of(x, v, ref));
+      if (!ref && table === "transcript_entries" && ids.transcript_entries.fresh) this.freshEntry = id;
     };
     const kind = e.kind;
     to("tasks", "task_id", kind !== "task:status");
@@ -700,8 +708,10 @@ export class Folder {
     if (named) {
       id = named;
       // An entry the producer named keeps its place when it is read again (an adapter re-reads a
-      // whole session file when it grows); only a new one takes the next sequence.
-      if (sequence === null) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
+      // whole session file when it grows); only a new one takes the next sequence. An id new to
+      // the table (its scope just met it, and the table held none when the source began) is not looked up.
+      const fresh = this.freshEntry === named;
+      if (sequence === null && !fresh) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
     } else {
       const known = this.contentEntry(e.execution_id, this.line);
       id = known.id;
@@ -718,6 +728,8 @@ export class Folder {
 
   /** The line being folded, as read (an id-less entry is known by it). */
   private line = "";
+  /** The id of the entry the line writes, when it is new to the table (see IdScope.fresh). */
+  private freshEntry: string | null = null;
 
   /**
    * Folds one validated line. `line` is its text as read (trimmed); an entry without an id is
