@@ -34,6 +34,8 @@ export interface LineSource {
   continues?: boolean;
   /** Kept up with the bytes of every whole line read. */
   hash?: crypto.Hash;
+  /** Only lines whose bytes hold one of these are decoded and given (a reader looking for a few lines). */
+  holding?: Buffer[];
 }
 
 function decode(buf: Buffer, s: number, e: number, n: number, end: number): Line {
@@ -79,7 +81,7 @@ export function* fileLines(fd: number, src: LineSource, limit: number, onTail?: 
         continue;
       }
       n++;
-      yield decode(buf, s, nl, n, base + nl + 1);
+      if (!src.holding || holds(buf, s, nl, src.holding)) yield decode(buf, s, nl, n, base + nl + 1);
       s = nl + 1;
     }
     if (s > 0) src.hash?.update(buf.subarray(0, s));
@@ -108,6 +110,12 @@ export function* bufferLines(data: Buffer, firstLine = 1, base = 0): Generator<L
     yield decode(data, s, e, n, base + end);
     s = end;
   }
+}
+
+function holds(buf: Buffer, s: number, e: number, needles: Buffer[]): boolean {
+  const line = buf.subarray(s, e);
+  for (const needle of needles) if (line.indexOf(needle) !== -1) return true;
+  return false;
 }
 
 function isBlankBytes(buf: Buffer, s: number, e: number): boolean {

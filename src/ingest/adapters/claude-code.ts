@@ -92,6 +92,8 @@ function sidecarOf(file: string): Spawn | null {
  * result names it (toolUseResult.agentId) with its type and description. Read once per session
  * for all its subagents' files (through the run's memo), line by line.
  */
+const SPAWN_NEEDLES = ['"agentId"', '"subagent_type"', '"name":"Task"'].map((t) => Buffer.from(t));
+
 function spawnsOf(sessionFile: string): Map<string, Spawn> {
   const byAgent = new Map<string, { call: string; agentType: string | null }>();
   const calls = new Map<string, { agentType: string | null; description: string | null }>();
@@ -102,9 +104,9 @@ function spawnsOf(sessionFile: string): Map<string, Spawn> {
     return new Map();
   }
   try {
-    for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1 }, fs.fstatSync(fd).size)) {
-      // Only two kinds of line matter: a Task result naming its agent, and a Task call (its type, its description).
-      if (!l.includes('"agentId"') && !l.includes('"subagent_type"') && !l.includes('"name":"Task"')) continue;
+    // Only two kinds of line matter: a Task result naming its agent, and a Task call (its type,
+    // its description); the others are passed over unread.
+    for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1, holding: SPAWN_NEEDLES }, fs.fstatSync(fd).size)) {
       try {
         const o = JSON.parse(l) as J;
         const tur = o.toolUseResult as J | undefined;
