@@ -307,7 +307,7 @@ function benchMany(): void {
 async function benchHuge(gb: number): Promise<void> {
   const file = path.join(OUT, "huge.jsonl");
   const db = path.join(OUT, "huge.db");
-  const events = Math.round((gb * 1e9) / 293);
+  const events = Math.round((gb * 1e9) / 270);
   console.log(`\nhuge: one file of ${gb} GB (~${fmtInt(events)} events)…`);
   generate(file, events, 20_000);
   rm(db);

@@ -24,7 +24,7 @@ import { remarkReplays } from "./fold.js";
  */
 
 /** Events folded per transaction (and per step of a long source). */
-export const STEP = Number(process.env.OBS_INGEST_STEP) > 0 ? Number(process.env.OBS_INGEST_STEP) : 100_000;
+export const STEP = Number(process.env.OBS_INGEST_STEP) > 0 ? Number(process.env.OBS_INGEST_STEP) : 50_000;
 
 /** How long a writer waits before saying whom it waits for. */
 const SAY_AFTER_MS = 2000;
