@@ -3,8 +3,8 @@ import path from "node:path";
 import { costOf } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { fileLines } from "../lines.js";
-import { given, jsonLines } from "./shared.js";
-import type { Adapter, AdapterContext, AdapterResult, InputLine, J } from "./types.js";
+import { given, jsonLine } from "./shared.js";
+import type { Adapter, AdapterContext, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
  * Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl) as obs events.
@@ -147,9 +147,36 @@ function usageOf(usage: J): { input: number; output: number; cacheRead: number; 
   return { input: n(usage.input_tokens), output: n(usage.output_tokens), cacheRead: n(usage.cache_read_input_tokens), write5m, write1h };
 }
 
+/** The fields of a line this adapter reads; the rest of a line is never looked at. */
+const READ_FIELDS = ["type", "timestamp", "sessionId", "agentId", "cwd", "gitBranch", "uuid", "parentUuid", "isSidechain", "isMeta",
+  "isCompactSummary", "isApiErrorMessage", "error", "requestId", "costUSD", "summary", "leafUuid", "parentToolUseID"] as const;
+
+/** A line as far as it is read: its message only where one is used, a progress line's echoed response only. */
+function kept(o: J): J {
+  const k: J = {};
+  for (const f of READ_FIELDS) if (o[f] !== undefined) k[f] = o[f];
+  const type = o.type as string | undefined;
+  if (o.message !== undefined && (!(type && SKIPPED_TYPES.has(type)) || o.isSidechain)) k.message = o.message;
+  const data = o.data as J | undefined;
+  if (data && data.type === "agent_progress") {
+    const echoed = data.message as J | undefined;
+    const m = echoed?.message as J | undefined;
+    k.data = { type: data.type, agentId: data.agentId, message: echoed && { type: echoed.type, timestamp: echoed.timestamp, message: m && { id: m.id, model: m.model, usage: m.usage } } };
+  }
+  return k;
+}
+
 function claudeCodeEvents(file: string, input: Iterable<InputLine>, ctx: AdapterContext): AdapterResult {
   const prices = ctx.prices;
-  const { rows, bad } = jsonLines(file, input);
+  // The whole file is needed at once (time order, sidechains, responses over several lines), so
+  // each line is kept only as far as this adapter reads it: a tool result's copy in
+  // toolUseResult, a snapshot's files and a progress line's output are let go as the line is read.
+  const rows: { o: J; n: number }[] = [];
+  const bad: BadLine[] = [];
+  for (const { text, n, invalid } of input) {
+    const o = jsonLine(file, text, n, invalid, bad);
+    if (o) rows.push({ o: kept(o), n });
+  }
   let skipped = 0;
   const lines = rows.length + bad.length;
   const sub = subagentSession(file);
