@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { exportEvents } from "../db/export.js";
-import { otlpTrace } from "../db/otlp.js";
+import { otlpTrace } from "../otlp/export.js";
 import { VERSION } from "../version.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";

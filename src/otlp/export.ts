@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
-import type { DB } from "./open.js";
-import { rowsIfPresent, tablesOf } from "./tables.js";
+import type { DB } from "../db/open.js";
+import { rowsIfPresent, tablesOf } from "../db/tables.js";
 
 /**
  * An execution as one OTLP/JSON trace (what the OpenTelemetry file exporter writes: an
