@@ -2,7 +2,8 @@
  * `obs serve` against hostile or careless clients and machines: pages of other origins and
  * rebound host names are refused; a client that never reads costs a bounded amount of memory
  * and is told what it missed; a busy or invalid port ends the command at once; execution ids
- * are resolved as the CLI resolves them.
+ * are resolved as the CLI resolves them; and a write it receives is never lost to a reader in
+ * another process.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,8 +12,8 @@ import net from "node:net";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import WebSocket from "ws";
-import { BIN, cli, tmpDir } from "./helpers.js";
-import { startServe } from "./serve-helpers.js";
+import { BIN, cli, one, tmpDb, tmpDir } from "./helpers.js";
+import { claudeLogs, post, startServe } from "./serve-helpers.js";
 import { at, dbWith } from "./query-helpers.js";
 
 /** `p`, or a failure naming what never came after `ms` (the timer does not outlive the wait). */
@@ -92,11 +93,14 @@ test("a busy port or an invalid one ends obs serve at once with exit 2, saying w
     const r = spawnSync(process.execPath, [BIN, "serve", "--db", db, ...args], { encoding: "utf8", timeout: 15_000 });
     return { code: r.status, stderr: r.stderr, ms: Date.now() - started };
   };
-  const ws = run(["--port", String(busy)]);
+  const ws = run(["--port", String(busy), "--otlp-port", "0"]);
   assert.equal(ws.code, 2, ws.stderr);
   assert.equal(ws.stderr, `obs: port ${busy} on 127.0.0.1 (the event stream) is in use; choose another with --port\n`);
   assert.ok(ws.ms < 10_000);
-  for (const args of [["--port", "99999"], ["--port", "-1"], ["--port", "http"]]) {
+  const otlp = run(["--port", "0", "--otlp-port", String(busy)]);
+  assert.equal(otlp.code, 2, otlp.stderr);
+  assert.equal(otlp.stderr, `obs: port ${busy} on 127.0.0.1 (OpenTelemetry) is in use; choose another with --otlp-port, or serve without OpenTelemetry with --no-otlp\n`);
+  for (const args of [["--port", "99999"], ["--otlp-port", "-1"], ["--port", "http"]]) {
     const r = run(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /must be a port from 0 \(any free one\) to 65535/);
@@ -105,7 +109,7 @@ test("a busy port or an invalid one ends obs serve at once with exit 2, saying w
 
 test("clients that never read: obs serve's memory stays bounded while a big run streams; a client that falls behind is told how many events it missed", async (t) => {
   const db = await dbWith([{ kind: "execution:status", execution_id: "big", timestamp: at(0), status: "started" }]);
-  const served = await startServe(db);
+  const served = await startServe(db, ["--no-otlp"]);
   t.after(() => served.stop());
   const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${served.pid}/status`, "utf8"))![1]) * 1024;
   // Clients whose socket is never read: the server's writes to them pile up.
@@ -146,4 +150,20 @@ test("clients that never read: obs serve's memory stays bounded while a big run 
   assert.equal(m.type, "observability:error");
   assert.ok(Number(m.dropped) > 1000, `it missed ${String(m.dropped)} events`);
   assert.match(String(m.error), /events were not sent: this connection fell behind/);
+});
+
+test("a row obs serve receives is seen by readers in other processes, even after another process closed its connection last", async (t) => {
+  const db = tmpDb();
+  const served = await startServe(db);
+  t.after(() => served.stop());
+  const send = (session: string) => post(`${served.otlp}/v1/logs`, JSON.stringify(claudeLogs([{ at: "2026-03-02T10:00:00.000Z", name: "user_prompt", a: { "session.id": session, "prompt.id": `${session}-p`, "event.sequence": 1 } }])), { "content-type": "application/json" });
+  assert.equal((await send("one")).status, 200);
+  // A client asks for a replay (the server opens and closes a reader of its own) ...
+  assert.equal(await attempt(`${served.url}?observability=one`), "open");
+  // ... and another process opens the file and closes it, as the last connection would.
+  // (Python's sqlite3, the system's SQLite, deletes the -wal when it thinks itself the last connection.)
+  const other = spawnSync("python3", ["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT COUNT(*) FROM sqlite_master').fetchall(); c.close()", db], { encoding: "utf8" });
+  assert.equal(other.status, 0, other.stderr);
+  assert.equal((await send("two")).status, 200);
+  assert.deepEqual(one(db, `SELECT group_concat(id, ',') AS ids FROM (SELECT id FROM task_list_execution_runs ORDER BY id)`), { ids: "one,two" });
 });
