@@ -198,3 +198,50 @@ test("obs ingest reads the Collector's file exporter output (one export request 
   assert.equal(broken.code, 2);
   assert.match(broken.stderr, /otel-export\.jsonl:4: resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\] has no traceId/);
 });
+
+test("Codex's events (its [otel] log export): the conversation a run, a prompt its task, a denied call blocked, a tool result with its arguments and output, a completed response a model call, a failed request an error", async (t) => {
+  const db = tmpDb();
+  const served = await startServe(db);
+  t.after(() => served.stop());
+  const codex = (at: string, name: string, a: Record<string, string | number>) => ({
+    timeUnixNano: nanos(at), attributes: attrs({ "event.name": name, "event.timestamp": at, "conversation.id": "cx-1", model: "gpt-5.4", "app.version": "0.50.0", ...a }),
+  });
+  const body = {
+    resourceLogs: [{
+      resource: { attributes: attrs({ "service.name": "codex_cli_rs" }) },
+      scopeLogs: [{ logRecords: [
+        codex("2026-03-02T10:00:00.000Z", "codex.conversation_starts", { provider_name: "OpenAI", approval_policy: "on-request", sandbox_policy: "workspace-write" }),
+        codex("2026-03-02T10:00:01.000Z", "codex.user_prompt", { prompt: "add a test", prompt_length: 10 }),
+        codex("2026-03-02T10:00:04.000Z", "codex.sse_event", { "event.kind": "response.output_text.delta", duration_ms: 3 }),
+        codex("2026-03-02T10:00:05.000Z", "codex.sse_event", { "event.kind": "response.completed", input_token_count: 1000, cached_token_count: 800, output_token_count: 50, reasoning_token_count: 20, tool_token_count: 0, duration_ms: 3000 }),
+        codex("2026-03-02T10:00:06.000Z", "codex.tool_decision", { tool_name: "shell", call_id: "call_a", decision: "approved", source: "config" }),
+        codex("2026-03-02T10:00:08.000Z", "codex.tool_result", { tool_name: "shell", call_id: "call_a", arguments: '{"command":["npm","test"]}', duration_ms: 1500, success: "true", output: "1 passing" }),
+        codex("2026-03-02T10:00:09.000Z", "codex.tool_decision", { tool_name: "shell", call_id: "call_b", decision: "denied", source: "user" }),
+        codex("2026-03-02T10:00:10.000Z", "codex.api_request", { attempt: 1, duration_ms: 200, "http.response.status_code": 500, "error.message": "upstream error" }),
+      ] }],
+    }],
+  };
+  const r = await post(`${served.otlp}/v1/logs`, JSON.stringify(body), JSON_TYPE);
+  assert.equal(r.status, 200);
+  assert.match(JSON.parse(r.body.toString()).partialSuccess.errorMessage, /not kept 1 log record .*codex\.sse_event response\.output_text\.delta ×1/);
+  const task = one(db, `SELECT id, title, status FROM tasks WHERE execution_id = 'cx-1'`)!;
+  assert.deepEqual({ title: task.title, status: task.status }, { title: "add a test", status: "running" });
+  assert.deepEqual(all(db, `SELECT id, tool, input, input_summary, output, result_status, block_reason, duration_ms, task_id FROM tool_uses WHERE execution_id = 'cx-1' ORDER BY start_time`), [
+    { id: "call_a", tool: "shell", input: '{"command":["npm","test"]}', input_summary: "npm test", output: '"1 passing"', result_status: "done", block_reason: null, duration_ms: 1500, task_id: task.id },
+    { id: "call_b", tool: "shell", input: "{}", input_summary: "(input not logged)", output: null, result_status: "blocked", block_reason: "denied (user)", duration_ms: 0, task_id: task.id },
+  ]);
+  // OpenAI counts cached input inside input tokens: 1000 in, 800 of them cached. Priced by the table
+  // (gpt-5.4: $2.50 input, $15 output, $0.25 cached per million): 200 × 2.5 + 50 × 15 + 800 × 0.25 = 1450 millionths.
+  assert.deepEqual(all(db, `SELECT model, provider, input_tokens, cache_read_tokens, output_tokens, reasoning_tokens, round(cost_usd, 10) AS cost_usd, duration_ms, task_id FROM llm_calls WHERE execution_id = 'cx-1'`), [
+    { model: "gpt-5.4", provider: "openai", input_tokens: 200, cache_read_tokens: 800, output_tokens: 50, reasoning_tokens: 20, cost_usd: 0.00145, duration_ms: 3000, task_id: task.id },
+  ]);
+  assert.deepEqual(all(db, `SELECT entry_type, category, summary FROM transcript_entries WHERE execution_id = 'cx-1' ORDER BY sequence`).map((e) => `${e.entry_type}/${e.category}: ${e.summary}`), [
+    "checkpoint/session: Codex session started (gpt-5.4, OpenAI)",
+    "task_start/user: add a test",
+    "decision/permission: shell: approved (config)",
+    "tool_use/tool: shell: npm test",
+    "decision/permission: shell: denied (user)",
+    "tool_use/tool: shell: (input not logged)",
+    "error/api_error: API error 500: upstream error",
+  ]);
+});

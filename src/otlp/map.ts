@@ -136,6 +136,11 @@ function inputSummary(input: unknown): string {
     const o = input as J;
     for (const k of ["full_command", "bash_command", "command", "file_path", "pattern", "url", "skill_name"]) {
       if (typeof o[k] === "string" && o[k] !== "") return oneLine(o[k] as string);
+      // Codex runs a command as its argv, often through a shell: ["bash", "-lc", "npm test"].
+      if (Array.isArray(o[k]) && (o[k] as unknown[]).length && (o[k] as unknown[]).every((x) => typeof x === "string")) {
+        const argv = o[k] as string[];
+        return oneLine(/^(ba|z|da)?sh$/.test(argv[0]!.split("/").pop()!) && /^-l?c$/.test(argv[1] ?? "") && argv.length === 3 ? argv[2]! : argv.join(" "));
+      }
     }
     if (typeof o.mcp_server_name === "string") return `${o.mcp_server_name}/${String(o.mcp_tool_name ?? "")}`;
     if (Object.keys(o).length === 0) return "";
