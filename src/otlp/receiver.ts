@@ -115,9 +115,10 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<Receiver
      ORDER BY started_at DESC LIMIT 1`);
   const heard = new Set<string>();
   const said = new Set<string>();
-  const once = (line: string) => {
-    if (said.has(line) || said.size > 1000) return;
-    said.add(line);
+  /** Says a thing once per kind of thing (not again when only its counts differ). */
+  const once = (key: string, line: string) => {
+    if (said.has(key) || said.size > 1000) return;
+    said.add(key);
     opts.log?.(line);
   };
   let port = opts.port;
@@ -188,7 +189,7 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<Receiver
       opts.log?.(`receiving ${producer === "workflow" ? "a GenAI workflow" : producer} run ${exec} over OTLP`);
     }
     const message = describeUnkept(signal, result);
-    if (message) once(`${path}: ${message}`);
+    if (message) once(`${path}|${[...result.rejected.keys(), ...result.notKept.keys()].sort().join("|")}`, `${path}: ${message}`);
     const partial = message ? { partialSuccess: { [REJECTED_FIELD[signal]]: rejected, errorMessage: message } } : {};
     if (encoding === "json") {
       const body = message ? { partialSuccess: { [REJECTED_FIELD[signal]]: String(rejected), errorMessage: message } } : {};
