@@ -31,6 +31,7 @@ import { L005, L006, L007 } from "../src/queries/listing.js";
 import { runQuery } from "../src/queries/run.js";
 import { matchExpression, search } from "../src/queries/search.js";
 import { benchFollow, benchLatency } from "./latency.js";
+import { benchOtlp } from "./otlp.js";
 import { fmtInt } from "../src/render/format.js";
 
 import { claudeCorpus } from "./claude-corpus.js";
@@ -258,6 +259,8 @@ async function benchLive(): Promise<void> {
   const follow = await benchFollow(BIN, OUT);
   target("append → followed row p50 < 50 ms", follow.seen === follow.samples && follow.p50 < 50, `p50 ${follow.p50.toFixed(1)} ms, ${follow.seen}/${follow.samples} seen`);
   target("append → followed row p99 < 100 ms", follow.seen === follow.samples && follow.p99 < 100, `p99 ${follow.p99.toFixed(1)} ms, ${follow.seen}/${follow.samples} seen`);
+  const otlp = await benchOtlp(BIN, OUT);
+  target("OTLP request → committed row p99 < 50 ms", otlp.seen === otlp.samples && otlp.p99 < 50, `p99 ${otlp.p99.toFixed(1)} ms, ${otlp.seen}/${otlp.samples} committed`);
 }
 
 /** The median CPU time of `runs` runs of one obs command. */

@@ -165,7 +165,7 @@ async function tailOnce(file: string, asReader: boolean): Promise<{ lines: strin
 
 /** `obs serve` with one client of EXEC: the connected message (without its time) and the replay. */
 async function serveOnce(file: string, asReader: boolean): Promise<{ messages: unknown[]; code: number | null }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json", "--db", file], {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--no-otlp", "--json", "--db", file], {
     stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, ...ENV }, ...(asReader ? READER : {}),
   });
   let out = "";

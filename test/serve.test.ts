@@ -12,7 +12,7 @@ import { at, dbWith } from "./query-helpers.js";
 
 /** Starts `obs serve --port 0 --json` on the database and returns its URL once it listens. */
 async function startServe(db: string, extra: string[] = []): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json", "--db", db, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--otlp-port", "0", "--json", "--db", db, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));

@@ -54,17 +54,45 @@ const canWrite = (p: string) => {
   }
 };
 
+/**
+ * Descriptors kept open for reading database headers, by file (device and inode). SQLite's locks
+ * are POSIX locks, which belong to the process and file: closing any descriptor of the file drops
+ * every lock this process holds on it, the ones SQLite took for connections still open included,
+ * and another process may then think itself the last connection and delete the -wal the open
+ * ones still write (their commits lost to every other reader). So a header is read through a
+ * descriptor that is never closed.
+ */
+const headerFds = new Map<string, number>();
+
+function headerFd(path: string): number | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch {
+    return undefined;
+  }
+  const key = `${st.dev}:${st.ino}`;
+  let fd = headerFds.get(key);
+  if (fd === undefined) {
+    try {
+      fd = fs.openSync(path, "r");
+    } catch {
+      return undefined;
+    }
+    headerFds.set(key, fd);
+  }
+  return fd;
+}
+
 /** Whether the file's header says it is in WAL mode (read and write versions 2). */
 function inWalMode(path: string): boolean {
   const head = Buffer.alloc(20);
-  let fd: number | undefined;
+  const fd = headerFd(path);
+  if (fd === undefined) return false; // SQLite will say what is wrong with it
   try {
-    fd = fs.openSync(path, "r");
     return fs.readSync(fd, head, 0, 20, 0) === 20 && head.toString("latin1", 0, 16) === "SQLite format 3\0" && head[18] === 2 && head[19] === 2;
   } catch {
-    return false; // SQLite will say what is wrong with it
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    return false;
   }
 }
 

@@ -454,15 +454,15 @@ export class IngestRun {
   /**
    * Folds lines an in-process producer recorded, as one source of obs's stream and committed
    * before it returns, without an ingest_log row (the producer's JSONL is its own source when
-   * `obs ingest` reads it; its identity rules make the two copies one). Returns why each line
-   * it refused was refused.
+   * `obs ingest` reads it; its identity rules make the two copies one). Returns the lines it
+   * refused (1-based among those given) and why.
    */
-  foldRecorded(name: string, lines: readonly string[]): string[] {
+  foldRecorded(name: string, lines: readonly string[]): BadLine[] {
     const before = this.stats.bad_lines.length;
     const text = Buffer.from(lines.join("\n") + "\n");
     this.foldLines({ name, key: `${name}#recorded`, firstLine: 1, logBefore: undefined, record: () => {} }, bufferLines(text));
     this.writer.close();
-    return this.stats.bad_lines.slice(before).map((b) => b.reason);
+    return this.stats.bad_lines.slice(before);
   }
 
   finishStats(): IngestStats {

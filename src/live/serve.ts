@@ -3,7 +3,10 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import { taskOf, OBSERVABILITY_TOPICS, type EventFilters, type ObservabilityDataEvent, type ObservabilityTopic } from "./events.js";
+import { openReadOnly } from "../db/open.js";
+import { resolveId } from "../queries/index.js";
 import { ChangeFeed } from "./feed.js";
+import { refusal, type OriginPolicy } from "./origin.js";
 import { ObservabilityStreamService } from "./stream.js";
 
 /**
@@ -81,6 +84,20 @@ export interface AttachOptions {
    * server's other handlers. `obs serve` owns its server; a server of one's own usually does not.
    */
   exclusive?: boolean;
+  /**
+   * Turns the execution a client asks for into the one it means (an id or a unique prefix of
+   * one), throwing an error that says why when there is none; "all" is never resolved.
+   */
+  resolve?: (executionId: string) => string;
+  /** Refuses upgrades from a foreign Origin or under a Host that is not the address served (see ./origin.ts). */
+  originPolicy?: () => OriginPolicy;
+  /**
+   * The most a client may have waiting to be sent (bytes, default 1 MiB). Past it, events are
+   * dropped for that client, which is told how many once it catches up; one that stays behind
+   * longer than `stallMs` (default 30 s) is disconnected.
+   */
+  maxBufferedBytes?: number;
+  stallMs?: number;
 }
 
 export interface AttachedStream {
@@ -100,9 +117,44 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
   const path = opts.path ?? "/ws";
   const live = new Set<WebSocket>();
   const now = () => new Date().toISOString();
+  const maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  const stallMs = opts.stallMs ?? 30_000;
+  /** Clients that fell behind: how many events they missed, and since when. */
+  const behind = new Map<WebSocket, { dropped: number; since: number }>();
   const send = (ws: WebSocket, msg: unknown) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
+  /** Tells a client that caught up how many events it missed. */
+  const caughtUp = (ws: WebSocket, b: { dropped: number }) => {
+    behind.delete(ws);
+    send(ws, {
+      type: "observability:error", timestamp: now(), code: "EVENTS_DROPPED", dropped: b.dropped,
+      error: `${b.dropped} event${b.dropped === 1 ? " was" : "s were"} not sent: this connection fell behind (it read more slowly than events came)`,
+    });
+  };
+  /** Sends a live event unless the client has too much waiting already: a client that never reads costs a bounded amount. */
+  const sendLive = (ws: WebSocket, msg: unknown) => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const b = behind.get(ws);
+    if (ws.bufferedAmount > maxBuffered) {
+      if (b) {
+        b.dropped++;
+        if (Date.now() - b.since > stallMs) ws.terminate();
+      } else behind.set(ws, { dropped: 1, since: Date.now() });
+      return;
+    }
+    if (b && ws.bufferedAmount <= maxBuffered / 2) caughtUp(ws, b);
+    ws.send(JSON.stringify(msg));
+  };
+  // A client that fell behind when events stopped coming still hears of what it missed.
+  const watch = setInterval(() => {
+    for (const [ws, b] of behind) {
+      if (ws.readyState !== WebSocket.OPEN) behind.delete(ws);
+      else if (ws.bufferedAmount <= maxBuffered / 2) caughtUp(ws, b);
+      else if (Date.now() - b.since > stallMs) ws.terminate();
+    }
+  }, 1000);
+  watch.unref();
 
   function attach(ws: WebSocket, executionId: string): void {
     const topics = new Set<Topic>(["all"]);
@@ -115,7 +167,7 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
     });
     for (const e of replay) send(ws, e);
     const stop = stream.subscribe(executionId, (e) => {
-      if (shouldSend(e, topics, filters)) send(ws, e);
+      if (shouldSend(e, topics, filters)) sendLive(ws, e);
     });
     live.add(ws);
     ws.on("message", (data) => {
@@ -141,6 +193,7 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
     const drop = () => {
       stop();
       live.delete(ws);
+      behind.delete(ws);
     };
     ws.on("close", drop);
     ws.on("error", drop);
@@ -154,7 +207,16 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
       const executionId = url.searchParams.get("observability");
       if (!executionId) return; // another protocol of the server's own
       if (opts.token && url.searchParams.get("token") !== opts.token) return ws.close(1008, "wrong or missing token");
-      attach(ws, executionId);
+      let resolved = executionId;
+      if (opts.resolve && executionId !== "all") {
+        try {
+          resolved = opts.resolve(executionId);
+        } catch (e) {
+          send(ws, { type: "observability:error", timestamp: now(), code: "UNKNOWN_EXECUTION", error: describe(e) });
+          return ws.close(1008, "unknown execution");
+        }
+      }
+      attach(ws, resolved);
     };
     target.on("connection", onConnection);
     detach = () => void target.off("connection", onConnection);
@@ -162,12 +224,27 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
     const wss = new WebSocketServer({ noServer: true });
     const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       const url = params(req.url);
-      const deny = (status: string) => void socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-      if (url.pathname !== path) return opts.exclusive ? deny("404 Not Found") : undefined;
-      if (opts.token && url.searchParams.get("token") !== opts.token) return deny("401 Unauthorized");
+      const deny = (status: string, why: string) => {
+        const body = Buffer.from(`${why}\n`);
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      };
+      if (url.pathname !== path) return opts.exclusive ? deny("404 Not Found", `connect to ${path}?observability=<execution id|all>`) : undefined;
+      const refused = opts.originPolicy ? refusal(req, opts.originPolicy()) : null;
+      if (refused) return deny("403 Forbidden", refused);
+      if (opts.token && url.searchParams.get("token") !== opts.token) return deny("401 Unauthorized", "wrong or missing token: connect with ?token=SECRET");
       const executionId = url.searchParams.get("observability");
-      if (!executionId) return deny("400 Bad Request");
-      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, executionId));
+      if (!executionId) {
+        return deny("400 Bad Request", `say which execution to follow: ${path}?observability=<execution id, a unique prefix of one, or all>`);
+      }
+      let resolved = executionId;
+      if (opts.resolve && executionId !== "all") {
+        try {
+          resolved = opts.resolve(executionId);
+        } catch (e) {
+          return deny(/ambiguous/.test((e as Error).message) ? "400 Bad Request" : "404 Not Found", describe(e));
+        }
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, resolved));
     };
     target.on("upgrade", onUpgrade);
     detach = () => {
@@ -178,6 +255,7 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
   return {
     clients: () => live.size,
     close: () => {
+      clearInterval(watch);
       detach();
       for (const ws of live) ws.terminate();
       live.clear();
@@ -185,11 +263,19 @@ export function attachObservabilityStream(target: http.Server | WebSocketServer,
   };
 }
 
+/** An error's message with its hints, as one text for a client. */
+function describe(e: unknown): string {
+  const err = e as Error & { hints?: string[] };
+  return [err.message, ...(err.hints ?? [])].join("; ");
+}
+
 export interface ServeOptions {
   dbPath: string;
   host: string;
   port: number;
   token?: string;
+  /** Origins whose pages may connect besides the server's own (`*` any). */
+  allowOrigins?: readonly string[];
   /** How often the feed checks for commits. */
   intervalMs?: number;
   log?: (line: string) => void;
@@ -228,16 +314,30 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     res.writeHead(req.url === "/" ? 200 : 404, { "content-type": "text/plain; charset=utf-8" });
     res.end("obs serve: connect a WebSocket to /ws?observability=<execution id|all>\n");
   });
-  const mounted = attachObservabilityStream(httpServer, { stream, path: "/ws", token: opts.token, exclusive: true });
+  // Ids are resolved as the CLI resolves them: exact, or a unique prefix; else the closest are named.
+  const ids = openReadOnly(opts.dbPath);
+  let port = opts.port;
+  const mounted = attachObservabilityStream(httpServer, {
+    stream, path: "/ws", token: opts.token, exclusive: true,
+    resolve: (given) => resolveId(ids, "execution", given),
+    originPolicy: () => ({ host: opts.host, port, allowOrigins: opts.allowOrigins }),
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (e) {
+    // Nothing may keep the process alive after a failed listen: the caller exits at once.
+    mounted.close();
+    ids.close();
+    feed.close();
+    throw e;
+  }
   feed.start((events) => {
     for (const e of events) stream.publish(e);
   }, opts.intervalMs ?? 10);
-
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once("error", reject);
-    httpServer.listen(opts.port, opts.host, () => resolve());
-  });
-  const port = (httpServer.address() as AddressInfo).port;
+  port = (httpServer.address() as AddressInfo).port;
   let closed = false;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
   return {
@@ -247,8 +347,11 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     close: async () => {
       if (closed) return;
       closed = true;
-      feed.close();
+      // The feed's connection last: it is the one that leaves the file as it found it.
       mounted.close();
+      ids.close();
+      feed.close();
+      httpServer.closeAllConnections();
       await new Promise<void>((r) => httpServer.close(() => r()));
     },
   };

@@ -142,7 +142,7 @@ export class SequenceCounter {
 /** What the producers use of ingest's IngestRun (a test checks the real one has this shape). */
 export interface IngestModule {
   IngestRun: new (db: DB, opts: { skipInvalid: boolean; waitMs?: number; dbPath?: string }) => {
-    foldRecorded(name: string, lines: readonly string[]): string[];
+    foldRecorded(name: string, lines: readonly string[]): { line: number; reason: string }[];
   };
 }
 
@@ -159,7 +159,7 @@ const { IngestRun } = (await import(INGEST)) as IngestModule;
 export function foldLines(db: DB, source: string, lines: readonly string[]): string[] {
   // A producer waits briefly for another writer, then tries again at its next flush rather
   // than hold up the agent it records.
-  return new IngestRun(db, { skipInvalid: true, waitMs: 2000, dbPath: db.name }).foldRecorded(source, lines);
+  return new IngestRun(db, { skipInvalid: true, waitMs: 2000, dbPath: db.name }).foldRecorded(source, lines).map((b) => b.reason);
 }
 
 /** The tables whose ids the record names, and the column saying which execution a row is of. */

@@ -4,6 +4,7 @@ import { codex } from "./codex.js";
 import { eventLog } from "./eventlog.js";
 import { geminiCli } from "./gemini-cli.js";
 import { geminiStreamJson } from "./gemini-stream-json.js";
+import { otlpJson } from "./otlp.js";
 import { traceStore } from "./trace-store.js";
 import type { Adapter, Head, J } from "./types.js";
 
@@ -11,7 +12,7 @@ import type { Adapter, Head, J } from "./types.js";
  * Every adapter, in the order detection asks them. obs's own event stream is not among them:
  * it is what ingest reads when its first lines are obs events.
  */
-export const ADAPTERS: readonly Adapter[] = [traceStore, codex, geminiCli, geminiStreamJson, claudeStreamJson, claudeCode, eventLog];
+export const ADAPTERS: readonly Adapter[] = [traceStore, codex, geminiCli, geminiStreamJson, claudeStreamJson, claudeCode, eventLog, otlpJson];
 
 export function adapterFor(format: string): Adapter | undefined {
   return ADAPTERS.find((a) => a.format === format);
