@@ -108,3 +108,18 @@ export function events(executionId: string, startIso = "2026-01-16T09:00:00.000Z
     },
   };
 }
+
+const PYTHON = process.env.PYTHON || "python3";
+
+/** Runs python3 (or $PYTHON) with a small, pinned environment, as the Python producers' tests do. */
+export function python(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(PYTHON, args, {
+    cwd: o.cwd ?? ROOT,
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", PYTHONIOENCODING: "utf-8", ...o.env },
+    timeout: 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw new Error(`cannot run ${PYTHON} (${r.error.message}): the Python producers' tests need python3 on PATH`);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}

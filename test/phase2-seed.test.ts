@@ -1,17 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, spawnCli, tmpDir } from "./helpers.js";
+import { python, ROOT, spawnCli, tmpDir } from "./helpers.js";
 
 /**
  * The seed's own acceptance test of the Python producers (its Phase 2 test), unchanged, run
  * against a database `obs init` made, with the producers where the test imports them from.
  */
 
-const PYTHON = process.env.PYTHON || "python3";
 const SEED = path.resolve(ROOT, "..", "shared", "seeds", "000_a0c70eecb8386450.txt");
 const SEED_TEST = path.join(ROOT, "python", "seed", "test-obs-phase2-producers.py");
 /** What the seed says the test prints on success ("Expected Output (Success)"), copied as it is. */
@@ -21,17 +19,6 @@ const SEED_SHA256 = {
   test: "f59265154365e0b8132e5bdd0a116b66602841e9b52539bbea4925fecc45c110",
 };
 
-function python(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(PYTHON, args, {
-    cwd: o.cwd ?? ROOT,
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", PYTHONIOENCODING: "utf-8", ...o.env },
-    timeout: 600_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.error) throw new Error(`cannot run ${PYTHON} (${r.error.message}): the Python producers' tests need python3 on PATH`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** The first fenced block after the given headings, in order (each looked for after the one before). */
 function seedBlock(text: string, sections: string[], fence: string): string {

@@ -1,26 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { ROOT } from "./helpers.js";
+import { python, ROOT } from "./helpers.js";
 
 /**
  * The Python side in `npm test`: its unittest suite (standard library only, using the package
  * from the tree and the CLI just built).
  */
 
-const PYTHON = process.env.PYTHON || "python3";
 
-function python(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(PYTHON, args, {
-    cwd: o.cwd ?? ROOT,
-    encoding: "utf8",
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8", PYTHONIOENCODING: "utf-8", ...o.env },
-    timeout: 600_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.error) throw new Error(`cannot run ${PYTHON} (${r.error.message}): the Python producers' tests need python3 on PATH`);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 test("the Python producers' unittest suite passes", () => {
   const r = python(["-m", "unittest", "discover", "-v", "-s", "python/tests", "-t", "python/tests"]);

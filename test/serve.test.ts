@@ -5,38 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import WebSocket from "ws";
-import { BIN } from "./helpers.js";
 import { at, dbWith } from "./query-helpers.js";
-
-/** Starts `obs serve --port 0 --json` on the database and returns its URL once it listens. */
-async function startServe(db: string, extra: string[] = []): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--otlp-port", "0", "--json", "--db", db, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`obs serve did not say where it listens within 10 s: ${stderr}`)), 10_000);
-    child.stdout!.on("data", (d) => {
-      stdout += d;
-      const nl = stdout.indexOf("\n");
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve((JSON.parse(stdout.slice(0, nl)) as { url: string }).url);
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`obs serve exited ${code}: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  return {
-    url,
-    stop: () => {
-      child.kill("SIGINT");
-      return exited;
-    },
-  };
-}
+import { startServe } from "./serve-helpers.js";
 
 /** What a connection attempt ends in: "open", or the HTTP status the upgrade was refused with. */
 function attempt(url: string): Promise<string> {

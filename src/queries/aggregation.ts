@@ -1,4 +1,4 @@
-import { errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs, REPLAY_OPTIONAL } from "./fragments.js";
+import { errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs, OWN_SPEND, REPLAY_OPTIONAL } from "./fragments.js";
 import type { Query } from "./types.js";
 
 /**
@@ -45,13 +45,8 @@ export const A001: Query<A001Row> = {
         LEFT JOIN task_list_execution_runs r ON r.id = @execution_id
     ),
     llm AS (
-      SELECT SUM(CASE WHEN replay_of IS NULL THEN input_tokens END)          AS input_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN output_tokens END)         AS output_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cache_read_tokens END)     AS cache_read_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cache_write_tokens END)    AS cache_write_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cache_write_1h_tokens END) AS cache_write_1h_tokens,
+      SELECT ${OWN_SPEND},
              SUM(CASE WHEN replay_of IS NULL THEN reasoning_tokens END)      AS reasoning_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cost_usd END)              AS cost_usd,
              COALESCE(SUM(replay_of IS NULL), 0)                             AS model_calls,
              COALESCE(SUM(replay_of IS NULL AND cost_usd IS NULL), 0)        AS model_calls_unpriced,
              COALESCE(SUM(replay_of IS NOT NULL), 0)                         AS replayed_model_calls,

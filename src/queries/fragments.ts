@@ -373,3 +373,12 @@ export const STEP_OPTIONAL: Record<string, string[]> = {
   transcript_entries: ["replay_of"],
   tool_uses: ["parent_tool_use_id"],
 };
+
+/**
+ * An execution's own spending from llm_calls, as columns of an aggregate: tokens of each kind and
+ * cost, leaving out the calls it carries from another execution (replay_of), which are the other
+ * execution's to count.
+ */
+export const OWN_SPEND = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cost_usd"]
+  .map((c) => `SUM(CASE WHEN replay_of IS NULL THEN ${c} END) AS ${c}`)
+  .join(",\n             ");

@@ -1,4 +1,4 @@
-import { errorCount, MS, needs, PARENT_ENTRY, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
+import { errorCount, MS, needs, OWN_SPEND, PARENT_ENTRY, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
 import type { I001Row } from "./investigation.js";
 import type { Query } from "./types.js";
 
@@ -75,12 +75,7 @@ export const L001: Query<ExecutionRow> = {
     -- Each execution's own spending; what it carries of another's record (replay_of) apart.
     spend AS (
       SELECT execution_id,
-             SUM(CASE WHEN replay_of IS NULL THEN input_tokens END)          AS input_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN output_tokens END)         AS output_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cache_read_tokens END)     AS cache_read_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cache_write_tokens END)    AS cache_write_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cache_write_1h_tokens END) AS cache_write_1h_tokens,
-             SUM(CASE WHEN replay_of IS NULL THEN cost_usd END)              AS cost_usd,
+             ${OWN_SPEND},
              SUM(replay_of IS NULL AND cost_usd IS NULL)                     AS unpriced_calls,
              SUM(replay_of IS NOT NULL)                                      AS replayed_calls,
              SUM(CASE WHEN replay_of IS NOT NULL THEN COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)

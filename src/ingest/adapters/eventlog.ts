@@ -1,5 +1,5 @@
 import { costOf, type PriceTable } from "../../pricing.js";
-import { given } from "./shared.js";
+import { errorText, given } from "./shared.js";
 import type { Adapter, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
@@ -32,25 +32,12 @@ const ENTRY_TYPE: Record<string, string> = {
   info: "discovery", warning: "discovery", llm_request_sent: "checkpoint",
 };
 
-/** Text of an error value: a string as it is, an exception-like object by its message (else as JSON). */
-function textOf(v: unknown): string | null {
-  if (v === null || v === undefined || v === false || v === "") return null;
-  if (typeof v === "string") return v;
-  if (typeof v === "object" && !Array.isArray(v)) {
-    const o = v as J;
-    const msg = textOf(o.message) ?? textOf(o.error) ?? textOf(o.detail);
-    const kind = typeof o.type === "string" ? o.type : typeof o.name === "string" ? o.name : null;
-    if (msg) return kind && !msg.startsWith(kind) ? `${kind}: ${msg}` : msg;
-  }
-  return JSON.stringify(v);
-}
-
 /**
  * An error event's own text: its message, and what its metadata says went wrong (error,
  * error_message or exception) when the message does not already say it.
  */
 function errorTextOf(message: string, meta: J): string {
-  const err = textOf(meta.error) ?? textOf(meta.error_message) ?? textOf(meta.exception);
+  const err = errorText(meta.error) ?? errorText(meta.error_message) ?? errorText(meta.exception);
   if (!err) return message;
   if (!message) return err;
   return message.includes(err) ? message : `${message}: ${err}`;

@@ -57,6 +57,19 @@ export function hashId(...parts: unknown[]): string {
   return crypto.createHash("sha256").update(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join("\u0000")).digest("hex").slice(0, 16);
 }
 
+/** Text of an error value: a string as it is, an exception-like object by its message (else as JSON). */
+export function errorText(v: unknown): string | null {
+  if (v === null || v === undefined || v === false || v === "") return null;
+  if (typeof v === "string") return v;
+  if (typeof v === "object" && !Array.isArray(v)) {
+    const o = v as J;
+    const msg = errorText(o.message) ?? errorText(o.error) ?? errorText(o.detail);
+    const kind = typeof o.type === "string" ? o.type : typeof o.name === "string" ? o.name : null;
+    if (msg) return kind && !msg.startsWith(kind) ? `${kind}: ${msg}` : msg;
+  }
+  return JSON.stringify(v);
+}
+
 export const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 export const obj = (v: unknown): J | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as J) : undefined);
 /** A non-negative integer count, or 0. */

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { costOf, type PriceTable } from "../../pricing.js";
-import { given } from "./shared.js";
+import { errorText, given } from "./shared.js";
 import type { Adapter, AdapterResult, J } from "./types.js";
 
 /**
@@ -45,26 +45,13 @@ const parse = (v: unknown): J => {
   }
 };
 
-/** Text of an error value: a string as it is, an exception-like object by its message (else as JSON). */
-function textOf(v: unknown): string | null {
-  if (v === null || v === undefined || v === false || v === "") return null;
-  if (typeof v === "string") return v;
-  if (typeof v === "object" && !Array.isArray(v)) {
-    const o = v as J;
-    const msg = textOf(o.message) ?? textOf(o.error) ?? textOf(o.detail);
-    const kind = typeof o.type === "string" ? o.type : typeof o.name === "string" ? o.name : null;
-    if (msg) return kind && !msg.startsWith(kind) ? `${kind}: ${msg}` : msg;
-  }
-  return JSON.stringify(v);
-}
-
 /**
  * A trace's own error text: what its data says went wrong (data.error, error_message or
  * exception), after its message when it has both ("Step failed: FileNotFoundError: b.py").
  */
 function errorTextOf(data: J, failedType: boolean): string | null {
-  const err = textOf(data.error) ?? textOf(data.error_message) ?? textOf(data.exception);
-  const msg = textOf(data.message);
+  const err = errorText(data.error) ?? errorText(data.error_message) ?? errorText(data.exception);
+  const msg = errorText(data.message);
   if (err && msg && !msg.includes(err)) return `${msg}: ${err}`;
   return err ?? (failedType ? msg : null);
 }
