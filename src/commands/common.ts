@@ -14,10 +14,13 @@ export interface CommonOpts {
   ndjson?: boolean;
 }
 
-/** The flags every command takes, so `obs X --db f --json` works the same everywhere. */
-export function withCommon(cmd: Command, opts: { ndjson?: boolean } = {}): Command {
+/**
+ * The flags every command takes, so `obs X --db f --json` works the same everywhere; a command
+ * whose output is no table (an export) or a stream (NDJSON) says so and gets only what fits.
+ */
+export function withCommon(cmd: Command, opts: { ndjson?: boolean; json?: boolean } = {}): Command {
   cmd.option("--db <path>", "database file (default: $OBS_DB, else ./obs.db)");
-  cmd.option("--json", "print JSON on stdout instead of a table");
+  if (opts.json !== false) cmd.option("--json", "print JSON on stdout instead of a table");
   if (opts.ndjson) cmd.option("--ndjson", "print one JSON object per line");
   return cmd;
 }

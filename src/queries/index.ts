@@ -43,6 +43,15 @@ const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; from: { table
   },
   correlation: { noun: "correlation id", from: [{ table: "message_bus_log", column: "correlation_id" }] },
   task_list: { noun: "task list", from: [{ table: "task_list_execution_runs", column: "task_list_id" }] },
+  agent: {
+    noun: "agent",
+    from: [
+      { table: "build_agent_instances", column: "id" },
+      { table: "agent_heartbeats", column: "instance_id" },
+      // Last: agents that only ever wrote entries (no heartbeat) are named there alone, without an index.
+      { table: "transcript_entries", column: "instance_id" },
+    ],
+  },
 };
 
 /** The highest code point: every text that starts with a prefix sorts below prefix + this. */

@@ -1,4 +1,4 @@
-import { errorCount, MS, needs, PARENT_ENTRY, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
+import { errorCount, MS, needs, PARENT_ENTRY, REF_CTE, REF_NEEDS, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
 import type { I001Row } from "./investigation.js";
 import type { Query } from "./types.js";
 
@@ -342,4 +342,33 @@ export const L007: Query<ExecutionTaskRow> = {
       LEFT JOIN tasks  t ON t.id = ids.task_id
       LEFT JOIN ranked r ON r.task_id = ids.task_id AND r.n = 1
      ORDER BY COALESCE(r.task_first_at, t.started_at), ids.task_id`,
+};
+
+export interface LiveAgentRow {
+  instance_id: string;
+  status: string | null;
+  task_id: string | null;
+  last_heartbeat_at: string | null;
+  /** Since its last heartbeat (or its spawn), to the moment P002 judges silence at. */
+  since_heartbeat_ms: number | null;
+}
+/** The agents the live view lists: those still at work, and those that failed, with how long each has been quiet. */
+export const L008: Query<LiveAgentRow> = {
+  id: "L008",
+  family: "Listing",
+  title: "Agents at work",
+  description: "An execution's agents that have not completed or been terminated (failed ones first), each with the time since its last heartbeat, measured as P002 measures silence: to the run's last event once it has ended, else to now.",
+  arg: "execution",
+  needs: needs(REF_NEEDS, { build_agent_instances: ["id", "execution_id", "status", "task_id", "last_heartbeat_at", "spawned_at"] }),
+  sql: `
+    WITH ${REF_CTE}
+    SELECT a.id     AS instance_id,
+           a.status,
+           a.task_id,
+           a.last_heartbeat_at,
+           ${MS("(SELECT ref_at FROM ref)", "COALESCE(a.last_heartbeat_at, a.spawned_at)")} AS since_heartbeat_ms
+      FROM build_agent_instances a
+     WHERE a.execution_id = @execution_id
+       AND (a.status IS NULL OR a.status NOT IN ('completed', 'terminated'))
+     ORDER BY a.status IN ('failed', 'error') DESC, a.spawned_at, a.id`,
 };

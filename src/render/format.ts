@@ -48,3 +48,28 @@ export function cut(s: string, max: number): string {
   if (max <= 0) return "";
   return s.length <= max ? s : s.slice(0, Math.max(0, max - 1)) + "…";
 }
+
+/**
+ * Breaks text into lines of at most `width` characters at spaces; a word longer than a line is
+ * broken where it must be. Nothing is left out, so numbers and ids survive a narrow terminal.
+ */
+export function wrapWords(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const lines: string[] = [];
+  let cur = "";
+  for (const word of text.split(/ +/)) {
+    let rest = word;
+    if (cur && cur.length + 1 + rest.length <= w) {
+      cur += " " + rest;
+      continue;
+    }
+    if (cur) lines.push(cur);
+    while (rest.length > w) {
+      lines.push(rest.slice(0, w));
+      rest = rest.slice(w);
+    }
+    cur = rest;
+  }
+  if (cur || !lines.length) lines.push(cur);
+  return lines;
+}
