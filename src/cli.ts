@@ -18,6 +18,7 @@ import { registerPrune } from "./commands/prune.js";
 import { registerExport } from "./commands/export.js";
 import { registerSearch } from "./commands/search.js";
 import { registerInit } from "./commands/init.js";
+import { registerShow } from "./commands/show.js";
 
 export { VERSION } from "./version.js";
 import { VERSION } from "./version.js";
@@ -54,6 +55,7 @@ export function buildProgram(app: App): Command {
   registerExport(program, app);
   registerSearch(program, app);
   registerInit(program, app);
+  registerShow(program, app);
   return program;
 }
 
