@@ -87,16 +87,16 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
 
 /**
  * A hit's first line: execution, task, agent, time, kind and what it is, and the hit's own id
- * (what `obs show` takes), fitted to the width by shortening the label first, then leaving out
- * the agent and the task, then putting the id on a line of its own (ids are never cut).
+ * (what `obs show` takes), fitted to the width by putting the id on a line of its own, shortening
+ * the label, then leaving out the agent and the task (ids are never cut).
  */
 function header(r: SearchRow, columns: number, c: Palette): string {
   const what = r.what && r.what !== r.kind ? r.what : "";
   const fields = [r.execution_id ?? "—", r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time)];
   const ref = `  ${r.id}`;
   const width = (withId: boolean) => fields.join("  ").length + 2 + r.kind.length + (withId ? ref.length : 0);
-  for (const i of [2, 1]) if (width(true) > columns) fields.splice(i, 1);
   const inline = width(true) <= columns;
+  for (const i of [2, 1]) if (width(inline) > columns) fields.splice(i, 1);
   const room = columns - width(inline) - 1;
   const label = what && room >= 4 ? " " + cut(what, room) : "";
   const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
