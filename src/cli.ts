@@ -59,6 +59,23 @@ export function buildProgram(app: App): Command {
   return program;
 }
 
+/**
+ * The options every command takes may also come before it (`obs --db f ls`, as git and docker
+ * take theirs): they are moved after the command's name, where the command reads them.
+ */
+export function hoistCommonOptions(argv: string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--db" && i + 1 < argv.length) lead.push(a, argv[++i]!);
+    else if (a.startsWith("--db=") || a === "--json" || a === "--ndjson") lead.push(a);
+    else break;
+  }
+  if (!lead.length || i >= argv.length) return argv;
+  return [argv[i]!, ...lead, ...argv.slice(i + 1)];
+}
+
 /** Runs the CLI and returns its exit status; never throws. */
 export async function run(argv: string[], io: IO): Promise<number> {
   const app: App = { io, code: EXIT_OK };
@@ -68,7 +85,7 @@ export async function run(argv: string[], io: IO): Promise<number> {
       program.outputHelp();
       return EXIT_OK;
     }
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(hoistCommonOptions(argv), { from: "user" });
     return app.code;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
+import { L002 } from "../queries/listing.js";
 import { T001, T002, T003, T004, T005, T006, type T001Row } from "../queries/troubleshooting.js";
 import { cut, fmtMs, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
@@ -22,20 +23,27 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
     if (opts.task) {
       const taskId = ctx.resolve("task", opts.task);
       const r = ctx.run(T006, { task_id: taskId });
+      const info = ctx.run(L002, { task_id: taskId }).rows[0];
+      const status = info?.status ?? null;
+      // A task that finished is not blocked, whatever stood in its way; a failed one is a finding.
+      const finished = status === "completed" || status === "skipped" || status === "failed";
+      const blocked = !finished && r.rows.length > 0;
       if (opts.json) {
-        printJson(io, keyedJson({ task_id: taskId }, [r], opts.limit));
+        printJson(io, keyedJson({ task_id: taskId, status, blocked }, [r], opts.limit));
       } else {
-        const status = ctx.db.prepare(`SELECT status, title FROM tasks WHERE id = ?`).get(taskId) as { status: string; title: string } | undefined;
-        io.out(c.bold(`Task ${taskId}`) + (status ? ` ${c.dim(`${status.title ?? ""} — ${status.status}`)}` : "") + "\n");
-        io.out(
-          section(io, c, "What blocks it", r, [
-            { key: "blocker_type", header: "BLOCKER", color: (t) => c.warn(t) },
-            { key: "detail", header: "DETAIL" },
-            { key: "since", header: "SINCE", get: (x) => fmtTime(x.since), keep: true },
-          ], { limit, empty: "nothing found" }) + "\n",
-        );
+        io.out(c.bold(`Task ${taskId}`) + (info?.title || status ? ` ${c.dim(`${info?.title ?? ""} — ${status ?? "status unknown"}`)}` : "") + "\n");
+        if (finished) io.out(`${status === "failed" ? c.error("it failed") : c.ok(`it is ${status}`)}: nothing blocks a finished task${r.rows.length ? "; what stood in its way:" : ""}\n`);
+        if (!finished || r.rows.length) {
+          io.out(
+            section(io, c, finished ? "In its way" : "What blocks it", r, [
+              { key: "blocker_type", header: "BLOCKER", color: (t) => c.warn(t) },
+              { key: "detail", header: "DETAIL" },
+              { key: "since", header: "SINCE", get: (x) => fmtTime(x.since), keep: true },
+            ], { limit, empty: "nothing found" }) + "\n",
+          );
+        }
       }
-      return r.rows.length ? EXIT_FINDINGS : EXIT_OK;
+      return blocked || status === "failed" ? EXIT_FINDINGS : EXIT_OK;
     }
     if (!exec) throw new UserError("name an execution (or --task TASK)", [`recent: ${ctx.executions().slice(0, 3).join(", ")}`]);
     const id = ctx.resolve("execution", exec);

@@ -15,7 +15,8 @@ export interface ExportOpts extends CommonOpts {
 }
 
 export async function runExport(exec: string, opts: ExportOpts, io: IO): Promise<number> {
-  if (Boolean(opts.jsonl) === Boolean(opts.otlp)) throw new UserError("choose the export format: --jsonl (obs events) or --otlp (OpenTelemetry JSON)");
+  if (opts.jsonl && opts.otlp) throw new UserError("--jsonl and --otlp are two formats: give one (run obs export twice for both)");
+  if (!opts.jsonl && !opts.otlp) throw new UserError("choose the export format: --jsonl (obs events) or --otlp (OpenTelemetry JSON)");
   return withRead(opts.db, io, {}, (ctx) => {
     const id = ctx.resolve("execution", exec);
     const text = opts.otlp
@@ -43,6 +44,7 @@ export function registerExport(program: Command, app: App): void {
       .option("--jsonl", "obs's own event stream, one JSON event per line")
       .option("--otlp", "one OTLP/JSON ExportTraceServiceRequest (resourceSpans → scopeSpans → spans)")
       .option("-o, --output <file>", "write to a file instead of stdout"),
+    { json: false },
   )
     .addHelpText("after", "\nExamples:\n  obs export exec-103 --otlp > exec-103.otlp.json\n  obs export exec-103 --jsonl > exec-103.jsonl\n  obs export exec-103 --jsonl | obs ingest - --db other.db")
     .action(async (exec: string, o: ExportOpts) => {

@@ -1,0 +1,114 @@
+/**
+ * Every command as a newcomer meets it on the demo: mistyped query ids, flag values checked,
+ * a finished task's blockers, two executions compared, global options before the command.
+ */
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { spawnCli, tmpDir } from "./helpers.js";
+
+let db = "";
+before(() => {
+  db = path.join(tmpDir(), "demo.db");
+  const r = spawnCli(["demo", "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+});
+const obs = (...args: string[]) => spawnCli([...args, "--db", db]);
+
+test("obs query: a mistyped id gets the closest, an ambiguous prefix lists what it starts", () => {
+  const typo = obs("query", "V040", "exec-103");
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stdout, "");
+  // V040 is V004 with two digits swapped: one slip away, the closest.
+  assert.match(typo.stderr, /^obs: no query 'V040'\n {2}closest: V004, /);
+  const amb = obs("query", "V00", "exec-103");
+  assert.equal(amb.code, 2);
+  assert.match(amb.stderr, /^obs: query 'V00' is ambiguous: it starts 7 ids\n {2}did you mean V001, V002, V003, V004, V005, V006, V007\?/);
+  const prefix = obs("query", "P00", "exec-103");
+  assert.match(prefix.stderr, /ambiguous: it starts 7 ids/);
+  const one = obs("query", "i00", "--sql");
+  assert.match(one.stderr, /ambiguous/);
+  const exact = obs("query", "v004", "exec-103", "--json");
+  assert.equal(exact.code, 0, exact.stderr);
+  assert.equal(JSON.parse(exact.stdout).length, 1, "V004 finds exec-103's one unreleased lock");
+});
+
+test("flag values are checked: ls --status, waves --silent without a unit, export --json and --jsonl --otlp", () => {
+  const status = obs("ls", "--status", "bogus");
+  assert.equal(status.code, 2);
+  assert.equal(status.stdout, "");
+  assert.match(status.stderr, /^obs: --status must be a run's status, got 'bogus'\n {2}the statuses: started, running, paused, completed, failed$/m);
+  const failed = obs("ls", "--status", "failed", "--json");
+  assert.deepEqual(JSON.parse(failed.stdout).map((r: { execution_id: string }) => r.execution_id), ["exec-103"]);
+
+  const silent = obs("waves", "exec-103", "--silent", "5");
+  assert.equal(silent.code, 2);
+  assert.match(silent.stderr, /^obs: --silent needs a unit: 5ms, 5s, 5m or 5h\?$/m);
+  assert.equal(obs("waves", "exec-103", "--silent", "5m").code, 0);
+  const win = obs("errors", "exec-103", "--window", "30");
+  assert.match(win.stderr, /--window needs a unit/);
+
+  const json = obs("export", "exec-103", "--json");
+  assert.equal(json.code, 2);
+  assert.match(json.stderr, /unknown option '--json'/);
+  const help = spawnCli(["export", "--help"]);
+  assert.doesNotMatch(help.stdout, /--json\b(?!l)/, "export's help lists no --json");
+  const both = obs("export", "exec-103", "--jsonl", "--otlp");
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /^obs: --jsonl and --otlp are two formats: give one/m);
+  const neither = obs("export", "exec-103");
+  assert.match(neither.stderr, /^obs: choose the export format: --jsonl \(obs events\) or --otlp/m);
+});
+
+test("obs errors --task: a finished task is not blocked (exit 0), a failed one says so (exit 1), a running one shows its blockers", () => {
+  // task-103-07 completed while agent-103-09 held a lock on its file: in its way, not blocking.
+  const done = obs("errors", "--task", "task-103-07");
+  assert.equal(done.code, 0, done.stdout);
+  assert.match(done.stdout, /^Task task-103-07 Create session store — completed\nit is completed: nothing blocks a finished task; what stood in its way:\nIn its way \(T006\) {2}1$/m);
+  assert.doesNotMatch(done.stdout, /What blocks it/);
+  const json = JSON.parse(obs("errors", "--task", "task-103-07", "--json").stdout);
+  assert.deepEqual([json.status, json.blocked, json.T006.length], ["completed", false, 1]);
+  const clean = obs("errors", "--task", "task-102-01");
+  assert.equal(clean.code, 0);
+  assert.match(clean.stdout, /it is completed: nothing blocks a finished task\n$/);
+  const failed = obs("errors", "--task", "task-103-13");
+  assert.equal(failed.code, 1);
+  assert.match(failed.stdout, /it failed: nothing blocks a finished task; what stood in its way:/);
+  // task-103-19 is still running, its agent silent: blocked.
+  const running = obs("errors", "--task", "task-103-19");
+  assert.equal(running.code, 1);
+  assert.match(running.stdout, /^What blocks it \(T006\) {2}1\n[\s\S]*agent_silent +agent-103-19 has sent no heartbeat/m);
+  assert.equal(JSON.parse(obs("errors", "--task", "task-103-19", "--json").stdout).blocked, true);
+});
+
+test("obs compare EXEC EXEC: two executions side by side in the order given, with what changed", () => {
+  const r = obs("compare", "exec-103", "exec-102");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Runs exec-103, exec-102 \(A006, 2 runs, as given\)$/m);
+  const rows = r.stdout.split("\n").filter((l) => /^ exec-10\d/.test(l)).map((l) => l.trim().split(/ +/)[0]);
+  assert.deepEqual(rows, ["exec-103", "exec-102"]);
+  // exec-103 took 13m 12s, exec-102 4m 36s (the demo's runs): 8m 36s less.
+  assert.match(r.stdout, /^ {2}exec-103 → exec-102: duration −8m 36s, failed tasks −2, errors −20/m);
+  const j = JSON.parse(obs("compare", "exec-102", "exec-103", "--json").stdout);
+  assert.deepEqual(j.execution_ids, ["exec-102", "exec-103"]);
+  assert.deepEqual(j.A006.map((x: { execution_id: string }) => x.execution_id), ["exec-102", "exec-103"]);
+  const bad = obs("compare", "exec-102", "exec-9");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^obs: no execution 'exec-9'\n {2}closest: /m);
+  const list = obs("compare", "tl-auth-service");
+  assert.match(list.stdout, /^Runs of tl-auth-service \(A006, 3 runs, oldest first\)$/m);
+});
+
+test("global options come before the command too: obs --db X ls, obs --json --db X summary", () => {
+  const after = spawnCli(["ls", "--db", db, "--json"]);
+  const beforeCmd = spawnCli(["--db", db, "ls", "--json"]);
+  assert.equal(beforeCmd.code, 0, beforeCmd.stderr);
+  assert.equal(beforeCmd.stdout, after.stdout);
+  const eq = spawnCli([`--db=${db}`, "--json", "summary", "exec-102"]);
+  assert.equal(eq.code, 0, eq.stderr);
+  assert.equal(JSON.parse(eq.stdout).execution_id, "exec-102");
+  // What is not an option of every command stays where it was, and is refused as before.
+  const unknown = spawnCli(["--nonsense", "ls", "--db", db]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown option '--nonsense'/);
+});
