@@ -144,6 +144,19 @@ function benchQueries(dbPath: string): void {
   const verdicts = JSON.parse(v.stdout) as { ok: boolean }[];
   console.log(`obs validate --all: ${secs.toFixed(2)} s for ${verdicts.length} executions, process start included (target < 2 s: ${target("obs validate --all < 2 s", secs < 2, `${secs.toFixed(2)} s`)})`);
   benchSearch(dbPath, executions[0]!);
+  benchUsage(dbPath);
+}
+
+/** `obs usage` reads every execution's model calls, tool calls and errors: timed as a user runs it. */
+function benchUsage(dbPath: string): void {
+  console.log(`\nobs usage over the whole database, process start included:`);
+  for (const args of [["--by", "day"], ["--by", "day,model", "--tz", "Europe/Paris"], ["--by", "agent,tool"], ["--blocks"]]) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [BIN, "usage", ...args, "--json", "--db", dbPath], { encoding: "utf8", maxBuffer: 1 << 28 });
+    const secs = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`obs usage ${args.join(" ")}: ${r.stderr}`);
+    console.log(`  ${args.join(" ").padEnd(34)} ${secs.toFixed(2).padStart(5)} s  (${JSON.parse(r.stdout).length} rows)`);
+  }
 }
 
 /** `obs search` on the bench database: a rare word, a common one, and each within one execution. */

@@ -19,6 +19,7 @@ import { registerExport } from "./commands/export.js";
 import { registerSearch } from "./commands/search.js";
 import { registerInit } from "./commands/init.js";
 import { registerShow } from "./commands/show.js";
+import { registerUsage } from "./commands/usage.js";
 
 export { VERSION } from "./version.js";
 import { VERSION } from "./version.js";
@@ -37,7 +38,8 @@ export function buildProgram(app: App): Command {
     .addHelpText(
       "after",
       "\nStart here:\n  obs demo              build a demo database (./obs.db) and see what to try\n" +
-        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n",
+        "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n" +
+        "  obs usage             what the runs cost, by day (--by model, agent, session, …)\n",
     );
   registerIngest(program, app);
   registerDemo(program, app);
@@ -56,6 +58,7 @@ export function buildProgram(app: App): Command {
   registerSearch(program, app);
   registerInit(program, app);
   registerShow(program, app);
+  registerUsage(program, app);
   return program;
 }
 

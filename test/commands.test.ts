@@ -83,10 +83,10 @@ test("the multi-query commands' --json is keyed by query id", () => {
   const keys = (args: string[]) => Object.keys(JSON.parse(obs(...args, "--json").stdout));
   assert.deepEqual(keys(["errors", "exec-103"]), ["execution_id", "T001", "T002", "T003", "T004", "T005"]);
   assert.deepEqual(keys(["errors", "--task", "task-103-07"]), ["task_id", "status", "blocked", "T006"]);
-  assert.deepEqual(keys(["summary", "exec-103"]), ["execution_id", "A001", "A002", "A003", "A004", "A005", "models"]);
+  assert.deepEqual(keys(["summary", "exec-103"]), ["execution_id", "A001", "A002", "A003", "A004", "A005", "models", "agents"]);
   assert.deepEqual(keys(["compare"]), ["task_list_id", "A006"]);
   assert.deepEqual(keys(["waves", "exec-103", "--overlaps"]), ["execution_id", "P001", "P002", "P003", "P004", "P005", "P006", "P007"]);
-  assert.deepEqual(keys(["anomalies", "exec-103"]), ["execution_id", "D001", "D002", "D003", "D004", "D005", "D006"]);
+  assert.deepEqual(keys(["anomalies", "exec-103"]), ["execution_id", "D001", "D002", "D003", "D004", "D005", "D006", "D007"]);
   const errors = JSON.parse(obs("errors", "exec-103", "--json").stdout);
   assert.equal(errors.T003[0].error_type, "tool_error");
   assert.match(errors.T003[0].details, /ECONNREFUSED/);
@@ -110,7 +110,7 @@ test("obs query --json prints exactly an array, [] when nothing is found; --sql 
   assert.equal(badSet.code, 2);
   assert.match(badSet.stderr, /P002 has no option 'nope'.*silent_ms/s);
   const list = JSON.parse(obs("queries", "--json").stdout);
-  assert.equal(list.length, 39);
+  assert.equal(list.length, 40);
   assert.deepEqual([...new Set(list.map((q: { family: string }) => q.family))], ["Validation", "Troubleshooting", "Investigation", "Aggregation", "Parallel", "Detection"]);
 });
 

@@ -9,7 +9,7 @@ import { at, cleanRun, dbWith, line, rows } from "./query-helpers.js";
 test("the checks and detectors find nothing in a clean run", async () => {
   const db = await dbWith(cleanRun());
   const quiet = QUERIES.filter((q) => q.family === "Validation" || q.family === "Detection" || ["T001", "T002", "T003", "T004", "T005", "P002", "P003"].includes(q.id));
-  assert.equal(quiet.length, 7 + 6 + 7);
+  assert.equal(quiet.length, 7 + 7 + 7);
   for (const q of quiet) {
     const args = q.arg === "execution" ? { execution_id: "exec-clean" } : {};
     assert.deepEqual(rows(db, q, args), [], `${q.id} should find nothing in a clean run`);

@@ -40,7 +40,7 @@ test("obs prune removes whole executions older than an age, everything that belo
   assert.equal(spawnCli(["prune", "--db", db]).code, 2, "no age and no retention: obs asks");
   assert.match(spawnCli(["prune", "--db", db]).stderr, /obs config retention 30/);
   assert.match(spawnCli(["config", "retention", "1", "--db", db]).stdout, /retention: 1 days/);
-  assert.deepEqual(JSON.parse(spawnCli(["config", "--db", db, "--json"]).stdout), { retention_days: 1 });
+  assert.deepEqual(JSON.parse(spawnCli(["config", "--db", db, "--json"]).stdout), { retention_days: 1, max_cost_usd: null, max_tokens: null, max_duration_ms: null, max_errors: null, max_loops: null });
   const vacuumed = JSON.parse(spawnCli(["prune", "--vacuum", "--db", db, "--json"], { env }).stdout);
   assert.deepEqual(vacuumed.executions, ["exec-102"]);
   assert.ok(vacuumed.bytes_after < vacuumed.bytes_before, `${vacuumed.bytes_after} < ${vacuumed.bytes_before}`);

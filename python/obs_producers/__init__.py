@@ -1,5 +1,5 @@
 """obs's producers for Python agents: the four classes that write obs's record while an agent
-works, and the query class that asks obs's 39 questions of it (seeds 000 and 001).
+works, and the query class that asks obs's 40 questions of it (seeds 000 and 001).
 
     from obs_producers import TranscriptWriter, ToolUseLogger, SkillTracer, AssertionRecorder
 

@@ -1,4 +1,4 @@
-"""ObservabilitySkills: obs's 39 queries from Python (seed 000, OBS-007; seed 001).
+"""ObservabilitySkills: obs's 40 queries from Python (seed 000, OBS-007; seed 001).
 
 Usage::
 
@@ -85,6 +85,7 @@ _METHODS = {
     "D004": ("d004_activity_spikes", "ActivitySpike"),
     "D005": ("d005_orphaned_resources", "OrphanedResource"),
     "D006": ("d006_circular_wait_patterns", "CircularWait"),
+    "D007": ("d007_repeated_calls", "RepeatedCalls"),
 }
 
 # Fields a result type has beyond its query's columns (seed 001's ErrorRecord.is_root_cause).
@@ -179,7 +180,7 @@ def _default_db():
 
 
 class ObservabilitySkills:
-    """Query class implementing the 39 SQL tools, with obs's own SQL.
+    """Query class implementing the 40 SQL tools, with obs's own SQL.
 
     The database is opened read-only for each call and closed after it; the file is never changed.
     """
@@ -250,7 +251,7 @@ class ObservabilitySkills:
         return out
 
     def query(self, query_id: str, arg: Optional[str] = None, **options) -> List[Dict[str, Any]]:
-        """Runs one of the 39 queries by id and returns its rows as dicts (as `obs query ID ARG --json`).
+        """Runs one of the 40 queries by id and returns its rows as dicts (as `obs query ID ARG --json`).
 
         Options (window_ms, factor, silent_ms, …) default to obs's; give them as keywords.
         """
@@ -419,7 +420,7 @@ class ObservabilitySkills:
     def p007_agent_lifecycle(self, execution_id: str) -> List[Any]:
         return self.run("P007", execution_id)
 
-    # --- Anomaly detection (D001-D006) ---------------------------------------------------------
+    # --- Anomaly detection (D001-D007) ---------------------------------------------------------
 
     def d001_unusual_duration(self, execution_id: str, factor: Optional[float] = None) -> List[Any]:
         return self.run("D001", execution_id, **({"factor": factor} if factor is not None else {}))
@@ -439,6 +440,11 @@ class ObservabilitySkills:
 
     def d006_circular_wait_patterns(self) -> List[Any]:
         return self.run("D006")
+
+    def d007_repeated_calls(self, execution_id: str, min_calls: Optional[int] = None, window_ms: Optional[int] = None) -> List[Any]:
+        """One agent making the same tool call again and again (a loop), with what it cost meanwhile."""
+        opts = {k: v for k, v in (("min_calls", min_calls), ("window_ms", window_ms)) if v is not None}
+        return self.run("D007", execution_id, **opts)
 
     # --- seed 001's summaries ------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ class SeedInterfaces(unittest.TestCase):
         self.assertEqual([f.name for f in dataclasses.fields(AssertionEvidence)][:7],
                          ["command", "exit_code", "stdout", "stderr", "file_path", "file_exists", "error_message"])
 
-    def test_the_39_query_methods(self):
+    def test_the_40_query_methods(self):
         from obs_producers import ObservabilitySkills
 
         names = """v001_verify_sequence_integrity v002_verify_tool_use_linkage v003_verify_temporal_consistency v004_verify_lock_balance
@@ -93,8 +93,8 @@ class SeedInterfaces(unittest.TestCase):
         a005_duration_percentiles a006_cross_execution_comparison p001_wave_progress p002_find_stuck_agents
         p003_detect_file_conflicts p004_wave_efficiency p005_find_wave_bottlenecks p006_concurrent_execution_overlaps
         p007_agent_lifecycle d001_unusual_duration d002_error_cascades d003_assertion_regression d004_activity_spikes
-        d005_orphaned_resources d006_circular_wait_patterns""".split()
-        self.assertEqual(len(names), 39)
+        d005_orphaned_resources d006_circular_wait_patterns d007_repeated_calls""".split()
+        self.assertEqual(len(names), 40)
         first = {"t006": "task_id", "i001": "task_id", "i005": "correlation_id", "a006": "task_list_id"}
         for n in names:
             fn = getattr(ObservabilitySkills, n)

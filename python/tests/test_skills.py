@@ -1,4 +1,4 @@
-"""ObservabilitySkills runs obs's own SQL: each of the 39 methods returns exactly what
+"""ObservabilitySkills runs obs's own SQL: each of the 40 methods returns exactly what
 `obs query ID ARG --json` returns on the same database, as dataclasses; a database without
 the tables a query needs makes it return nothing, with the reason, never an exception."""
 
@@ -61,7 +61,7 @@ class Skills(TempDirTest):
 
     def test_every_method_returns_what_obs_query_returns(self):
         skills = ObservabilitySkills(self.demo)
-        self.assertEqual(len(osk.QUERIES), 39)
+        self.assertEqual(len(osk.QUERIES), 40)
         found = 0
         calls = [["query", qid] + ([ARGS[q["arg"]]] if ARGS[q["arg"]] else []) + ["--json", "--db", self.demo] for qid, q in osk.QUERIES.items()]
         answers = dict(zip(osk.QUERIES, cli_many(calls, {"OBS_NOW": NOW})))

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
-import { D001, D002, D003, D004, D005, D006 } from "../queries/detection.js";
+import { D001, D002, D003, D004, D005, D006, D007 } from "../queries/detection.js";
 import type { Query, QueryResult } from "../queries/types.js";
-import { fmtMs, fmtTime } from "../render/format.js";
+import { fmtInt, fmtMs, fmtTime, fmtUsd } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { section } from "../render/sections.js";
 import type { Column } from "../render/table.js";
@@ -45,6 +45,16 @@ const VIEWS: { q: Query<never>; lookedFor: string; columns: Column<R>[] }[] = [
     q: D006 as Query<never>, lookedFor: "agents waiting on each other's file locks in a cycle (every execution)",
     columns: [{ key: "execution_id", header: "EXECUTION", keep: true }, { key: "cycle", header: "CYCLE" }, { key: "files", header: "FILES" }],
   },
+  {
+    q: D007 as Query<never>, lookedFor: "one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last",
+    columns: [t("first_at", "FROM"), { key: "span_ms", header: "FOR", align: "right", get: (r) => fmtMs(r.span_ms as number) },
+      { key: "instance_id", header: "AGENT", drop: 3, get: (r) => String(r.instance_id ?? "(no agent)") },
+      { key: "tool", header: "TOOL" }, { key: "input_summary", header: "INPUT" },
+      { key: "calls", header: "CALLS", align: "right", get: (r) => `${fmtInt(r.calls as number)}${r.in_a_row ? " in a row" : ""}` },
+      { key: "tokens", header: "TOKENS", align: "right", drop: 2, get: (r) => fmtInt(r.tokens as number | null) },
+      { key: "cost_usd", header: "COST", align: "right", drop: 1,
+        get: (r) => (r.cost_usd === null ? (r.unpriced_calls ? "unknown" : "—") : `${fmtUsd(r.cost_usd as number)}${r.unpriced_calls ? "+?" : ""}`) }],
+  },
 ];
 
 export interface AnomaliesOpts extends CommonOpts {
@@ -78,8 +88,8 @@ export function registerAnomalies(program: Command, app: App): void {
   withCommon(
     program
       .command("anomalies")
-      .summary("outliers, cascades, regressions, leaks and deadlocks (D001–D006)")
-      .description("Run the anomaly detectors D001–D006 on an execution; each section says what it looked for and what it found. Exit 1 when any finds something.")
+      .summary("outliers, cascades, regressions, leaks, deadlocks and loops (D001–D007)")
+      .description("Run the anomaly detectors D001–D007 on an execution; each section says what it looked for and what it found. Exit 1 when any finds something.")
       .argument("[exec]", "execution id (a unique prefix will do)")
       .addOption(limitOption(10)),
   )

@@ -44,6 +44,8 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
       [`obs anomalies ${last}${dbFlag}`, "outliers, cascades, regressions"],
       [`obs trace task-${last.slice(5)}-13${dbFlag}`, "one task's whole path (--tree for its skills)"],
       [`obs compare${dbFlag}`, "the three runs side by side"],
+      [`obs usage --by day,model${dbFlag}`, "what the runs cost (--blocks: 5-hour windows)"],
+      [`obs validate ${last} --max-cost 5${dbFlag}`, "a budget in the gate (exit 1: it cost more)"],
       [`obs search ECONNREFUSED${dbFlag}`, "find text across every run"],
       [`obs tail ${last}${dbFlag}`, "the live view (q quits); --json in a pipe"],
     ];

@@ -1,11 +1,13 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
+import { BUDGET_FIELDS, getBudget, setBudgetLimit } from "../db/budget.js";
 import { getRetentionDays, planPrune, prune, setRetentionDays } from "../db/retention.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
 import { fmtInt } from "../render/format.js";
 import { printJson } from "../render/output.js";
+import { LIMITS } from "./budget.js";
 import { parsePositiveInt, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface PruneOpts extends CommonOpts {
@@ -74,30 +76,62 @@ export async function runPrune(opts: PruneOpts, io: IO): Promise<number> {
   }
 }
 
+const SETTINGS = ["retention", ...LIMITS.map((l) => l.name)];
+/** What each budget setting makes obs validate do, in words. */
+const LIMIT_MEANS: Record<string, string> = {
+  cost: "obs validate fails a run that cost more", tokens: "obs validate fails a run that used more tokens",
+  duration: "obs validate fails a run that took longer", errors: "obs validate fails a run with more errors",
+  loops: "obs validate fails a run with more repeated-call loops (D007)",
+};
+
+/**
+ * `obs config`: the database's settings — the retention obs prune applies, and the budget
+ * obs validate holds every run to. A budget limit is removed with `off`.
+ */
 export async function runConfig(key: string | undefined, value: string | undefined, opts: CommonOpts, io: IO): Promise<number> {
   const dbPath = resolveDbPath(opts.db, io.env);
-  if (key !== undefined && key !== "retention") throw new UserError(`no setting '${key}'`, ["settings: retention (days kept by `obs prune`)"]);
+  if (key !== undefined && !SETTINGS.includes(key)) {
+    throw new UserError(`no setting '${key}'`, ["settings: retention (days kept by `obs prune`), " + LIMITS.map((l) => l.name).join(", ") + " (the budget `obs validate` holds runs to)"]);
+  }
+  const limit = LIMITS.find((l) => l.name === key);
   if (value === undefined) {
     const db = openReadOnly(dbPath);
     try {
       const days = getRetentionDays(db);
-      if (opts.json) printJson(io, { retention_days: days });
-      else io.out(`retention: ${days === null ? "not set (obs prune needs --older-than)" : `${days} days`}\n`);
+      const budget = getBudget(db);
+      const all: Record<string, number | null> = { retention_days: days, ...Object.fromEntries(BUDGET_FIELDS.map((f) => [f, budget[f] ?? null])) };
+      if (opts.json) {
+        printJson(io, key === undefined ? all : limit ? { [limit.field]: all[limit.field] } : { retention_days: days });
+        return EXIT_OK;
+      }
+      const lines: string[] = [];
+      if (key === undefined || key === "retention") lines.push(`retention: ${days === null ? "not set (obs prune needs --older-than)" : `${days} days`}`);
+      for (const l of LIMITS) {
+        if (key !== undefined && key !== l.name) continue;
+        const v = budget[l.field];
+        lines.push(`${l.name}: ${v === undefined ? "not set" : `${l.show(v)} (${LIMIT_MEANS[l.what]})`}`);
+      }
+      io.out(lines.join("\n") + "\n");
     } finally {
       db.close();
     }
     return EXIT_OK;
   }
-  const days = parsePositiveInt("retention")(value);
+  const off = limit && /^(off|none)$/i.test(value.trim());
+  const parsed = limit ? (off ? null : limit.parse(value)) : parsePositiveInt("retention")(value);
   openReadOnly(dbPath).close();
   const db = openWritable(dbPath);
   try {
-    setRetentionDays(db, days);
+    if (limit) setBudgetLimit(db, limit.field, parsed);
+    else setRetentionDays(db, parsed!);
   } finally {
     db.close();
   }
-  if (opts.json) printJson(io, { retention_days: days });
-  else io.out(`retention: ${days} days (obs prune with no --older-than removes executions older than that)\n`);
+  if (limit) {
+    if (opts.json) printJson(io, { [limit.field]: parsed });
+    else io.out(parsed === null ? `${limit.name}: not set (obs validate no longer checks the ${limit.what})\n` : `${limit.name}: ${limit.show(parsed)} (${LIMIT_MEANS[limit.what]})\n`);
+  } else if (opts.json) printJson(io, { retention_days: parsed });
+  else io.out(`retention: ${parsed} days (obs prune with no --older-than removes executions older than that)\n`);
   return EXIT_OK;
 }
 
@@ -118,12 +152,16 @@ export function registerPrune(program: Command, app: App): void {
   withCommon(
     program
       .command("config")
-      .summary("show or store settings (retention)")
-      .description("Show or store the database's settings: `retention DAYS` is what obs prune removes by default.")
-      .argument("[key]", "retention")
-      .argument("[value]", "the new value (days)"),
+      .summary("show or store settings (retention, the budget obs validate checks)")
+      .description(
+        "Show or store the database's settings: `retention DAYS` is what obs prune removes by default; " +
+          "`max-cost USD`, `max-tokens N`, `max-duration D`, `max-errors N` and `max-loops N` are the budget " +
+          "obs validate holds every run to (its flags override them; `off` removes a limit).",
+      )
+      .argument("[key]", `retention, ${LIMITS.map((l) => l.name).join(", ")}`)
+      .argument("[value]", "the new value (days; dollars, tokens like 2M, a duration like 30m, a count; off)"),
   )
-    .addHelpText("after", "\nExamples:\n  obs config\n  obs config retention 30")
+    .addHelpText("after", "\nExamples:\n  obs config\n  obs config retention 30\n  obs config max-cost 5 && obs config max-tokens 2M\n  obs config max-cost off")
     .action(async (key: string | undefined, value: string | undefined, o: CommonOpts) => {
       app.code = await runConfig(key, value, o, app.io);
     });

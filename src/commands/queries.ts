@@ -91,7 +91,7 @@ export async function runQuery(id: string, arg: string | undefined, opts: QueryO
 }
 
 export function registerQueries(program: Command, app: App): void {
-  withCommon(program.command("queries").summary("list the 39 named queries").description("List the named queries: id, family, title, the argument each takes and what it finds."))
+  withCommon(program.command("queries").summary("list the 40 named queries").description("List the named queries: id, family, title, the argument each takes and what it finds."))
     .addHelpText("after", "\nExamples:\n  obs queries\n  obs queries --json | jq '.[] | select(.family == \"Validation\")'")
     .action((o: CommonOpts) => {
       app.code = runQueries(o, app.io);

@@ -3,6 +3,7 @@ import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { A001, A002, A003, A004, A005, A006, type A001Row, type A006Row } from "../queries/aggregation.js";
 import { L004 } from "../queries/listing.js";
+import { U003 } from "../queries/usage.js";
 import { costText } from "./ls.js";
 import { bar } from "../render/bars.js";
 import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd } from "../render/format.js";
@@ -51,8 +52,9 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
     const args = { execution_id: id };
     const [a1, a2, a3, a4, a5] = [ctx.run(A001, args), ctx.run(A002, args), ctx.run(A003, args), ctx.run(A004, args), ctx.run(A005, args)];
     const models = ctx.run(L004, args);
+    const agents = ctx.run(U003, args);
     if (opts.json) {
-      printJson(io, keyedJson({ execution_id: id }, [a1, a2, a3, a4, a5, { ...models, id: "models" }], opts.limit));
+      printJson(io, keyedJson({ execution_id: id }, [a1, a2, a3, a4, a5, { ...models, id: "models" }, { ...agents, id: "agents" }], opts.limit));
       return EXIT_OK;
     }
     const c = palette(io.color);
@@ -81,6 +83,18 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
         { key: "cache_write_tokens", header: "CACHE WRITE 5M", align: "right", get: (r) => fmtInt(r.cache_write_tokens), drop: 1 },
         { key: "cache_write_1h_tokens", header: "CACHE WRITE 1H", align: "right", get: (r) => fmtInt(r.cache_write_1h_tokens), drop: 3 },
         { key: "cost_usd", header: "COST", align: "right", get: (r) => costText(r.cost_usd, r.unpriced_calls) },
+      ], { limit }));
+    }
+    if (agents.rows.length) {
+      // Who spent what: the main agent, each subagent, compaction runs.
+      out.push(section(io, c, "Cost by agent", agents, [
+        { key: "instance_id", header: "AGENT", keep: true, get: (r) => r.instance_id ?? "(no agent)" },
+        { key: "agent_type", header: "TYPE", min: 8, get: (r) => r.agent_type ?? "—" },
+        { key: "model_calls", header: "MODEL CALLS", align: "right", get: (r) => fmtInt(r.model_calls), drop: 2 },
+        { key: "tool_calls", header: "TOOL CALLS", align: "right", get: (r) => fmtInt(r.tool_calls), drop: 3 },
+        { key: "total_tokens", header: "TOKENS", align: "right", get: (r) => fmtInt(r.total_tokens) },
+        { key: "cost_usd", header: "COST", align: "right", get: (r) => costText(r.cost_usd, r.unpriced_calls) },
+        { key: "cost_share", header: "SHARE", drop: 1, get: (r) => (r.cost_share === null ? "" : `${fmtPct(r.cost_share).padStart(6)} ${bar(r.cost_share, 1, 10)}`) },
       ], { limit }));
     }
     // Activity by hour as a small bar chart.
@@ -173,8 +187,8 @@ export function registerSummary(program: Command, app: App): void {
   withCommon(
     program
       .command("summary")
-      .summary("a run at a glance (A001–A005)")
-      .description("An execution at a glance (A001), tasks by status (A002), pass rate per assertion category (A004),\nduration percentiles per tool (A005) and activity by hour (A003).")
+      .summary("a run at a glance (A001–A005), tokens and cost by model and by agent")
+      .description("An execution at a glance (A001), tasks by status (A002), pass rate per assertion category (A004),\nduration percentiles per tool (A005), tokens and cost by model and by agent, and activity by hour (A003).")
       .argument("[exec]", "execution id (a unique prefix will do)")
       .addOption(limitOption(20)),
   )

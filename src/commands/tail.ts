@@ -47,7 +47,7 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
     agent: opts.agent ? ctx.resolve("agent", opts.agent) : undefined,
   }));
   const filter: EventFilter = { types: parseTypes(opts.type), task: ids.task, agent: ids.agent, errorsOnly: opts.errors };
-  const feed = new ChangeFeed(dbPath, { executionId: ids.exec });
+  const feed = new ChangeFeed(dbPath, { executionId: ids.exec, loops: true });
   if (feed.snapshot) io.err(`obs: ${dbPath} is read-only here (the file or its directory), so it is read as it is now; rows written to it later will not show\n`);
   // The last events that pass the filters, however far back they are.
   const backlog = feed.backlog(opts.last ?? 20, opts.since, (e) => passes(e, filter, !stream));

@@ -331,7 +331,8 @@ function buildTask(b: RunBuilder, c: TaskCtx): { end: number; failed: boolean; s
   b.push(now, "transcript:entry", { ...common, entry_type: "lock_acquire", category: "coordination", summary: `Lock acquired on ${lockFile}`, details: { file_path: lockFile, state: "acquired" } });
   tool(t.action === "CREATE" ? "Write" : "Edit", { file_path: t.file, ...(t.action === "CREATE" ? { content: `// ${t.title}\n…` } : { old_string: "…", new_string: "…" }) }, { skill: genId });
   const edits = Math.max(1, Math.round(b.int(2, 4) * c.scale));
-  for (let i = 0; i < edits; i++) tool("Edit", { file_path: sharedEdit ? "src/auth/session.ts" : t.file, old_string: "…", new_string: "…" }, { skill: genId });
+  // Each edit changes something else (the same edit again and again would be a loop, D007).
+  for (let i = 0; i < edits; i++) tool("Edit", { file_path: sharedEdit ? "src/auth/session.ts" : t.file, old_string: `/* draft ${i} */`, new_string: `/* draft ${i + 1} */` }, { skill: genId });
   if (!keepsLock) {
     b.push(now, "transcript:entry", { ...common, entry_type: "lock_release", category: "coordination", summary: `Lock released on ${lockFile}`, details: { file_path: lockFile } });
   }

@@ -44,15 +44,24 @@ export interface MessageBusStreamEvent extends Base {
 export interface WaveStatusEvent extends Base { type: "wave:status"; waveNumber: number; status: string; taskCount: number; completedCount: number; failedCount: number }
 export interface AgentHeartbeatEvent extends Base { type: "agent:heartbeat"; instanceId: string; status: string; currentTaskId?: string; metrics?: unknown }
 export interface ExecutionStatusEvent extends Base { type: "execution:status"; status: string; message?: string }
+/**
+ * Not one of seed 003's: the moment an agent's repeated calls became a loop (D007), at the call
+ * that made it one. obs tail shows it as a marker in the feed.
+ */
+export interface LoopStartEvent extends Base {
+  type: "loop:start"; instanceId?: string; tool: string; inputSummary: string;
+  /** How many identical calls it took (D007's min_calls), the first of them, and the call that made it a loop. */
+  calls: number; firstAt: string; firstToolUseId: string; toolUseId: string; inARow: boolean;
+}
 
 export type StreamEvent =
   | TranscriptStreamEvent | ToolUseStartEvent | ToolUseEndEvent | AssertionStreamEvent | SkillStartEvent | SkillEndEvent
-  | MessageBusStreamEvent | WaveStatusEvent | AgentHeartbeatEvent | ExecutionStatusEvent;
+  | MessageBusStreamEvent | WaveStatusEvent | AgentHeartbeatEvent | ExecutionStatusEvent | LoopStartEvent;
 
 export type StreamEventType = StreamEvent["type"];
 export const STREAM_EVENT_TYPES: readonly StreamEventType[] = [
   "transcript:entry", "tool:start", "tool:end", "assertion:result", "skill:start", "skill:end",
-  "messagebus:event", "wave:status", "agent:heartbeat", "execution:status",
+  "messagebus:event", "wave:status", "agent:heartbeat", "execution:status", "loop:start",
 ];
 
 /** The task an event is about, where it has one. */
@@ -72,7 +81,7 @@ export function agentOf(e: StreamEvent): string | undefined {
   switch (e.type) {
     case "transcript:entry": return e.entry.instanceId ?? undefined;
     case "agent:heartbeat": return e.instanceId;
-    case "tool:start": case "tool:end": case "skill:start": case "skill:end": case "assertion:result": return e.instanceId;
+    case "tool:start": case "tool:end": case "skill:start": case "skill:end": case "assertion:result": case "loop:start": return e.instanceId;
     case "messagebus:event": return e.entry.source ?? undefined;
     default: return undefined;
   }
@@ -88,6 +97,7 @@ export function isErrorEvent(e: StreamEvent): boolean {
     case "transcript:entry": return e.entry.entryType === "error";
     case "agent:heartbeat": return e.status === "error" || e.status === "failed";
     case "execution:status": return e.status === "failed";
+    case "loop:start": return true;
     default: return false;
   }
 }
@@ -109,6 +119,7 @@ export function describe(e: StreamEvent): string {
     case "wave:status": return `wave ${e.waveNumber} ${e.status} (${e.completedCount}/${e.taskCount} done, ${e.failedCount} failed)`;
     case "agent:heartbeat": return `${e.instanceId} ${e.status}${e.currentTaskId ? ` on ${e.currentTaskId}` : ""}`;
     case "execution:status": return `execution ${e.status}${e.message ? `: ${e.message}` : ""}`;
+    case "loop:start": return `LOOP ${e.tool} ${e.inputSummary} — the same call ${e.calls} times${e.inARow ? " in a row" : ""} since ${e.firstAt.slice(11, 23)} (D007)`;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Statement } from "better-sqlite3";
 import { openReadOnly, readsSnapshot, type DB } from "../db/open.js";
-import { parseJson } from "../queries/run.js";
+import { D007 } from "../queries/detection.js";
+import { parseJson, runQuery } from "../queries/run.js";
 import { tableExists } from "../queries/index.js";
 import type { StreamEvent } from "./events.js";
 
@@ -35,7 +36,12 @@ type Source = keyof typeof SOURCES;
 export interface FeedOptions {
   /** Only this execution's events (all executions when absent). */
   executionId?: string | null;
+  /** Also report when an agent's repeated calls become a loop (D007, run on the executions with new tool calls). */
+  loops?: boolean;
 }
+
+/** How often, at most, D007 looks again at executions with new tool calls: a marker is not worth a query per commit. */
+const LOOP_CHECK_MS = 250;
 
 export class ChangeFeed {
   private readonly db: DB;
@@ -49,6 +55,11 @@ export class ChangeFeed {
   private readonly passCounts = new Map<string, { pass: number; counted: number }>();
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
+  private readonly loops: boolean;
+  /** Executions with tool calls D007 has not looked at yet (with the earliest of them), and the loops already known. */
+  private readonly loopPending = new Map<string, string>();
+  private readonly loopsSeen = new Set<string>();
+  private loopCheckedAt = 0;
   private readonly waves: Statement | undefined;
   private readonly runs: Statement | undefined;
   private readonly recheckTool: Statement | undefined;
@@ -64,6 +75,7 @@ export class ChangeFeed {
     const agentOf = linked && tableExists(this.db, "transcript_entries")
       ? "(SELECT instance_id FROM transcript_entries te WHERE te.id = assertion_results.transcript_entry_id)"
       : "NULL";
+    this.loops = Boolean(opts.loops);
     for (const [table, sql] of Object.entries(SOURCES) as [Source, string][]) {
       if (tableExists(this.db, table)) this.stmts.set(table, this.db.prepare(sql.replace("@agent_of", agentOf)));
     }
@@ -133,7 +145,11 @@ export class ChangeFeed {
       for (const [table, top] of tops) this.marks.set(table, since ? 0 : Math.max(0, top - back));
       this.waveMark = since ? 0 : Math.max(0, waveTop - back);
       this.primeOpen();
-      const events = this.read().filter((e) => (!since || e.timestamp >= since) && keep(e));
+      const read = this.read();
+      // Loops already under way in what the backlog covers, in time order with the rest.
+      read.push(...this.loopEvents(true));
+      read.sort((x, y) => (x.timestamp < y.timestamp ? -1 : x.timestamp > y.timestamp ? 1 : 0));
+      const events = read.filter((e) => (!since || e.timestamp >= since) && keep(e));
       if (since) return events;
       if (events.length >= limit || back >= highest) return events.slice(-limit);
     }
@@ -146,6 +162,8 @@ export class ChangeFeed {
     this.waveState.clear();
     this.runState.clear();
     this.passCounts.clear();
+    this.loopPending.clear();
+    this.loopsSeen.clear();
   }
 
   /** How the run ended ("completed", "failed"), as the feed last read it; null while it is not over or unknown. */
@@ -160,6 +178,36 @@ export class ChangeFeed {
     this.primeOpen();
     // Learn the current wave and run statuses without reporting them.
     this.read();
+  }
+
+  /**
+   * Loops (D007) in the executions that had new tool calls since the last look, each reported
+   * once, at the call that made it one — which is one of the new calls; a loop that became one
+   * before them is old news. At most every LOOP_CHECK_MS unless `now`.
+   */
+  private loopEvents(now = false): StreamEvent[] {
+    if (!this.loops || !this.loopPending.size) return [];
+    if (!now && Date.now() - this.loopCheckedAt < LOOP_CHECK_MS) return [];
+    this.loopCheckedAt = Date.now();
+    const params: Record<string, unknown> = Object.fromEntries((D007.options ?? []).map((o) => [o.name, o.default]));
+    const minCalls = Number(params.min_calls);
+    const out: StreamEvent[] = [];
+    for (const [executionId, newFrom] of this.loopPending) {
+      const r = runQuery(this.db, D007, { ...params, execution_id: executionId });
+      for (const l of r.rows) {
+        const key = `${executionId}\u0000${l.instance_id ?? ""}\u0000${l.first_tool_use_id}`;
+        if (this.loopsSeen.has(key)) continue;
+        this.loopsSeen.add(key);
+        if (l.detected_at < newFrom) continue;
+        out.push({
+          type: "loop:start", timestamp: l.detected_at, executionId, ...(l.instance_id ? { instanceId: l.instance_id } : {}), tool: l.tool,
+          inputSummary: l.input_summary ?? "", calls: minCalls, firstAt: l.first_at, firstToolUseId: l.first_tool_use_id,
+          toolUseId: l.detected_tool_use_id, inARow: l.in_a_row === 1,
+        });
+      }
+    }
+    this.loopPending.clear();
+    return out;
   }
 
   /** Tool calls and skills already running when we attach will still have their end reported. */
@@ -182,9 +230,11 @@ export class ChangeFeed {
   /** New events since the last call, or [] when nothing was committed since (cheap: one pragma). */
   poll(): StreamEvent[] {
     const v = this.db.pragma("data_version", { simple: true }) as number;
-    if (v === this.version) return [];
+    const events = v === this.version ? [] : this.read();
     this.version = v;
-    return this.read();
+    // A loop is looked for a little after the calls that make it, even if nothing more lands.
+    events.push(...this.loopEvents());
+    return events;
   }
 
   /** Calls `onEvents` with each batch of new events, checking every `intervalMs`. */
@@ -268,6 +318,10 @@ export class ChangeFeed {
         });
         return;
       case "tool_uses":
+        if (this.loops && r.start_time) {
+          const from = this.loopPending.get(executionId);
+          if (from === undefined || String(r.start_time) < from) this.loopPending.set(executionId, String(r.start_time));
+        }
         if (r.start_time) {
           out.push({
             type: "tool:start", timestamp: String(r.start_time), executionId, toolUseId: String(r.id), tool: s(r.tool) ?? "?",

@@ -29,6 +29,7 @@ const TOPIC_OF: Record<ObservabilityDataEvent["type"], Topic> = {
   "wave:status": "waves",
   "agent:heartbeat": "agents",
   "execution:status": "execution",
+  "loop:start": "tools",
 };
 
 /** Whether a client subscribed to what an event is about. Filters narrow every topic, "all" too. */

@@ -44,7 +44,7 @@ export interface TailViewProps {
 }
 
 /** Event types a person should not miss: drawn in bold. */
-const LOUD = new Set<string>(["execution:status", "wave:status"]);
+const LOUD = new Set<string>(["execution:status", "wave:status", "loop:start"]);
 const AGENT_COLUMN = 14;
 const TYPE_COLUMN = 16;
 

@@ -257,4 +257,127 @@ export const D006: Query<D006Row> = {
      ORDER BY execution_id, cycle`,
 };
 
-export const DETECTION = [D001, D002, D003, D004, D005, D006] as const;
+export interface D007Row {
+  instance_id: string | null; agent_type: string | null; tool: string; input_summary: string | null;
+  /** 1 when every call of the loop came right after the one before (nothing else between), else 0. */
+  calls: number; in_a_row: number; other_calls: number; errors: number;
+  first_at: string; detected_at: string; last_at: string; span_ms: number;
+  model_calls: number; tokens: number | null; cost_usd: number | null; unpriced_calls: number;
+  first_tool_use_id: string; detected_tool_use_id: string; last_tool_use_id: string;
+}
+export const D007: Query<D007Row> = {
+  id: "D007",
+  family: "Detection",
+  title: "Repeated calls",
+  description:
+    "One agent calling the same tool with the same input (JSON compared as values) the given number of times (5) or more, " +
+    "each call in a row (nothing else called between) or within the window (60 s) of the one before: how long it went on, " +
+    "and the agent's model calls, tokens and cost meanwhile.",
+  arg: "execution",
+  executionScoped: true,
+  options: [
+    { name: "min_calls", description: "the fewest identical calls that make a loop", default: 5 },
+    { name: "window_ms", description: "identical calls closer than this continue a loop, other calls between or not", default: 60_000 },
+  ],
+  needs: {
+    tool_uses: ["id", "execution_id", "tool", "input", "input_summary", "is_error", "start_time", "end_time", "transcript_entry_id"],
+    transcript_entries: ["id", "instance_id"],
+  },
+  optional: {
+    tool_uses: ["replay_of"],
+    transcript_entries: ["sequence"],
+    build_agent_instances: ["id", "agent_type"],
+    llm_calls: ["id", "execution_id", "instance_id", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+      "cache_write_1h_tokens", "cost_usd", "start_time", "end_time", "replay_of"],
+  },
+  sql: `
+    -- The execution's own calls (history it replays from another run is that run's), each with
+    -- its place among its agent's calls (calls no agent is named for count as one agent's).
+    WITH calls AS (
+      SELECT tu.id, tu.tool, tu.input_summary, tu.is_error, tu.start_time,
+             COALESCE(tu.end_time, tu.start_time) AS end_time,
+             te.instance_id,
+             ROW_NUMBER() OVER (PARTITION BY te.instance_id ORDER BY tu.start_time, te.sequence, tu.id) AS agent_n,
+             -- The same call: the same tool and the same input, JSON as values (its spacing aside).
+             COALESCE(tu.tool, '') || char(31) ||
+             COALESCE(CASE WHEN json_valid(tu.input) THEN json(tu.input) END, trim(tu.input), tu.input_summary, '') AS call_key
+        FROM tool_uses tu
+        LEFT JOIN transcript_entries te ON te.id = tu.transcript_entry_id
+       WHERE tu.execution_id = @execution_id
+         AND tu.replay_of IS NULL
+         AND tu.start_time IS NOT NULL
+    ),
+    -- Only a call its agent made @min_calls times or more can be a loop: the rest need no more looking at.
+    repeated AS (
+      SELECT instance_id, call_key FROM calls GROUP BY instance_id, call_key HAVING COUNT(*) >= @min_calls
+    ),
+    -- The previous time the agent made the same call.
+    previous AS (
+      SELECT c.*,
+             LAG(c.agent_n)    OVER (PARTITION BY c.instance_id, c.call_key ORDER BY c.agent_n) AS prev_n,
+             LAG(c.start_time) OVER (PARTITION BY c.instance_id, c.call_key ORDER BY c.agent_n) AS prev_start
+        FROM calls c
+        JOIN repeated r ON r.instance_id IS c.instance_id AND r.call_key = c.call_key
+    ),
+    -- A call continues the loop of the previous same call when nothing else came between, or
+    -- when it came within the window; otherwise it starts a new one.
+    looped AS (
+      SELECT v.*,
+             SUM(CASE WHEN prev_n IS NOT NULL AND (agent_n = prev_n + 1 OR ${MS("start_time", "prev_start")} <= @window_ms) THEN 0 ELSE 1 END)
+               OVER (PARTITION BY instance_id, call_key ORDER BY agent_n ROWS UNBOUNDED PRECEDING) AS loop_no
+        FROM previous v
+    ),
+    numbered AS (
+      SELECT l.*,
+             ROW_NUMBER() OVER (PARTITION BY instance_id, call_key, loop_no ORDER BY agent_n) AS k,
+             COUNT(*)     OVER (PARTITION BY instance_id, call_key, loop_no) AS n
+        FROM looped l
+    ),
+    loops AS (
+      SELECT instance_id, call_key, loop_no,
+             MIN(tool)                                          AS tool,
+             MIN(CASE WHEN k = 1 THEN input_summary END)        AS input_summary,
+             COUNT(*)                                           AS calls,
+             MAX(agent_n) - MIN(agent_n) + 1 - COUNT(*)         AS other_calls,
+             SUM(is_error = 1)                                  AS errors,
+             MIN(start_time)                                    AS first_at,
+             MIN(CASE WHEN k = @min_calls THEN start_time END)  AS detected_at,
+             MAX(end_time)                                      AS last_at,
+             MIN(CASE WHEN k = 1 THEN id END)                   AS first_tool_use_id,
+             MIN(CASE WHEN k = @min_calls THEN id END)          AS detected_tool_use_id,
+             MIN(CASE WHEN k = n THEN id END)                   AS last_tool_use_id
+        FROM numbered
+       WHERE n >= @min_calls
+       GROUP BY instance_id, call_key, loop_no
+    ),
+    -- What the agent's model calls spent while the loop went on.
+    spend AS (
+      SELECT lp.instance_id, lp.call_key, lp.loop_no,
+             COUNT(m.id)                                        AS model_calls,
+             CASE WHEN COUNT(m.id) > 0
+                  THEN SUM(COALESCE(m.input_tokens, 0) + COALESCE(m.output_tokens, 0) + COALESCE(m.cache_read_tokens, 0)
+                           + COALESCE(m.cache_write_tokens, 0) + COALESCE(m.cache_write_1h_tokens, 0)) END AS tokens,
+             SUM(m.cost_usd)                                    AS cost_usd,
+             COALESCE(SUM(m.id IS NOT NULL AND m.cost_usd IS NULL), 0) AS unpriced_calls
+        FROM loops lp
+        LEFT JOIN llm_calls m
+               ON m.execution_id = @execution_id
+              AND m.replay_of IS NULL
+              AND m.instance_id IS lp.instance_id
+              AND julianday(COALESCE(m.end_time, m.start_time)) BETWEEN julianday(lp.first_at) AND julianday(lp.last_at)
+       GROUP BY lp.instance_id, lp.call_key, lp.loop_no
+    )
+    SELECT lp.instance_id,
+           (SELECT ag.agent_type FROM build_agent_instances ag WHERE ag.id = lp.instance_id) AS agent_type,
+           lp.tool, lp.input_summary, lp.calls,
+           lp.other_calls = 0                                   AS in_a_row,
+           lp.other_calls, lp.errors, lp.first_at, lp.detected_at, lp.last_at,
+           ${MS("lp.last_at", "lp.first_at")}                   AS span_ms,
+           s.model_calls, s.tokens, s.cost_usd, s.unpriced_calls,
+           lp.first_tool_use_id, lp.detected_tool_use_id, lp.last_tool_use_id
+      FROM loops lp
+      JOIN spend s ON s.instance_id IS lp.instance_id AND s.call_key = lp.call_key AND s.loop_no = lp.loop_no
+     ORDER BY lp.first_at, lp.instance_id, lp.first_tool_use_id`,
+};
+
+export const DETECTION = [D001, D002, D003, D004, D005, D006, D007] as const;

@@ -86,6 +86,58 @@ export const errorCount = (exec: string) => `(
            + (SELECT COUNT(*) FROM tasks t WHERE t.execution_id = ${exec} AND +t.status = 'failed' AND t.replay_of IS NULL))`;
 
 /**
+ * The errors ERRORS_CTE lists, for every execution at once (a usage report spans many), each
+ * with its execution, time, the agent it happened to where one is known (the task's agent for a
+ * failed assertion or task) and the tool for a tool error. The three forms must count the same
+ * things; the usage tests hold this one to the per-execution count.
+ */
+export const ERROR_FACTS_CTE = `
+  error_facts AS (
+    SELECT tu.execution_id, COALESCE(tu.end_time, tu.start_time) AS occurred_at,
+           (SELECT te.instance_id FROM transcript_entries te WHERE te.id = tu.transcript_entry_id) AS instance_id,
+           tu.tool
+      FROM tool_uses tu
+     WHERE tu.is_error = 1 AND tu.replay_of IS NULL
+    UNION ALL
+    SELECT te.execution_id, te.timestamp, te.instance_id, NULL
+      FROM transcript_entries te
+     WHERE te.entry_type = 'error' AND te.replay_of IS NULL
+    UNION ALL
+    SELECT st.execution_id, COALESCE(st.end_time, st.start_time), st.instance_id, NULL
+      FROM skill_traces st
+     WHERE st.status = 'failed'
+    UNION ALL
+    SELECT ar.execution_id, ar.timestamp,
+           (SELECT ag.id FROM build_agent_instances ag WHERE ag.task_id = ar.task_id ORDER BY ag.spawned_at LIMIT 1), NULL
+      FROM assertion_results ar
+     WHERE ar.result = 'fail'
+    UNION ALL
+    SELECT mb.execution_id, mb.timestamp, (SELECT ag.id FROM build_agent_instances ag WHERE ag.id = mb.source), NULL
+      FROM message_bus_log mb
+     WHERE mb.severity IN ('error', 'critical')
+    UNION ALL
+    SELECT ag.execution_id, COALESCE(ag.completed_at, ag.last_heartbeat_at), ag.id, NULL
+      FROM build_agent_instances ag
+     WHERE ag.status IN ('failed', 'error')
+    UNION ALL
+    SELECT t.execution_id, COALESCE(t.completed_at, t.status_at, t.started_at),
+           (SELECT ag.id FROM build_agent_instances ag WHERE ag.task_id = t.id ORDER BY ag.spawned_at LIMIT 1), NULL
+      FROM tasks t
+     WHERE t.status = 'failed' AND t.replay_of IS NULL
+  )`;
+
+/** The tables and columns ERROR_FACTS_CTE reads: optional, as a missing table only has no errors. */
+export const ERROR_FACTS_OPTIONAL: Record<string, string[]> = {
+  tool_uses: ["execution_id", "is_error", "replay_of", "end_time", "start_time", "transcript_entry_id", "tool"],
+  transcript_entries: ["id", "execution_id", "entry_type", "replay_of", "timestamp", "instance_id"],
+  skill_traces: ["execution_id", "status", "end_time", "start_time", "instance_id"],
+  assertion_results: ["execution_id", "result", "timestamp", "task_id"],
+  message_bus_log: ["execution_id", "severity", "timestamp", "source"],
+  build_agent_instances: ["id", "execution_id", "status", "completed_at", "last_heartbeat_at", "task_id", "spawned_at"],
+  tasks: ["id", "execution_id", "status", "completed_at", "status_at", "started_at", "replay_of"],
+};
+
+/**
  * What marks a row as history an execution carries from another (a resumed, forked or copied
  * session): replay_of names the execution that owns it. Errors, counts and spending are an
  * execution's own work, so they leave such rows out. A file from before replays were known has

@@ -8,7 +8,7 @@ import { TROUBLESHOOTING } from "./troubleshooting.js";
 import type { ArgKind, Query } from "./types.js";
 import { VALIDATION } from "./validation.js";
 
-/** The 39 named queries, in the order of queries.md. */
+/** The 40 named queries, in the order of queries.md (and D007, repeated calls, after them). */
 export const QUERIES: readonly Query<never>[] = [
   ...VALIDATION, ...TROUBLESHOOTING, ...INVESTIGATION, ...AGGREGATION, ...PARALLEL, ...DETECTION,
 ] as unknown as Query<never>[];

@@ -1,6 +1,6 @@
 import type { DB } from "../db/open.js";
 
-export type Family = "Validation" | "Troubleshooting" | "Investigation" | "Aggregation" | "Parallel" | "Detection" | "Listing" | "Search";
+export type Family = "Validation" | "Troubleshooting" | "Investigation" | "Aggregation" | "Parallel" | "Detection" | "Listing" | "Search" | "Usage";
 
 /** What a query is asked about. */
 export type ArgKind = "execution" | "task" | "correlation" | "task_list" | "agent" | "none";
