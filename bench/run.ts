@@ -5,6 +5,7 @@
  *            bulk-loading the same lines (JSON parsed in SQL, one table, three indexes).
  *   queries  every execution-scoped query on that database (target < 50 ms each), the
  *            others once, `obs validate --all` (target < 2 s), and each plan's full scans.
+ *   start-up `obs --version` and `obs ls` (on the demo) in CPU time within 1.5× of `node -e 0`.
  *   latency  commit → `obs tail --json` line, from a second process (p50 < 30 ms, p99 < 100 ms);
  *            a line appended to a followed file → its row committed (p50 < 50 ms, p99 < 100 ms).
  *
@@ -12,7 +13,7 @@
  * a script can gate on it; 0 when every target is met.
  *
  * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
- *          --queries-only (reuse bench/out/bench.db from an earlier run), --latency-only.
+ *          --queries-only (reuse bench/out/bench.db from an earlier run), --latency-only, --startup-only.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -25,6 +26,7 @@ import { L005, L006, L007 } from "../src/queries/listing.js";
 import { runQuery } from "../src/queries/run.js";
 import { matchExpression, search } from "../src/queries/search.js";
 import { benchFollow, benchLatency } from "./latency.js";
+import { benchStartupRatios } from "./startup.js";
 import { fmtInt } from "../src/render/format.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -192,9 +194,25 @@ async function benchLive(): Promise<void> {
   target("append → followed row p99 < 100 ms", follow.seen === follow.samples && follow.p99 < 100, `p99 ${follow.p99.toFixed(1)} ms, ${follow.seen}/${follow.samples} seen`);
 }
 
+/** Start-up: what every command pays before it does anything, against bare Node. */
+function benchStartup(): void {
+  const dir = path.join(OUT, "startup");
+  fs.mkdirSync(dir, { recursive: true });
+  const demo = spawnSync(process.execPath, [BIN, "demo", "--db", "demo.db"], { cwd: dir, encoding: "utf8" });
+  if (demo.status !== 0) throw new Error(`obs demo failed: ${demo.stderr}`);
+  const { baseline, medians } = benchStartupRatios({ "obs --version": [process.execPath, BIN, "--version"], "obs ls": [process.execPath, BIN, "ls", "--db", "demo.db"] }, dir);
+  console.log(`\nstart-up, CPU time (median of 25 runs each, interleaved): node -e 0 ${baseline.toFixed(0)} ms`);
+  for (const [name, ms] of Object.entries(medians)) {
+    const ratio = ms / baseline;
+    console.log(`  ${name.padEnd(14)} ${ms.toFixed(0)} ms, ${ratio.toFixed(2)}× (target ≤ 1.5×: ${target(`${name} start-up ≤ 1.5× node -e 0`, ratio <= 1.5, `${ratio.toFixed(2)}×`)})`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   if (process.argv.includes("--latency-only")) return benchLive();
+  if (process.argv.includes("--startup-only")) return benchStartup();
   const file = path.join(OUT, "events.jsonl");
   const db = path.join(OUT, "bench.db");
   const shellDb = path.join(OUT, "shell.db");
@@ -237,6 +255,7 @@ async function main() {
     fs.rmSync(file, { force: true });
   }
   benchQueries(db);
+  benchStartup();
   await benchLive();
   console.log(`(the bench database is kept at ${path.relative(process.cwd(), db)}; --queries-only reruns the query part on it)`);
 }

@@ -121,8 +121,8 @@ test("help and version exit 0 on stdout; no arguments shows help", () => {
   }
 });
 
-test("every command has help with an example", () => {
-  const program = buildProgram({ io: { out: () => {}, err: () => {} } as never, code: 0 });
+test("every command has help with an example", async () => {
+  const program = await buildProgram({ io: { out: () => {}, err: () => {} } as never, code: 0 });
   assert.ok(program.commands.length >= 3);
   for (const c of program.commands) {
     let after = "";

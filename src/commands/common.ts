@@ -1,6 +1,16 @@
-import { Command, Option } from "commander";
+import { createRequire } from "node:module";
+import type { Command, Option as OptionType } from "commander";
 import type { IO } from "../io.js";
 import { UserError } from "../errors.js";
+
+/**
+ * commander as the CommonJS package it is: its ESM wrapper costs every command a few ms more to
+ * load. Commands take Option (and the CLI Command) from here, so it is loaded once, one way.
+ */
+const commander = createRequire(import.meta.url)("commander") as typeof import("commander");
+export const { Command: CommandClass, CommanderError } = commander;
+export const Option = commander.Option;
+export type Option = OptionType;
 
 /** What every command is given: the IO to write to, and where to put its exit status. */
 export interface App {

@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
 import { findQuery, QUERIES } from "../queries/index.js";
@@ -6,7 +6,7 @@ import { missingFor } from "../queries/run.js";
 import type { ArgKind } from "../queries/types.js";
 import { formatOf, printJson, printRows } from "../render/output.js";
 import { withRead } from "./context.js";
-import { withCommon, type App, type CommonOpts } from "./common.js";
+import { withCommon, type App, type CommonOpts, Option } from "./common.js";
 
 const ARG_NAME: Record<ArgKind, string> = { execution: "EXEC", task: "TASK", correlation: "CORRELATION_ID", task_list: "TASK_LIST", agent: "AGENT", none: "" };
 

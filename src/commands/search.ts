@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
 import { reindexSearch, SEARCH_KINDS } from "../db/search.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
@@ -9,7 +9,7 @@ import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
 import { withRead } from "./context.js";
-import { limitOption, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
+import { limitOption, Option, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface SearchOpts extends CommonOpts {
   exec?: string;

@@ -1,11 +1,11 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { L009, L010, RECORD_QUERIES, RECORD_TABLES, type RecordIdRow, type RecordKind } from "../queries/listing.js";
 import { printJson } from "../render/output.js";
 import { parsed, renderRecord, showCommand } from "../render/record.js";
 import { withRead, type ReadContext } from "./context.js";
-import { withCommon, type App, type CommonOpts } from "./common.js";
+import { withCommon, type App, type CommonOpts, Option } from "./common.js";
 
 export interface ShowOpts extends CommonOpts {
   kind?: RecordKind;

@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { resolveDbPath } from "../db/open.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
@@ -6,7 +6,7 @@ import { agentOf, describe, isErrorEvent, STREAM_EVENT_TYPES, type StreamEvent }
 import { ChangeFeed } from "../live/feed.js";
 import { endsRun, passes, type EventFilter } from "../live/filter.js";
 import { withRead } from "./context.js";
-import { parseWhen, parsePositiveInt, withCommon, type App, type CommonOpts } from "./common.js";
+import { parseWhen, parsePositiveInt, withCommon, type App, type CommonOpts, Option } from "./common.js";
 
 export interface TailOpts extends CommonOpts {
   type?: string;

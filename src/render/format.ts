@@ -1,7 +1,11 @@
 /** Small formatting helpers shared by every view. */
 
+/** 1,234,567. By hand: the first toLocaleString of a process starts ICU's formatting, ~15 ms of every command. */
 export function fmtInt(n: number | null | undefined): string {
-  return n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en-US");
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  const r = Math.round(n);
+  const digits = String(Math.abs(r)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return r < 0 ? `-${digits}` : digits;
 }
 
 /** Milliseconds as a person reads them: 850ms, 12.3s, 4m 05s, 2h 10m. */

@@ -1,5 +1,4 @@
-import Table from "cli-table3";
-import type { IO } from "../io.js";
+import { palette, type IO } from "../io.js";
 import { cut } from "./format.js";
 
 /**
@@ -36,30 +35,25 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
   const cells = allCells.map((row) => keepIdx.map((i) => row[i]!));
   const natural = keepIdx.map((i) => allNatural[i]!);
   const widths = fitWidths(natural, columns, io.columns);
-  const table = new Table({
-    head: columns.map((c, i) => cut(c.header, widths[i]!)),
-    style: { head: io.color ? ["bold"] : [], border: io.color ? ["grey"] : [], compact: true, "padding-left": 1, "padding-right": 1 },
-    colAligns: columns.map((c) => c.align ?? "left"),
-    chars: {
-      top: "", "top-mid": "", "top-left": "", "top-right": "",
-      bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
-      left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: " ",
-    },
-    wordWrap: false,
-  });
-  rows.forEach((r, ri) => {
-    table.push(
-      columns.map((c, i) => {
-        const text = cut(cells[ri]![i]!, widths[i]!);
-        return c.color && io.color ? c.color(text, r) : text;
-      }),
-    );
-  });
-  return table
-    .toString()
-    .split("\n")
-    .map((l) => l.replace(/\s+$/, ""))
-    .join("\n");
+  const bold = palette(io.color).bold;
+  // A space before each column and two after it (cut cells are as wide as their column at most).
+  const line = (texts: string[], paint: (t: string, i: number) => string) =>
+    texts
+      .map((t, i) => {
+        const pad = " ".repeat(Math.max(0, widths[i]! - t.length));
+        const cell = paint(t, i);
+        return " " + (columns[i]!.align === "right" ? pad + cell : cell + pad) + " ";
+      })
+      .join(" ")
+      .replace(/\s+$/, "");
+  const head = line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t));
+  const body = rows.map((r, ri) =>
+    line(columns.map((_, i) => cut(cells[ri]![i]!, widths[i]!)), (t, i) => {
+      const c = columns[i]!;
+      return c.color && io.color ? c.color(t, r) : t;
+    }),
+  );
+  return [head, ...body].join("\n");
 }
 
 const DEFAULT_MIN = 6;
