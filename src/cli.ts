@@ -33,6 +33,8 @@ const COMMANDS: [names: string[], load: () => Promise<Register>][] = [
   [["usage"], async () => (await import("./commands/usage.js")).registerUsage],
 ];
 
+const unwrap = (text: string) => text.replace(/([^\n])\n(?!\n)/g, "$1 ");
+
 /** The command a command line runs, if it names one obs has (`obs help X` runs X's help). */
 function commandOf(argv: string[]): string | undefined {
   const [first, second] = argv;
@@ -55,6 +57,12 @@ export async function buildProgram(app: App, argv?: string[]): Promise<Command> 
     .configureOutput({
       writeOut: (s) => app.io.out(s),
       writeErr: (s) => app.io.err(s),
+    })
+    // Descriptions are wrapped once, by commander at the terminal's width: a line break written
+    // into one is a space (a blank line still parts two paragraphs). Commands inherit this.
+    .configureHelp({
+      commandDescription: (cmd) => unwrap(cmd.description()),
+      subcommandDescription: (cmd) => unwrap(cmd.summary() || cmd.description()),
     })
     .addHelpText(
       "after",

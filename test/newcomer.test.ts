@@ -112,3 +112,28 @@ test("global options come before the command too: obs --db X ls, obs --json --db
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option '--nonsense'/);
 });
+
+test("help is wrapped once, at the width, and speaks of the product: no design document, no id obs query does not take", () => {
+  const top = spawnCli(["--help"]);
+  const names = [...top.stdout.matchAll(/^ {2}([a-z]+) \[options\]/gm)].map((m) => m[1]!);
+  assert.ok(names.length >= 18, top.stdout);
+  const queries = new Set(JSON.parse(obs("queries", "--json").stdout).map((q: { id: string }) => q.id));
+  for (const name of names.filter((n) => n !== "serve")) {
+    const help = spawnCli([name, "--help"]).stdout;
+    // The description: the paragraphs between "Usage:" and the first list.
+    const description = help.split("\n\n").slice(1).filter((p) => !/^(Arguments|Options|Commands|Examples):/.test(p));
+    for (const para of description.slice(0, 3)) {
+      const lines = para.split("\n");
+      // Wrapped twice, a paragraph has short lines in its middle (a hard break re-wrapped).
+      lines.slice(0, -1).forEach((l) => assert.ok(l.length > 50, `${name}: a short line inside a paragraph, wrapped twice?\n${para}`));
+      for (const l of lines) assert.ok(l.length <= 80, `${name}: wider than 80: ${l}`);
+    }
+    assert.doesNotMatch(help, /\bseed\b/i, `${name}'s help names a design document`);
+    for (const id of help.matchAll(/\b([A-Z]\d{3})\b/g)) assert.ok(queries.has(id[1]), `${name}'s help names ${id[1]}, which obs query does not take`);
+  }
+  for (const args of [["summary", "exec-103"], ["errors", "exec-103"], ["waves", "exec-103"], ["anomalies", "exec-103"], ["validate", "exec-103"]]) {
+    const out = obs(...args).stdout;
+    for (const id of out.matchAll(/\(([A-Z]\d{3})[,)]/g)) assert.ok(queries.has(id[1]), `${args[0]} shows (${id[1]}), which obs query does not take`);
+    assert.doesNotMatch(out, /\bseed\b/i);
+  }
+});

@@ -75,7 +75,8 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
       { key: "max_ms", header: "MAX", align: "right", get: (r) => fmtMs(r.max_ms) },
     ], { limit }));
     if (models.rows.length) {
-      out.push(section(io, c, "Tokens and cost by model", models, [
+      // Named by what they are: these are obs's own lookups, not queries `obs query` runs.
+      out.push(section(io, c, "Tokens and cost by model", { ...models, id: "" }, [
         { key: "model", header: "MODEL" }, { key: "calls", header: "CALLS", align: "right" },
         { key: "input_tokens", header: "INPUT", align: "right", get: (r) => fmtInt(r.input_tokens) },
         { key: "output_tokens", header: "OUTPUT", align: "right", get: (r) => fmtInt(r.output_tokens) },
@@ -87,7 +88,7 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
     }
     if (agents.rows.length) {
       // Who spent what: the main agent, each subagent, compaction runs.
-      out.push(section(io, c, "Cost by agent", agents, [
+      out.push(section(io, c, "Cost by agent", { ...agents, id: "" }, [
         { key: "instance_id", header: "AGENT", keep: true, get: (r) => r.instance_id ?? "(no agent)" },
         { key: "agent_type", header: "TYPE", min: 8, get: (r) => r.agent_type ?? "—" },
         { key: "model_calls", header: "MODEL CALLS", align: "right", get: (r) => fmtInt(r.model_calls), drop: 2 },

@@ -194,7 +194,7 @@ export function registerValidate(program: Command, app: App): void {
   )
     .addHelpText(
       "after",
-      "\nA budget's limits can be stored in the database (obs config max-cost 5, …) and apply to every\nvalidate; flags override them.\n" +
+      "\nA budget's limits can be stored in the database (obs config max-cost 5, …) and\napply to every validate; flags override them.\n" +
         "\nExamples:\n  obs validate exec-103\n  obs validate --all --json | jq '.[] | select(.ok | not) | .execution_id'\n" +
         "  obs validate exec-103 --max-cost 5 --max-tokens 2M --max-duration 30m --max-errors 0",
     )

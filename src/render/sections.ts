@@ -14,7 +14,8 @@ export function section<Row>(
 ): string {
   const lines: string[] = [];
   const count = result.rows.length;
-  const head = `${c.bold(title)} ${c.dim(`(${result.id})`)}`;
+  // A query id is shown where `obs query` can run it; obs's own lookups go by their title.
+  const head = result.id ? `${c.bold(title)} ${c.dim(`(${result.id})`)}` : c.bold(title);
   if (result.skipped) {
     lines.push(`${head}  ${c.warn(`skipped: ${result.reason}`)}`);
     return lines.join("\n");
