@@ -4,6 +4,7 @@
  */
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { spawnCli, tmpDir } from "./helpers.js";
 
@@ -136,4 +137,37 @@ test("help is wrapped once, at the width, and speaks of the product: no design d
     for (const id of out.matchAll(/\(([A-Z]\d{3})[,)]/g)) assert.ok(queries.has(id[1]), `${args[0]} shows (${id[1]}), which obs query does not take`);
     assert.doesNotMatch(out, /\bseed\b/i);
   }
+});
+
+test("obs demo's hints are commands a newcomer can type where they are, and every one of them runs", async () => {
+  const { ROOT, BIN } = await import("./helpers.js");
+  const fs = await import("node:fs");
+  const dir = tmpDir();
+  const fresh = path.join(dir, "fresh.db");
+  // In the package, after npm install, nothing on the PATH: npx obs.
+  const inRoot = spawnCli(["demo", "--db", fresh], { cwd: ROOT });
+  assert.equal(inRoot.code, 0, inRoot.stderr);
+  const hints = [...inRoot.stdout.matchAll(/^ {2}(npx obs [^\n]*?) {3,}\S/gm)].map((m) => m[1]!.trim());
+  assert.ok(hints.length >= 12, inRoot.stdout);
+  assert.match(inRoot.stdout, /\(npx obs is how to run obs from here; `npm link` in this directory puts `obs` on your PATH\)/);
+  for (const hint of hints) {
+    const args = hint.replace(/^npx obs /, "").split(" ");
+    const r = spawnCli(args, { cwd: ROOT });
+    assert.ok(r.code === 0 || r.code === 1, `${hint}: exit ${r.code}\n${r.stderr}`);
+    assert.notEqual(r.stdout, "", `${hint} printed nothing`);
+  }
+  // npx itself finds the package's own bin there.
+  const npx = spawnSync("npx", ["--no-install", "obs", "ls", "--db", fresh], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  assert.equal(npx.status, 0, npx.stderr);
+  assert.match(npx.stdout, /^ EXECUTION/);
+  // Elsewhere, with obs on the PATH (npm link's symlink): obs.
+  const bin = path.join(dir, "bin");
+  fs.mkdirSync(bin);
+  fs.symlinkSync(BIN, path.join(bin, "obs"));
+  const linked = spawnCli(["demo", "--db", fresh], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+  assert.match(linked.stdout, /^ {2}obs ls --db \S+ {3,}the runs, newest first$/m);
+  assert.doesNotMatch(linked.stdout, /npx|npm link/);
+  // Elsewhere, nothing on the PATH: node and the launcher's path.
+  const away = spawnCli(["demo", "--db", fresh], { cwd: dir });
+  assert.match(away.stdout, new RegExp(`^ {2}node ${BIN.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} ls --db `, "m"));
 });
