@@ -171,3 +171,24 @@ test("obs demo's hints are commands a newcomer can type where they are, and ever
   const away = spawnCli(["demo", "--db", fresh], { cwd: dir });
   assert.match(away.stdout, new RegExp(`^ {2}node ${BIN.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} ls --db `, "m"));
 });
+
+test("narrow terminals: validate, summary, waves, compare and errors fit 60 and 100 columns, wrapping or stacking, never cutting an id or a number", () => {
+  const whole: Record<string, string[]> = {
+    "validate exec-103": ["agent-103-09", "src/auth/session.ts", "2026-11-20 09:35:54", "exec-103:169", "ch-103-19", "2026-11-20 09:38:37", "2 of 7 checks failed"],
+    "summary exec-103": ["2026-11-20 09:34:00", "2026-11-20 09:47:12", "(13m 12s)", "1,010,106 in", "106,269 out", "606,063 cache read", "78,325 cache write", "cost $5.0999", "97.4%"],
+    "waves exec-103": ["5/0/0/5", "2/1/1/4", "92.3%", "agent-103-19", "9m 10s", "src/auth/session.ts", "agent-103-09", "agent-103-07", "9.06"],
+    "compare": ["exec-101", "$5.3407", "duration +8m 36s", "errors +20", "pass rate −2.6 pts", "cost −$0.0639"],
+    "errors exec-103": ["followed by 12 more errors within 26.7s", "Error: connect ECONNREFUSED 127.0.0.1:5432 (test database not running)", "task-103-13", "2026-11-20 09:37:23", "tu-103-19-010"],
+  };
+  for (const columns of [60, 100]) {
+    for (const [command, values] of Object.entries(whole)) {
+      const r = spawnCli([...command.split(" "), "--db", db], { env: { COLUMNS: String(columns) } });
+      assert.ok(r.code === 0 || r.code === 1, `${command}: ${r.stderr}`);
+      for (const l of r.stdout.split("\n")) assert.ok([...l].length <= columns, `${command} at ${columns}: wider: '${l}'`);
+      assert.doesNotMatch(r.stdout, /\d…/, `${command} at ${columns}: a number cut`);
+      // Wrapped text goes on under its own indentation: joined, every value is there whole.
+      const joined = r.stdout.replace(/\n +/g, " ").replace(/ {2,}/g, " ");
+      for (const v of values) assert.ok(joined.includes(v), `${command} at ${columns}: '${v}' not whole in:\n${r.stdout}`);
+    }
+  }
+});

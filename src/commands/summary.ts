@@ -6,7 +6,7 @@ import { L004 } from "../queries/listing.js";
 import { U003 } from "../queries/usage.js";
 import { costText } from "./ls.js";
 import { bar } from "../render/bars.js";
-import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd } from "../render/format.js";
+import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd, fitLine } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent, section } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
@@ -42,7 +42,7 @@ function glance(a: A001Row, io: IO): string {
     `  skills ${a.skills} · agents ${a.agents} · waves ${a.waves}`,
     `  tokens      ${tokens}`,
     ...replayed,
-  ].join("\n");
+  ].map((l) => fitLine(l, io.columns, 14)).join("\n");
 }
 
 export async function runSummary(exec: string | undefined, opts: SummaryOpts, io: IO): Promise<number> {
@@ -176,7 +176,8 @@ function printComparison(r: QueryResult<A006Row>, groups: { title: string; note:
     ], io));
     if (rows.length > 1) {
       out.push(c.bold("Changes"));
-      for (let i = 1; i < rows.length; i++) out.push(changes(rows[i - 1]!, rows[i]!, c));
+      // Broken between its changes to fit, the rest under the first change.
+      for (let i = 1; i < rows.length; i++) out.push(fitLine(changes(rows[i - 1]!, rows[i]!, c), io.columns, 4));
     }
     out.push("");
   }

@@ -83,7 +83,12 @@ export function renderVerdict(v: Verdict, io: IO, limit: number): string {
       out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(cut(desc, io.columns - [...head].length))}`);
       const shown = ch.rows.slice(0, limit).map((r) => ({ ...r, ...timeFields(r) }));
       const keys = Object.keys(shown[0] ?? {}).filter((k) => k !== "execution_id");
-      out.push(indent(renderTable(shown, keys.map((k) => ({ key: k, header: k.toUpperCase(), keep: /(^|_)id$/.test(k) })), { ...io, columns: io.columns - 6 }), 6));
+      // Ids, times and counts are never cut; a table too wide for them is stacked.
+      const columns = keys.map((k) => ({
+        key: k, header: k.toUpperCase(), keep: /(^|_)id$|_at$|^start$|^end$/.test(k),
+        ...(shown.some((r) => typeof r[k] === "number") && shown.every((r) => typeof r[k] === "number" || r[k] === null) ? { align: "right" as const } : {}),
+      }));
+      out.push(indent(renderTable(shown, columns, { ...io, columns: io.columns - 6 }), 6));
       if (ch.count > shown.length) out.push(c.dim(`      … ${fmtInt(ch.count - shown.length)} more (obs query ${ch.id} ${v.execution_id})`));
     }
   }

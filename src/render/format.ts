@@ -77,3 +77,24 @@ export function wrapWords(text: string, width: number): string[] {
   if (cur || !lines.length) lines.push(cur);
   return lines;
 }
+
+/**
+ * A line of parts — `a · b`, `a / b`, `a → b`, `a, b`, `a  (b)` — broken between its parts to
+ * fit the width, each further line indented by `indent`; colour codes take no room. A part wider
+ * than a line stays whole on a line of its own.
+ */
+export function fitLine(line: string, width: number, indent: number): string {
+  if (!Number.isFinite(width) || visibleWidth(line) <= width) return line;
+  const pieces = line.split(/(?<= · | \/ | → |, )|(?= {2}\()/);
+  const out: string[] = [];
+  let cur = "";
+  for (const p of pieces) {
+    if (!cur || visibleWidth(cur + p) <= width) cur += p;
+    else {
+      out.push(cur.trimEnd());
+      cur = " ".repeat(indent) + p.trimStart();
+    }
+  }
+  out.push(cur.trimEnd());
+  return out.join("\n");
+}
