@@ -17,10 +17,15 @@ export class UserError extends Error {
   }
 }
 
+/** A message that echoes a huge argument shows its start: nobody reads 100 kB of it on a terminal. */
+function cutLong(text: string): string {
+  return text.replace(/\S{200,}/g, (w) => `${w.slice(0, 80)}… (${w.length} characters)`);
+}
+
 /** Maps any thrown value to what the user sees and the exit status; the one place that does. */
 export function describeError(err: unknown): { lines: string[]; code: number } {
   if (err instanceof UserError) {
-    return { lines: [`obs: ${err.message}`, ...err.hints.map((h) => `  ${h}`)], code: EXIT_ERROR };
+    return { lines: [`obs: ${cutLong(err.message)}`, ...err.hints.map((h) => `  ${cutLong(h)}`)], code: EXIT_ERROR };
   }
   const e = err as { code?: string; message?: string; stack?: string };
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) {

@@ -13,6 +13,7 @@ import path from "node:path";
 import { codex } from "../src/ingest/adapters/codex.js";
 import { claudeStreamJson } from "../src/ingest/adapters/claude-stream-json.js";
 import { geminiCli } from "../src/ingest/adapters/gemini-cli.js";
+import { adapterEvents } from "../src/ingest/ingest.js";
 import { PRICES } from "../src/pricing.js";
 import { all, cli, one, ROOT, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 
@@ -50,7 +51,7 @@ function counts(db: string, id: string): Counts {
 
 /** The reasoning tokens of a file's model calls, from its adapter's events (the column is the schema's next). */
 function reasoning(adapter: typeof codex, file: string): number {
-  return adapter.read(file, fs.readFileSync(file), ctx).events.filter((e) => e.kind === "llm:call").reduce((n, e) => n + Number(e.reasoning_tokens ?? 0), 0);
+  return adapterEvents(adapter, file, ctx.prices).events.filter((e) => e.kind === "llm:call").reduce((n, e) => n + Number(e.reasoning_tokens ?? 0), 0);
 }
 
 const CODEX: Record<string, { file: string; want: Counts; reasoning: number }> = {
@@ -323,7 +324,7 @@ test("claude -p stream-json: every fixture; the result's modelUsage and cost are
   assert.equal(r.code, 0, r.stderr);
   for (const [id, e] of Object.entries(STREAM)) {
     assert.deepEqual(counts(db, id), e.want, id);
-    const events = claudeStreamJson.read(path.join(FIX, "claude-stream-json", e.file), fs.readFileSync(path.join(FIX, "claude-stream-json", e.file)), ctx).events.filter((x) => x.kind === "llm:call");
+    const events = adapterEvents(claudeStreamJson, path.join(FIX, "claude-stream-json", e.file), ctx.prices).events.filter((x) => x.kind === "llm:call");
     assert.equal(events.reduce((n, x) => n + Number(x.cache_write_tokens) + Number(x.cache_write_1h_tokens ?? 0), 0), e.writes, `${id}: cache writes, 5-minute and 1-hour`);
     // One response over several lines is one call, named by its message.id.
     const ids = events.map((x) => x.response_id).filter(Boolean);

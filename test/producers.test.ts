@@ -258,7 +258,7 @@ test("a locked, missing or foreign database never stops the agent: said once, th
   w.write({ entryType: "checkpoint", summary: "while locked 2" });
   w.flush();
   assert.equal(reports.length, 1, reports.join(""));
-  assert.match(reports[0]!, /^obs producer: cannot write .*obs\.db \(SQLITE_BUSY: database is locked\); the record goes on in .*exec-locked\/unified\.jsonl, and the database is tried again at each flush — `obs ingest .*` brings a database up to date\n$/);
+  assert.match(reports[0]!, /^obs producer: cannot write .*obs\.db \(SQLITE_BUSY: gave up after waiting \d+\.\d s for another program to finish writing .*obs\.db \(--wait\)\); the record goes on in .*exec-locked\/unified\.jsonl, and the database is tried again at each flush — `obs ingest .*` brings a database up to date\n$/);
   holder.exec("ROLLBACK");
   holder.close();
   w.write({ entryType: "checkpoint", summary: "after" });

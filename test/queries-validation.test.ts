@@ -49,13 +49,15 @@ test("V003 finds end before start, negative durations and disagreeing durations"
     line("e", 0, "execution:status", { status: "started" }),
     line("e", 10, "tool:start", { tool_use_id: "backwards", tool: "Bash", input: {} }),
     line("e", 5, "tool:end", { tool_use_id: "backwards", is_error: false }),
-    line("e", 6, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "x", duration_ms: -3, id: "neg" }),
+    line("e", 6, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "x", id: "neg" }),
     line("e", 7, "skill:start", { skill_trace_id: "s", skill_name: "n", skill_file: "f", line_number: 1, section_title: "t" }),
     line("e", 9, "skill:end", { skill_trace_id: "s", status: "success" }),
   ]);
-  // Another producer wrote a skill whose duration disagrees with its times by 5 s.
+  // Another producer wrote a skill whose duration disagrees with its times by 5 s, and an entry
+  // with a negative duration (obs ingest refuses such a line; other programs write the tables).
   const w = openWritable(db);
   w.prepare(`UPDATE skill_traces SET duration_ms = 7000 WHERE id = 's'`).run();
+  w.prepare(`UPDATE transcript_entries SET duration_ms = -3 WHERE id = 'neg'`).run();
   w.close();
   assert.deepEqual(rows(db, V003, { execution_id: "e" }), [
     { table: "transcript_entries", id: "neg", start: null, end: null, duration_ms: -3, issue: "negative duration" },

@@ -30,18 +30,30 @@ export class ReadContext {
     return resolveId(this.db, kind, given);
   }
 
-  /** Every execution id, newest first (those known only from transcripts by their first entry). */
+  /**
+   * Every execution id, newest first (those known only from transcripts by their first entry).
+   * Read through indexes: the run rows, then the entries' executions stepped through one seek
+   * each, so the cost grows with the executions, not with the events.
+   */
   executions(): string[] {
     const runs = tableExists(this.db, "task_list_execution_runs");
     const entries = tableExists(this.db, "transcript_entries");
-    const parts = [
-      ...(runs ? [`SELECT id, started_at FROM task_list_execution_runs`] : []),
-      // Named, not only placed: without the runs table this select is the first and names the columns.
-      ...(entries ? [`SELECT execution_id AS id, MIN(timestamp) AS started_at FROM transcript_entries GROUP BY execution_id`] : []),
-    ];
-    if (!parts.length) return [];
-    const rows = this.db.prepare(`SELECT id, MAX(started_at) AS started_at FROM (${parts.join(" UNION ALL ")}) GROUP BY id ORDER BY started_at DESC, id DESC`).all() as { id: string }[];
-    return rows.map((r) => r.id);
+    const started = new Map<string, string | null>();
+    if (runs) for (const r of this.db.prepare(`SELECT id, started_at FROM task_list_execution_runs`).all() as { id: string; started_at: string | null }[]) started.set(r.id, r.started_at);
+    if (entries) {
+      const next = this.db.prepare(`SELECT MIN(execution_id) FROM transcript_entries WHERE execution_id > ?`).pluck();
+      // Its first entry by sequence: one seek on (execution_id, sequence).
+      const first = this.db.prepare(`SELECT timestamp FROM transcript_entries WHERE execution_id = ? ORDER BY sequence LIMIT 1`).pluck();
+      for (let id = next.get("") as string | null; id !== null && id !== undefined; id = next.get(id) as string | null) {
+        const at = started.get(id);
+        // A run row without a start (registered, never said "started") dates from its first entry, as one with none.
+        if (at === undefined || at === null) {
+          const t = first.get(id) as string | null;
+          if (at === undefined || t !== null) started.set(id, t);
+        }
+      }
+    }
+    return [...started].sort((a, b) => ((b[1] ?? "") < (a[1] ?? "") ? -1 : (b[1] ?? "") > (a[1] ?? "") ? 1 : a[0] < b[0] ? 1 : -1)).map(([id]) => id);
   }
 
   run<Row>(q: Query<Row>, args: Record<string, string | null>): QueryResult<Row> {

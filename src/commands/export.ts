@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { exportEvents } from "../db/export.js";
 import { otlpTrace } from "../db/otlp.js";
@@ -23,7 +24,13 @@ export async function runExport(exec: string, opts: ExportOpts, io: IO): Promise
       ? JSON.stringify(otlpTrace(ctx.db, id, VERSION)) + "\n"
       : exportEvents(ctx.db, id).map((e) => JSON.stringify(e)).join("\n") + "\n";
     if (opts.output) {
-      fs.writeFileSync(opts.output, text);
+      const dir = path.dirname(path.resolve(opts.output));
+      if (!fs.existsSync(dir)) throw new UserError(`cannot write ${opts.output}: no directory ${dir}`, ["create it first, or choose another -o"]);
+      try {
+        fs.writeFileSync(opts.output, text);
+      } catch (e) {
+        throw new UserError(`cannot write ${opts.output}: ${(e as Error).message}`);
+      }
       io.err(`obs: wrote ${id} to ${opts.output}\n`);
     } else io.out(text);
     return EXIT_OK;

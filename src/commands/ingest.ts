@@ -11,6 +11,7 @@ import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
 import { ingestSummaryLine, progressBar } from "../render/ingest.js";
 import { withCommon, type App, type CommonOpts } from "./common.js";
+import { parseDuration } from "./context.js";
 
 export interface IngestOpts extends CommonOpts {
   sources: string[];
@@ -18,6 +19,8 @@ export interface IngestOpts extends CommonOpts {
   follow?: boolean;
   format?: Format;
   prices?: string;
+  /** Give up after waiting this long (ms) for another writer. */
+  wait?: number;
 }
 
 /** Big inputs get a progress bar on a terminal; small ones would only flicker. */
@@ -54,6 +57,7 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
   try {
     const stats = await follow(db, sources, {
       skipInvalid: Boolean(opts.skipInvalid),
+      waitMs: opts.wait, doing: "obs ingest --follow", dbPath: resolveDbPath(opts.db, io.env),
       signal: stop.signal,
       onNote: (m) => io.err(`obs: ${m}\n`),
       onBatch: (s) => {
@@ -106,6 +110,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
       sources,
       {
         skipInvalid: Boolean(opts.skipInvalid), format: opts.format, prices: loadPrices(opts.prices ?? io.env.OBS_PRICES),
+        waitMs: opts.wait, dbPath: resolveDbPath(opts.db, io.env),
         onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`),
       },
       io.stdin,
@@ -152,13 +157,15 @@ export function registerIngest(program: Command, app: App): void {
           "Claude Code sessions, Codex CLI rollouts, Gemini CLI recordings, claude -p and gemini -p stream-json output, " +
           "EventLogs, trace stores, and JSON arrays of their lines. Without a source it reads the places these tools keep " +
           "their records (~/.claude/projects, ~/.codex/sessions, ~/.gemini/tmp, …) and says which it found. " +
-          "Each source is one transaction; ingesting again adds only what was added since.",
+          "A source is written whole or not at all; ingesting again adds only what was added since. " +
+          "While another process writes the database, ingest waits its turn (saying so when the wait is long).",
       )
       .argument("[source...]", "files, directories, or - for standard input (none: the places agents keep their records)")
       .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)")
       .option("--follow", "keep reading appended lines and new files until Ctrl-C (commits at least every 50 ms)")
       .addOption(new Option("--format <format>", "read every source as this format instead of detecting it").choices([...FORMATS]))
-      .option("--prices <file>", "model prices (JSON, per million tokens) laid over the built-in table; also $OBS_PRICES"),
+      .option("--prices <file>", "model prices (JSON, per million tokens) laid over the built-in table; also $OBS_PRICES")
+      .option("--wait <duration>", "give up after waiting this long for another process writing the database (default: wait as long as it takes)", parseDuration("--wait")),
   )
     .addHelpText("after", "\nExamples:\n  obs ingest                            # every agent's records on this machine\n  obs ingest transcripts/exec-123/unified.jsonl\n  obs ingest ~/.claude/projects        # Claude Code sessions, detected per file\n  claude -p \"fix the tests\" --output-format stream-json --verbose | obs ingest -\n  obs ingest transcripts/ --skip-invalid\n  obs ingest --follow transcripts/      # while the agents run; Ctrl-C stops\n  producer | obs ingest -")
     .action(async (sources: string[], o: Omit<IngestOpts, "sources">) => {

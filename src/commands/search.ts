@@ -65,8 +65,9 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
       found = search(ctx.db, { match, execution_id: execution, kind: opts.type ?? null, since: opts.since ?? null, until: opts.until ?? null, limit });
     } catch (e) {
       const err = e as { code?: string; message: string };
-      // Only a hand-written FTS5 expression can be malformed; what people type is quoted.
-      if (err.code === "SQLITE_ERROR" && /fts5|syntax error|no such column/i.test(err.message)) {
+      // Only a hand-written FTS5 expression can be malformed; what people type is quoted. Any
+      // SQL error of a search with --fts is the expression's (the query itself is fixed).
+      if (err.code === "SQLITE_ERROR" && (opts.fts || /fts5|syntax error|no such column/i.test(err.message))) {
         throw new UserError(`--fts: '${words.join(" ")}' is not an FTS5 query (${err.message})`, [
           "e.g. 'timeout OR ECONNREFUSED', 'NEAR(database refused)', 'conn*'; or drop --fts to search the words as typed",
         ]);

@@ -7,7 +7,7 @@ import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { A001 } from "../queries/aggregation.js";
 import { D007 } from "../queries/detection.js";
-import { VALIDATION } from "../queries/validation.js";
+import { ALL_EXECUTIONS_SQL, VALIDATION } from "../queries/validation.js";
 import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent } from "../render/sections.js";
@@ -50,6 +50,11 @@ export function validateExecution(ctx: ReadContext, executionId: string, budget:
     const rows = r.rows as Record<string, unknown>[];
     return { id: q.id, title: q.title, ok: rows.length === 0, count: rows.length, rows, ...(r.skipped ? { skipped: r.reason } : {}) };
   });
+  return verdictOf(ctx, executionId, checks, budget);
+}
+
+/** The run's checks and, when there are limits, the run held to them. */
+function verdictOf(ctx: ReadContext, executionId: string, checks: Check[], budget: Budget): Verdict {
   if (!Object.keys(budget).length) return { execution_id: executionId, ok: checks.every((c) => c.ok), checks };
   const figures = ctx.run(A001, { execution_id: executionId });
   const loops = budget.max_loops === undefined ? null : ctx.run(D007, { execution_id: executionId });
@@ -65,6 +70,33 @@ function renderBudget(held: BudgetCheck[], c: ReturnType<typeof palette>): strin
     const over = b.value !== null && b.value > b.max ? `  over by ${l.show(b.value - b.max)}` : "";
     const text = `budget ${l.what.padEnd(8)} ${figure} (limit ${l.show(b.max)})${over}${b.note ? `: ${b.note}` : ""}`;
     return b.ok ? `  ${c.ok("✓")} ${text}` : `  ${c.error("✗")} ${c.error(text)}`;
+  });
+}
+
+/**
+ * Every execution's verdict from one pass per check over the whole file (`--all`), each split
+ * by execution into the rows, in the order, that validating it alone gives.
+ */
+export function validateAll(ctx: ReadContext, ids: string[], budget: Budget = {}): Verdict[] {
+  const byCheck = VALIDATION.map((q) => {
+    const r = ctx.run({ ...q, sql: ALL_EXECUTIONS_SQL[q.id] } as never, {});
+    // A check skipped on a file without its tables has no rows to shape, and its SQL would not prepare.
+    const own = new Set(r.skipped ? [] : ctx.db.prepare(q.sql).columns().map((c) => c.name));
+    const rows = new Map<string, Record<string, unknown>[]>();
+    for (const row of (r.rows as Record<string, unknown>[]).map((x, i) => ({ x, i })).sort((a, b) => Number(a.x.branch ?? 0) - Number(b.x.branch ?? 0) || a.i - b.i)) {
+      const { execution_id, branch: _b, ...rest } = row.x;
+      const list = rows.get(execution_id as string) ?? [];
+      list.push(own.has("execution_id") ? { execution_id, ...rest } : rest);
+      rows.set(execution_id as string, list);
+    }
+    return { q, rows, skipped: r.skipped ? r.reason : undefined };
+  });
+  return ids.map((id) => {
+    const checks: Check[] = byCheck.map(({ q, rows, skipped }) => {
+      const mine = rows.get(id) ?? [];
+      return { id: q.id, title: q.title, ok: mine.length === 0, count: mine.length, rows: mine, ...(skipped ? { skipped } : {}) };
+    });
+    return verdictOf(ctx, id, checks, budget);
   });
 }
 
@@ -154,8 +186,9 @@ export async function runValidate(execs: string[], opts: ValidateOpts, io: IO): 
     const budget: Budget = opts.budget === false ? {} : getBudget(ctx.db);
     const flags = { max_cost_usd: opts.maxCost, max_tokens: opts.maxTokens, max_duration_ms: opts.maxDuration, max_errors: opts.maxErrors, max_loops: opts.maxLoops };
     for (const [f, v] of Object.entries(flags)) if (v !== undefined) budget[f as keyof Budget] = v;
-    const verdicts =
-      ids.length >= PARALLEL_FROM
+    const verdicts = opts.all
+      ? validateAll(ctx, ids, budget)
+      : ids.length >= PARALLEL_FROM
         ? await validateInParallel(resolveDbPath(opts.db, io.env), ids, io.env, budget)
         : ids.map((id) => validateExecution(ctx, id, budget));
     if (verdicts.every((v) => v.checks.every((ch) => ch.skipped))) {

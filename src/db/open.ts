@@ -145,8 +145,16 @@ export function readsSnapshot(db: DB): boolean {
   return snapshots.has(db);
 }
 
+/** A --db that names a directory is a mistake to say as such (SQLite calls it a disk I/O error). */
+function refuseDirectory(path: string): void {
+  if (fs.statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UserError(`${path} is a directory; --db names a database file`, [`e.g. --db ${nodePath.join(path, "obs.db")}`]);
+  }
+}
+
 /** Opens for reading only: never creates the file, never migrates, never writes, and leaves nothing beside it. */
 export function openReadOnly(path: string): DB {
+  refuseDirectory(path);
   if (!fs.existsSync(path)) {
     throw new UserError(`no database at ${path}`, [
       "create one with `obs ingest FILE.jsonl` (or `obs demo` for a demo run),",
@@ -183,6 +191,9 @@ export function openReadOnly(path: string): DB {
 
 /** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
 export function openWritable(path: string): DB {
+  refuseDirectory(path);
+  const dir = nodePath.dirname(nodePath.resolve(path));
+  if (!fs.existsSync(dir)) throw new UserError(`cannot create the database ${path}: no directory ${dir}`, ["create the directory first, or choose another --db"]);
   let db: DB | undefined;
   try {
     db = new Database(fileName(path), ADDON);
@@ -223,6 +234,8 @@ export function openWritable(path: string): DB {
  * waits and then finds nothing left to do.
  */
 export function migrate(db: DB): number[] {
+  // Up to date, as a file is nearly always: no write lock, so opening never waits for a writer.
+  if (schemaVersion(db) >= MIGRATIONS[MIGRATIONS.length - 1]!.version) return [];
   db.transaction(() => db.exec(`CREATE TABLE IF NOT EXISTS obs_meta (key TEXT PRIMARY KEY, value TEXT)`)).immediate();
   const applied: number[] = [];
   for (const m of MIGRATIONS) {

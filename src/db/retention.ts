@@ -27,6 +27,8 @@ const OWNED: { table: string; where: string }[] = [
   { table: "parallel_execution_waves", where: "execution_run_id = @id" },
   { table: "task_list_execution_runs", where: "id = @id" },
 ];
+/** The same list, for ingest taking back a source it wrote only in part. */
+export const OWNED_ROWS: readonly { table: string; where: string }[] = OWNED;
 
 export interface PrunePlan {
   cutoff: string;

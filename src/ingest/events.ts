@@ -141,25 +141,71 @@ function describe(v: unknown): string {
   return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
 }
 
+/** Counts, sizes, durations and costs: none can be below zero. */
+const NON_NEGATIVE: ReadonlySet<string> = new Set([
+  "sequence", "wave_number", "line_number", "duration_ms", "input_tokens", "output_tokens", "cache_read_tokens",
+  "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "cost_usd",
+]);
+/** No step of an agent's run lasts ten years. */
+const MAX_DURATION_MS = 10 * 365.25 * 86_400_000;
+/** Ids longer than this are no ids (a producer's bug, or an attack on the file's size). */
+export const MAX_ID = 1024;
+/** Free text longer than this is kept cut, as payloads are. */
+const MAX_TEXT = 64 * 1024;
+/** Payloads nested deeper than this are no record of anything (and would exhaust the stack). */
+export const MAX_DEPTH = 100;
+/** The fields that hold ids: too long is wrong, not merely big. */
+const ID_FIELDS: ReadonlySet<string> = new Set([
+  "execution_id", "instance_id", "task_id", "wave_id", "id", "entry_id", "transcript_entry_id", "tool_use_id", "skill_trace_id",
+  "chain_id", "assertion_id", "event_id", "correlation_id", "parent_tool_use_id", "within_skill", "current_task_id", "response_id",
+  "task_list_id", "session_id",
+]);
+/** Fields whose text obs shortens itself (summaries to one line of 200 characters). */
+const SHORTENED: ReadonlySet<string> = new Set(["summary", "human_summary", "input_summary", "output_summary", "chunk"]);
+
+/** Whether a JSON value nests deeper than `max` (walked without recursion, so any depth is safe). */
+function nestsDeeper(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== "object") return false;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (d > max) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === "object") stack.push([x, d + 1]);
+    } else {
+      for (const k in v as Record<string, unknown>) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === "object") stack.push([x, d + 1]);
+      }
+    }
+  }
+  return false;
+}
+
 /** Returns a reason when `value` is not of `type`, else null. Booleans also accept 0/1. */
 function checkType(name: string, value: unknown, type: FieldType): string | null {
   switch (type) {
     case "any":
-      return null;
+      return nestsDeeper(value, MAX_DEPTH) ? `${name} is nested more than ${MAX_DEPTH} deep` : null;
     case "string":
-      return typeof value === "string" ? null : `${name} must be a string, got ${describe(value)}`;
+      if (typeof value !== "string") return `${name} must be a string, got ${describe(value)}`;
+      return ID_FIELDS.has(name) && value.length > MAX_ID ? `${name} is ${value.length} characters long (ids are at most ${MAX_ID})` : null;
     case "int":
-      return Number.isInteger(value) ? null : `${name} must be an integer, got ${describe(value)}`;
+      if (!Number.isInteger(value)) return `${name} must be an integer, got ${describe(value)}`;
+      if ((value as number) < 0 && NON_NEGATIVE.has(name)) return `${name} cannot be negative, got ${describe(value)}`;
+      if (!Number.isSafeInteger(value)) return `${name} ${describe(value)} is too large to be an exact count (over 2^53)`;
+      if (name === "duration_ms" && (value as number) > MAX_DURATION_MS) return `${name} ${describe(value)} is longer than ten years`;
+      return null;
     case "number":
-      return typeof value === "number" && Number.isFinite(value) ? null : `${name} must be a number, got ${describe(value)}`;
+      if (!(typeof value === "number" && Number.isFinite(value))) return `${name} must be a number, got ${describe(value)}`;
+      return value < 0 && NON_NEGATIVE.has(name) ? `${name} cannot be negative, got ${describe(value)}` : null;
     case "bool":
       return typeof value === "boolean" || value === 0 || value === 1
         ? null
         : `${name} must be true or false, got ${describe(value)}`;
     case "strings":
-      return Array.isArray(value) && value.every((x) => typeof x === "string")
-        ? null
-        : `${name} must be an array of strings, got ${describe(value)}`;
+      if (!(Array.isArray(value) && value.every((x) => typeof x === "string"))) return `${name} must be an array of strings, got ${describe(value)}`;
+      return value.some((x) => x.length > MAX_ID) ? `${name} holds an id over ${MAX_ID} characters long` : null;
     default: {
       const allowed = type.slice(5).split("|");
       return typeof value === "string" && allowed.includes(value)
@@ -181,7 +227,7 @@ const EPOCH_MS_MAX = 1e13;
  */
 export function normaliseTimestamp(value: unknown): string | null {
   if (typeof value === "string") {
-    if (ISO_FAST.test(value)) return value;
+    if (ISO_FAST.test(value)) return realTime(value) ? value : null;
     if (/^\d{12,13}$/.test(value)) return normaliseTimestamp(Number(value));
     const m = ISO_ANY.exec(value.trim());
     if (!m) return null;
@@ -189,13 +235,38 @@ export function normaliseTimestamp(value: unknown): string | null {
     if (/^[+-]\d{2}$/.test(zone)) zone += ":00";
     else if (/^[+-]\d{4}$/.test(zone)) zone = `${zone.slice(0, 3)}:${zone.slice(3)}`;
     const time = m[2] ?? "00:00:00";
-    const ms = Date.parse(`${m[1]}T${time}${zone === "z" ? "Z" : zone}`);
+    const text = `${m[1]}T${time}${zone === "z" ? "Z" : zone}`;
+    if (!realTime(text)) return null;
+    const ms = Date.parse(text);
     return Number.isNaN(ms) ? null : new Date(ms).toISOString();
   }
   if (typeof value === "number" && Number.isFinite(value) && value >= EPOCH_MS_MIN && value < EPOCH_MS_MAX) {
     return new Date(Math.round(value)).toISOString();
   }
   return null;
+}
+
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/**
+ * Whether an ISO text's date and time exist on a calendar (no month 13, no February 30, no
+ * 25 o'clock): Date.parse rolls such dates over into others rather than refusing them.
+ */
+function realTime(iso: string): boolean {
+  const year = Number(iso.slice(0, 4));
+  const month = Number(iso.slice(5, 7));
+  const day = Number(iso.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  if (day > (month === 2 && !leap ? 28 : DAYS[month - 1]!)) return false;
+  const hour = Number(iso.slice(11, 13));
+  const minute = Number(iso.slice(14, 16));
+  const second = iso.length > 17 && iso[16] === ":" ? Number(iso.slice(17, 19)) : 0;
+  return hour <= 23 && minute <= 59 && second <= 59;
+}
+
+/** Free text that is merely huge is kept, cut (ids were checked before; summaries are shortened when stored). */
+function capText(name: string, v: string): string {
+  return ID_FIELDS.has(name) || SHORTENED.has(name) ? v : v.slice(0, MAX_TEXT - 1) + "…";
 }
 
 export type Checked = { ok: true; event: ObsEvent } | { ok: false; reason: string };
@@ -217,6 +288,7 @@ export function checkEvent(raw: unknown): Checked {
   if (typeof obj.execution_id !== "string" || obj.execution_id === "") {
     return { ok: false, reason: obj.execution_id === undefined ? "missing field execution_id" : `execution_id must be a non-empty string, got ${describe(obj.execution_id)}` };
   }
+  if (obj.execution_id.length > MAX_ID) return { ok: false, reason: `execution_id is ${obj.execution_id.length} characters long (ids are at most ${MAX_ID})` };
   if (obj.timestamp === undefined) return { ok: false, reason: "missing field timestamp" };
   const timestamp = normaliseTimestamp(obj.timestamp);
   if (timestamp === null) {
@@ -228,12 +300,14 @@ export function checkEvent(raw: unknown): Checked {
     if (v === undefined || (v === null && type !== "any")) return { ok: false, reason: `${kind}: missing field ${name}` };
     const bad = checkType(name, v, type);
     if (bad) return { ok: false, reason: `${kind}: ${bad}` };
+    if (type === "string" && (v as string).length > MAX_TEXT) obj[name] = capText(name, v as string);
   }
   for (const [name, type] of spec.optional) {
     const v = obj[name];
     if (v === undefined || v === null) continue;
     const bad = checkType(name, v, type);
     if (bad) return { ok: false, reason: `${kind}: ${bad}` };
+    if (type === "string" && (v as string).length > MAX_TEXT) obj[name] = capText(name, v as string);
   }
   // The object was parsed for this call alone, so it is filled in rather than copied.
   obj.kind = kind;

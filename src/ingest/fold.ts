@@ -54,6 +54,8 @@ export interface FolderOptions {
   updated?: (table: string, id: string) => void;
   /** Set when the source is read on from where an earlier ingest stopped. */
   prefix?: Prefix;
+  /** Copy each bus event into message_bus_log, as the file's trigger does when it is not dropped. */
+  logEvents?: boolean;
 }
 
 const DURATION = (end: string, start: string) =>
@@ -133,35 +135,52 @@ function replayByIdSql(table: string): string {
 }
 
 /**
- * One table's producer ids within a batch. The stored id of producer id `pid` in execution
+ * One table's producer ids within a source. The stored id of producer id `pid` in execution
  * `exec` is the id itself when this execution holds it (or nobody does yet: then it claims it),
  * else `<pid>@<exec>`, noted in `shared` for the replay marking.
+ *
+ * What it learns is kept in bounded memory for a source of any length: an id claimed by naming
+ * a row (a tool call's own id) is written with that row, so it is only remembered for the step
+ * it was seen in and the one after, and looked up again later; an id claimed by a reference
+ * alone (a task a line names but no line writes) is remembered to the end.
  */
 class IdScope {
-  /** Producer id → the execution that holds it as it is. */
-  private readonly owners = new Map<string, string>();
-  /** The statement that says which execution holds an id; null for a table empty when the batch began. */
-  private readonly holder: Statement | null;
+  /** Producer id → the execution that holds it, claimed by reference. */
+  private readonly refs = new Map<string, string>();
+  /** Producer id → the execution that holds it, claimed by a row of this step (and of the last). */
+  private cur = new Map<string, string>();
+  private prev = new Map<string, string>();
+  /** The statement that says which execution holds an id. */
+  private readonly holder: Statement;
+  /** Whether the table may hold ids this source did not write: not when it was empty when the source began. */
+  private lookups: boolean;
   // Consecutive lines mostly name the same task, agent and wave: the last answer is kept.
   private lastExec = "";
   private lastPid = "";
   private lastId = "";
 
   constructor(db: DB, table: Owned, private readonly shared: Set<string> | null) {
-    // A table empty when the batch began holds no other execution's ids, only those this batch
-    // claims: the first ingest of a big history never looks one up.
-    this.holder = db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get()
-      ? db.prepare(`SELECT ${OWNED[table]} FROM ${table} WHERE id = ?`).pluck()
-      : null;
+    // A table empty when the source began holds no other execution's ids, only those this
+    // source claims: the first ingest of a big history never looks one up.
+    this.lookups = prepared(db, `SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined;
+    this.holder = prepared(db, `SELECT ${OWNED[table]} FROM ${table} WHERE id = ?`).pluck();
   }
 
-  of(exec: string, pid: string): string {
+  /** Whether the id the last call gave is new to the table: never seen in this source, and the table cannot hold it. */
+  fresh = false;
+
+  of(exec: string, pid: string, ref: boolean): string {
+    this.fresh = false;
     if (pid === this.lastPid && exec === this.lastExec) return this.lastId;
-    let owner = this.owners.get(pid);
+    let owner = this.refs.get(pid) ?? this.cur.get(pid);
     if (owner === undefined) {
-      // A row another producer wrote without an execution is taken to be this one's.
-      owner = ((this.holder?.get(pid) as string | null | undefined) ?? exec) as string;
-      this.owners.set(pid, owner);
+      owner = this.prev.get(pid);
+      if (owner === undefined) {
+        // A row another producer wrote without an execution is taken to be this one's.
+        owner = ((this.lookups ? (this.holder.get(pid) as string | null | undefined) : undefined) ?? exec) as string;
+        this.fresh = !this.lookups;
+      }
+      (ref ? this.refs : this.cur).set(pid, owner);
     }
     let id = pid;
     if (owner !== exec) {
@@ -173,7 +192,51 @@ class IdScope {
     this.lastId = id;
     return id;
   }
+
+  /** A step was written: ids claimed by rows before the last step are in the table now, to be looked up. */
+  stepped(): void {
+    this.prev = this.cur;
+    this.cur = new Map();
+    this.lookups = true;
+  }
 }
+
+/** Statements prepared once per connection and shared by every Folder (one per source). */
+const STATEMENTS = new WeakMap<DB, Map<string, Statement>>();
+export function prepared(db: DB, sql: string): Statement {
+  let m = STATEMENTS.get(db);
+  if (!m) STATEMENTS.set(db, (m = new Map()));
+  let st = m.get(sql);
+  if (!st) m.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
+/**
+ * After a source written in steps is taken out again: the rows other executions share with the
+ * executions removed are marked again (see replayByIdSql), and so are the model calls by response.
+ */
+export function remarkReplays(db: DB, keys: { table: string; key: string }[], responses: string[]): void {
+  for (const { table, key } of keys) prepared(db, replayByIdSql(table)).run({ key });
+  for (const key of responses) prepared(db, REPLAY_BY_RESPONSE).run({ key });
+}
+
+const REPLAY_BY_RESPONSE = `
+        -- One model response recorded several times: the execution that started first owns it
+        -- (ties: the row written first); every other row of it names the owner in replay_of.
+        WITH grp AS (
+          SELECT rowid AS rid, execution_id AS ex FROM llm_calls WHERE response_id = @key
+        ),
+        ranked AS (
+          SELECT g.rid, g.ex, ROW_NUMBER() OVER (ORDER BY r.started_at IS NULL, r.started_at, g.rid) AS n
+            FROM grp g LEFT JOIN task_list_execution_runs r ON r.id = g.ex
+        )
+        UPDATE llm_calls
+           SET replay_of = CASE WHEN ranked.n = 1 THEN NULL ELSE (SELECT ex FROM ranked WHERE n = 1) END
+          FROM ranked
+         WHERE llm_calls.rowid = ranked.rid`;
+
+/** The kinds whose line writes a transcript entry (unless it links one). */
+const ENTRY_KINDS: ReadonlySet<string> = new Set(["tool:start", "skill:start", "skill:end", "assertion:result"]);
 
 /** Pending tool calls are written out past this many, to bound memory on huge batches. */
 const MAX_PENDING_TOOLS = 20_000;
@@ -193,12 +256,17 @@ export class Folder {
   private readonly shared = new Map<string, Set<string>>();
   /** Response ids of model calls written in this batch, to find the ones counted elsewhere. */
   private readonly responses = new Set<string>();
-  /** Executions this batch wrote for: each has its run row, registered on first sight. */
+  /** Executions this source wrote for: each has its run row, registered on first sight. */
   private readonly runs = new Set<string>();
+  /** The executions this source began (the file had no run row of them). */
+  readonly began: string[] = [];
+  /** Whether it wrote for an execution the file already had (then it cannot be taken out by execution). */
+  addsToKnown = false;
   /** The highest entry rowid before this batch: a row above it was written by this batch. */
   private startRowid: number | null = null;
   private readonly updated: (table: string, id: string) => void;
   private readonly prefix: Prefix | undefined;
+  private readonly logEvents: boolean;
   /** Prefix counts of lines already looked up in this batch. */
   private readonly prefixCounts = new Map<string, number>();
   private readonly touchedChains = new Set<string>();
@@ -219,9 +287,10 @@ export class Folder {
   ) {
     this.updated = opts.updated ?? (() => {});
     this.prefix = opts.prefix;
-    this.lastRowid = (db.prepare(`SELECT last_insert_rowid() AS r`).get() as { r: number }).r;
+    this.logEvents = Boolean(opts.logEvents);
+    this.lastRowid = (prepared(db, `SELECT last_insert_rowid() AS r`).get() as { r: number }).r;
     const p = (sql: string): Tracked => {
-      const st = db.prepare(sql);
+      const st = prepared(db, sql);
       return {
         run: (...args: unknown[]) => {
           const r = st.run(...args);
@@ -456,6 +525,14 @@ export class Folder {
       heartbeat: p(`
         INSERT OR IGNORE INTO agent_heartbeats (id, instance_id, execution_id, timestamp, status, current_task_id, metrics)
         VALUES (@id, @instance_id, @execution_id, @timestamp, @status, @current_task_id, @metrics)`),
+      eventLog: p(`
+        INSERT OR IGNORE INTO message_bus_log (
+          id, event_id, timestamp, source, event_type, correlation_id, human_summary,
+          severity, category, task_id, execution_id, payload
+        )
+        SELECT 'mbl-' || id, id, timestamp, source, event_type, correlation_id, human_summary,
+               severity, category, task_id, execution_id, payload
+          FROM events WHERE rowid = ?`),
       busEvent: p(`
         INSERT INTO events (id, execution_id, timestamp, source, event_type, correlation_id, severity, category,
                             human_summary, task_id, payload)
@@ -481,20 +558,7 @@ export class Folder {
           start_time = excluded.start_time, end_time = excluded.end_time, duration_ms = excluded.duration_ms
         WHERE COALESCE(excluded.output_tokens, 0) + COALESCE(excluded.input_tokens, 0) >= COALESCE(output_tokens, 0) + COALESCE(input_tokens, 0)`),
       ...Object.fromEntries(REPLAYABLE.map((t) => [`replay_${t}`, p(replayByIdSql(t))])),
-      replayByResponse: p(`
-        -- One model response recorded several times: the execution that started first owns it
-        -- (ties: the row written first); every other row of it names the owner in replay_of.
-        WITH grp AS (
-          SELECT rowid AS rid, execution_id AS ex FROM llm_calls WHERE response_id = @key
-        ),
-        ranked AS (
-          SELECT g.rid, g.ex, ROW_NUMBER() OVER (ORDER BY r.started_at IS NULL, r.started_at, g.rid) AS n
-            FROM grp g LEFT JOIN task_list_execution_runs r ON r.id = g.ex
-        )
-        UPDATE llm_calls
-           SET replay_of = CASE WHEN ranked.n = 1 THEN NULL ELSE (SELECT ex FROM ranked WHERE n = 1) END
-          FROM ranked
-         WHERE llm_calls.rowid = ranked.rid`),
+      replayByResponse: p(REPLAY_BY_RESPONSE),
     };
   }
 
@@ -504,59 +568,72 @@ export class Folder {
     return set;
   }
 
-  /** Rewrites a line's producer ids to the ids they have in its execution (see IdScope). */
+  /**
+   * Rewrites a line's producer ids to the ids they have in its execution (see IdScope). The id
+   * of the row a line writes is a claim by row; every other id it names is a reference.
+   */
   private scope(e: ObsEvent): void {
     const x = e.execution_id;
     const ids = this.ids;
-    const to = (table: Owned, field: string) => {
+    this.freshEntry = null;
+    const to = (table: Owned, field: string, ref = true) => {
       const v = e[field];
-      if (typeof v === "string") e[field] = ids[table].of(x, v);
+      if (typeof v !== "string") return;
+      const id = (e[field] = ids[table].of(x, v, ref));
+      if (!ref && table === "transcript_entries" && ids.transcript_entries.fresh) this.freshEntry = id;
     };
-    to("tasks", "task_id");
-    to("build_agent_instances", "instance_id");
-    to("parallel_execution_waves", "wave_id");
-    to("transcript_entries", "entry_id");
+    const kind = e.kind;
+    to("tasks", "task_id", kind !== "task:status");
+    to("build_agent_instances", "instance_id", kind !== "agent:heartbeat");
+    to("parallel_execution_waves", "wave_id", kind !== "wave:status");
+    // The entry a line writes: its own id, else the one it links to (a link writes no entry).
+    const linked = typeof e.transcript_entry_id === "string";
+    if (kind === "transcript:entry") {
+      const own = typeof e.id === "string" ? "id" : typeof e.entry_id === "string" ? "entry_id" : "transcript_entry_id";
+      to("transcript_entries", "id", own !== "id");
+      to("transcript_entries", "entry_id", own !== "entry_id");
+      to("transcript_entries", "transcript_entry_id", own !== "transcript_entry_id");
+      return;
+    }
+    to("transcript_entries", "entry_id", linked || !ENTRY_KINDS.has(kind));
     to("transcript_entries", "transcript_entry_id");
-    switch (e.kind) {
-      case "transcript:entry":
-        to("transcript_entries", "id");
-        return;
+    switch (kind) {
       case "tool:start":
         to("tool_uses", "parent_tool_use_id");
         to("skill_traces", "within_skill");
-        to("tool_uses", "tool_use_id");
+        to("tool_uses", "tool_use_id", false);
         return;
       case "tool:end":
       case "tool:blocked":
       case "tool:output":
-        to("tool_uses", "tool_use_id");
+        to("tool_uses", "tool_use_id", false);
         return;
       case "skill:start":
       case "skill:end":
-        to("skill_traces", "skill_trace_id");
+        to("skill_traces", "skill_trace_id", false);
         return;
       case "assertion:chain_start":
       case "assertion:chain_end":
-        to("assertion_chains", "chain_id");
+        to("assertion_chains", "chain_id", false);
         return;
       case "assertion:result":
-        to("assertion_results", "assertion_id");
+        to("assertion_results", "assertion_id", false);
         to("assertion_chains", "chain_id");
         return;
       case "task:status":
-        if (Array.isArray(e.depends_on)) e.depends_on = (e.depends_on as string[]).map((d) => ids.tasks.of(x, d));
+        if (Array.isArray(e.depends_on)) e.depends_on = (e.depends_on as string[]).map((d) => ids.tasks.of(x, d, true));
         return;
       case "wave:status":
-        if (Array.isArray(e.task_ids)) e.task_ids = (e.task_ids as string[]).map((d) => ids.tasks.of(x, d));
+        if (Array.isArray(e.task_ids)) e.task_ids = (e.task_ids as string[]).map((d) => ids.tasks.of(x, d, true));
         return;
       case "agent:heartbeat":
         to("tasks", "current_task_id");
         return;
       case "messagebus:event":
-        to("events", "event_id");
+        to("events", "event_id", false);
         return;
       case "llm:call":
-        to("llm_calls", "id");
+        to("llm_calls", "id", false);
         return;
       default:
         return;
@@ -631,8 +708,10 @@ export class Folder {
     if (named) {
       id = named;
       // An entry the producer named keeps its place when it is read again (an adapter re-reads a
-      // whole session file when it grows); only a new one takes the next sequence.
-      if (sequence === null) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
+      // whole session file when it grows); only a new one takes the next sequence. An id new to
+      // the table (its scope just met it, and the table held none when the source began) is not looked up.
+      const fresh = this.freshEntry === named;
+      if (sequence === null && !fresh) sequence = ((this.s.seqOf.get(named) as { sequence: number } | undefined)?.sequence ?? null) as number | null;
     } else {
       const known = this.contentEntry(e.execution_id, this.line);
       id = known.id;
@@ -649,6 +728,8 @@ export class Folder {
 
   /** The line being folded, as read (an id-less entry is known by it). */
   private line = "";
+  /** The id of the entry the line writes, when it is new to the table (see IdScope.fresh). */
+  private freshEntry: string | null = null;
 
   /**
    * Folds one validated line. `line` is its text as read (trimmed); an entry without an id is
@@ -659,7 +740,9 @@ export class Folder {
     if (!this.runs.has(e.execution_id)) {
       // Every execution a row names has its run row, so a producer that never said "started"
       // is still listed (and a database enforcing foreign keys accepts its rows).
-      this.s.register.run(e.execution_id, this.source);
+      const r = this.s.register.run(e.execution_id, this.source) as { changes: number };
+      if (r.changes === 1) this.began.push(e.execution_id);
+      else this.addsToKnown = true;
       this.runs.add(e.execution_id);
     }
     this.scope(e);
@@ -878,8 +961,8 @@ export class Folder {
         });
         return;
       }
-      case "messagebus:event":
-        this.s.busEvent.run({
+      case "messagebus:event": {
+        const r = this.s.busEvent.run({
           ...ctx,
           id: e.event_id,
           source: e.source,
@@ -889,8 +972,11 @@ export class Folder {
           category: str(e.category),
           human_summary: oneLine(e.human_summary as string),
           payload: payloadJson(e.payload),
-        });
+        }) as { changes: number; lastInsertRowid: number | bigint };
+        // What tr_event_to_log does, while obs's transaction has it dropped (see writer.ts).
+        if (this.logEvents && r.changes === 1) this.s.eventLog.run(r.lastInsertRowid);
         return;
+      }
       case "llm:call": {
         const duration = int(e.duration_ms);
         const responseId = str(e.response_id);
@@ -949,6 +1035,15 @@ export class Folder {
     const before = this.lastRowid;
     st.run(...args);
     if (this.lastRowid === before) this.updated(table, id);
+  }
+
+  /**
+   * Ends a step of a long source: what is pending is written (finish), and the ids its rows
+   * claimed are from now on looked up rather than remembered (see IdScope).
+   */
+  step(): void {
+    this.finish();
+    for (const scope of Object.values(this.ids)) scope.stepped();
   }
 
   /**

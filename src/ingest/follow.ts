@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
-import { filePrefix, hashRange, identify, IngestRun, listSourceFiles, unreadableReason, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
+import { filePrefix, hashRange, identify, IngestRun, listSourceFiles, readObsLines, unreadableReason, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
 
 /**
  * `obs ingest --follow`: keeps reading what is appended to files (and new *.jsonl files in
@@ -27,9 +27,17 @@ interface Tracked {
   /** A JSON array: read again whole whenever it changes. */
   array: boolean;
   seen: { size: number; mtimeMs: number };
+  /** The last bytes read (up to 4 KiB before `offset`), to notice a file rewritten in place. */
+  mark: Buffer | null;
 }
 
-const NL = 0x0a;
+/** The up to 4 KiB of a file just before `offset`. */
+function endMark(fd: number, offset: number): Buffer {
+  const len = Math.min(4096, offset);
+  const buf = Buffer.alloc(len);
+  const n = len ? fs.readSync(fd, buf, 0, len, offset - len) : 0;
+  return buf.subarray(0, n);
+}
 
 /** A file or directory to follow; a directory may say which of its files are records. */
 export type FollowSource = string | { dir: string; accept: (file: string) => boolean };
@@ -47,6 +55,8 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
   /** Files no format reads, by the size they had when looked at: looked at again when they change. */
   const ignored = new Map<string, number>();
   const interval = opts.intervalMs ?? 50;
+  /** The last failed result of each file that stopped being followed. */
+  const failedResults = new Map<string, IngestStats["results"][number]>();
 
   const track = (file: string) => {
     const key = path.resolve(file);
@@ -74,7 +84,7 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       ignored.delete(key);
       const t: Tracked = {
         file, key, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false, format,
-        array: Boolean(found.head.array), seen: { size: -1, mtimeMs: -1 },
+        array: Boolean(found.head.array), seen: { size: -1, mtimeMs: -1 }, mark: null,
       };
       if (prev) {
         const h = st.size >= prev.bytes_consumed ? hashRange(fd, 0, prev.bytes_consumed) : null;
@@ -129,27 +139,30 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     }
     try {
       const st = fs.fstatSync(fd);
-      if (st.ino !== t.ino || st.size < t.offset) {
-        opts.onNote?.(`${t.file}: ${st.ino !== t.ino ? "replaced" : "truncated"}; reading it from the start`);
-        Object.assign(t, { ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256") });
+      const change = st.ino !== t.ino ? "replaced" : st.size < t.offset ? "truncated" : st.size !== t.offset && t.offset > 0 && !sameEnd(fd, t) ? "rewritten" : null;
+      if (change) {
+        opts.onNote?.(`${t.file}: ${change}; reading it from the start`);
+        Object.assign(t, { ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), mark: null });
       }
       if (st.size === t.offset) return;
-      const buf = Buffer.allocUnsafe(st.size - t.offset);
-      const n = fs.readSync(fd, buf, 0, buf.length, t.offset);
-      const whole = buf.subarray(0, n).lastIndexOf(NL) + 1;
-      if (whole === 0) return; // only part of a line so far: wait for its newline
-      const body = buf.subarray(0, whole);
       const readBefore = t.offset;
-      const result = run.fold(t.file, body, t.lines + 1, (lines, rejected) => {
-        t.hash.update(body);
-        t.offset += whole;
-        t.lines += lines;
-        t.rejected += rejected;
-        run.putLog.run({
-          path: t.key, format: "obs-jsonl", size: st.size, bytes_consumed: t.offset, lines: t.lines, rejected_lines: t.rejected,
-          content_hash: t.hash.copy().digest("hex"), ingested_at: new Date().toISOString(),
-        });
-      }, readBefore > 0 ? filePrefix(t.file, readBefore) : undefined);
+      const hash = t.hash.copy();
+      const read = readObsLines(fd, t.offset, t.lines + 1, st.size, hash, true);
+      const result = run.foldLines({
+        name: t.file, key: t.key, firstLine: t.lines + 1, logBefore: run.log(t.key),
+        prefix: readBefore > 0 ? filePrefix(t.file, readBefore) : undefined,
+        record: (lines, rejected) => {
+          t.offset = read.consumed();
+          t.lines += lines;
+          t.rejected += rejected;
+          t.hash = hash;
+          t.mark = endMark(fd, t.offset);
+          run.putLog.run({
+            path: t.key, format: "obs-jsonl", size: st.size, bytes_consumed: t.offset, lines: t.lines, rejected_lines: t.rejected,
+            content_hash: t.hash.copy().digest("hex"), ingested_at: new Date().toISOString(),
+          });
+        },
+      }, read.lines);
       if (!result.written) {
         t.failed = true;
         opts.onNote?.(`${t.file}: stopped following it at a bad line (nothing of that batch written); fix the file, or follow with --skip-invalid`);
@@ -159,15 +172,33 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     }
   };
 
+  /**
+   * Whether the bytes just before where reading stopped are still what was read there: a file
+   * rewritten in place (truncated, then written longer than before between two looks) differs
+   * there, and is read again from its start rather than on from a place that means nothing now.
+   */
+  const sameEnd = (fd: number, t: Tracked): boolean => {
+    if (!t.mark) t.mark = endMark(fd, t.offset);
+    const now = endMark(fd, t.offset);
+    if (now.equals(t.mark)) return true;
+    // The end differs: the whole prefix decides (the hash ingest_log keeps).
+    return hashRange(fd, 0, t.offset).digest("hex") === t.hash.copy().digest("hex");
+  };
+
   while (!opts.signal.aborted) {
     discover();
     for (const t of tracked.values()) step(t);
-    // A batch is not a source: keep the totals, not one result per batch for as long as we follow.
-    run.stats.results.length = 0;
+    // Commits at least every poll, so what was read shows at once.
+    run.writer.commit();
+    // A batch is not a source: keep the totals, not one result per batch for as long as we follow;
+    // a file that stopped being followed keeps its result, to be named at the end with its bad lines.
+    const failed = new Map(run.stats.results.filter((r) => !r.written && r.note === undefined).map((r) => [r.source, r]));
+    for (const r of run.stats.results.splice(0)) if (failed.get(r.source) === r) failedResults.set(r.source, r);
     opts.onBatch?.(run.stats);
     await sleep(interval, opts.signal);
   }
   const stats = run.finishStats();
+  stats.results = [...failedResults.values()];
   stats.sources = tracked.size;
   stats.failed_sources = [...new Set(stats.failed_sources)];
   return stats;

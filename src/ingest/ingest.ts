@@ -2,13 +2,13 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
-import { createRegisterTriggers, dropRegisterTriggers } from "../db/register.js";
-import { SearchIndexer } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
-import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type AdapterResult, type BadLine, type Head } from "./adapters/index.js";
+import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type Adapter, type AdapterInput, type AdapterSummary, type BadLine, type Head, type J } from "./adapters/index.js";
 import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
+import { bufferLines, CHUNK, fileLines, isBlank, type Line } from "./lines.js";
+import { STEP, Writer, type Unfinished } from "./writer.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
 export const FORMATS: readonly string[] = ["obs", ...ADAPTERS.map((a) => a.format)];
@@ -86,9 +86,10 @@ function isWholeJson(data: Buffer): boolean {
 }
 
 /**
- * Reads sources (files, directories, stdin, generated text) line by line and folds each in
- * one transaction: a source is written whole or not at all. ingest_log remembers how far each
- * file was read and a hash of that prefix, so ingesting again adds only what was appended.
+ * Reads sources (files, directories, stdin, generated text) line by line, in bounded memory, and
+ * folds them in the transactions of writer.ts: a source is written whole or not at all.
+ * ingest_log remembers how far each file was read and a hash of that prefix, so ingesting again
+ * adds only what was appended.
  */
 
 export type { BadLine };
@@ -130,6 +131,12 @@ export interface IngestOptions {
   onProgress?: (done: number, total: number) => void;
   /** Notes for stderr (a changed file being re-read, a source already ingested). */
   onNote?: (message: string) => void;
+  /** Give up after waiting this long (ms) for another writer (--wait); unset: wait as long as it takes. */
+  waitMs?: number;
+  /** What this process does, for another writer waiting on it ("obs ingest --follow"). */
+  doing?: string;
+  /** The database's path, for messages. */
+  dbPath?: string;
 }
 
 export interface LogRow {
@@ -141,7 +148,6 @@ export interface LogRow {
   content_hash: string;
 }
 
-const CHUNK = 4 * 1024 * 1024;
 const NL = 0x0a;
 
 /** SQLite files a directory walk looks into, for trace stores. */
@@ -189,6 +195,184 @@ export function expandSources(args: string[]): { name: string; walked: boolean }
   return out;
 }
 
+/** The ingest_log row of a source before this ingest, as it is restored when the source is taken back. */
+type LogBefore = LogRow | undefined;
+
+/** What folding one source needs to know besides its events. */
+interface SourceSpec {
+  /** The name messages and the run's `source` use. */
+  name: string;
+  /** Its ingest_log key. */
+  key: string;
+  /** The number of its first line read (1: read from its start). */
+  firstLine: number;
+  prefix?: Prefix;
+  logBefore: LogBefore;
+  /** Writes its ingest_log row, inside the transaction that completes it. */
+  record: (lines: number, rejected: number) => void;
+  /** Says "could be read as <format>" when none of its lines could (another tool's format). */
+  format?: string;
+}
+
+/** A kind whose line writes a transcript entry, which without an id is known by its line's text. */
+const ENTRY_MAKING: ReadonlySet<string> = new Set(["transcript:entry", "tool:start", "skill:start", "skill:end", "assertion:result"]);
+/** Whether an adapter's event would be known by its text (an entry without an id): only then is it turned to JSON. */
+function needsText(e: J): boolean {
+  const kind = e.kind ?? (e.entry_type !== undefined ? "transcript:entry" : undefined);
+  if (typeof kind !== "string" || !ENTRY_MAKING.has(kind)) return false;
+  if (typeof e.transcript_entry_id === "string" || typeof e.entry_id === "string") return false;
+  return !(kind === "transcript:entry" && typeof e.id === "string");
+}
+
+/**
+ * One source being folded: its Folder, its bad lines, and where it stands in the writer's
+ * transactions (joined with a savepoint, or written in steps; see writer.ts).
+ */
+class SourceFold {
+  readonly result: SourceResult;
+  readonly bad: BadLine[] = [];
+  readonly byKind: Partial<Record<Kind, number>> = {};
+  private folder!: Folder;
+  private savepoint = false;
+  private stepped = false;
+  /** Lines checked that were good (written or, once a bad one doomed the source, only checked). */
+  private good = 0;
+
+  constructor(
+    private readonly run: IngestRun,
+    private readonly spec: SourceSpec,
+  ) {
+    this.result = { source: spec.name, lines: 0, events: 0, rejected: 0, written: false };
+  }
+
+  begin(): void {
+    const w = this.run.writer;
+    if (w.inTransaction && w.sources > 0) {
+      // Joining sources already folded in this transaction: a failure takes back this one alone.
+      this.run.db.exec("SAVEPOINT source");
+      this.savepoint = true;
+    }
+    w.begin();
+    w.sources++;
+    const search = w.search;
+    // Made under the write lock: what it learns of the tables at the start holds to the end.
+    this.folder = new Folder(this.run.db, this.spec.name, { updated: (table, id) => search.updated(table, id), prefix: this.spec.prefix, logEvents: w.logsEvents });
+  }
+
+  /** A doomed source (a bad line without --skip-invalid) is only checked on, to name every bad line. */
+  private get doomed(): boolean {
+    return this.bad.length > 0 && !this.run.opts.skipInvalid;
+  }
+
+  line(text: string, n: number, invalid?: string): void {
+    if (isBlank(text)) return;
+    this.result.lines++;
+    if (invalid) return this.badLine(n, invalid);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      return this.badLine(n, `not JSON: ${(err as Error).message}`);
+    }
+    this.event(parsed, text, n);
+  }
+
+  /** An event (a parsed line of obs's stream, or one an adapter made): checked, then folded. */
+  event(parsed: unknown, text: string | null, n: number): void {
+    const checked = checkEvent(parsed);
+    if (!checked.ok) return this.badLine(n, checked.reason);
+    this.good++;
+    if (this.doomed) return;
+    this.folder.apply(checked.event, text ?? "");
+    this.byKind[checked.event.kind] = (this.byKind[checked.event.kind] ?? 0) + 1;
+    this.result.events++;
+    const w = this.run.writer;
+    if (++w.events >= STEP) this.step();
+  }
+
+  setRecord(record: (lines: number, rejected: number) => void): void {
+    this.spec.record = record;
+  }
+
+  badLine(n: number, reason: string): void {
+    this.bad.push({ source: this.spec.name, line: n, reason });
+  }
+
+  /**
+   * The transaction holds enough: commit what it has and go on in another. A source that only
+   * began executions can be taken out again by them, so it is committed in steps; one that adds
+   * to executions the file had goes on in the same transaction.
+   */
+  private step(): void {
+    const w = this.run.writer;
+    if (this.folder.addsToKnown) return;
+    this.folder.step();
+    w.noteUnfinished(this.unfinished());
+    if (this.savepoint) this.run.db.exec("RELEASE source");
+    this.savepoint = false;
+    this.stepped = true;
+    w.commit();
+    w.begin();
+    w.sources++;
+  }
+
+  private unfinished(): Unfinished {
+    return { source: this.spec.name, key: this.spec.key, executions: [...this.folder.began], log: (this.spec.logBefore as unknown as Record<string, unknown>) ?? null, pid: process.pid };
+  }
+
+  /**
+   * Ends the source: written whole, or (with bad lines and no --skip-invalid) not at all. An
+   * adapted source says itself whether it fails and why (`verdict`).
+   */
+  end(lines: number, verdict?: { fail: boolean; reason?: string }): SourceResult {
+    const result = this.result;
+    result.rejected = this.bad.length;
+    let fail: boolean;
+    if (verdict) {
+      fail = verdict.fail;
+      if (verdict.reason) result.reason = verdict.reason;
+    } else {
+      if (this.bad.length > 0 && this.spec.firstLine === 1 && this.good === 0) {
+        const n = this.bad.length;
+        result.reason = `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read`;
+      }
+      fail = this.bad.length > 0 && (!this.run.opts.skipInvalid || result.reason !== undefined);
+    }
+    if (fail) this.undo();
+    else {
+      this.folder.finish();
+      this.spec.record(lines, this.bad.length);
+      if (this.stepped) this.run.writer.finished(this.spec.key);
+      if (this.savepoint) this.run.db.exec("RELEASE source");
+      result.written = true;
+    }
+    this.savepoint = false;
+    this.run.account(result, this.bad, this.byKind);
+    this.run.writer.maybeCommit();
+    return result;
+  }
+
+  /** Takes back what this source wrote: its savepoint, its transaction, or (written in steps) its executions. */
+  undo(): void {
+    const w = this.run.writer;
+    if (this.stepped) w.takeBack(this.unfinished());
+    else if (this.savepoint) this.run.db.exec("ROLLBACK TO source; RELEASE source");
+    else w.rollback();
+    this.savepoint = false;
+    this.stepped = false;
+  }
+
+  /** An error that is not the source's: what it wrote is taken back, what came before it kept. */
+  abort(): void {
+    try {
+      this.undo();
+      this.run.writer.commit();
+    } catch {
+      this.run.writer.rollback();
+    }
+  }
+}
+
 export class IngestRun {
   readonly stats: IngestStats = {
     sources: 0, lines: 0, events: 0, skipped: 0, by_kind: {}, rejected: 0, bad_lines: [], failed_sources: [],
@@ -198,16 +382,20 @@ export class IngestRun {
   /** *.json files a directory walk found that are no record obs reads. */
   readonly passedOver: string[] = [];
   private readonly getLog;
-  /** Indexes each transaction's rows for `obs search` in bulk (see SearchIndexer). */
-  private readonly search: SearchIndexer;
   readonly putLog;
+  readonly writer: Writer;
+  /** What adapters remember between the files of this run (a parent session's index for its subagents). */
+  private readonly memos = new Map<string, unknown>();
+  /** Bytes of the sources read so far, for the progress bar. */
+  private doneBytes = 0;
+  totalBytes = 0;
 
   constructor(
     readonly db: DB,
     readonly opts: IngestOptions,
   ) {
     this.getLog = db.prepare(`SELECT * FROM ingest_log WHERE path = ?`);
-    this.search = new SearchIndexer(db);
+    this.writer = new Writer(db, { waitMs: opts.waitMs, onNote: opts.onNote, doing: opts.doing ?? "obs ingest", dbPath: opts.dbPath });
     this.putLog = db.prepare(`
       INSERT INTO ingest_log (path, format, size, bytes_consumed, lines, rejected_lines, content_hash, ingested_at)
       VALUES (@path, @format, @size, @bytes_consumed, @lines, @rejected_lines, @content_hash, @ingested_at)
@@ -221,155 +409,151 @@ export class IngestRun {
     return this.getLog.get(key) as LogRow | undefined;
   }
 
-  /**
-   * Folds the lines of `buf` (starting at file line `firstLine`) in one transaction. Returns
-   * false, with nothing written, when a bad line was found and --skip-invalid was not given.
-   */
-  fold(
-    name: string,
-    buf: Buffer,
-    firstLine: number,
-    record: (lines: number, rejected: number) => void,
-    prefix?: Prefix,
-  ): SourceResult {
-    const result: SourceResult = { source: name, lines: 0, events: 0, rejected: 0, written: false };
-    const byKind: Partial<Record<Kind, number>> = {};
-    const bad: BadLine[] = [];
-    const search = this.search;
-    const Rollback = Symbol("rollback");
-    try {
-      this.db.transaction(() => {
-        // Made under the write lock: what it learns of the tables at the start holds to the end.
-        const folder = new Folder(this.db, name, { updated: (table, id) => search.updated(table, id), prefix });
-        search.begin();
-        dropRegisterTriggers(this.db);
-        let start = 0;
-        let lineNo = firstLine - 1;
-        const total = buf.length;
-        let nextProgress = CHUNK;
-        while (start < total) {
-          let end = buf.indexOf(NL, start);
-          if (end === -1) end = total;
-          lineNo++;
-          const text = buf.toString("utf8", start, end);
-          start = end + 1;
-          if (start > nextProgress) {
-            this.opts.onProgress?.(start, total);
-            nextProgress = start + CHUNK;
-          }
-          if (isBlank(text)) continue;
-          result.lines++;
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch (err) {
-            bad.push({ source: name, line: lineNo, reason: `not JSON: ${(err as Error).message}` });
-            continue;
-          }
-          const checked = checkEvent(parsed);
-          if (!checked.ok) {
-            bad.push({ source: name, line: lineNo, reason: checked.reason });
-            continue;
-          }
-          folder.apply(checked.event, text);
-          byKind[checked.event.kind] = (byKind[checked.event.kind] ?? 0) + 1;
-          result.events++;
-        }
-        result.rejected = bad.length;
-        // --skip-invalid writes the good lines; a source read from its start that had none failed.
-        if (bad.length > 0 && firstLine === 1 && result.events === 0) result.reason = `nothing written: none of its ${bad.length} line${bad.length === 1 ? "" : "s"} could be read`;
-        if (bad.length > 0 && (!this.opts.skipInvalid || result.reason)) throw Rollback;
-        folder.finish();
-        search.finish();
-        createRegisterTriggers(this.db);
-        record(lineNo - firstLine + 1, bad.length);
-        // IMMEDIATE: the batch reads before it writes, and a deferred transaction that does so
-        // fails at once (BUSY) when another writer committed meanwhile; this one waits its turn.
-      }).immediate();
-      result.written = true;
-    } catch (err) {
-      if (err !== Rollback) throw err;
-    }
+  private progress(bytes: number): void {
+    this.doneBytes += bytes;
+    this.opts.onProgress?.(this.doneBytes, Math.max(this.totalBytes, this.doneBytes));
+  }
+
+  /** Adds a source's outcome to the run's statistics. */
+  account(result: SourceResult, bad: BadLine[], byKind: Partial<Record<Kind, number>>): void {
     this.stats.sources++;
     this.stats.lines += result.lines;
     this.stats.rejected += result.rejected;
     this.stats.bad_lines.push(...bad);
     if (result.written) {
       this.stats.events += result.events;
-      for (const [k, n] of Object.entries(byKind)) {
-        this.stats.by_kind[k as Kind] = (this.stats.by_kind[k as Kind] ?? 0) + n;
-      }
+      for (const [k, n] of Object.entries(byKind)) this.stats.by_kind[k as Kind] = (this.stats.by_kind[k as Kind] ?? 0) + n;
     } else {
-      this.stats.failed_sources.push(name);
+      this.stats.failed_sources.push(result.source);
     }
     this.stats.results.push(result);
-    return result;
+  }
+
+  /** Folds lines of obs's stream as one source. */
+  foldLines(spec: SourceSpec, lines: Iterable<Line>): SourceResult {
+    const f = new SourceFold(this, spec);
+    f.begin();
+    let last = spec.firstLine - 1;
+    let lastEnd = -1;
+    try {
+      for (const l of lines) {
+        f.line(l.text, l.n, l.invalid);
+        last = l.n;
+        if (lastEnd >= 0 && l.end - lastEnd >= PROGRESS_EVERY) {
+          this.progress(l.end - lastEnd);
+          lastEnd = l.end;
+        } else if (lastEnd < 0) lastEnd = l.end;
+      }
+    } catch (e) {
+      f.abort();
+      throw e;
+    }
+    return f.end(last - spec.firstLine + 1);
+  }
+
+  /**
+   * Folds lines an in-process producer recorded, as one source of obs's stream and committed
+   * before it returns, without an ingest_log row (the producer's JSONL is its own source when
+   * `obs ingest` reads it; its identity rules make the two copies one). Returns why each line
+   * it refused was refused.
+   */
+  foldRecorded(name: string, lines: readonly string[]): string[] {
+    const before = this.stats.bad_lines.length;
+    const text = Buffer.from(lines.join("\n") + "\n");
+    this.foldLines({ name, key: `${name}#recorded`, firstLine: 1, logBefore: undefined, record: () => {} }, bufferLines(text));
+    this.writer.close();
+    return this.stats.bad_lines.slice(before).map((b) => b.reason);
   }
 
   finishStats(): IngestStats {
+    this.writer.close();
     const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
     this.stats.seconds = Math.round(seconds * 1000) / 1000;
     this.stats.lines_per_second = seconds > 0 ? Math.round(this.stats.lines / seconds) : 0;
     return this.stats;
   }
 
+  private memo<T>(key: string, make: () => T): T {
+    if (!this.memos.has(key)) this.memos.set(key, make());
+    return this.memos.get(key) as T;
+  }
+
   /**
-   * A file another tool wrote (a Claude Code session): its adapter needs the whole file (a tool
-   * call's result, a response's usage and a subagent's Task are on other lines), so a changed
-   * file is read again whole; every row it makes has a stable id, so that adds nothing twice.
+   * A file another tool wrote (a Claude Code session): its adapter reads it whole (a tool call's
+   * result, a response's usage and a subagent's Task are on other lines), so a changed file is
+   * read again whole; every row it makes has a stable id, so that adds nothing twice.
    */
   ingestAdapted(file: string, format: Format, wholeLinesOnly = false, source?: { key: string; data: Buffer }): void {
     const key = source?.key ?? path.resolve(file);
-    let text = source?.data ?? fs.readFileSync(file);
-    // While following, a line still being written is left for the next look (a whole JSON document is read whole).
-    if (wholeLinesOnly && !isSqlite(text) && !isWholeJson(text)) text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
-    const digest = crypto.createHash("sha256").update(text).digest("hex");
+    const adapter = adapterFor(format);
+    if (!adapter) throw new UserError(`unknown format ${format}`, [`obs reads: ${FORMATS.join(", ")}`]);
+    let input: AdapterInput;
+    let size: number;
+    let digest: () => string;
+    if (source) {
+      ({ input, size, digest } = memoryInput(file, source.data, wholeLinesOnly));
+    } else {
+      const found = fileInput(file, wholeLinesOnly);
+      if (!found) return; // following: nothing whole in it yet
+      ({ input, size, digest } = found);
+    }
     const prev = this.log(key);
-    if (prev && prev.content_hash === digest && prev.bytes_consumed === text.length) {
+    // A file read before is hashed first to see whether it changed; a new one is hashed as it is read.
+    if (prev && prev.bytes_consumed === size && prev.content_hash === digest()) {
       this.stats.sources++;
       this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
       return;
     }
-    const adapter = adapterFor(format);
-    if (!adapter) throw new UserError(`unknown format ${format}`, [`obs reads: ${FORMATS.join(", ")}`]);
-    let data = text;
-    if (startsArray(text)) {
-      const unwrapped = arrayAsLines(text);
+    if (input.array) {
+      const unwrapped = arrayAsLines(input.bytes());
       if ("error" in unwrapped) {
         if (wholeLinesOnly) return; // still being written: the next look reads it whole
         return this.unreadable(file, unwrapped.error);
       }
-      data = unwrapped.lines;
+      input = { ...input, lines: () => bufferLines(unwrapped.lines) };
     }
-    const adapted: AdapterResult = adapter.read(file, data, { prices: this.opts.prices ?? PRICES });
-    if (adapted.bad.length && (!this.opts.skipInvalid || adapted.events.length === 0)) {
-      this.stats.sources++;
-      this.stats.lines += adapted.lines;
-      this.stats.rejected += adapted.bad.length;
-      this.stats.bad_lines.push(...adapted.bad);
-      this.stats.failed_sources.push(file);
-      const n = adapted.bad.length;
-      // Where --skip-invalid would write nothing, the usual advice to pass it is not given.
-      const reason = n === adapted.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
-        : adapted.events.length === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined;
-      this.stats.results.push({ source: file, lines: adapted.lines, events: 0, rejected: n, written: false, ...(reason ? { reason } : {}) });
-      return;
-    }
-    const body = Buffer.from(adapted.events.map((e) => JSON.stringify(e)).join("\n") + (adapted.events.length ? "\n" : ""));
-    const result = this.fold(file, body, 1, () => {
-      this.putLog.run({
-        path: key, format, size: text.length, bytes_consumed: text.length, lines: adapted.lines,
-        rejected_lines: adapted.bad.length, content_hash: digest, ingested_at: new Date().toISOString(),
-      });
+    const f = new SourceFold(this, {
+      name: file, key, firstLine: 1, logBefore: prev, format,
+      record: () => undefined,
     });
+    const reader = adapter.read(input, { prices: this.opts.prices ?? PRICES, memo: (k, make) => this.memo(k, make) });
+    f.begin();
+    let summary: AdapterSummary;
+    try {
+      let n = 0;
+      for (let r = reader.next(); ; r = reader.next()) {
+        if (r.done) {
+          summary = r.value;
+          break;
+        }
+        const e = r.value;
+        f.event(e, needsText(e) ? JSON.stringify(e) : null, ++n);
+      }
+    } catch (e) {
+      f.abort();
+      throw e;
+    }
+    // An adapter's event that obs cannot use is obs's own mistake: said as such, by the event's place.
+    for (const b of f.bad) b.reason = `the ${format} reader made an event obs cannot use (event ${b.line}): ${b.reason}`;
+    f.bad.push(...summary.bad);
     // The statistics speak of the source's lines, not the events made from them.
-    this.stats.lines += adapted.lines - result.lines;
-    this.stats.rejected += adapted.bad.length;
-    this.stats.bad_lines.push(...adapted.bad);
-    this.stats.skipped += adapted.skipped;
-    result.lines = adapted.lines;
-    if (format === "claude-code" && adapted.executionId === null && adapted.lines > 0) {
-      this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${adapted.lines} line${adapted.lines === 1 ? "" : "s"} to`);
+    f.result.lines = summary.lines;
+    this.progress(size);
+    const events = f.result.events;
+    const n = summary.bad.length;
+    // Where --skip-invalid would write nothing, the usual advice to pass it is not given.
+    const fail = f.bad.length > 0 && (!this.opts.skipInvalid || events === 0);
+    const reason = !n ? undefined : n === summary.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
+      : events === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined;
+    f.setRecord(() =>
+      this.putLog.run({
+        path: key, format, size, bytes_consumed: size, lines: summary.lines,
+        rejected_lines: n, content_hash: digest(), ingested_at: new Date().toISOString(),
+      }));
+    const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
+    this.stats.skipped += result.written ? summary.skipped : 0;
+    if (format === "claude-code" && summary.executionId === null && summary.lines > 0) {
+      this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${summary.lines} line${summary.lines === 1 ? "" : "s"} to`);
     }
   }
 
@@ -438,34 +622,23 @@ export class IngestRun {
           this.opts.onNote?.(`${file}: changed since it was last ingested (truncated or replaced); reading it from the start`);
         }
       }
-      const buf = Buffer.allocUnsafe(size - offset);
-      let read = 0;
-      while (read < buf.length) {
-        const n = fs.readSync(fd, buf, read, buf.length - read, offset + read);
-        if (n === 0) break;
-        read += n;
-      }
-      const data = buf.subarray(0, read);
-      // Only whole lines are consumed, except at the end of a file read once: its last line
-      // counts when it parses, so a file written without a final newline is still read whole.
-      let consumed = data.lastIndexOf(NL) + 1;
-      if (consumed < data.length) {
-        const tail = data.toString("utf8", consumed).trim();
-        if (tail !== "" && isJson(tail)) consumed = data.length;
-      }
-      const body = consumed === data.length ? data : data.subarray(0, consumed);
-      if (consumed < data.length) {
+      const read = readObsLines(fd, offset, firstLine, size, hash, false);
+      let leftTail = false;
+      const result = this.foldLines({
+        name: file, key, firstLine, logBefore: prev,
+        prefix: offset > 0 ? filePrefix(file, offset) : undefined,
+        record: (lines, rejected) => {
+          leftTail = read.consumed() < size;
+          this.putLog.run({
+            path: key, format: "obs-jsonl", size, bytes_consumed: read.consumed(),
+            lines: prevLines + lines, rejected_lines: prevRejected + rejected,
+            content_hash: hash.digest("hex"), ingested_at: new Date().toISOString(),
+          });
+        },
+      }, read.lines);
+      if (leftTail || (!result.written && read.consumed() < size)) {
         this.opts.onNote?.(`${file}: last line has no newline and is not complete JSON yet; left for the next ingest`);
       }
-      hash.update(body);
-      const digest = hash.digest("hex");
-      this.fold(file, body, firstLine, (lines, rejected) => {
-        this.putLog.run({
-          path: key, format: "obs-jsonl", size, bytes_consumed: offset + consumed,
-          lines: prevLines + lines, rejected_lines: prevRejected + rejected,
-          content_hash: digest, ingested_at: new Date().toISOString(),
-        });
-      }, offset > 0 ? filePrefix(file, offset) : undefined);
     } finally {
       fs.closeSync(fd);
     }
@@ -499,13 +672,16 @@ export class IngestRun {
       this.opts.onNote?.(`${file}: changed since it was last ingested (not only added to); reading it from the start`);
     }
     const digest = crypto.createHash("sha256").update(data).digest("hex");
-    this.fold(file, data.subarray(offset), firstLine, (lines, rejected) => {
-      this.putLog.run({
-        path: key, format: "obs-json-array", size: data.length, bytes_consumed: data.length,
-        lines: (offset ? prev!.lines : 0) + lines, rejected_lines: (offset ? prev!.rejected_lines : 0) + rejected,
-        content_hash: digest, ingested_at: new Date().toISOString(),
-      });
-    });
+    this.foldLines({
+      name: file, key, firstLine, logBefore: prev,
+      record: (lines, rejected) => {
+        this.putLog.run({
+          path: key, format: "obs-json-array", size: data.length, bytes_consumed: data.length,
+          lines: (offset ? prev!.lines : 0) + lines, rejected_lines: (offset ? prev!.rejected_lines : 0) + rejected,
+          content_hash: digest, ingested_at: new Date().toISOString(),
+        });
+      },
+    }, bufferLines(data.subarray(offset), firstLine, offset));
   }
 
   /** Text that has no file to grow (stdin, the demo): known by its content hash, so the same text twice adds nothing. */
@@ -526,13 +702,175 @@ export class IngestRun {
       if ("error" in unwrapped) return this.unreadable(name, unwrapped.error);
       text = unwrapped.lines;
     }
-    this.fold(name, text, 1, (lines, rejected) => {
-      this.putLog.run({
-        path: key, format: "obs-jsonl", size: text.length, bytes_consumed: text.length,
-        lines, rejected_lines: rejected, content_hash: digest, ingested_at: new Date().toISOString(),
-      });
-    });
+    this.foldLines({
+      name, key, firstLine: 1, logBefore: undefined,
+      record: (lines, rejected) => {
+        this.putLog.run({
+          path: key, format: "obs-jsonl", size: text.length, bytes_consumed: text.length,
+          lines, rejected_lines: rejected, content_hash: digest, ingested_at: new Date().toISOString(),
+        });
+      },
+    }, bufferLines(text));
   }
+}
+
+/** Progress is reported about every this many bytes. */
+const PROGRESS_EVERY = 1 << 20;
+
+/**
+ * The lines of obs's stream in a file from `offset`, with a hash of what is consumed kept up:
+ * whole lines, and at the end of a file read once a last line without its newline when it is
+ * complete JSON (a file written without a final newline is still read whole); while following,
+ * such a line waits for its newline.
+ */
+export function readObsLines(fd: number, offset: number, firstLine: number, size: number, hash: crypto.Hash, following: boolean): { lines: Iterable<Line>; consumed: () => number } {
+  let consumed = offset;
+  const continues = offset > 0 && (() => {
+    const b = Buffer.alloc(1);
+    return fs.readSync(fd, b, 0, 1, offset - 1) === 1 && b[0] !== NL;
+  })();
+  function* gen(): Generator<Line> {
+    let tail: { bytes: Buffer; n: number; start: number } | null = null;
+    for (const l of fileLines(fd, { start: offset, firstLine, continues, hash }, size, (t) => (tail = t))) {
+      consumed = l.end;
+      yield l;
+    }
+    const t = tail as { bytes: Buffer; n: number; start: number } | null;
+    if (t && !following) {
+      const text = t.bytes.toString("utf8");
+      if (!isBlank(text) && isJson(text)) {
+        hash.update(t.bytes);
+        consumed = t.start + t.bytes.length;
+        yield { text, n: t.n, end: consumed };
+      }
+    }
+  }
+  return { lines: gen(), consumed: () => consumed };
+}
+
+/** An adapter's events for a file, gathered (for tests and tools that look at what an adapter makes). */
+export function adapterEvents(adapter: Adapter, file: string, prices: PriceTable = PRICES): { events: J[]; summary: AdapterSummary } {
+  const found = fileInput(file, false);
+  const events: J[] = [];
+  if (!found) return { events, summary: { skipped: 0, bad: [], lines: 0, executionId: null } };
+  const memos = new Map<string, unknown>();
+  const reader = adapter.read(found.input, { prices, memo: (k, make) => (memos.has(k) ? memos.get(k) : (memos.set(k, make()), memos.get(k))) as never });
+  for (let r = reader.next(); ; r = reader.next()) {
+    if (r.done) return { events, summary: r.value };
+    events.push(r.value);
+  }
+}
+
+/**
+ * An adapter's view of a file: its lines as they are read, or (for a whole document) its bytes;
+ * with the SHA-256 of what it holds, computed as its lines are read when they are (else by a
+ * pass of its own when asked for).
+ */
+function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string } | null {
+  const fd = fs.openSync(file, "r");
+  let size: number;
+  let array = false;
+  try {
+    size = fs.fstatSync(fd).size;
+    const head = readFileHeadFd(fd);
+    array = startsArray(head);
+    if (wholeLinesOnly && !isSqlite(head) && !array && !isWholeJsonFile(fd, size, head)) size = lastNewline(fd, size);
+    if (wholeLinesOnly && size === 0) return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+  const limit = size;
+  let digest: string | null = null;
+  return {
+    size,
+    digest: () => {
+      if (digest === null) {
+        const fd2 = fs.openSync(file, "r");
+        try {
+          digest = hashRange(fd2, 0, limit).digest("hex");
+        } finally {
+          fs.closeSync(fd2);
+        }
+      }
+      return digest;
+    },
+    input: {
+      path: file,
+      array,
+      bytes: () => {
+        const fd2 = fs.openSync(file, "r");
+        try {
+          const buf = Buffer.alloc(limit);
+          let got = 0;
+          while (got < limit) {
+            const n = fs.readSync(fd2, buf, got, limit - got, got);
+            if (n === 0) break;
+            got += n;
+          }
+          return buf.subarray(0, got);
+        } finally {
+          fs.closeSync(fd2);
+        }
+      },
+      *lines() {
+        const fd2 = fs.openSync(file, "r");
+        const hash = digest === null ? crypto.createHash("sha256") : undefined;
+        try {
+          let tail: { bytes: Buffer; n: number; start: number } | null = null;
+          yield* fileLines(fd2, { start: 0, firstLine: 1, hash }, limit, (t) => (tail = t));
+          const t = tail as { bytes: Buffer; n: number; start: number } | null;
+          if (t) {
+            hash?.update(t.bytes);
+            yield* bufferLines(t.bytes, t.n, t.start);
+          }
+          if (hash && digest === null) digest = hash.digest("hex");
+        } finally {
+          fs.closeSync(fd2);
+        }
+      },
+    },
+  };
+}
+
+function memoryInput(file: string, data: Buffer, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string } {
+  let text = data;
+  if (wholeLinesOnly && !isSqlite(text) && !isWholeJson(text)) text = text.subarray(0, text.lastIndexOf(NL) + 1);
+  const digest = crypto.createHash("sha256").update(text).digest("hex");
+  return {
+    size: text.length,
+    digest: () => digest,
+    input: { path: file, array: startsArray(text), bytes: () => text, lines: () => bufferLines(text) },
+  };
+}
+
+/** The offset just past the last newline of a file's first `size` bytes (0: none). */
+function lastNewline(fd: number, size: number): number {
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - buf.length);
+    const n = fs.readSync(fd, buf, 0, end - start, start);
+    const i = buf.subarray(0, n).lastIndexOf(NL);
+    if (i >= 0) return start + i + 1;
+    end = start;
+  }
+  return 0;
+}
+
+function readFileHeadFd(fd: number): Buffer {
+  const buf = Buffer.alloc(HEAD_BYTES);
+  const n = fs.readSync(fd, buf, 0, buf.length, 0);
+  return buf.subarray(0, n);
+}
+
+/** A whole JSON document (a pretty-printed recording) in a file: read whole while following, never cut at a newline. */
+function isWholeJsonFile(fd: number, size: number, head: Buffer): boolean {
+  const start = head.toString("utf8", 0, Math.min(head.length, 64)).trimStart()[0];
+  if (start !== "{" && start !== "[") return false;
+  // A document over 256 MiB is no recording rewritten whole.
+  if (size > 256 * 1024 * 1024) return false;
+  const buf = Buffer.alloc(size);
+  fs.readSync(fd, buf, 0, size, 0);
+  return isWholeJson(buf);
 }
 
 /**
@@ -579,15 +917,6 @@ export function hashRange(fd: number, start: number, length: number): crypto.Has
   return h;
 }
 
-/** A line of only whitespace carries nothing; checked without allocating a trimmed copy. */
-function isBlank(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
-}
-
 function isJson(text: string): boolean {
   try {
     JSON.parse(text);
@@ -619,10 +948,17 @@ export async function ingestSources(
   stdin?: NodeJS.ReadableStream,
 ): Promise<IngestStats> {
   const run = new IngestRun(db, opts);
-  for (const s of sources) {
-    if (s.kind === "file") run.ingestFile(s.name, s.walked);
-    else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
-    else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
+  run.totalBytes = totalBytes(sources);
+  try {
+    for (const s of sources) {
+      if (s.kind === "file") run.ingestFile(s.name, s.walked);
+      else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
+      else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
+    }
+  } catch (e) {
+    // The sources read whole before the one that failed are kept.
+    run.writer.close();
+    throw e;
   }
   const n = run.passedOver.length;
   if (n) opts.onNote?.(`passed over ${n} *.json file${n === 1 ? "" : "s"} the walk found that ${n === 1 ? "is no record" : "are no records"} obs reads (${run.passedOver.slice(0, 3).join(", ")}${n > 3 ? ", …" : ""})`);

@@ -27,6 +27,13 @@ export function toolCategory(tool: string): string {
 
 /** One line, at most `max` characters, cut with an ellipsis. */
 export function oneLine(text: string, max = SUMMARY_MAX): string {
+  // A long text (a tool's whole output) is summed up by its start: when the start alone flattens
+  // to more than `max` characters, the summary is the same as the whole text's, at a fraction of
+  // the cost. Otherwise (the start is mostly white space) the whole text is flattened.
+  if (text.length > 8 * max) {
+    const start = text.slice(0, 8 * max).replace(/\s+/g, " ").trimStart();
+    if (start.length > max) return start.slice(0, max - 1) + "…";
+  }
   // Most summaries are already one short line; only those that are not pay for the regex.
   const flat = /\s\s|[\n\r\t]|^\s|\s$/.test(text) ? text.replace(/\s+/g, " ").trim() : text;
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";

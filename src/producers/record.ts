@@ -9,7 +9,7 @@ import { jsonable } from "./text.js";
  * The machinery under the four producer classes: one record of an execution written twice, as
  * obs events appended to `$OBS_TRANSCRIPTS/{execution_id}/unified.jsonl` and as rows in the
  * database. The rows are made by folding the very lines that go to the file with obs's own
- * ingest (IngestRun.fold, which folds a file's lines in one transaction), so `obs ingest` of the
+ * ingest (IngestRun.foldRecorded, which folds them as one source), so `obs ingest` of the
  * file into an empty database gives the same rows, and into this one adds nothing.
  * python/obs_producers/_record.py is the same in Python.
  *
@@ -141,9 +141,8 @@ export class SequenceCounter {
 
 /** What the producers use of ingest's IngestRun (a test checks the real one has this shape). */
 export interface IngestModule {
-  IngestRun: new (db: DB, opts: { skipInvalid: boolean }) => {
-    fold(name: string, buf: Buffer, firstLine: number, record: (lines: number, rejected: number) => void): { rejected: number };
-    stats: { bad_lines: { reason: string }[] };
+  IngestRun: new (db: DB, opts: { skipInvalid: boolean; waitMs?: number; dbPath?: string }) => {
+    foldRecorded(name: string, lines: readonly string[]): string[];
   };
 }
 
@@ -154,13 +153,13 @@ const INGEST = "../ingest/ingest.js";
 const { IngestRun } = (await import(INGEST)) as IngestModule;
 
 /**
- * Folds lines into the database exactly as `obs ingest` folds a file's: IngestRun.fold, one
- * IMMEDIATE transaction, the good lines written. Returns why each refused line was refused.
+ * Folds lines into the database exactly as `obs ingest` folds a file's (IngestRun.foldRecorded:
+ * one source, committed, the good lines written). Returns why each refused line was refused.
  */
 export function foldLines(db: DB, source: string, lines: readonly string[]): string[] {
-  const run = new IngestRun(db, { skipInvalid: true });
-  run.fold(source, Buffer.from(lines.join("\n") + "\n"), 1, () => {});
-  return run.stats.bad_lines.map((b) => b.reason);
+  // A producer waits briefly for another writer, then tries again at its next flush rather
+  // than hold up the agent it records.
+  return new IngestRun(db, { skipInvalid: true, waitMs: 2000, dbPath: db.name }).foldRecorded(source, lines);
 }
 
 /** The tables whose ids the record names, and the column saying which execution a row is of. */
@@ -218,7 +217,8 @@ export class DatabaseSink {
         this.db = undefined;
       }
       this.failing = true;
-      const permanent = e instanceof UserError;
+      // Busy (another program writing past the wait) is tried again; a file that is no database is not.
+      const permanent = e instanceof UserError && err.code !== "SQLITE_BUSY";
       const why = err.code ? `${err.code}: ${err.message}` : err.message;
       reportOnce(`fail:${this.dbPath}`, `cannot write ${this.dbPath} (${why}); the record goes on in ${this.jsonlPath}` +
         (permanent ? "" : ", and the database is tried again at each flush") + ` — \`obs ingest ${this.jsonlPath}\` brings a database up to date`, this.report);

@@ -1,8 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
-import { costOf, type PriceTable } from "../../pricing.js";
+import { costOf } from "../../pricing.js";
 import { oneLine } from "../shape.js";
-import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
+import { fileLines } from "../lines.js";
+import { given, jsonLine } from "./shared.js";
+import type { Adapter, AdapterContext, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
  * Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl) as obs events.
@@ -85,37 +87,53 @@ function sidecarOf(file: string): Spawn | null {
   return { call: s("toolUseId", "toolUseID", "parentToolUseId", "parentToolUseID", "tool_use_id"), agentType: s("agentType", "subagent_type", "subagentType"), description: s("description") };
 }
 
-/** In a session file, the Task call whose result names this agent (toolUseResult.agentId), if any. */
-function taskCallFor(sessionFile: string, agentId: string): Spawn | null {
-  let text: string;
+/**
+ * What a session file says of the subagents it started: for each agent id, the Task call whose
+ * result names it (toolUseResult.agentId) with its type and description. Read once per session
+ * for all its subagents' files (through the run's memo), line by line.
+ */
+const SPAWN_NEEDLES = ['"agentId"', '"subagent_type"', '"name":"Task"'].map((t) => Buffer.from(t));
+
+function spawnsOf(sessionFile: string): Map<string, Spawn> {
+  const byAgent = new Map<string, { call: string; agentType: string | null }>();
+  const calls = new Map<string, { agentType: string | null; description: string | null }>();
+  let fd: number;
   try {
-    text = fs.readFileSync(sessionFile, "utf8");
+    fd = fs.openSync(sessionFile, "r");
   } catch {
-    return null;
+    return new Map();
   }
-  let found: Spawn | null = null;
-  for (const l of text.split("\n")) {
-    if (!l.includes(agentId) && !(found?.call && l.includes(found.call))) continue;
-    try {
-      const o = JSON.parse(l) as J;
-      const tur = o.toolUseResult as J | undefined;
-      const blocks = ((o.message as J)?.content ?? []) as Block[];
-      if (!Array.isArray(blocks)) continue;
-      if (tur?.agentId === agentId && !found) {
-        const result = blocks.find((b) => b?.type === "tool_result");
-        if (result?.tool_use_id) found = { call: result.tool_use_id, agentType: typeof tur.agentType === "string" ? tur.agentType : null, description: null };
+  try {
+    // Only two kinds of line matter: a Task result naming its agent, and a Task call (its type,
+    // its description); the others are passed over unread.
+    for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1, holding: SPAWN_NEEDLES }, fs.fstatSync(fd).size)) {
+      try {
+        const o = JSON.parse(l) as J;
+        const tur = o.toolUseResult as J | undefined;
+        const blocks = ((o.message as J)?.content ?? []) as Block[];
+        if (!Array.isArray(blocks)) continue;
+        if (typeof tur?.agentId === "string" && !byAgent.has(tur.agentId)) {
+          const result = blocks.find((b) => b?.type === "tool_result");
+          if (result?.tool_use_id) byAgent.set(tur.agentId, { call: result.tool_use_id, agentType: typeof tur.agentType === "string" ? tur.agentType : null });
+        }
+        for (const b of blocks) {
+          if (b?.type !== "tool_use" || !b.id) continue;
+          const input = (b.input ?? {}) as J;
+          calls.set(b.id, { agentType: typeof input.subagent_type === "string" ? input.subagent_type : null, description: typeof input.description === "string" ? input.description : null });
+        }
+      } catch {
+        /* another line's problem, reported when that file is read */
       }
-      const use = found?.call ? blocks.find((b) => b?.type === "tool_use" && b.id === found!.call) : undefined;
-      if (use && found) {
-        const input = (use.input ?? {}) as J;
-        found.agentType ??= typeof input.subagent_type === "string" ? input.subagent_type : null;
-        found.description = typeof input.description === "string" ? input.description : null;
-      }
-    } catch {
-      /* another line's problem, reported when that file is read */
     }
+  } finally {
+    fs.closeSync(fd);
   }
-  return found;
+  const out = new Map<string, Spawn>();
+  for (const [agent, { call, agentType }] of byAgent) {
+    const use = calls.get(call);
+    out.set(agent, { call, agentType: agentType ?? use?.agentType ?? null, description: use ? use.description : null });
+  }
+  return out;
 }
 
 /** The tokens of one API response's usage: cache writes split into 5-minute and 1-hour ones. */
@@ -129,27 +147,37 @@ function usageOf(usage: J): { input: number; output: number; cacheRead: number; 
   return { input: n(usage.input_tokens), output: n(usage.output_tokens), cacheRead: n(usage.cache_read_input_tokens), write5m, write1h };
 }
 
-function claudeCodeEvents(file: string, text: string, prices: PriceTable): AdapterResult {
-  const bad: BadLine[] = [];
-  const rows: { o: J; n: number }[] = [];
-  let skipped = 0;
-  let lineNo = 0;
-  for (const raw of text.split("\n")) {
-    lineNo++;
-    if (raw.trim() === "") continue;
-    let o: unknown;
-    try {
-      o = JSON.parse(raw);
-    } catch (e) {
-      bad.push({ source: file, line: lineNo, reason: `not JSON: ${(e as Error).message}` });
-      continue;
-    }
-    if (o === null || typeof o !== "object" || Array.isArray(o)) {
-      bad.push({ source: file, line: lineNo, reason: "not a JSON object" });
-      continue;
-    }
-    rows.push({ o: o as J, n: lineNo });
+/** The fields of a line this adapter reads; the rest of a line is never looked at. */
+const READ_FIELDS = ["type", "timestamp", "sessionId", "agentId", "cwd", "gitBranch", "uuid", "parentUuid", "isSidechain", "isMeta",
+  "isCompactSummary", "isApiErrorMessage", "error", "requestId", "costUSD", "summary", "leafUuid", "parentToolUseID"] as const;
+
+/** A line as far as it is read: its message only where one is used, a progress line's echoed response only. */
+function kept(o: J): J {
+  const k: J = {};
+  for (const f of READ_FIELDS) if (o[f] !== undefined) k[f] = o[f];
+  const type = o.type as string | undefined;
+  if (o.message !== undefined && (!(type && SKIPPED_TYPES.has(type)) || o.isSidechain)) k.message = o.message;
+  const data = o.data as J | undefined;
+  if (data && data.type === "agent_progress") {
+    const echoed = data.message as J | undefined;
+    const m = echoed?.message as J | undefined;
+    k.data = { type: data.type, agentId: data.agentId, message: echoed && { type: echoed.type, timestamp: echoed.timestamp, message: m && { id: m.id, model: m.model, usage: m.usage } } };
   }
+  return k;
+}
+
+function claudeCodeEvents(file: string, input: Iterable<InputLine>, ctx: AdapterContext): AdapterResult {
+  const prices = ctx.prices;
+  // The whole file is needed at once (time order, sidechains, responses over several lines), so
+  // each line is kept only as far as this adapter reads it: a tool result's copy in
+  // toolUseResult, a snapshot's files and a progress line's output are let go as the line is read.
+  const rows: { o: J; n: number }[] = [];
+  const bad: BadLine[] = [];
+  for (const { text, n, invalid } of input) {
+    const o = jsonLine(file, text, n, invalid, bad);
+    if (o) rows.push({ o: kept(o), n });
+  }
+  let skipped = 0;
   const lines = rows.length + bad.length;
   const sub = subagentSession(file);
   const subagentFile = sub?.sessionFile ?? null;
@@ -165,7 +193,7 @@ function claudeCodeEvents(file: string, text: string, prices: PriceTable): Adapt
   }
   const agentIdOfFile = rows.map((r) => r.o.agentId).find((a): a is string => typeof a === "string");
   const project = sub ? sub.project : path.basename(path.dirname(file));
-  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? taskCallFor(subagentFile!, agentIdOfFile) : null)) : null;
+  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? (ctx.memo(`claude-code:spawns:${subagentFile}`, () => spawnsOf(subagentFile!)).get(agentIdOfFile) ?? null) : null)) : null;
   const spawnedBy = spawn?.call ?? null;
   // A subagent no Task call started (a compaction run, a workflow's agent) works a task of its own.
   const taskOfFile = sub ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
@@ -397,5 +425,5 @@ export const claudeCode: Adapter = {
   format: "claude-code",
   describes: "Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl)",
   detect: (head) => looksLikeClaudeCode(head.objects),
-  read: (file, data, ctx) => claudeCodeEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(claudeCodeEvents(input.path, input.lines(), ctx)),
 };

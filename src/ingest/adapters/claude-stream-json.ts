@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
-import { byTime, count, hashId, jsonLines, obj, shareCost, str, tableCost, tokenFields, type CallTokens, type Row } from "./shared.js";
-import type { Adapter, AdapterResult, J } from "./types.js";
+import { byTime, count, hashId, jsonLines, obj, shareCost, str, tableCost, tokenFields, type CallTokens, type Row, given } from "./shared.js";
+import type { Adapter, AdapterResult, J, InputLine } from "./types.js";
 
 /**
  * `claude -p --output-format stream-json` output, and the Claude Agent SDK's messages, as obs
@@ -48,8 +48,8 @@ interface Response extends CallTokens {
   responseId?: string;
 }
 
-function streamEvents(file: string, text: string, prices: PriceTable): AdapterResult {
-  const { rows, bad } = jsonLines(file, text);
+function streamEvents(file: string, input: Iterable<InputLine>, prices: PriceTable): AdapterResult {
+  const { rows, bad } = jsonLines(file, input);
   const lines = rows.length + bad.length;
   const sessionId = rows.map((r) => r.o.session_id).find((s): s is string => typeof s === "string" && s !== "") ?? null;
   if (!sessionId) return { events: [], skipped: rows.length, bad, lines, executionId: null };
@@ -288,5 +288,5 @@ export const claudeStreamJson: Adapter = {
   format: "claude-stream-json",
   describes: "claude -p stream-json output and Agent SDK messages",
   detect: (head) => looksLikeClaudeStream(head.objects),
-  read: (file, data, ctx) => streamEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(streamEvents(input.path, input.lines(), ctx.prices)),
 };

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
-import { byTime, count, hashId, jsonLines, obj, str, tableCost, tokenFields, type Row } from "./shared.js";
-import type { Adapter, AdapterResult, J } from "./types.js";
+import { byTime, count, hashId, jsonLines, obj, str, tableCost, tokenFields, type Row, given } from "./shared.js";
+import type { Adapter, AdapterResult, J, InputLine } from "./types.js";
 
 /**
  * OpenAI Codex CLI rollouts (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl, and
@@ -207,8 +207,8 @@ function messageText(p: J): string {
 /** Text Codex adds to the conversation itself (instructions, environment), not the user's words. */
 const INJECTED = /^\s*(?:<environment_context>|<user_instructions>|<INSTRUCTIONS>|# AGENTS\.md instructions|<user_shell_command>|<turn_aborted>)/;
 
-function codexEvents(file: string, text: string, prices: PriceTable): AdapterResult {
-  const { rows, bad } = jsonLines(file, text);
+function codexEvents(file: string, input: Iterable<InputLine>, prices: PriceTable): AdapterResult {
+  const { rows, bad } = jsonLines(file, input);
   const lines = rows.length + bad.length;
   let skipped = 0;
   const metaIndex = rows.findIndex((r) => r.o.type === "session_meta");
@@ -559,5 +559,5 @@ export const codex: Adapter = {
   format: "codex",
   describes: "OpenAI Codex CLI rollouts (~/.codex/sessions/…/rollout-*.jsonl)",
   detect: (head) => looksLikeCodex(head.objects),
-  read: (file, data, ctx) => codexEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(codexEvents(input.path, input.lines(), ctx.prices)),
 };

@@ -1,5 +1,6 @@
 import { costOf, type PriceTable } from "../../pricing.js";
-import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
+import { given } from "./shared.js";
+import type { Adapter, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
  * Seed 004's EventLog (workspaces/<session>/events.jsonl: event_type, timestamp, session_id,
@@ -57,13 +58,15 @@ function errorTextOf(message: string, meta: J): string {
 
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v) : null);
 
-function eventLogEvents(file: string, text: string, prices: PriceTable): AdapterResult {
+function eventLogEvents(file: string, lines: Iterable<InputLine>, prices: PriceTable): AdapterResult {
   const bad: BadLine[] = [];
   const rows: { o: J; n: number }[] = [];
-  let n = 0;
-  for (const raw of text.split("\n")) {
-    n++;
+  for (const { text: raw, n, invalid } of lines) {
     if (raw.trim() === "") continue;
+    if (invalid) {
+      bad.push({ source: file, line: n, reason: invalid });
+      continue;
+    }
     try {
       const o = JSON.parse(raw);
       if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
@@ -161,5 +164,5 @@ export const eventLog: Adapter = {
   format: "eventlog",
   describes: "EventLogs (events.jsonl with event_type, session_id and message)",
   detect: (head) => looksLikeEventLog(head.objects),
-  read: (file, data, ctx) => eventLogEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(eventLogEvents(input.path, input.lines(), ctx.prices)),
 };

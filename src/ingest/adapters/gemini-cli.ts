@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
-import { byTime, count, jsonLines, obj, partsText, str, tableCost, tokenFields } from "./shared.js";
+import { byTime, count, given, jsonLines, obj, partsText, str, tableCost, textLines, tokenFields } from "./shared.js";
 import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
 
 /**
@@ -67,7 +67,8 @@ function readRecording(file: string, text: string): Recording {
       /* not one object: read it as lines */
     }
   }
-  const { rows, bad } = jsonLines(file, text);
+  // A recording is read whole: a .json one is one document, a .jsonl one is rewritten in place ($set, $rewindTo).
+  const { rows, bad } = jsonLines(file, textLines(text));
   rec.bad = bad;
   rec.lines = rows.length + bad.length;
   let lastTs = "";
@@ -241,5 +242,5 @@ export const geminiCli: Adapter = {
   format: "gemini-cli",
   describes: "Gemini CLI session recordings (~/.gemini/tmp/<project>/chats/session-*.json, *.jsonl)",
   detect: (head) => looksLikeGemini(head.objects, head.bytes),
-  read: (file, data, ctx) => geminiEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(geminiEvents(input.path, input.bytes().toString("utf8"), ctx.prices)),
 };

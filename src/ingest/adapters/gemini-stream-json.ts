@@ -1,7 +1,7 @@
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
-import { byTime, count, hashId, jsonLines, obj, str, tableCost, tokenFields } from "./shared.js";
-import type { Adapter, AdapterResult, J } from "./types.js";
+import { byTime, count, hashId, jsonLines, obj, str, tableCost, tokenFields, given } from "./shared.js";
+import type { Adapter, AdapterResult, J, InputLine } from "./types.js";
 
 /**
  * `gemini -p … --output-format stream-json` output as obs events: init (session_id, model),
@@ -29,8 +29,8 @@ const CATEGORY: Record<string, string> = {
   web_fetch: "network", google_web_search: "network", delegate_to_agent: "agent",
 };
 
-function geminiStreamEvents(file: string, text: string, prices: PriceTable): AdapterResult {
-  const { rows, bad } = jsonLines(file, text);
+function geminiStreamEvents(file: string, input: Iterable<InputLine>, prices: PriceTable): AdapterResult {
+  const { rows, bad } = jsonLines(file, input);
   const lines = rows.length + bad.length;
   const init = rows.find((r) => r.o.type === "init")?.o;
   const sessionId = str(init?.session_id) ?? (rows.length ? `gemini-${hashId(rows[0]!.o)}` : null);
@@ -173,5 +173,5 @@ export const geminiStreamJson: Adapter = {
   format: "gemini-stream-json",
   describes: "gemini -p stream-json output",
   detect: (head) => looksLikeGeminiStream(head.objects),
-  read: (file, data, ctx) => geminiStreamEvents(file, data.toString("utf8"), ctx.prices),
+  read: (input, ctx) => given(geminiStreamEvents(input.path, input.lines(), ctx.prices)),
 };

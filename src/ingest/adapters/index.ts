@@ -136,4 +136,4 @@ export function describeHead(head: Head): string {
   }
 }
 
-export type { Adapter, AdapterContext, AdapterResult, BadLine, Head, J } from "./types.js";
+export type { Adapter, AdapterContext, AdapterInput, AdapterRead, AdapterSummary, BadLine, Head, InputLine, J } from "./types.js";

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { costOf, type PriceTable } from "../../pricing.js";
-import type { BadLine, J } from "./types.js";
+import type { AdapterRead, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
  * What several adapters need: the JSON objects of a file's lines, ids for records the producer
@@ -14,28 +14,42 @@ export interface Row {
   n: number;
 }
 
-/** The JSON objects of a text's lines, with their line numbers; what is not one is a bad line. */
-export function jsonLines(file: string, text: string): { rows: Row[]; bad: BadLine[] } {
+/** The JSON objects of a file's lines, with their line numbers; what is not one is a bad line. */
+export function jsonLines(file: string, lines: Iterable<InputLine>): { rows: Row[]; bad: BadLine[] } {
   const rows: Row[] = [];
   const bad: BadLine[] = [];
-  let n = 0;
-  for (const raw of text.split("\n")) {
-    n++;
-    if (raw.trim() === "") continue;
-    let o: unknown;
-    try {
-      o = JSON.parse(raw);
-    } catch (e) {
-      bad.push({ source: file, line: n, reason: `not JSON: ${(e as Error).message}` });
-      continue;
-    }
-    if (o === null || typeof o !== "object" || Array.isArray(o)) {
-      bad.push({ source: file, line: n, reason: "not a JSON object" });
-      continue;
-    }
-    rows.push({ o: o as J, n });
+  for (const { text, n, invalid } of lines) {
+    const o = jsonLine(file, text, n, invalid, bad);
+    if (o) rows.push({ o, n });
   }
   return { rows, bad };
+}
+
+/** One line's JSON object, or null (a blank line, or a bad one noted in `bad`). */
+export function jsonLine(file: string, text: string, n: number, invalid: string | undefined, bad: BadLine[]): J | null {
+  if (text.trim() === "") return null;
+  if (invalid) {
+    bad.push({ source: file, line: n, reason: invalid });
+    return null;
+  }
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    bad.push({ source: file, line: n, reason: `not JSON: ${(e as Error).message}` });
+    return null;
+  }
+  if (o === null || typeof o !== "object" || Array.isArray(o)) {
+    bad.push({ source: file, line: n, reason: "not a JSON object" });
+    return null;
+  }
+  return o as J;
+}
+
+/** The lines of text in memory, for a format read as one document that may also be lines. */
+export function* textLines(text: string): Generator<InputLine> {
+  let n = 0;
+  for (const t of text.split("\n")) yield { text: t, n: ++n };
 }
 
 /** A short, stable id for something the producer gave no id: a hash of what identifies it. */
@@ -124,4 +138,10 @@ export function byTime(events: J[]): J[] {
     .map((e, i) => ({ e, i, t: String(e.timestamp) }))
     .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.i - b.i))
     .map((x) => x.e);
+}
+
+/** Gives the events an adapter gathered in memory one by one, then its summary. */
+export function* given(r: AdapterResult): AdapterRead {
+  yield* r.events;
+  return { skipped: r.skipped, bad: r.bad, lines: r.lines, executionId: r.executionId };
 }

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { costOf, type PriceTable } from "../../pricing.js";
+import { given } from "./shared.js";
 import type { Adapter, AdapterResult, J } from "./types.js";
 
 /**
@@ -151,5 +152,5 @@ export const traceStore: Adapter = {
   format: "trace-store",
   describes: "agent trace stores (SQLite files with agent_trace_sessions and agent_traces)",
   detect: (head) => isTraceStore(head.path, head.bytes),
-  read: (file, _data, ctx) => traceStoreEvents(file, ctx.prices),
+  read: (input, ctx) => given(traceStoreEvents(input.path, ctx.prices)),
 };
