@@ -12,13 +12,14 @@
  *   queries  every execution-scoped query on that database (target < 50 ms each), the
  *            others once, `obs validate --all` (target < 2 s), and each plan's full scans;
  *            `obs validate EXEC` at 100,000 and at 3,000,000 events (flat: ≤ 1.1×).
+ *   start-up `obs --version` and `obs ls` (on the demo) in CPU time within 1.5× of `node -e 0`.
  *   latency  commit → `obs tail --json` line, from a second process (p50 < 30 ms, p99 < 100 ms);
  *            a line appended to a followed file → its row committed (p50 < 50 ms, p99 < 100 ms).
  *
  * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
  *          --queries-only (reuse bench/out/bench.db from an earlier run), --latency-only,
- *          --skip-scale (no 3,000,000-event database), --skip-many (no Claude Code folder),
- *          --huge GB (also ingest one file of that many GB, e.g. --huge 4).
+ *          --startup-only, --skip-scale (no 3,000,000-event database), --skip-many (no Claude
+ *          Code folder), --huge GB (also ingest one file of that many GB, e.g. --huge 4).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -32,6 +33,7 @@ import { runQuery } from "../src/queries/run.js";
 import { matchExpression, search } from "../src/queries/search.js";
 import { benchFollow, benchLatency } from "./latency.js";
 import { benchOtlp } from "./otlp.js";
+import { benchStartupRatios } from "./startup.js";
 import { fmtInt } from "../src/render/format.js";
 
 import { claudeCorpus } from "./claude-corpus.js";
@@ -263,6 +265,21 @@ async function benchLive(): Promise<void> {
   target("OTLP request → committed row p99 < 50 ms", otlp.seen === otlp.samples && otlp.p99 < 50, `p99 ${otlp.p99.toFixed(1)} ms, ${otlp.seen}/${otlp.samples} committed`);
 }
 
+/** Start-up: what every command pays before it does anything, against bare Node. */
+function benchStartup(): void {
+  const dir = path.join(OUT, "startup");
+  fs.mkdirSync(dir, { recursive: true });
+  const demo = spawnSync(process.execPath, [BIN, "demo", "--db", "demo.db"], { cwd: dir, encoding: "utf8" });
+  if (demo.status !== 0) throw new Error(`obs demo failed: ${demo.stderr}`);
+  const { baseline, medians } = benchStartupRatios({ "obs --version": [process.execPath, BIN, "--version"], "obs ls": [process.execPath, BIN, "ls", "--db", "demo.db"] }, dir);
+  console.log(`\nstart-up, CPU time (median of 25 runs each, interleaved): node -e 0 ${baseline.toFixed(0)} ms`);
+  for (const [name, ms] of Object.entries(medians)) {
+    const ratio = ms / baseline;
+    console.log(`  ${name.padEnd(14)} ${ms.toFixed(0)} ms, ${ratio.toFixed(2)}× (target ≤ 1.5×: ${target(`${name} start-up ≤ 1.5× node -e 0`, ratio <= 1.5, `${ratio.toFixed(2)}×`)})`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** The median CPU time of `runs` runs of one obs command. */
 function medianCpu(args: string[], runs: number): number {
   const t = Array.from({ length: runs }, () => obs(args).cpuSeconds).sort((a, b) => a - b);
@@ -353,6 +370,7 @@ async function benchHuge(gb: number): Promise<void> {
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   if (process.argv.includes("--latency-only")) return benchLive();
+  if (process.argv.includes("--startup-only")) return benchStartup();
   const file = path.join(OUT, "events.jsonl");
   const db = path.join(OUT, "bench.db");
   const shellDb = path.join(OUT, "shell.db");
@@ -404,6 +422,7 @@ async function main() {
   }
   if (!process.argv.includes("--skip-many")) benchMany();
   benchQueries(db);
+  benchStartup();
   if (!process.argv.includes("--skip-scale")) benchScale();
   await benchLive();
   const huge = process.argv.indexOf("--huge");

@@ -33,7 +33,7 @@ const HUMAN: [string, string[], number][] = [
   ["validate-clean", ["validate", "exec-102"], 0],
   ["validate-defects", ["validate", "exec-103"], 1],
   ["errors", ["errors", "exec-103"], 1],
-  ["errors-task", ["errors", "--task", "task-103-07"], 1],
+  ["errors-task", ["errors", "--task", "task-103-19"], 1],
   ["trace", ["trace", "task-103-13"], 0],
   ["trace-tree", ["trace", "task-103-13", "--tree"], 0],
   ["trace-tools", ["trace", "exec-103", "--tools"], 0],
@@ -82,7 +82,7 @@ test("validate --json has the documented shape; exit codes gate CI", () => {
 test("the multi-query commands' --json is keyed by query id", () => {
   const keys = (args: string[]) => Object.keys(JSON.parse(obs(...args, "--json").stdout));
   assert.deepEqual(keys(["errors", "exec-103"]), ["execution_id", "T001", "T002", "T003", "T004", "T005"]);
-  assert.deepEqual(keys(["errors", "--task", "task-103-07"]), ["task_id", "T006"]);
+  assert.deepEqual(keys(["errors", "--task", "task-103-07"]), ["task_id", "status", "blocked", "T006"]);
   assert.deepEqual(keys(["summary", "exec-103"]), ["execution_id", "A001", "A002", "A003", "A004", "A005", "models", "agents"]);
   assert.deepEqual(keys(["compare"]), ["task_list_id", "A006"]);
   assert.deepEqual(keys(["waves", "exec-103", "--overlaps"]), ["execution_id", "P001", "P002", "P003", "P004", "P005", "P006", "P007"]);

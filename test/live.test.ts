@@ -51,7 +51,7 @@ test("the feed turns new rows into seed 003's events, and notices rows that chan
   ]);
   const second = feed.poll().filter((e) => e.type !== "transcript:entry");
   assert.deepEqual(second.map((e) => e.type), ["tool:end", "skill:end", "wave:status", "execution:status"]);
-  assert.deepEqual(second[0], { type: "tool:end", timestamp: at(6), executionId: "e", toolUseId: "tu", tool: "Bash", resultStatus: "error", durationMs: 5000, isError: true, isBlocked: false, taskId: "t1", errorMessage: "2 failed" });
+  assert.deepEqual(second[0], { type: "tool:end", timestamp: at(6), executionId: "e", toolUseId: "tu", tool: "Bash", resultStatus: "error", durationMs: 5000, isError: true, isBlocked: false, taskId: "t1", errorMessage: "2 failed", instanceId: "a1" });
   assert.deepEqual(second[2], { type: "wave:status", timestamp: at(9), executionId: "e", waveNumber: 1, status: "failed", taskCount: 1, completedCount: 0, failedCount: 1 });
   assert.deepEqual(second[3], { type: "execution:status", timestamp: at(10), executionId: "e", status: "failed", message: "tests failed" });
 
@@ -109,7 +109,8 @@ function lineReader(child: ReturnType<typeof spawn>) {
 
 test("obs tail --json in a pipe prints the last events, then each new one as NDJSON, while another process ingests", async (t) => {
   const db = await dbWith(cleanRun("e"));
-  const child = spawn(process.execPath, [BIN, "tail", "e", "--json", "--last", "3", "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
+  // The run is over: --follow keeps following it.
+  const child = spawn(process.execPath, [BIN, "tail", "e", "--json", "--follow", "--last", "3", "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => child.kill("SIGKILL"));
   const out = lineReader(child);
   const backlog = await out.until(3);
@@ -127,7 +128,7 @@ test("obs tail --json in a pipe prints the last events, then each new one as NDJ
 
 test("obs tail in a pipe prints plain lines, hides entries that restate a tool call, and filters", async (t) => {
   const db = await dbWith(cleanRun("e"));
-  const child = spawn(process.execPath, [BIN, "tail", "e", "--last", "1", "--errors", "--db", db], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  const child = spawn(process.execPath, [BIN, "tail", "e", "--last", "1", "--errors", "--follow", "--db", db], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
   t.after(() => child.kill("SIGKILL"));
   const out = lineReader(child);
   // A first error, and its line, show that tail is following (live or from its backlog of 1).
@@ -179,19 +180,21 @@ test("the tail view renders header, waves, agents (silent marked) and the feed a
   for (const l of frame.split("\n")) assert.ok([...l].length <= 100, `wider than 100: ${l}`);
   assert.match(frame, /^09:00:01\.000 {2}agent-1 +tool:start +Read src\/a\.ts$/m);
   assert.match(frame, /^09:00:02\.500 +tool:end +Bash error 1\.5s — exit 1$/m);
-  assert.match(frame, /exec-7 {2}running {2}elapsed 2m 05s {2}tool calls 42 {2}errors 3 {2}pass rate 87\.5% {2}tokens 12,345 {2}cost/);
+  // 103 characters of header in a box 96 wide inside: what does not fit goes to the next line, whole.
+  assert.match(frame, /│ exec-7 {2}running {2}elapsed 2m 05s {2}tool calls 42 {2}errors 3 {2}pass rate 87\.5% {2}tokens 12,345 +│\n│ {3}cost \$0\.4200 +│/);
   assert.match(frame, /wave {2}1 █{20} {2}4\/4 done {2}completed/);
   assert.match(frame, /wave {2}2 █{10} {10} {2}1\/4 done, 1 failed, 2 running {2}running/);
   assert.match(frame, /agent-1 +working +task-5 +last heartbeat 12\.0s ago/);
   assert.match(frame, /agent-2 +working +task-6 +last heartbeat 6m 40s ago {2}SILENT/);
-  assert.match(frame, /following {2}· {2}q quit {2}p pause {2}e errors only/);
+  assert.match(frame, /following {2}· {2}p pause {2}e errors only {2}q quit/);
   unmount();
 });
 
 test("paused, the tail view shows the scroll window and how many events wait; a finished run says so", () => {
-  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, window: [VIEW.lines[1]!], errorsOnly: true, finished: "exec-7 failed: the run is over" }));
+  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, window: [VIEW.lines[1]!], errorsOnly: true, finished: "exec-7 failed" }));
   const frame = paused.lastFrame()!;
-  assert.match(frame, /exec-7 failed: the run is over — PAUSED \(7 new\) {2}↑\/↓ scroll {2}p resume {2}\[errors only\]/);
+  assert.match(frame, /exec-7 failed: the run is over {2}PAUSED \(7 new\) {2}\[errors only\] {2}· {2}↑\/↓ scroll {2}p resume +│\n│ {3}e errors only {2}q quit/);
+  assert.doesNotMatch(frame, /p pause/, "one action for p");
   assert.equal(frame.match(/Bash error 1\.5s/g)?.length, 2, "the window repeats the line under the static feed");
   paused.unmount();
 });
@@ -382,9 +385,9 @@ test("the live tail app: events arrive, p pauses and counts what waits, e shows 
   await ingest(db, [E(31, "tool:end", { tool_use_id: "x", is_error: true, error_message: "grep exploded" })]);
   await waitFor(/PAUSED \(1 new\)/);
   app.stdin.write("p");
-  await waitFor(/tool:end +Grep error 1\.0s — grep exploded[\s\S]*following/);
+  await waitFor(/tool:end +Grep error 1\.0s — grep exploded[\s\S]*the run is over {2}· {2}p pause/);
   app.stdin.write("e");
-  await waitFor(/following {2}\[errors only\]/);
+  await waitFor(/the run is over {2}\[errors only\]/);
   assert.equal(feedClosed, false, "the feed runs until q");
   app.stdin.write("q");
   for (const end = Date.now() + 5000; !feedClosed && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));

@@ -144,7 +144,7 @@ async function checkOneShots(kind: string, file: string): Promise<Map<string, Ca
 
 /** `obs tail EXEC --json --last 3` until its three lines, then Ctrl-C: its lines and exit status. */
 async function tailOnce(file: string, asReader: boolean): Promise<{ lines: string[]; code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, "tail", EXEC, "--json", "--last", "3", "--db", file], {
+  const child = spawn(process.execPath, [BIN, "tail", EXEC, "--json", "--follow", "--last", "3", "--db", file], {
     stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH, ...ENV }, ...(asReader ? READER : {}),
   });
   let out = "";

@@ -10,7 +10,7 @@ import React from "react";
 import { render } from "ink-testing-library";
 import { ChangeFeed } from "../src/live/feed.js";
 import type { StreamEvent } from "../src/live/events.js";
-import { EventLine } from "../src/live/view.js";
+import { TailView } from "../src/live/view.js";
 import { BIN, cli, tmpDir, writeJsonl } from "./helpers.js";
 import { at, dbWith, line } from "./query-helpers.js";
 
@@ -120,8 +120,11 @@ test("the live view shows the marker as a line of the feed", () => {
     type: "loop:start", timestamp: at(40), executionId: "e", instanceId: "a1", tool: "Bash", inputSummary: "gh run view 42",
     calls: 5, firstAt: at(0), firstToolUseId: "a1-p0", toolUseId: "a1-p4", inARow: false,
   };
-  const { lastFrame, unmount } = render(React.createElement(EventLine, { event: e, width: 140 }));
-  // The test terminal is 100 columns wide: the line is cut there, as on a narrow terminal.
-  assert.match(lastFrame()!, /^09:00:40\.000 {2}a1 +loop:start +LOOP Bash gh run view 42 — the same call 5 times/);
+  const header = { executionId: "e", status: "running", elapsedMs: 40_000, toolCalls: 5, errors: 0, passRate: null, tokens: null, costUsd: null };
+  const props = { header, waves: [], agents: [], lines: [{ key: 1, event: e }], window: [], paused: false, pending: 0, errorsOnly: false, finished: null };
+  const { lastFrame, unmount } = render(React.createElement(TailView, { ...props, width: 100 }));
+  // Wider than the terminal: what does not fit wraps under the text's column, nothing cut.
+  assert.match(lastFrame()!, /^09:00:40\.000 {2}a1 +loop:start +LOOP Bash gh run view 42 — the same call 5 times/m);
+  assert.match(lastFrame()!.replace(/\n {48}/g, " "), /LOOP Bash gh run view 42 — the same call 5 times since 09:00:00\.000 \(D007\)/);
   unmount();
 });

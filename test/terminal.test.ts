@@ -94,10 +94,11 @@ test("obs tail on a terminal is the live view: header, waves, events as they lan
   const db = await dbWith(cleanRun("e"));
   const term = onTerminal(["tail", "e", "--db", db]);
   t.after(() => term.kill());
-  await term.until(/following {2}· {2}q quit {2}p pause {2}e errors only/);
+  await term.until(/e completed: the run is over {2}· {2}p pause {2}e errors only {2}q quit/);
   const shown = screenText(term.raw);
-  // The box, 100 columns wide as the terminal is; the header cut to fit.
-  assert.match(shown, /^│ e {2}completed {2}elapsed 24\.0s {2}tool calls 2 {2}errors 0 {2}pass rate 100\.0% {2}tokens 1,200 {2}cost \$0\.00… │$/m);
+  // The box, 100 columns wide as the terminal is; the header whole, cost and all.
+  // 97 characters of header in 96: the cost on a line of its own.
+  assert.match(shown, /^│ e {2}completed {2}elapsed 24\.0s {2}tool calls 2 {2}errors 0 {2}pass rate 100\.0% {2}tokens 1,200 +│\n│ {3}cost \$0\.0060 +│$/m);
   assert.match(shown, /^│ wave {2}1 █{20} {2}2\/2 done {2}completed {48}│$/m);
   assert.match(shown, /^┌─{98}┐$/m);
   // The run's last 20 events above it, oldest first, the newest just above the box.
@@ -111,7 +112,7 @@ test("obs tail on a terminal is the live view: header, waves, events as they lan
   assert.equal((await cli(["ingest", more, "--db", db])).code, 0);
   await term.until(/09:00:31\.000 +tool:end +Grep error 1\.0s — grep exploded/);
   term.type("p");
-  await term.until(/PAUSED \(0 new\) {2}↑\/↓ scroll {2}p resume/);
+  await term.until(/PAUSED \(0 new\) {2}· {2}↑\/↓ scroll {2}p resume/);
   term.type("q");
   assert.equal(await term.ended("after q"), 0, "q quits, and the process ends with 0");
   // The terminal is given back: the cursor ink hid is shown again.

@@ -292,7 +292,7 @@ test("obs summary: who spent what in a run, agent by agent, with its share of th
     ["run-a/explore-1", "Explore", 1, 0, 55, 0.05, 0.1389, 1],
   ]);
   const human = await cli(["summary", "run-a", "--db", await db()], { columns: 120 });
-  assert.match(human.stdout, /Cost by agent \(U003\)  2\n +AGENT +TYPE +MODEL CALLS +TOOL CALLS +TOKENS +COST +SHARE\n +run-a\/main +main +4 +2 +2,941 +\$0\.3100\+\? +86\.1% ████████▋\n +run-a\/explore-1 +Explore +1 +1 +55 +\$0\.0500 +13\.9% █▍\n/);
+  assert.match(human.stdout, /Cost by agent  2\n +AGENT +TYPE +MODEL CALLS +TOOL CALLS +TOKENS +COST +SHARE\n +run-a\/main +main +4 +2 +2,941 +\$0\.3100\+\? +86\.1% ████████▋\n +run-a\/explore-1 +Explore +1 +1 +55 +\$0\.0500 +13\.9% █▍\n/);
   // run-b's copy of c1 is run-a's: run-b's main spent only c6.
   const b = JSON.parse((await cli(["summary", "run-b", "--db", await db(), "--json"])).stdout);
   assert.deepEqual(b.agents.map((a: Row) => [a.instance_id, a.model_calls, money(a.cost_usd), a.cost_share]), [["run-b/main", 1, 0.03, 1]]);

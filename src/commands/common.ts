@@ -1,6 +1,16 @@
-import { Command, Option } from "commander";
+import { createRequire } from "node:module";
+import type { Command, Option as OptionType } from "commander";
 import type { IO } from "../io.js";
 import { UserError } from "../errors.js";
+
+/**
+ * commander as the CommonJS package it is: its ESM wrapper costs every command a few ms more to
+ * load. Commands take Option (and the CLI Command) from here, so it is loaded once, one way.
+ */
+const commander = createRequire(import.meta.url)("commander") as typeof import("commander");
+export const { Command: CommandClass, CommanderError } = commander;
+export const Option = commander.Option;
+export type Option = OptionType;
 
 /** What every command is given: the IO to write to, and where to put its exit status. */
 export interface App {
@@ -14,10 +24,13 @@ export interface CommonOpts {
   ndjson?: boolean;
 }
 
-/** The flags every command takes, so `obs X --db f --json` works the same everywhere. */
-export function withCommon(cmd: Command, opts: { ndjson?: boolean } = {}): Command {
+/**
+ * The flags every command takes, so `obs X --db f --json` works the same everywhere; a command
+ * whose output is no table (an export) or a stream (NDJSON) says so and gets only what fits.
+ */
+export function withCommon(cmd: Command, opts: { ndjson?: boolean; json?: boolean } = {}): Command {
   cmd.option("--db <path>", "database file (default: $OBS_DB, else ./obs.db)");
-  cmd.option("--json", "print JSON on stdout instead of a table");
+  if (opts.json !== false) cmd.option("--json", "print JSON on stdout instead of a table");
   if (opts.ndjson) cmd.option("--ndjson", "print one JSON object per line");
   return cmd;
 }

@@ -77,12 +77,13 @@ export async function withRead<T>(dbFlag: string | undefined, io: IO, overrides:
   }
 }
 
-/** Parses a duration flag: 90s, 5m, 1h, 1500ms, or plain milliseconds. */
+/** Parses a duration flag: 90s, 5m, 1h, 1500ms. A bare number is refused: 5 could mean 5 ms or 5 minutes. */
 export function parseDuration(flag: string) {
   return (value: string): number => {
     const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
     if (!m) throw new UserError(`${flag} must be a duration like 500ms, 90s, 5m or 1h, got '${value}'`);
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms" | "s" | "m" | "h"];
+    if (!m[2]) throw new UserError(`${flag} needs a unit: ${m[1]}ms, ${m[1]}s, ${m[1]}m or ${m[1]}h?`);
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
     return Math.round(Number(m[1]) * unit);
   };
 }

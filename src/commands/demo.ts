@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { openWritable, resolveDbPath } from "../db/open.js";
 import { EXIT_ERROR, EXIT_OK } from "../errors.js";
@@ -7,6 +10,29 @@ import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
 import { ingestSummaryLine } from "../render/ingest.js";
 import { withCommon, type App, type CommonOpts } from "./common.js";
+
+/** The package this obs is, where `npx obs` finds it. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/**
+ * What a person types to run this obs, for the hints to be commands that work as written:
+ * `obs` when an obs on the PATH is this one, `npx obs` inside the package (after `npm install`,
+ * before anything is on the PATH), else node and the path to its launcher.
+ */
+export function commandName(env: NodeJS.ProcessEnv, cwd: string): string {
+  const bin = path.join(ROOT, "bin", "obs.js");
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    try {
+      if (fs.realpathSync(path.join(dir, "obs")) === fs.realpathSync(bin)) return "obs";
+    } catch {
+      /* not there */
+    }
+  }
+  const rel = path.relative(ROOT, cwd);
+  if (!rel.startsWith("..") && !path.isAbsolute(rel)) return "npx obs";
+  const near = path.relative(cwd, bin);
+  return `node ${near.startsWith("..") ? bin : near}`;
+}
 
 /** Writes the demo runs through the ordinary ingest path; the same text twice adds nothing. */
 export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
@@ -35,19 +61,21 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
     const last = ids[ids.length - 1]!;
     const clean = ids[ids.length - 2] ?? last;
     const dbFlag = opts.db ? ` --db ${opts.db}` : "";
+    const obs = commandName(io.env, process.cwd());
     const tries: [string, string][] = [
-      [`obs ls${dbFlag}`, "the runs, newest first"],
-      [`obs validate ${last}${dbFlag}`, "integrity checks (exit 1: this run has defects)"],
-      [`obs validate ${clean}${dbFlag}`, "a clean run (exit 0)"],
-      [`obs errors ${last}${dbFlag}`, "what went wrong, root cause first"],
-      [`obs waves ${last}${dbFlag}`, "parallel waves, silent agents, file conflicts"],
-      [`obs anomalies ${last}${dbFlag}`, "outliers, cascades, regressions"],
-      [`obs trace task-${last.slice(5)}-13${dbFlag}`, "one task's whole path (--tree for its skills)"],
-      [`obs compare${dbFlag}`, "the three runs side by side"],
-      [`obs usage --by day,model${dbFlag}`, "what the runs cost (--blocks: 5-hour windows)"],
-      [`obs validate ${last} --max-cost 5${dbFlag}`, "a budget in the gate (exit 1: it cost more)"],
-      [`obs search ECONNREFUSED${dbFlag}`, "find text across every run"],
-      [`obs tail ${last}${dbFlag}`, "the live view (q quits); --json in a pipe"],
+      [`${obs} ls${dbFlag}`, "the runs, newest first"],
+      [`${obs} validate ${last}${dbFlag}`, "integrity checks (exit 1: this run has defects)"],
+      [`${obs} validate ${clean}${dbFlag}`, "a clean run (exit 0)"],
+      [`${obs} errors ${last}${dbFlag}`, "what went wrong, root cause first"],
+      [`${obs} waves ${last}${dbFlag}`, "parallel waves, silent agents, file conflicts"],
+      [`${obs} anomalies ${last}${dbFlag}`, "outliers, cascades, regressions"],
+      [`${obs} trace task-${last.slice(5)}-13${dbFlag}`, "one task's whole path (--tree for its skills)"],
+      [`${obs} show tu-${last.slice(5)}-13-012${dbFlag}`, "one tool call whole: its input, output, links"],
+      [`${obs} compare ${clean} ${last}${dbFlag}`, "two runs side by side, with what changed"],
+      [`${obs} usage --by day,model${dbFlag}`, "what the runs cost (--blocks: 5-hour windows)"],
+      [`${obs} validate ${last} --max-cost 5${dbFlag}`, "a budget in the gate (exit 1: it cost more)"],
+      [`${obs} search ECONNREFUSED${dbFlag}`, "find text across every run"],
+      [`${obs} tail ${last}${dbFlag}`, "the live view (q quits); --ndjson in a pipe"],
     ];
     const width = Math.max(...tries.map(([cmd]) => cmd.length)) + 3;
     io.out(
@@ -56,6 +84,7 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
         "",
         "Try:",
         ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}${what}`),
+        ...(obs === "obs" ? [] : ["", `(${obs} is how to run obs from here; \`npm link\` in ${path.relative(process.cwd(), ROOT) || "this directory"} puts \`obs\` on your PATH)`]),
         "",
       ].join("\n"),
     );

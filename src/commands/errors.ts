@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
+import { L002 } from "../queries/listing.js";
 import { T001, T002, T003, T004, T005, T006, type T001Row } from "../queries/troubleshooting.js";
-import { cut, fmtMs, fmtTime } from "../render/format.js";
+import { cut, fmtMs, fmtTime, wrapWords } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { section } from "../render/sections.js";
 import { keyedJson, parseDuration, withRead } from "./context.js";
@@ -22,20 +23,27 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
     if (opts.task) {
       const taskId = ctx.resolve("task", opts.task);
       const r = ctx.run(T006, { task_id: taskId });
+      const info = ctx.run(L002, { task_id: taskId }).rows[0];
+      const status = info?.status ?? null;
+      // A task that finished is not blocked, whatever stood in its way; a failed one is a finding.
+      const finished = status === "completed" || status === "skipped" || status === "failed";
+      const blocked = !finished && r.rows.length > 0;
       if (opts.json) {
-        printJson(io, keyedJson({ task_id: taskId }, [r], opts.limit));
+        printJson(io, keyedJson({ task_id: taskId, status, blocked }, [r], opts.limit));
       } else {
-        const status = ctx.db.prepare(`SELECT status, title FROM tasks WHERE id = ?`).get(taskId) as { status: string; title: string } | undefined;
-        io.out(c.bold(`Task ${taskId}`) + (status ? ` ${c.dim(`${status.title ?? ""} — ${status.status}`)}` : "") + "\n");
-        io.out(
-          section(io, c, "What blocks it", r, [
-            { key: "blocker_type", header: "BLOCKER", color: (t) => c.warn(t) },
-            { key: "detail", header: "DETAIL" },
-            { key: "since", header: "SINCE", get: (x) => fmtTime(x.since), keep: true },
-          ], { limit, empty: "nothing found" }) + "\n",
-        );
+        io.out(c.bold(`Task ${taskId}`) + (info?.title || status ? ` ${c.dim(`${info?.title ?? ""} — ${status ?? "status unknown"}`)}` : "") + "\n");
+        if (finished) io.out(`${status === "failed" ? c.error("it failed") : c.ok(`it is ${status}`)}: nothing blocks a finished task${r.rows.length ? "; what stood in its way:" : ""}\n`);
+        if (!finished || r.rows.length) {
+          io.out(
+            section(io, c, finished ? "In its way" : "What blocks it", r, [
+              { key: "blocker_type", header: "BLOCKER", color: (t) => c.warn(t) },
+              { key: "detail", header: "DETAIL" },
+              { key: "since", header: "SINCE", get: (x) => fmtTime(x.since), keep: true },
+            ], { limit, empty: "nothing found" }) + "\n",
+          );
+        }
       }
-      return r.rows.length ? EXIT_FINDINGS : EXIT_OK;
+      return blocked || status === "failed" ? EXIT_FINDINGS : EXIT_OK;
     }
     if (!exec) throw new UserError("name an execution (or --task TASK)", [`recent: ${ctx.executions().slice(0, 3).join(", ")}`]);
     const id = ctx.resolve("execution", exec);
@@ -54,44 +62,46 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
       if (rootRow) {
         const lead = `Root cause (T003): ${rootRow.error_type} at ${fmtTime(rootRow.occurred_at)} in ${rootRow.task_id ?? "the run"}`;
         const followed = rootRow.followed_by > 0 ? `followed by ${rootRow.followed_by} more errors within ${fmtMs(rootRow.span_ms)}` : "no errors followed it";
-        head.push(`${c.error("Root cause")} ${c.dim("(T003)")}${lead.slice("Root cause (T003)".length)}, ${c.dim(followed)}`);
-        head.push(`  ${cut(rootRow.details ?? "", io.columns - 2)}`);
+        // Wrapped, never cut: the root cause is the line a person reads first.
+        const said = wrapWords(`${lead}, ${followed}`, io.columns - 2).join("\n  ");
+        head.push(said.replace(/^Root cause \(T003\)/, `${c.error("Root cause")} ${c.dim("(T003)")}`));
+        for (const l of wrapWords(rootRow.details ?? "", io.columns - 2)) head.push(`  ${l}`);
       }
       const out: string[] = [];
       out.push(
         section(io, c, "All errors, in time order", errors, [
           { key: "mark", header: " ", get: (r: T001Row) => (r.id === rootRow?.id ? "▶" : ""), color: (t) => c.error(t), keep: true },
           { key: "occurred_at", header: "TIME", get: (r: T001Row) => fmtTime(r.occurred_at), keep: true },
-          { key: "error_type", header: "TYPE", color: (t) => c.error(t) },
+          { key: "error_type", header: "TYPE", color: (t) => c.error(t), keep: true },
           { key: "source", header: "SOURCE", drop: 2 },
           { key: "task_id", header: "TASK", keep: true, drop: 1 },
-          { key: "details", header: "DETAILS" },
+          { key: "details", header: "DETAILS", wrap: true, min: 32 },
         ], { limit, empty: "no errors" }),
       );
       out.push(
         section(io, c, "Blocked commands", blocked, [
           { key: "occurred_at", header: "TIME", get: (r) => fmtTime(r.occurred_at), keep: true },
           { key: "tool", header: "TOOL" },
-          { key: "input_summary", header: "COMMAND" },
-          { key: "block_reason", header: "REASON" },
+          { key: "input_summary", header: "COMMAND", wrap: true, min: 12 },
+          { key: "block_reason", header: "REASON", wrap: true, min: 12 },
           { key: "task_id", header: "TASK", keep: true, drop: 1 },
         ], { limit }),
       );
       out.push(
         section(io, c, "Started and never finished", open, [
-          { key: "op_type", header: "WHAT", color: (t) => c.warn(t) },
+          { key: "op_type", header: "WHAT", color: (t) => c.warn(t), keep: true },
           { key: "id", header: "ID", keep: true },
           { key: "started_at", header: "STARTED", get: (r) => fmtTime(r.started_at), keep: true },
           { key: "open_ms", header: "OPEN FOR", align: "right", get: (r) => fmtMs(r.open_ms) },
-          { key: "detail", header: "DETAIL", drop: 1 },
+          { key: "detail", header: "DETAIL", drop: 1, wrap: true, min: 16 },
         ], { limit }),
       );
       out.push(
         section(io, c, "Repeated failures", repeated, [
           { key: "count", header: "TIMES", align: "right" },
-          { key: "signature", header: "FAILURE" },
+          { key: "signature", header: "FAILURE", wrap: true, min: 16 },
           { key: "first_at", header: "FIRST", get: (r) => fmtTime(r.first_at), keep: true, drop: 2 },
-          { key: "task_ids", header: "TASKS", get: (r) => r.task_ids.join(", "), drop: 1 },
+          { key: "task_ids", header: "TASKS", get: (r) => r.task_ids.join(", "), drop: 1, wrap: true, min: 11 },
         ], { limit }),
       );
       io.out(head.join("\n") + "\n\n" + out.join("\n\n") + "\n");

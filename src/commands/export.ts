@@ -6,7 +6,6 @@ import { otlpTrace } from "../otlp/export.js";
 import { VERSION } from "../version.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
-import { printJson } from "../render/output.js";
 import { withRead } from "./context.js";
 import { withCommon, type App, type CommonOpts } from "./common.js";
 
@@ -43,7 +42,7 @@ function describeSpans(spans: Span[]): string {
 
 export async function runExport(exec: string, opts: ExportOpts, io: IO): Promise<number> {
   if (opts.endpoint !== undefined) opts.otlp = true;
-  if (opts.jsonl && opts.otlp) throw new UserError("--jsonl and --otlp are two formats: choose one (--endpoint sends OTLP)");
+  if (opts.jsonl && opts.otlp) throw new UserError("--jsonl and --otlp are two formats: give one (run obs export twice for both; --endpoint sends OTLP)");
   if (!opts.jsonl && !opts.otlp) throw new UserError("choose the export format: --jsonl (obs events) or --otlp (OpenTelemetry; with --endpoint URL, sent to a collector)");
   if (opts.endpoint !== undefined && opts.output) throw new UserError("--endpoint sends the trace and -o writes it to a file: choose one");
   if (opts.endpoint === undefined && (opts.header?.length || opts.protocol)) throw new UserError("--header and --protocol are for sending: give --endpoint URL too");
@@ -67,7 +66,6 @@ export async function runExport(exec: string, opts: ExportOpts, io: IO): Promise
       const what = `${describeSpans(spans)} as ${protocol === "http/json" ? "JSON" : "protobuf"}, ${(r.bytes / 1024).toFixed(1)} kB`;
       const verdict = r.rejected ? `it rejected ${r.rejected} span${r.rejected === 1 ? "" : "s"}${r.message ? `: ${r.message}` : ""}` : r.message ? `it accepted all, saying: ${r.message}` : "it accepted all";
       io.err(`obs: sent ${id} to ${r.url}: ${what}, in ${r.attempts} attempt${r.attempts === 1 ? "" : "s"}; ${verdict}\n`);
-      if (opts.json) printJson(io, { execution_id: id, url: r.url, protocol, spans: spans.length, bytes: r.bytes, attempts: r.attempts, status: r.status, rejected_spans: r.rejected, message: r.message });
       return EXIT_OK;
     } catch (e) {
       if (e instanceof PushError) throw new UserError(`could not send ${id}: ${e.message}`, e.status === 401 || e.status === 403 ? ["give the credentials the collector asks for with --header NAME=VALUE"] : []);
@@ -105,6 +103,7 @@ export function registerExport(program: Command, app: App): void {
       .option("--endpoint <url>", "send the trace over OTLP/HTTP to this collector (…/v1/traces is added to a base URL)")
       .option("--header <name=value>", "a header to send with it, e.g. an API key (repeatable)", parseHeader)
       .option("--protocol <protocol>", "http/protobuf (default) or http/json"),
+    { json: false },
   )
     .addHelpText(
       "after",

@@ -22,11 +22,18 @@ export function costText(usd: number | null, unpriced: number): string {
   return unpriced ? `${fmtUsd(usd)}+?` : fmtUsd(usd);
 }
 
+/** The statuses a run has in obs's record; another producer's file may hold others. */
+const STATUSES = ["started", "running", "paused", "completed", "failed"];
+
 export async function runLs(opts: LsOpts, io: IO): Promise<number> {
   const db = openReadOnly(resolveDbPath(opts.db, io.env));
   try {
     const res = runQuery(db, L001, { since: opts.since ?? null, until: opts.until ?? null, status: opts.status ?? null });
     if (res.skipped) throw new UserError(`cannot list executions: ${res.reason}`);
+    if (opts.status && !STATUSES.includes(opts.status) && !res.rows.length) {
+      const here = [...new Set(runQuery(db, L001, { since: null, until: null, status: null }).rows.map((r) => r.status))].filter((s) => !STATUSES.includes(s));
+      throw new UserError(`--status must be a run's status, got '${opts.status}'`, [`the statuses: ${[...STATUSES, ...here].join(", ")}`]);
+    }
     const c = palette(io.color);
     const rows = opts.limit ? res.rows.slice(0, opts.limit) : res.rows;
     printRows<ExecutionRow>(

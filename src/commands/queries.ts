@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
 import { findQuery, QUERIES } from "../queries/index.js";
@@ -6,9 +6,9 @@ import { missingFor } from "../queries/run.js";
 import type { ArgKind } from "../queries/types.js";
 import { formatOf, printJson, printRows } from "../render/output.js";
 import { withRead } from "./context.js";
-import { withCommon, type App, type CommonOpts } from "./common.js";
+import { withCommon, type App, type CommonOpts, Option } from "./common.js";
 
-const ARG_NAME: Record<ArgKind, string> = { execution: "EXEC", task: "TASK", correlation: "CORRELATION_ID", task_list: "TASK_LIST", none: "" };
+const ARG_NAME: Record<ArgKind, string> = { execution: "EXEC", task: "TASK", correlation: "CORRELATION_ID", task_list: "TASK_LIST", agent: "AGENT", none: "" };
 
 export function runQueries(opts: CommonOpts, io: IO): number {
   const rows = QUERIES.map((q) => ({
@@ -80,7 +80,7 @@ export async function runQuery(id: string, arg: string | undefined, opts: QueryO
       if (!q.argOptional) throw new UserError(`${q.id} needs ${ARG_NAME[q.arg]}`, [`usage: obs query ${q.id} ${ARG_NAME[q.arg]}${q.executionScoped ? " (or --all)" : ""}`]);
       rows = ctx.run(q, {}).rows;
     } else {
-      const key = { execution: "execution_id", task: "task_id", correlation: "correlation_id", task_list: "task_list_id" }[q.arg];
+      const key = { execution: "execution_id", task: "task_id", correlation: "correlation_id", task_list: "task_list_id", agent: "instance_id" }[q.arg];
       rows = ctx.run(q, { [key]: ctx.resolve(q.arg, arg) }).rows;
     }
     const first = rows[0];

@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
 import { reindexSearch, SEARCH_KINDS } from "../db/search.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
@@ -9,7 +9,7 @@ import { cut, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
 import { withRead } from "./context.js";
-import { limitOption, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
+import { limitOption, Option, parseWhen, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface SearchOpts extends CommonOpts {
   exec?: string;
@@ -87,24 +87,29 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
 }
 
 /**
- * A hit's first line: execution, task, agent, time, kind and what it is, fitted to the width by
- * shortening the label first, then leaving out the agent and the task (ids are never cut).
+ * A hit's first line: execution, task, agent, time, kind and what it is, and the hit's own id
+ * (what `obs show` takes), fitted to the width by putting the id on a line of its own, shortening
+ * the label, then leaving out the agent and the task (ids are never cut).
  */
 function header(r: SearchRow, columns: number, c: Palette): string {
   const what = r.what && r.what !== r.kind ? r.what : "";
   const fields = [r.execution_id ?? "—", r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time)];
-  const width = () => fields.join("  ").length + 2 + r.kind.length;
-  for (const i of [2, 1]) if (width() > columns) fields.splice(i, 1);
-  const room = columns - width() - 1;
+  const ref = `  ${r.id}`;
+  const width = (withId: boolean) => fields.join("  ").length + 2 + r.kind.length + (withId ? ref.length : 0);
+  const inline = width(true) <= columns;
+  for (const i of [2, 1]) if (width(inline) > columns) fields.splice(i, 1);
+  const room = columns - width(inline) - 1;
   const label = what && room >= 4 ? " " + cut(what, room) : "";
   const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
-  return [c.id(fields[0]!), ...fields.slice(1), kind + c.dim(label)].join("  ");
+  const first = [c.id(fields[0]!), ...fields.slice(1), kind + c.dim(label)].join("  ");
+  return inline ? first + c.dim(ref) : `${first}\n${c.dim(ref)}`;
 }
 
 function printHits(io: IO, rows: SearchRow[], limit: number): void {
   const c = palette(io.color);
+  // As grep: nothing found prints nothing on stdout (the exit status says it); a person is told on stderr.
   if (!rows.length) {
-    io.out("no matches\n");
+    io.err("obs: no matches\n");
     return;
   }
   // Without colour the matched words still stand out, between asterisks.

@@ -6,11 +6,12 @@ import { L004 } from "../queries/listing.js";
 import { U003 } from "../queries/usage.js";
 import { costText } from "./ls.js";
 import { bar } from "../render/bars.js";
-import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd } from "../render/format.js";
+import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd, fitLine } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent, section } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
-import { keyedJson, withRead } from "./context.js";
+import type { QueryResult } from "../queries/types.js";
+import { keyedJson, withRead, type ReadContext } from "./context.js";
 import { limitOption, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface SummaryOpts extends CommonOpts {
@@ -41,7 +42,7 @@ function glance(a: A001Row, io: IO): string {
     `  skills ${a.skills} · agents ${a.agents} · waves ${a.waves}`,
     `  tokens      ${tokens}`,
     ...replayed,
-  ].join("\n");
+  ].map((l) => fitLine(l, io.columns, 14)).join("\n");
 }
 
 export async function runSummary(exec: string | undefined, opts: SummaryOpts, io: IO): Promise<number> {
@@ -74,7 +75,8 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
       { key: "max_ms", header: "MAX", align: "right", get: (r) => fmtMs(r.max_ms) },
     ], { limit }));
     if (models.rows.length) {
-      out.push(section(io, c, "Tokens and cost by model", models, [
+      // Named by what they are: these are obs's own lookups, not queries `obs query` runs.
+      out.push(section(io, c, "Tokens and cost by model", { ...models, id: "" }, [
         { key: "model", header: "MODEL" }, { key: "calls", header: "CALLS", align: "right" },
         { key: "input_tokens", header: "INPUT", align: "right", get: (r) => fmtInt(r.input_tokens) },
         { key: "output_tokens", header: "OUTPUT", align: "right", get: (r) => fmtInt(r.output_tokens) },
@@ -86,7 +88,7 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
     }
     if (agents.rows.length) {
       // Who spent what: the main agent, each subagent, compaction runs.
-      out.push(section(io, c, "Cost by agent", agents, [
+      out.push(section(io, c, "Cost by agent", { ...agents, id: "" }, [
         { key: "instance_id", header: "AGENT", keep: true, get: (r) => r.instance_id ?? "(no agent)" },
         { key: "agent_type", header: "TYPE", min: 8, get: (r) => r.agent_type ?? "—" },
         { key: "model_calls", header: "MODEL CALLS", align: "right", get: (r) => fmtInt(r.model_calls), drop: 2 },
@@ -128,38 +130,59 @@ function changes(prev: A006Row, next: A006Row, c: ReturnType<typeof palette>): s
   return `  ${prev.execution_id} → ${next.execution_id}: ${parts.length ? parts.join(", ") : c.dim("no change")}`;
 }
 
-export async function runCompare(taskList: string | undefined, opts: SummaryOpts, io: IO): Promise<number> {
+/**
+ * `obs compare [TASK_LIST]`: the runs of one task list (or of each), oldest first; `obs compare
+ * EXEC EXEC…`: those executions side by side, in the order given, whatever their task lists.
+ */
+export async function runCompare(args: string[], opts: SummaryOpts, io: IO): Promise<number> {
   return withRead(opts.db, io, {}, (ctx) => {
-    const tl = taskList ? ctx.resolve("task_list", taskList) : null;
+    if (args.length > 1) return compareExecutions(ctx, args.map((a) => ctx.resolve("execution", a)), opts, io);
+    const tl = args[0] ? ctx.resolve("task_list", args[0]) : null;
     const r = ctx.run(A006, { task_list_id: tl });
     if (opts.json) {
       printJson(io, keyedJson({ task_list_id: tl }, [r]));
       return EXIT_OK;
     }
-    const c = palette(io.color);
     const groups = new Map<string, A006Row[]>();
     for (const row of r.rows) groups.set(row.task_list_id ?? "(no task list)", [...(groups.get(row.task_list_id ?? "(no task list)") ?? []), row]);
-    if (r.skipped) io.out(c.warn(`A006 skipped: ${r.reason}`) + "\n");
-    else if (!groups.size) io.out("no executions to compare\n");
-    const out: string[] = [];
-    for (const [name, rows] of groups) {
-      out.push(`${c.bold(`Runs of ${name}`)} ${c.dim(`(A006, ${rows.length} run${rows.length === 1 ? "" : "s"}, oldest first)`)}`);
-      out.push(renderTable(rows, [
-        { key: "execution_id", header: "EXECUTION", keep: true }, { key: "status", header: "STATUS", drop: 3 },
-        { key: "started_at", header: "STARTED", keep: true, get: (x) => fmtTime(x.started_at) }, { key: "duration_ms", header: "DURATION", align: "right", get: (x) => fmtMs(x.duration_ms) },
-        { key: "tasks_completed", header: "DONE", align: "right" }, { key: "tasks_failed", header: "FAILED", align: "right" },
-        { key: "errors", header: "ERRORS", align: "right" }, { key: "pass_rate", header: "PASS RATE", align: "right", get: (x) => fmtPct(x.pass_rate) },
-        { key: "tool_calls", header: "TOOL CALLS", align: "right", drop: 2 }, { key: "cost_usd", header: "COST", align: "right", get: (x) => fmtUsd(x.cost_usd), drop: 1 },
-      ], io));
-      if (rows.length > 1) {
-        out.push(c.bold("Changes"));
-        for (let i = 1; i < rows.length; i++) out.push(changes(rows[i - 1]!, rows[i]!, c));
-      }
-      out.push("");
-    }
-    io.out(out.join("\n"));
-    return EXIT_OK;
+    return printComparison(r, [...groups].map(([name, rows]) => ({ title: `Runs of ${name}`, note: `oldest first`, rows })), io);
   });
+}
+
+function compareExecutions(ctx: ReadContext, ids: string[], opts: SummaryOpts, io: IO): number {
+  const r = ctx.run(A006, { task_list_id: null });
+  const byId = new Map(r.rows.map((row) => [row.execution_id, row]));
+  const rows = ids.map((id) => byId.get(id)).filter((x): x is A006Row => x !== undefined);
+  if (opts.json) {
+    printJson(io, { execution_ids: ids, A006: rows, ...(r.skipped ? { skipped: { A006: r.reason } } : {}) });
+    return EXIT_OK;
+  }
+  return printComparison(r, [{ title: `Runs ${ids.join(", ")}`, note: "as given", rows }], io);
+}
+
+function printComparison(r: QueryResult<A006Row>, groups: { title: string; note: string; rows: A006Row[] }[], io: IO): number {
+  const c = palette(io.color);
+  if (r.skipped) io.out(c.warn(`A006 skipped: ${r.reason}`) + "\n");
+  else if (!groups.length) io.out("no executions to compare\n");
+  const out: string[] = [];
+  for (const { title, note, rows } of groups) {
+    out.push(`${c.bold(title)} ${c.dim(`(A006, ${rows.length} run${rows.length === 1 ? "" : "s"}, ${note})`)}`);
+    out.push(renderTable(rows, [
+      { key: "execution_id", header: "EXECUTION", keep: true }, { key: "status", header: "STATUS", drop: 3 },
+      { key: "started_at", header: "STARTED", keep: true, get: (x) => fmtTime(x.started_at) }, { key: "duration_ms", header: "DURATION", align: "right", get: (x) => fmtMs(x.duration_ms) },
+      { key: "tasks_completed", header: "DONE", align: "right" }, { key: "tasks_failed", header: "FAILED", align: "right" },
+      { key: "errors", header: "ERRORS", align: "right" }, { key: "pass_rate", header: "PASS RATE", align: "right", get: (x) => fmtPct(x.pass_rate) },
+      { key: "tool_calls", header: "TOOL CALLS", align: "right", drop: 2 }, { key: "cost_usd", header: "COST", align: "right", get: (x) => fmtUsd(x.cost_usd), drop: 1 },
+    ], io));
+    if (rows.length > 1) {
+      out.push(c.bold("Changes"));
+      // Broken between its changes to fit, the rest under the first change.
+      for (let i = 1; i < rows.length; i++) out.push(fitLine(changes(rows[i - 1]!, rows[i]!, c), io.columns, 4));
+    }
+    out.push("");
+  }
+  io.out(out.join("\n"));
+  return EXIT_OK;
 }
 
 export function registerSummary(program: Command, app: App): void {
@@ -178,12 +201,12 @@ export function registerSummary(program: Command, app: App): void {
   withCommon(
     program
       .command("compare")
-      .summary("runs of a task list side by side, with what changed (A006)")
-      .description("Executions of one task list side by side, oldest first, and what changed from each run to the next (A006).\nWithout a task list, every task list's runs.")
-      .argument("[task_list]", "task list id (a unique prefix will do)"),
+      .summary("runs side by side, with what changed (A006): a task list's, or executions named")
+      .description("Executions of one task list side by side, oldest first, and what changed from each run to the next (A006). Without a task list, every task list's runs. With two or more executions, those, in the order given.")
+      .argument("[ids...]", "a task list id, or two or more execution ids (a unique prefix will do)"),
   )
-    .addHelpText("after", "\nExamples:\n  obs compare\n  obs compare tl-auth-service --json")
-    .action(async (tl: string | undefined, o: SummaryOpts) => {
-      app.code = await runCompare(tl, o, app.io);
+    .addHelpText("after", "\nExamples:\n  obs compare\n  obs compare tl-auth-service --json\n  obs compare exec-102 exec-103")
+    .action(async (ids: string[], o: SummaryOpts) => {
+      app.code = await runCompare(ids, o, app.io);
     });
 }

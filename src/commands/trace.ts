@@ -1,4 +1,4 @@
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";
 import { I001, I002, I003, I004, I005, I006, I007 } from "../queries/investigation.js";
@@ -12,7 +12,7 @@ import { groupByAgent, statusColor } from "../render/timeline.js";
 import { renderRunByAgent, renderRunTimeline, renderTaskTrace } from "../render/trace-views.js";
 import { buildExecutionTree, buildTaskTree, filterTree, renderTree, treeDepth, type TreeNode } from "../render/tree.js";
 import { parseDuration, withRead, type ReadContext } from "./context.js";
-import { limitOption, withCommon, type App, type CommonOpts } from "./common.js";
+import { limitOption, Option, withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface TraceOpts extends CommonOpts {
   tree?: boolean;

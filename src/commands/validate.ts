@@ -115,7 +115,12 @@ export function renderVerdict(v: Verdict, io: IO, limit: number): string {
       out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(cut(desc, io.columns - [...head].length))}`);
       const shown = ch.rows.slice(0, limit).map((r) => ({ ...r, ...timeFields(r) }));
       const keys = Object.keys(shown[0] ?? {}).filter((k) => k !== "execution_id");
-      out.push(indent(renderTable(shown, keys.map((k) => ({ key: k, header: k.toUpperCase(), keep: /(^|_)id$/.test(k) })), { ...io, columns: io.columns - 6 }), 6));
+      // Ids, times and counts are never cut; a table too wide for them is stacked.
+      const columns = keys.map((k) => ({
+        key: k, header: k.toUpperCase(), keep: /(^|_)id$|_at$|^start$|^end$/.test(k),
+        ...(shown.some((r) => typeof r[k] === "number") && shown.every((r) => typeof r[k] === "number" || r[k] === null) ? { align: "right" as const } : {}),
+      }));
+      out.push(indent(renderTable(shown, columns, { ...io, columns: io.columns - 6 }), 6));
       if (ch.count > shown.length) out.push(c.dim(`      … ${fmtInt(ch.count - shown.length)} more (obs query ${ch.id} ${v.execution_id})`));
     }
   }
@@ -227,7 +232,7 @@ export function registerValidate(program: Command, app: App): void {
   )
     .addHelpText(
       "after",
-      "\nA budget's limits can be stored in the database (obs config max-cost 5, …) and apply to every\nvalidate; flags override them.\n" +
+      "\nA budget's limits can be stored in the database (obs config max-cost 5, …) and\napply to every validate; flags override them.\n" +
         "\nExamples:\n  obs validate exec-103\n  obs validate --all --json | jq '.[] | select(.ok | not) | .execution_id'\n" +
         "  obs validate exec-103 --max-cost 5 --max-tokens 2M --max-duration 30m --max-errors 0",
     )

@@ -3,7 +3,7 @@ import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { P001, P002, P003, P004, P005, P006, P007 } from "../queries/parallel.js";
 import { stackedBar } from "../render/bars.js";
-import { fmtMs, fmtPct, fmtTime } from "../render/format.js";
+import { fmtMs, fmtPct, fmtTime, wrapWords } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent, section } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
@@ -42,18 +42,21 @@ export async function runWaves(exec: string | undefined, opts: WavesOpts, io: IO
     if (progress.skipped) out.push(c.warn(`  skipped: ${progress.reason}`));
     else if (!progress.rows.length) out.push(c.dim("  no waves recorded"));
     else {
+      // Under 80 columns the bar is half as long and the counts' header short, so the table still fits.
+      const narrow = io.columns < 80;
       out.push(indent(renderTable(progress.rows, [
         { key: "wave_number", header: "WAVE", align: "right" },
         { key: "status", header: "STATUS", color: (t, r) => statusColor(c, r.status)(t) },
-        { key: "bar", header: "PROGRESS", keep: true, get: (r) => stackedBar([{ n: r.completed, char: "█" }, { n: r.failed, char: "▓" }, { n: r.running, char: "▒" }], r.total_tasks, 20),
+        { key: "bar", header: "PROGRESS", keep: true, get: (r) => stackedBar([{ n: r.completed, char: "█" }, { n: r.failed, char: "▓" }, { n: r.running, char: "▒" }], r.total_tasks, narrow ? 10 : 20),
           color: (t) => t.replace(/█+/g, (m) => c.ok(m)).replace(/▓+/g, (m) => c.error(m)).replace(/▒+/g, (m) => c.warn(m)) },
-        { key: "tasks", header: "DONE/FAIL/RUN/ALL", align: "right", get: (r) => `${r.completed}/${r.failed}/${r.running}/${r.total_tasks}` },
+        { key: "tasks", header: narrow ? "D/F/R/ALL" : "DONE/FAIL/RUN/ALL", align: "right", get: (r) => `${r.completed}/${r.failed}/${r.running}/${r.total_tasks}` },
         { key: "pass_rate", header: "PASS RATE", align: "right", get: (r) => fmtPct(r.pass_rate) },
         { key: "agents", header: "AGENTS", align: "right", get: (r) => String(eff.get(r.wave_number)?.agents ?? "—"), drop: 2 },
         { key: "efficiency", header: "EFFICIENCY", align: "right", get: (r) => fmtPct(eff.get(r.wave_number)?.efficiency), drop: 1 },
         { key: "wall", header: "WALL TIME", align: "right", get: (r) => fmtMs(eff.get(r.wave_number)?.wall_ms), drop: 3 },
       ], { ...io, columns: io.columns - 2 }), 2));
-      out.push(c.dim("  █ completed  ▓ failed  ▒ running  · not started; efficiency = busy task time ÷ (wall time × agents)"));
+      const legend = `█ completed  ▓ failed  ▒ running  · not started${narrow ? "; D/F/R done, failed, running" : ""}; efficiency = busy task time ÷ (wall time × agents)`;
+      out.push(...(legend.length <= io.columns - 2 ? [legend] : wrapWords(legend, io.columns - 2)).map((l) => c.dim(`  ${l}`)));
     }
     out.push("");
     out.push(section(io, c, "Silent agents", silent, [
@@ -62,8 +65,8 @@ export async function runWaves(exec: string | undefined, opts: WavesOpts, io: IO
       { key: "silent_ms", header: "SILENT FOR", align: "right", get: (r) => fmtMs(r.silent_ms), color: (t) => c.error(t) },
     ], { limit, empty: "none" }));
     out.push(section(io, c, "File conflicts (same file, same wave, several agents)", conflicts, [
-      { key: "wave_number", header: "WAVE", align: "right" }, { key: "file_path", header: "FILE" },
-      { key: "agents", header: "AGENTS", get: (r) => r.agents.join(", ") }, { key: "writes", header: "WRITES", align: "right" },
+      { key: "wave_number", header: "WAVE", align: "right" }, { key: "file_path", header: "FILE", keep: true },
+      { key: "agents", header: "AGENTS", get: (r) => r.agents.join(", "), wrap: true, min: 12 }, { key: "writes", header: "WRITES", align: "right" },
     ], { limit, empty: "none" }));
     out.push(section(io, c, "Bottlenecks (slowest task per wave, and any ≥ 2× the median)", bottlenecks, [
       { key: "wave_number", header: "WAVE", align: "right" }, { key: "task_id", header: "TASK", keep: true },
@@ -81,7 +84,7 @@ export async function runWaves(exec: string | undefined, opts: WavesOpts, io: IO
     }
     out.push(section(io, c, "Agents", lives, [
       { key: "instance_id", header: "AGENT", keep: true }, { key: "status", header: "STATUS", color: (t, r) => statusColor(c, r.status)(t) },
-      { key: "spawned_at", header: "SPAWNED", get: (r) => fmtTime(r.spawned_at), keep: true },
+      { key: "spawned_at", header: "SPAWNED", get: (r) => fmtTime(r.spawned_at), keep: true, drop: 0.5 },
       { key: "lifetime_ms", header: "LIVED", align: "right", get: (r) => fmtMs(r.lifetime_ms) },
       { key: "tasks", header: "TASKS", align: "right" }, { key: "heartbeats", header: "BEATS", align: "right", drop: 1 },
     ], { limit }));

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import nodePath from "node:path";
 import Database from "better-sqlite3";
 import type { Database as DB } from "better-sqlite3";
@@ -6,6 +7,19 @@ import { UserError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 
 export type { DB };
+
+/**
+ * The driver's compiled addon, named outright where npm built it: otherwise the driver looks
+ * for it through a dozen places on every run (its `bindings` helper), a few ms of each command.
+ */
+const ADDON = (() => {
+  try {
+    const p = createRequire(import.meta.url).resolve("better-sqlite3/build/Release/better_sqlite3.node");
+    return fs.existsSync(p) ? { nativeBinding: p } : {};
+  } catch {
+    return {};
+  }
+})();
 
 // Reading a file whose directory is read-only takes SQLite's `immutable=1`, which only a URI
 // filename can say; better-sqlite3 reads this once, when it first opens a database.
@@ -143,7 +157,7 @@ function tidyLog(path: string): void {
   }
   let w: DB | undefined;
   try {
-    w = new Database(fileName(path), { fileMustExist: true, timeout: 0 });
+    w = new Database(fileName(path), { ...ADDON, fileMustExist: true, timeout: 0 });
     if (!w.readonly) w.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get();
   } catch {
     // Busy or gone: the files stay, as they would have.
@@ -178,7 +192,7 @@ export function openReadOnly(path: string): DB {
   const mode = readMode(path);
   let db: DB;
   try {
-    db = new Database(mode === "snapshot" ? snapshotUri(path) : fileName(path), { readonly: true, fileMustExist: true });
+    db = new Database(mode === "snapshot" ? snapshotUri(path) : fileName(path), { ...ADDON, readonly: true, fileMustExist: true });
     if (mode === "tidy") {
       const close = db.close.bind(db);
       db.close = () => {
@@ -210,7 +224,7 @@ export function openWritable(path: string): DB {
   if (!fs.existsSync(dir)) throw new UserError(`cannot create the database ${path}: no directory ${dir}`, ["create the directory first, or choose another --db"]);
   let db: DB | undefined;
   try {
-    db = new Database(fileName(path));
+    db = new Database(fileName(path), ADDON);
     db.pragma("busy_timeout = 5000");
     // better-sqlite3 enforces foreign keys by default; obs must store dangling references as
     // they came (schema.md) and report them with V002/V007, so they are declared, not enforced.

@@ -22,15 +22,20 @@ export interface ToolUseStartEvent extends Base { type: "tool:start"; toolUseId:
 export interface ToolUseEndEvent extends Base {
   type: "tool:end"; toolUseId: string; tool?: string; resultStatus: "done" | "error" | "blocked"; durationMs: number | null;
   outputSummary?: string; isError?: boolean; isBlocked?: boolean; taskId?: string; errorMessage?: string; blockReason?: string;
+  /** Not in the original protocol: the agent that made the call, as on its tool:start. */
+  instanceId?: string;
 }
 export interface AssertionStreamEvent extends Base {
   type: "assertion:result";
   taskId: string;
   assertion: { id: string; taskId: string; executionId: string; chainId: string | null; category: string; description: string; result: string; evidence: unknown; timestamp: string; durationMs: number | null };
   runningPassRate: number;
+  /** Not in the original protocol: the agent whose entry recorded it. */
+  instanceId?: string;
 }
-export interface SkillStartEvent extends Base { type: "skill:start"; skillTraceId: string; skillName: string; skillFile: string; lineNumber: number; taskId?: string }
-export interface SkillEndEvent extends Base { type: "skill:end"; skillTraceId: string; skillName: string; status: "success" | "partial" | "failed"; durationMs: number | null; taskId?: string; error?: string }
+/** `instanceId` on skill events is not in the original protocol: the agent that ran the skill. */
+export interface SkillStartEvent extends Base { type: "skill:start"; skillTraceId: string; skillName: string; skillFile: string; lineNumber: number; taskId?: string; instanceId?: string }
+export interface SkillEndEvent extends Base { type: "skill:end"; skillTraceId: string; skillName: string; status: "success" | "partial" | "failed"; durationMs: number | null; taskId?: string; error?: string; instanceId?: string }
 export interface MessageBusStreamEvent extends Base {
   type: "messagebus:event";
   entry: { id: string; eventId: string | null; timestamp: string; source: string | null; eventType: string | null; correlationId: string | null; humanSummary: string | null; severity: string | null; category: string | null; taskId: string | null; executionId: string | null; payload: unknown };
@@ -76,8 +81,7 @@ export function agentOf(e: StreamEvent): string | undefined {
   switch (e.type) {
     case "transcript:entry": return e.entry.instanceId ?? undefined;
     case "agent:heartbeat": return e.instanceId;
-    case "tool:start": return e.instanceId;
-    case "loop:start": return e.instanceId;
+    case "tool:start": case "tool:end": case "skill:start": case "skill:end": case "assertion:result": case "loop:start": return e.instanceId;
     case "messagebus:event": return e.entry.source ?? undefined;
     default: return undefined;
   }

@@ -26,7 +26,8 @@ const SOURCES = {
                      (SELECT instance_id FROM transcript_entries te WHERE te.id = tool_uses.transcript_entry_id) AS instance_id
                 FROM tool_uses WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
   skill_traces: `SELECT rowid AS _rowid, * FROM skill_traces WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
-  assertion_results: `SELECT rowid AS _rowid, * FROM assertion_results WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  // An assertion's agent is its entry's (@agent_of is that lookup, or NULL where the file has no such link).
+  assertion_results: `SELECT rowid AS _rowid, *, @agent_of AS _instance_id FROM assertion_results WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
   message_bus_log: `SELECT rowid AS _rowid, * FROM message_bus_log WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
   agent_heartbeats: `SELECT rowid AS _rowid, * FROM agent_heartbeats WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
 } as const;
@@ -70,9 +71,13 @@ export class ChangeFeed {
   ) {
     this.db = openReadOnly(dbPath);
     this.exec = opts.executionId ?? null;
+    const linked = (this.db.prepare(`SELECT name FROM pragma_table_info('assertion_results')`).pluck().all() as string[]).includes("transcript_entry_id");
+    const agentOf = linked && tableExists(this.db, "transcript_entries")
+      ? "(SELECT instance_id FROM transcript_entries te WHERE te.id = assertion_results.transcript_entry_id)"
+      : "NULL";
     this.loops = Boolean(opts.loops);
     for (const [table, sql] of Object.entries(SOURCES) as [Source, string][]) {
-      if (tableExists(this.db, table)) this.stmts.set(table, this.db.prepare(sql));
+      if (tableExists(this.db, table)) this.stmts.set(table, this.db.prepare(sql.replace("@agent_of", agentOf)));
     }
     if (tableExists(this.db, "parallel_execution_waves") && tableExists(this.db, "wave_task_assignments") && tableExists(this.db, "tasks")) {
       // Waves that are new or not yet finished (few rows), and by id those we saw open, which may
@@ -126,25 +131,45 @@ export class ChangeFeed {
   }
 
   /**
-   * The most recent `limit` events already in the database (or those since `since`), oldest
-   * first; afterwards only new ones are reported.
+   * The most recent `limit` events already in the database that `keep` takes (or all it takes
+   * since `since`), oldest first; afterwards only new ones are reported. A filter that takes few
+   * events reads further back, a wider window each time, until it has `limit` or has read all.
    */
-  backlog(limit: number, since?: string): StreamEvent[] {
-    const events: StreamEvent[] = [];
-    // Read enough of each table's tail to cover `limit` events whichever table they are in.
-    for (const table of this.stmts.keys()) {
-      const max = this.maxRowid(table);
-      const from = since ? 0 : Math.max(0, max - limit * 4);
-      this.marks.set(table, from);
+  backlog(limit: number, since?: string, keep: (e: StreamEvent) => boolean = () => true): StreamEvent[] {
+    const tops = new Map([...this.stmts.keys()].map((t) => [t, this.maxRowid(t)] as const));
+    const waveTop = this.waves ? this.maxRowid("parallel_execution_waves") : 0;
+    const highest = Math.max(0, waveTop, ...tops.values());
+    for (let back = limit * 4; ; back *= 4) {
+      this.forget();
+      // Read enough of each table's tail to cover `limit` events whichever table they are in.
+      for (const [table, top] of tops) this.marks.set(table, since ? 0 : Math.max(0, top - back));
+      this.waveMark = since ? 0 : Math.max(0, waveTop - back);
+      this.primeOpen();
+      const read = this.read();
+      // Loops already under way in what the backlog covers, in time order with the rest.
+      read.push(...this.loopEvents(true));
+      read.sort((x, y) => (x.timestamp < y.timestamp ? -1 : x.timestamp > y.timestamp ? 1 : 0));
+      const events = read.filter((e) => (!since || e.timestamp >= since) && keep(e));
+      if (since) return events;
+      if (events.length >= limit || back >= highest) return events.slice(-limit);
     }
-    if (this.waves) this.waveMark = since ? 0 : Math.max(0, this.maxRowid("parallel_execution_waves") - limit);
-    this.primeOpen();
-    events.push(...this.read());
-    // Loops already under way in what the backlog covers, in time order with the rest.
-    events.push(...this.loopEvents(true));
-    events.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
-    const filtered = since ? events.filter((e) => e.timestamp >= since) : events;
-    return since ? filtered : filtered.slice(-limit);
+  }
+
+  /** What earlier reads learnt, so a wider backlog reads the same rows afresh. */
+  private forget(): void {
+    this.openTools.clear();
+    this.openSkills.clear();
+    this.waveState.clear();
+    this.runState.clear();
+    this.passCounts.clear();
+    this.loopPending.clear();
+    this.loopsSeen.clear();
+  }
+
+  /** How the run ended ("completed", "failed"), as the feed last read it; null while it is not over or unknown. */
+  ended(executionId: string): string | null {
+    const st = this.runState.get(executionId);
+    return st === "completed" || st === "failed" ? st : null;
   }
 
   /** Starts from now: only rows committed from here on are reported. */
@@ -188,13 +213,15 @@ export class ChangeFeed {
   /** Tool calls and skills already running when we attach will still have their end reported. */
   private primeOpen(): void {
     if (this.stmts.has("tool_uses")) {
-      const rows = this.db.prepare(`SELECT id, execution_id, task_id, tool FROM tool_uses
+      const rows = this.db.prepare(`SELECT id, execution_id, task_id, tool,
+                                            (SELECT instance_id FROM transcript_entries te WHERE te.id = tool_uses.transcript_entry_id) AS instance_id
+                                       FROM tool_uses
                                      WHERE result_status IS NULL AND start_time IS NOT NULL AND rowid <= @mark
                                        AND (@exec IS NULL OR execution_id = @exec)`).all({ exec: this.exec, mark: this.marks.get("tool_uses") ?? 0 }) as Row[];
       for (const r of rows) this.openTools.set(String(r.id), r);
     }
     if (this.stmts.has("skill_traces")) {
-      const rows = this.db.prepare(`SELECT id, execution_id, task_id, skill_name FROM skill_traces
+      const rows = this.db.prepare(`SELECT * FROM skill_traces
                                      WHERE status IS NULL AND rowid <= @mark AND (@exec IS NULL OR execution_id = @exec)`).all({ exec: this.exec, mark: this.marks.get("skill_traces") ?? 0 }) as Row[];
       for (const r of rows) this.openSkills.set(String(r.id), r);
     }
@@ -309,6 +336,7 @@ export class ChangeFeed {
           out.push({
             type: "skill:start", timestamp: String(r.start_time), executionId, skillTraceId: String(r.id), skillName: s(r.skill_name) ?? "?",
             skillFile: s(r.skill_file) ?? "", lineNumber: Number(r.line_number ?? 0), ...(r.task_id ? { taskId: String(r.task_id) } : {}),
+            ...(r.instance_id ? { instanceId: String(r.instance_id) } : {}),
           });
         }
         if (r.status) out.push(this.skillEnd(r, r));
@@ -328,6 +356,7 @@ export class ChangeFeed {
             durationMs: (r.duration_ms as number | null) ?? null,
           },
           runningPassRate: counts.counted ? counts.pass / counts.counted : 1,
+          ...(r._instance_id ? { instanceId: String(r._instance_id) } : {}),
         });
         return;
       }
@@ -358,6 +387,7 @@ export class ChangeFeed {
       durationMs: (r.duration_ms as number | null) ?? null, ...(r.output_summary ? { outputSummary: String(r.output_summary) } : {}),
       isError: r.is_error === 1, isBlocked: r.is_blocked === 1, ...(r.task_id ? { taskId: String(r.task_id) } : {}),
       ...(r.error_message ? { errorMessage: String(r.error_message) } : {}), ...(r.block_reason ? { blockReason: String(r.block_reason) } : {}),
+      ...(r.instance_id ? { instanceId: String(r.instance_id) } : {}),
     };
   }
 
@@ -366,6 +396,7 @@ export class ChangeFeed {
       type: "skill:end", timestamp: s(r.end_time) ?? "", executionId: s(start.execution_id) ?? "", skillTraceId: String(start.id),
       skillName: s(start.skill_name) ?? "?", status: r.status as "success" | "partial" | "failed", durationMs: (r.duration_ms as number | null) ?? null,
       ...(start.task_id ? { taskId: String(start.task_id) } : {}), ...(r.error_message ? { error: String(r.error_message) } : {}),
+      ...(start.instance_id ? { instanceId: String(start.instance_id) } : {}),
     };
   }
 

@@ -1,41 +1,32 @@
 /**
- * `obs tail` on a terminal. Presentational components take plain props (so tests render them
- * at a fixed width); the data comes from useTail, which reads the change feed and refreshes
- * the header, waves and agents from the database when something landed.
+ * `obs tail` on a terminal. The panels are laid out as lines of text that fit the width (pure
+ * functions, so tests check them at any width); TailView places them, and useTail keeps them
+ * current: the feed's events as they land, and the header, waves and agents re-read every
+ * second whether or not anything landed, so a clock and a silence keep counting.
  */
 import React, { useEffect, useRef, useState } from "react";
-import { Box, render, Static, Text, useApp, useInput } from "ink";
-import type { IO } from "../io.js";
-import { ReadContext } from "../commands/context.js";
-import { passes, type TailFilter } from "../commands/tail.js";
-import { A001 } from "../queries/aggregation.js";
-import { P001 } from "../queries/parallel.js";
+import { Box, render, Static, Text, useApp, useInput, useStdout } from "ink";
+import { openReadOnly, type DB } from "../db/open.js";
+import { palette, type IO, type Palette } from "../io.js";
 import { bar } from "../render/bars.js";
-import { cut, fmtInt, fmtMs, fmtPct, fmtUsd } from "../render/format.js";
+import { fmtInt, fmtMs, fmtPct, fmtUsd, visibleWidth, wrapWords } from "../render/format.js";
+import { heading, type Part } from "../render/heading.js";
 import { agentOf, describe, isErrorEvent, type StreamEvent } from "./events.js";
 import type { ChangeFeed } from "./feed.js";
+import { passes, type EventFilter } from "./filter.js";
+import { readSnapshot, type AgentInfo, type HeaderInfo, type Snapshot, type WaveInfo } from "./snapshot.js";
 
-/** Semantic colour names: what a thing is, not which hue it gets. */
-const c = { error: "red", ok: "green", warn: "yellow", dim: "gray", accent: "cyan", id: "blue" } as const;
+export type { AgentInfo, HeaderInfo, WaveInfo } from "./snapshot.js";
 
-export interface HeaderInfo {
-  executionId: string | null;
-  status: string | null;
-  elapsedMs: number | null;
-  toolCalls: number;
-  errors: number;
-  passRate: number | null;
-  tokens: number | null;
-  costUsd: number | null;
-}
-export interface WaveInfo { waveNumber: number; status: string | null; total: number; completed: number; failed: number; running: number }
-export interface AgentInfo { instanceId: string; status: string | null; taskId: string | null; sinceHeartbeatMs: number | null; silent: boolean }
-export interface FeedLine { key: number; event: StreamEvent }
+/** A line of the feed: an event, or a note about the feed itself (a gap, a change of filter). */
+export interface FeedLine { key: number; event?: StreamEvent; note?: string }
 
 export interface TailViewProps {
   header: HeaderInfo;
   waves: WaveInfo[];
   agents: AgentInfo[];
+  /** Agents past those listed. */
+  agentsHidden?: number;
   /** Lines already shown; they stay above the live part. */
   lines: FeedLine[];
   /** Lines shown in the scroll window while paused. */
@@ -43,92 +34,144 @@ export interface TailViewProps {
   paused: boolean;
   pending: number;
   errorsOnly: boolean;
+  /** "exec-103 failed" once the run has ended. */
   finished: string | null;
   width: number;
+  color?: boolean;
+  /** Changes when the terminal was resized: the feed is drawn again from `reprintFrom`. */
+  epoch?: number;
+  reprintFrom?: number;
 }
 
-const SILENT_MS = 5 * 60_000;
+/** Event types a person should not miss: drawn in bold. */
+const LOUD = new Set<string>(["execution:status", "wave:status", "loop:start"]);
+const AGENT_COLUMN = 14;
+const TYPE_COLUMN = 16;
 
-export function EventLine({ event, width }: { event: StreamEvent; width: number }) {
-  const time = event.timestamp.slice(11, 23);
-  const agent = (agentOf(event) ?? "").padEnd(14).slice(0, 14);
-  const type = event.type.padEnd(16);
-  const room = Math.max(10, width - 12 - 2 - 14 - 2 - 16 - 2);
-  const err = isErrorEvent(event);
-  const loud = event.type === "execution:status" || event.type === "wave:status" || event.type === "loop:start";
-  return (
-    <Text wrap="truncate">
-      <Text color={c.dim}>{time}</Text>  {agent}  <Text color={c.accent}>{type}</Text>  <Text color={err ? c.error : undefined} bold={loud}>{cut(describe(event), room)}</Text>
-    </Text>
-  );
+/**
+ * One event as lines of at most `width`: time, agent, type and what happened on one line when
+ * it fits; else what happened wraps under it. Nothing is cut: ids, durations and counts stay whole.
+ */
+export function eventLines(e: StreamEvent, width: number, c: Palette): string[] {
+  const time = e.timestamp.slice(11, 23) || "—";
+  const agent = agentOf(e) ?? "";
+  const text = describe(e);
+  const paint = (t: string) => {
+    const s = isErrorEvent(e) ? c.error(t) : t;
+    return LOUD.has(e.type) ? c.bold(s) : s;
+  };
+  const prefix = `${c.dim(time)}  ${agent.padEnd(AGENT_COLUMN)}  ${c.accent(e.type.padEnd(TYPE_COLUMN))}  `;
+  const indent = visibleWidth(prefix);
+  if (indent + text.length <= width) return [prefix + paint(text)];
+  // Wide enough for the columns: the text wraps in its own column.
+  if (width - indent >= 24) return wrapWords(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : prefix) + paint(l));
+  // Narrow: time, type and agent, then the text on lines of its own.
+  const head = [`${c.dim(time)}  ${c.accent(e.type)}`, ...(agent ? [agent] : [])];
+  const first = head.join("  ");
+  const lines = visibleWidth(first) <= width ? [first] : head;
+  return [...lines, ...wrapWords(text, width - 2).map((l) => "  " + paint(l))];
 }
 
-export function Header({ h }: { h: HeaderInfo }) {
-  return (
-    <Box>
-      <Text wrap="truncate">
-        <Text bold color={c.id}>{h.executionId ?? "all executions"}</Text>
-        {h.status ? <Text color={h.status === "failed" ? c.error : h.status === "completed" ? c.ok : c.warn}>  {h.status}</Text> : null}
-        <Text color={c.dim}>  elapsed </Text>{fmtMs(h.elapsedMs)}
-        <Text color={c.dim}>  tool calls </Text>{fmtInt(h.toolCalls)}
-        <Text color={c.dim}>  errors </Text><Text color={h.errors ? c.error : undefined}>{fmtInt(h.errors)}</Text>
-        <Text color={c.dim}>  pass rate </Text>{fmtPct(h.passRate)}
-        {h.tokens !== null ? <><Text color={c.dim}>  tokens </Text>{fmtInt(h.tokens)}<Text color={c.dim}>  cost </Text>{h.costUsd === null ? "unknown" : fmtUsd(h.costUsd)}</> : null}
-      </Text>
-    </Box>
-  );
+export function noteLines(note: string, width: number, c: Palette): string[] {
+  return wrapWords(note, width).map((l) => c.warn(l));
 }
 
-export function Waves({ waves }: { waves: WaveInfo[] }) {
-  if (!waves.length) return null;
-  return (
-    <Box flexDirection="column">
-      {waves.map((w) => (
-        <Text key={w.waveNumber} wrap="truncate">
-          <Text color={c.dim}>wave {String(w.waveNumber).padStart(2)} </Text>
-          <Text color={w.failed ? c.error : w.completed === w.total && w.total > 0 ? c.ok : c.warn}>{bar(w.completed + w.failed, Math.max(1, w.total), 20)}</Text>
-          {`  ${w.completed}/${w.total} done`}{w.failed ? <Text color={c.error}>{`, ${w.failed} failed`}</Text> : null}{w.running ? `, ${w.running} running` : ""}
-          <Text color={c.dim}>{`  ${w.status ?? ""}`}</Text>
-        </Text>
-      ))}
-    </Box>
-  );
+export function lineText(l: FeedLine, width: number, c: Palette): string {
+  return (l.event ? eventLines(l.event, width, c) : noteLines(l.note ?? "", width, c)).join("\n");
 }
 
-export function Agents({ agents }: { agents: AgentInfo[] }) {
-  if (!agents.length) return null;
-  return (
-    <Box flexDirection="column">
-      <Text color={c.dim}>active agents</Text>
-      {agents.map((a) => (
-        <Text key={a.instanceId} wrap="truncate">
-          {"  "}<Text color={c.id}>{a.instanceId.padEnd(16)}</Text>{(a.status ?? "").padEnd(9)} {(a.taskId ?? "—").padEnd(16)}
-          <Text color={a.silent ? c.error : c.dim}>{`  last heartbeat ${fmtMs(a.sinceHeartbeatMs)} ago${a.silent ? "  SILENT" : ""}`}</Text>
-        </Text>
-      ))}
-    </Box>
-  );
+/** The header: the run, its status and its figures, on as many lines as the width needs. */
+export function headerLines(h: HeaderInfo, width: number, c: Palette): string[] {
+  const fig = (label: string, value: string, style?: (s: string) => string): Part => ({ text: `${label} ${value}`, keep: true, style: (s) => c.dim(label) + " " + (style ? style(s.slice(label.length + 1)) : s.slice(label.length + 1)) });
+  const status = h.status;
+  const parts: Part[] = [
+    { text: h.executionId ?? "all executions", keep: true, style: (s) => c.bold(c.id(s)) },
+    ...(status ? [{ text: status, keep: true, style: status === "failed" ? c.error : status === "completed" ? c.ok : c.warn }] : []),
+    ...(h.executionId
+      ? [
+          fig("elapsed", fmtMs(h.elapsedMs)),
+          fig("tool calls", fmtInt(h.toolCalls)),
+          fig("errors", fmtInt(h.errors), h.errors ? c.error : undefined),
+          fig("pass rate", fmtPct(h.passRate)),
+          ...(h.tokens !== null ? [fig("tokens", fmtInt(h.tokens)), fig("cost", h.costUsd === null ? "unknown" : fmtUsd(h.costUsd))] : []),
+        ]
+      : []),
+  ];
+  return heading(parts, width).split("\n");
+}
+
+export function waveLines(waves: WaveInfo[], width: number, c: Palette): string[] {
+  return waves.flatMap((w) => {
+    const hue = w.failed ? c.error : w.completed === w.total && w.total > 0 ? c.ok : c.warn;
+    const counts = `${w.completed}/${w.total} done${w.failed ? `, ${w.failed} failed` : ""}${w.running ? `, ${w.running} running` : ""}`;
+    // The bar gives up cells before the counts leave its line.
+    const cells = Math.max(5, Math.min(20, width - 8 - 2 - counts.length - (w.status ? 2 + w.status.length : 0)));
+    const parts: Part[] = [
+      { text: `wave ${String(w.waveNumber).padStart(2)} ${bar(w.completed + w.failed, Math.max(1, w.total), cells)}`, keep: true, style: (s) => c.dim(s.slice(0, 8)) + hue(s.slice(8)) },
+      { text: counts, keep: true, style: (s) => s.replace(/\d+ failed/, (m) => c.error(m)) },
+      ...(w.status ? [{ text: w.status, keep: true, style: c.dim }] : []),
+    ];
+    return heading(parts, width).split("\n");
+  });
+}
+
+export function agentLines(agents: AgentInfo[], hidden: number, width: number, c: Palette): string[] {
+  if (!agents.length) return [];
+  const idW = Math.max(...agents.map((a) => a.instanceId.length));
+  const stW = Math.max(...agents.map((a) => (a.status ?? "").length));
+  const taskW = Math.max(...agents.map((a) => (a.taskId ?? "—").length));
+  const out = [c.dim(`agents${hidden ? ` (${hidden} more not shown)` : ""}`)];
+  for (const a of agents) {
+    const quiet = `last heartbeat ${fmtMs(a.sinceHeartbeatMs)} ago`;
+    const hue = a.status === "failed" || a.status === "error" ? c.error : (s: string) => s;
+    const aligned = `  ${a.instanceId.padEnd(idW)}  ${(a.status ?? "").padEnd(stW)}  ${(a.taskId ?? "—").padEnd(taskW)}  ${quiet}${a.silent ? "  SILENT" : ""}`;
+    if (aligned.length <= width) {
+      out.push(`  ${c.id(a.instanceId.padEnd(idW))}  ${hue((a.status ?? "").padEnd(stW))}  ${(a.taskId ?? "—").padEnd(taskW)}  ${a.silent ? c.error(quiet + "  SILENT") : c.dim(quiet)}`);
+      continue;
+    }
+    const parts: Part[] = [
+      { text: `  ${a.instanceId}`, keep: true, style: (s) => "  " + c.id(s.slice(2)) },
+      { text: a.status ?? "", keep: true, style: hue },
+      { text: a.taskId ?? "—", keep: true },
+      { text: quiet, keep: true, style: a.silent ? c.error : c.dim },
+      ...(a.silent ? [{ text: "SILENT", keep: true, style: c.error }] : []),
+    ];
+    out.push(...heading(parts, width).split("\n"));
+  }
+  return out;
+}
+
+/** The last line: what the view is doing, and the keys that change it (one action per key). */
+export function footerLines(p: Pick<TailViewProps, "paused" | "pending" | "errorsOnly" | "finished">, width: number, c: Palette): string[] {
+  const parts: Part[] = [];
+  if (p.finished) parts.push({ text: `${p.finished}: the run is over`, keep: true, style: (s) => c.bold(c.warn(s)) });
+  if (p.paused) parts.push({ text: `PAUSED (${fmtInt(p.pending)} new)`, keep: true, style: c.warn });
+  else if (!p.finished) parts.push({ text: "following", keep: true, style: c.dim });
+  if (p.errorsOnly) parts.push({ text: "[errors only]", keep: true, style: c.warn });
+  parts.push({ text: "·", keep: true, style: c.dim });
+  const keys = p.paused ? ["↑/↓ scroll", "p resume", "e errors only", "q quit"] : ["p pause", "e errors only", "q quit"];
+  for (const k of keys) parts.push({ text: k, keep: true, style: c.dim });
+  return heading(parts, width).split("\n");
+}
+
+function Lines({ lines }: { lines: string[] }) {
+  return <>{lines.map((l, i) => <Text key={i}>{l}</Text>)}</>;
 }
 
 export function TailView(p: TailViewProps) {
+  const c = palette(Boolean(p.color));
+  // Inside the box: a border and a space each side.
+  const inner = Math.max(10, p.width - 4);
+  const printed = p.lines.slice(p.reprintFrom ?? 0);
   return (
     <>
-      <Static items={p.lines}>{(l) => <EventLine key={l.key} event={l.event} width={p.width} />}</Static>
-      <Box flexDirection="column" borderStyle="single" borderColor={c.dim} paddingX={1} width={p.width}>
-        <Header h={p.header} />
-        <Waves waves={p.waves} />
-        <Agents agents={p.agents} />
-        {p.paused ? (
-          <Box flexDirection="column">
-            {p.window.map((l) => <EventLine key={l.key} event={l.event} width={p.width - 4} />)}
-          </Box>
-        ) : null}
-        <Text color={p.paused ? c.warn : c.dim} wrap="truncate">
-          {p.finished ? `${p.finished} — ` : ""}
-          {p.paused ? `PAUSED (${p.pending} new)  ↑/↓ scroll  p resume` : "following"}
-          {p.errorsOnly ? "  [errors only]" : ""}
-          {"  ·  q quit  p pause  e errors only"}
-        </Text>
+      <Static key={p.epoch ?? 0} items={printed}>{(l) => <Text key={l.key}>{lineText(l, p.width, c)}</Text>}</Static>
+      <Box flexDirection="column" borderStyle="single" {...(p.color ? { borderColor: "gray" } : {})} paddingX={1} width={p.width}>
+        <Lines lines={headerLines(p.header, inner, c)} />
+        <Lines lines={waveLines(p.waves, inner, c)} />
+        <Lines lines={agentLines(p.agents, p.agentsHidden ?? 0, inner, c)} />
+        {p.paused ? <Lines lines={p.window.flatMap((l) => lineText(l, inner, c).split("\n"))} /> : null}
+        <Lines lines={footerLines(p, inner, c)} />
       </Box>
     </>
   );
@@ -137,113 +180,165 @@ export function TailView(p: TailViewProps) {
 export interface Source {
   feed: ChangeFeed;
   backlog: StreamEvent[];
-  filter: TailFilter;
+  filter: EventFilter;
   dbPath: string;
   executionId: string | undefined;
   io: IO;
-}
-
-/** Reads the header, waves and agents of the execution being followed. */
-function snapshot(ctx: ReadContext, executionId: string | undefined): Pick<TailViewProps, "header" | "waves" | "agents"> {
-  const empty: HeaderInfo = { executionId: executionId ?? null, status: null, elapsedMs: null, toolCalls: 0, errors: 0, passRate: null, tokens: null, costUsd: null };
-  if (!executionId) return { header: empty, waves: [], agents: [] };
-  const a = ctx.run(A001, { execution_id: executionId }).rows[0];
-  const now = Date.parse(ctx.now);
-  const header: HeaderInfo = a
-    ? {
-        executionId, status: a.status,
-        elapsedMs: a.started_at ? (a.completed_at ? Date.parse(a.completed_at) : now) - Date.parse(a.started_at) : null,
-        toolCalls: a.tool_calls, errors: a.errors, passRate: a.pass_rate,
-        tokens: a.input_tokens === null ? null : (a.input_tokens ?? 0) + (a.output_tokens ?? 0), costUsd: a.cost_usd,
-      }
-    : empty;
-  const waves = ctx.run(P001, { execution_id: executionId }).rows.map((w) => ({
-    waveNumber: w.wave_number, status: w.status, total: w.total_tasks, completed: w.completed, failed: w.failed, running: w.running,
-  }));
-  const agents = (
-    ctx.db
-      .prepare(`SELECT id, status, task_id, last_heartbeat_at FROM build_agent_instances
-                 WHERE execution_id = ? AND status NOT IN ('completed', 'failed', 'terminated')
-                 ORDER BY spawned_at, id LIMIT 8`)
-      .all(executionId) as { id: string; status: string | null; task_id: string | null; last_heartbeat_at: string | null }[]
-  ).map((r) => {
-    const since = r.last_heartbeat_at ? now - Date.parse(r.last_heartbeat_at) : null;
-    return { instanceId: r.id, status: r.status, taskId: r.task_id, sinceHeartbeatMs: since, silent: since !== null && since > SILENT_MS };
-  });
-  return { header, waves, agents };
+  /** The clock (ms); tests move it by hand. OBS_NOW fixes it. */
+  clock?: () => number;
 }
 
 interface Flow {
   shown: FeedLine[];
   pending: FeedLine[];
+  /** Events held back while "errors only" is on, to be shown when it is turned off. */
+  hidden: StreamEvent[];
+  hiddenDropped: number;
   paused: boolean;
   errorsOnly: boolean;
   scroll: number;
 }
 
+/** Events held back while "errors only" is on; older ones past this are counted, not kept. */
+const HIDDEN_KEPT = 1000;
+/** Events shown in the scroll window while paused. */
+const WINDOW = 8;
+/** How often the header, waves and agents are re-read when something landed, and when nothing did. */
+const BUSY_MS = 250;
+const IDLE_MS = 1000;
+
+const plural = (n: number, one: string, many = one + "s") => `${fmtInt(n)} ${n === 1 ? one : many}`;
+
 /**
- * The live state of the view: the feed's events, pause and scroll, and the refreshed snapshot.
- * Everything that moves lines between "shown" and "pending" is one functional update of one
- * state, so a key pressed while events arrive can never act on a stale copy and lose them.
+ * The live state of the view. Everything that moves lines between "shown", "pending" and
+ * "hidden" is one functional update of one state, so a key pressed while events arrive can
+ * never act on a stale copy and lose them.
  */
 export function useTail(src: Source) {
   const nextKey = useRef(0);
-  const toLines = (events: StreamEvent[]) => events.map((event) => ({ key: nextKey.current++, event }));
+  const line = (x: { event?: StreamEvent; note?: string }): FeedLine => ({ key: nextKey.current++, ...x });
+  const base: EventFilter = { ...src.filter, errorsOnly: false };
   const [flow, setFlow] = useState<Flow>(() => ({
-    shown: toLines(src.backlog.filter((e) => passes(e, src.filter, true))),
+    shown: src.backlog.filter((e) => passes(e, src.filter, true)).map((event) => line({ event })),
     pending: [],
+    hidden: [],
+    hiddenDropped: 0,
     paused: false,
     errorsOnly: Boolean(src.filter.errorsOnly),
     scroll: 0,
   }));
-  const [finished, setFinished] = useState<string | null>(null);
-  // One read connection for the view's life; the header, waves and agents are re-read on it.
-  const ctx = useRef<ReadContext | null>(null);
-  ctx.current ??= new ReadContext(src.dbPath, src.io);
-  const [snap, setSnap] = useState(() => snapshot(ctx.current!, src.executionId));
+  const now = () => {
+    const fixed = src.io.env.OBS_NOW;
+    if (fixed && !Number.isNaN(Date.parse(fixed))) return new Date(fixed).toISOString();
+    return new Date(src.clock ? src.clock() : Date.now()).toISOString();
+  };
+  // One read connection for the view's life; the panels are re-read on it.
+  const db = useRef<DB | null>(null);
+  db.current ??= openReadOnly(src.dbPath);
+  const [snap, setSnap] = useState<Snapshot & { agentsHidden: number }>(() => readSnapshot(db.current!, src.executionId, now()));
 
   useEffect(() => {
-    let lastRefresh = 0;
+    let dirty = false;
+    let last = Date.now();
     src.feed.start((events) => {
-      const done = events.find((e) => e.type === "execution:status" && (e.status === "completed" || e.status === "failed") && (!src.executionId || e.executionId === src.executionId));
-      if (done && done.type === "execution:status") setFinished(`${done.executionId} ${done.status}: the run is over`);
+      dirty = true;
       setFlow((f) => {
-        const visible = toLines(events.filter((e) => passes(e, { ...src.filter, errorsOnly: f.errorsOnly }, true)));
-        if (!visible.length) return f;
-        return f.paused ? { ...f, pending: [...f.pending, ...visible] } : { ...f, shown: [...f.shown, ...visible] };
+        const add: FeedLine[] = [];
+        const hidden = [...f.hidden];
+        let dropped = f.hiddenDropped;
+        for (const e of events) {
+          if (!passes(e, base, true)) continue;
+          if (f.errorsOnly && !isErrorEvent(e)) hidden.push(e);
+          else add.push(line({ event: e }));
+        }
+        if (hidden.length > HIDDEN_KEPT) dropped += hidden.splice(0, hidden.length - HIDDEN_KEPT).length;
+        if (!add.length && hidden.length === f.hidden.length) return f;
+        const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
+        return { ...f, ...moved, hidden, hiddenDropped: dropped };
       });
-      // The header, waves and agents change with every batch; reading them 4 times a second is enough.
-      const now = Date.now();
-      if (now - lastRefresh > 250) {
-        lastRefresh = now;
-        setSnap(snapshot(ctx.current!, src.executionId));
-      }
     });
+    // The clock moves on its own: a quiet agent grows silent, elapsed counts, with nothing landing.
+    const timer = setInterval(() => {
+      const t = Date.now();
+      if ((dirty && t - last >= BUSY_MS) || t - last >= IDLE_MS) {
+        dirty = false;
+        last = t;
+        if (db.current) setSnap(readSnapshot(db.current, src.executionId, now()));
+      }
+    }, BUSY_MS);
     return () => {
+      clearInterval(timer);
       src.feed.close();
-      ctx.current?.close();
-      ctx.current = null;
+      db.current?.close();
+      db.current = null;
     };
   }, []);
 
-  const all = [...flow.shown, ...flow.pending];
-  const WINDOW = 8;
-  const end = Math.max(0, all.length - flow.scroll);
+  const end = Math.max(0, flow.shown.length - flow.scroll);
   return {
     view: {
-      ...snap, lines: flow.shown, window: all.slice(Math.max(0, end - WINDOW), end), paused: flow.paused,
-      pending: flow.pending.length, errorsOnly: flow.errorsOnly, finished,
+      ...snap, finished: snap.ended, lines: flow.shown, window: flow.shown.slice(Math.max(0, end - WINDOW), end), paused: flow.paused,
+      pending: flow.pending.length, errorsOnly: flow.errorsOnly,
     },
+    /** Paused, the feed holds still: new events are counted, and shown on resume. */
     togglePause: () =>
-      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false, scroll: 0 } : { ...f, paused: true })),
-    toggleErrors: () => setFlow((f) => ({ ...f, errorsOnly: !f.errorsOnly })),
-    scrollBy: (n: number) => setFlow((f) => ({ ...f, scroll: Math.max(0, Math.min(f.shown.length + f.pending.length - 1, f.scroll + n)) })),
+      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false, scroll: 0 } : { ...f, paused: true, scroll: 0 })),
+    /** Turning "errors only" off shows what it held back, after a note that says so. */
+    toggleErrors: () =>
+      setFlow((f) => {
+        let add: FeedLine[];
+        if (f.errorsOnly) {
+          const n = f.hidden.length + f.hiddenDropped;
+          const note = n === 0
+            ? "── errors only off: no other events arrived meanwhile ──"
+            : `── errors only off: ${plural(n, "other event")} arrived meanwhile${f.hiddenDropped ? ` (the last ${fmtInt(f.hidden.length)} below)` : ""} ──`;
+          add = [line({ note }), ...f.hidden.map((event) => line({ event }))];
+        } else {
+          add = [line({ note: "── errors only from here (e shows every event again) ──" })];
+        }
+        const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
+        return { ...f, ...moved, hidden: [], hiddenDropped: 0, errorsOnly: !f.errorsOnly };
+      }),
+    scrollBy: (n: number) => setFlow((f) => ({ ...f, scroll: Math.max(0, Math.min(f.shown.length - 1, f.scroll + n)) })),
   };
+}
+
+/** The terminal's width: COLUMNS when set, else the terminal's own, followed as it is resized. */
+function useWidth(io: IO) {
+  const { stdout } = useStdout();
+  const fixed = Number(io.env.COLUMNS) > 0 ? Number(io.env.COLUMNS) : 0;
+  const measure = () => Math.max(20, fixed || stdout.columns || (Number.isFinite(io.columns) ? io.columns : 100));
+  const [size, setSize] = useState(() => ({ width: measure(), epoch: 0 }));
+  const width = useRef(size.width);
+  useEffect(() => {
+    if (fixed) return;
+    // After ink's own handler, which draws the old layout once more: the screen is cleared and
+    // everything drawn again at the new width, so nothing drawn at the old width is left
+    // half-erased (a terminal rewraps old lines as it resizes, and ink erases by line count).
+    const onResize = () => {
+      const now = measure();
+      if (now === width.current) return;
+      width.current = now;
+      stdout.write("\x1b[2J\x1b[H");
+      setSize((s) => ({ width: now, epoch: s.epoch + 1 }));
+    };
+    stdout.on("resize", onResize);
+    return () => void stdout.off("resize", onResize);
+  }, []);
+  return { ...size, rows: stdout.rows || 30 };
 }
 
 export function TailApp({ src }: { src: Source }) {
   const { exit } = useApp();
   const t = useTail(src);
+  const size = useWidth(src.io);
+  // Drawn again after a resize: the screenful of the feed that was on the screen.
+  const reprintFrom = useRef(0);
+  const seenEpoch = useRef(0);
+  if (seenEpoch.current !== size.epoch) {
+    seenEpoch.current = size.epoch;
+    reprintFrom.current = Math.max(0, t.view.lines.length - size.rows);
+  }
   useInput((input, key) => {
     if (input === "q" || (key.ctrl && input === "c")) exit();
     else if (input === "p") t.togglePause();
@@ -251,7 +346,7 @@ export function TailApp({ src }: { src: Source }) {
     else if (key.upArrow && t.view.paused) t.scrollBy(1);
     else if (key.downArrow && t.view.paused) t.scrollBy(-1);
   });
-  return <TailView {...t.view} width={Math.max(40, Math.min(src.io.columns, process.stdout.columns || 100))} />;
+  return <TailView {...t.view} width={size.width} color={src.io.color} epoch={size.epoch} reprintFrom={reprintFrom.current} />;
 }
 
 /** Runs the view until q or Ctrl-C; ink restores the terminal (raw mode, cursor) on exit. */

@@ -10,8 +10,8 @@ const s = (v: unknown): string | undefined => (typeof v === "string" ? v : undef
  * a flush). The tool and skill starts are remembered, for their ends' names and durations.
  */
 export function streamBridge(stream: ObservabilityStreamService): (line: Line) => void {
-  const tools = new Map<string, { tool: string; at: string; taskId?: string }>();
-  const skills = new Map<string, { name: string; at: string; taskId?: string }>();
+  const tools = new Map<string, { tool: string; at: string; taskId?: string; instanceId?: string }>();
+  const skills = new Map<string, { name: string; at: string; taskId?: string; instanceId?: string }>();
   let pass = 0;
   let counted = 0;
   const ms = (end: string, start: string | undefined) => (start ? Date.parse(end) - Date.parse(start) : null);
@@ -20,6 +20,7 @@ export function streamBridge(stream: ObservabilityStreamService): (line: Line) =
     const timestamp = l.timestamp as string;
     const taskId = s(l.task_id);
     const task = taskId ? { taskId } : {};
+    const agent = (instanceId: string | undefined) => (instanceId ? { instanceId } : {});
     let e: ObservabilityDataEvent | undefined;
     switch (l.kind) {
       case "transcript:entry":
@@ -35,7 +36,7 @@ export function streamBridge(stream: ObservabilityStreamService): (line: Line) =
       case "tool:start": {
         const id = l.tool_use_id as string;
         if (tools.has(id)) return; // the same start again, with the skill it runs in
-        tools.set(id, { tool: l.tool as string, at: timestamp, taskId });
+        tools.set(id, { tool: l.tool as string, at: timestamp, taskId, instanceId: s(l.instance_id) });
         e = { type: "tool:start", timestamp, executionId, toolUseId: id, tool: l.tool as string, inputSummary: s(l.input_summary) ?? "", ...task, ...(s(l.instance_id) ? { instanceId: s(l.instance_id) } : {}) };
         break;
       }
@@ -49,15 +50,15 @@ export function streamBridge(stream: ObservabilityStreamService): (line: Line) =
           resultStatus: blocked ? "blocked" : l.is_error ? "error" : "done", durationMs: ms(timestamp, start?.at),
           ...(s(l.output_summary) ? { outputSummary: s(l.output_summary) } : {}), isError: !blocked && Boolean(l.is_error), isBlocked: blocked,
           ...(start?.taskId ? { taskId: start.taskId } : task), ...(s(l.error_message) ? { errorMessage: s(l.error_message) } : {}),
-          ...(blocked ? { blockReason: l.reason as string } : {}),
+          ...(blocked ? { blockReason: l.reason as string } : {}), ...agent(start?.instanceId ?? s(l.instance_id)),
         };
         break;
       }
       case "skill:start":
-        skills.set(l.skill_trace_id as string, { name: l.skill_name as string, at: timestamp, taskId });
+        skills.set(l.skill_trace_id as string, { name: l.skill_name as string, at: timestamp, taskId, instanceId: s(l.instance_id) });
         e = {
           type: "skill:start", timestamp, executionId, skillTraceId: l.skill_trace_id as string, skillName: l.skill_name as string,
-          skillFile: l.skill_file as string, lineNumber: l.line_number as number, ...task,
+          skillFile: l.skill_file as string, lineNumber: l.line_number as number, ...task, ...agent(s(l.instance_id)),
         };
         break;
       case "skill:end": {
@@ -65,6 +66,7 @@ export function streamBridge(stream: ObservabilityStreamService): (line: Line) =
         e = {
           type: "skill:end", timestamp, executionId, skillTraceId: l.skill_trace_id as string, skillName: start?.name ?? (l.skill_trace_id as string),
           status: l.status as "success" | "partial" | "failed", durationMs: ms(timestamp, start?.at), ...task, ...(s(l.error) ? { error: s(l.error) } : {}),
+          ...agent(start?.instanceId ?? s(l.instance_id)),
         };
         break;
       }
@@ -79,6 +81,7 @@ export function streamBridge(stream: ObservabilityStreamService): (line: Line) =
             durationMs: typeof l.duration_ms === "number" ? l.duration_ms : null,
           },
           runningPassRate: counted ? pass / counted : 1,
+          ...agent(s(l.instance_id)),
         };
         break;
       }

@@ -13,12 +13,22 @@ export const QUERIES: readonly Query<never>[] = [
   ...VALIDATION, ...TROUBLESHOOTING, ...INVESTIGATION, ...AGGREGATION, ...PARALLEL, ...DETECTION,
 ] as unknown as Query<never>[];
 
+/** A query by its id, or an unambiguous prefix of one (V00 is V001–V007, so it is not). */
 export function findQuery(id: string): Query<Record<string, unknown>> {
-  const q = QUERIES.find((x) => x.id.toLowerCase() === id.toLowerCase());
-  if (!q) {
-    throw new UserError(`no query '${id}'`, [`the queries are ${QUERIES[0]!.id}…${QUERIES[QUERIES.length - 1]!.id}; list them with \`obs queries\``]);
+  const want = id.toLowerCase();
+  const q = QUERIES.find((x) => x.id.toLowerCase() === want);
+  if (q) return q as unknown as Query<Record<string, unknown>>;
+  const started = QUERIES.filter((x) => x.id.toLowerCase().startsWith(want));
+  if (started.length === 1) return started[0] as unknown as Query<Record<string, unknown>>;
+  const list = `list them with \`obs queries\``;
+  if (started.length > 1) {
+    throw new UserError(`query '${id}' is ambiguous: it starts ${started.length} ids`, [`did you mean ${started.map((x) => x.id).join(", ")}?`, list]);
   }
-  return q as unknown as Query<Record<string, unknown>>;
+  const closest = QUERIES.map((x) => ({ id: x.id, d: distance(want, x.id.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
+    .slice(0, 3)
+    .map((x) => x.id);
+  throw new UserError(`no query '${id}'`, [`closest: ${closest.join(", ")}`, list]);
 }
 
 /**
@@ -43,6 +53,15 @@ const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; from: { table
   },
   correlation: { noun: "correlation id", from: [{ table: "message_bus_log", column: "correlation_id" }] },
   task_list: { noun: "task list", from: [{ table: "task_list_execution_runs", column: "task_list_id" }] },
+  agent: {
+    noun: "agent",
+    from: [
+      { table: "build_agent_instances", column: "id" },
+      { table: "agent_heartbeats", column: "instance_id" },
+      // Last: agents that only ever wrote entries (no heartbeat) are named there alone, without an index.
+      { table: "transcript_entries", column: "instance_id" },
+    ],
+  },
 };
 
 /** The highest code point: every text that starts with a prefix sorts below prefix + this. */
@@ -94,6 +113,8 @@ function distance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      // Two characters typed the wrong way round (V040 for V004) are one slip, not two.
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;

@@ -1,4 +1,4 @@
-import { errorCount, MS, needs, OWN_SPEND, PARENT_ENTRY, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
+import { errorCount, MS, needs, OWN_SPEND, PARENT_ENTRY, REF_CTE, REF_NEEDS, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
 import type { I001Row } from "./investigation.js";
 import type { Query } from "./types.js";
 
@@ -337,4 +337,227 @@ export const L007: Query<ExecutionTaskRow> = {
       LEFT JOIN tasks  t ON t.id = ids.task_id
       LEFT JOIN ranked r ON r.task_id = ids.task_id AND r.n = 1
      ORDER BY COALESCE(r.task_first_at, t.started_at), ids.task_id`,
+};
+
+export interface LiveAgentRow {
+  instance_id: string;
+  status: string | null;
+  task_id: string | null;
+  last_heartbeat_at: string | null;
+  /** Since its last heartbeat (or its spawn), to the moment P002 judges silence at. */
+  since_heartbeat_ms: number | null;
+}
+/** The agents the live view lists: those still at work, and those that failed, with how long each has been quiet. */
+export const L008: Query<LiveAgentRow> = {
+  id: "L008",
+  family: "Listing",
+  title: "Agents at work",
+  description: "An execution's agents that have not completed or been terminated (failed ones first), each with the time since its last heartbeat, measured as P002 measures silence: to the run's last event once it has ended, else to now.",
+  arg: "execution",
+  needs: needs(REF_NEEDS, { build_agent_instances: ["id", "execution_id", "status", "task_id", "last_heartbeat_at", "spawned_at"] }),
+  sql: `
+    WITH ${REF_CTE}
+    SELECT a.id     AS instance_id,
+           a.status,
+           a.task_id,
+           a.last_heartbeat_at,
+           ${MS("(SELECT ref_at FROM ref)", "COALESCE(a.last_heartbeat_at, a.spawned_at)")} AS since_heartbeat_ms
+      FROM build_agent_instances a
+     WHERE a.execution_id = @execution_id
+       AND (a.status IS NULL OR a.status NOT IN ('completed', 'terminated'))
+     ORDER BY a.status IN ('failed', 'error') DESC, a.spawned_at, a.id`,
+};
+
+/** The kinds of record `obs show` shows, with the table each is a row of. */
+export const RECORD_TABLES = {
+  tool_call: "tool_uses",
+  entry: "transcript_entries",
+  assertion: "assertion_results",
+  chain: "assertion_chains",
+  skill: "skill_traces",
+  model_call: "llm_calls",
+  task: "tasks",
+  agent: "build_agent_instances",
+  execution: "task_list_execution_runs",
+  bus_event: "message_bus_log",
+  wave: "parallel_execution_waves",
+} as const;
+export type RecordKind = keyof typeof RECORD_TABLES;
+const KINDS = Object.entries(RECORD_TABLES) as [RecordKind, string][];
+/** Every record table stood in for when missing: a file of another producer has some of them. */
+const ALL_IDS = Object.fromEntries(KINDS.map(([, table]) => [table, ["id"]]));
+
+export interface RecordIdRow { kind: RecordKind; id: string }
+/** What an id names: every kind of record that has it as its id (a subagent's task shares its Task call's id). */
+export const L009: Query<RecordIdRow> = {
+  id: "L009",
+  family: "Listing",
+  title: "What an id names",
+  description: "The records whose id is the one given: tool calls, entries, assertions, chains, skills, model calls, tasks, agents, executions, bus events and waves.",
+  arg: "none",
+  needs: {},
+  optional: ALL_IDS,
+  sql: `
+    -- One primary-key seek per table.
+    ${KINDS.map(([kind, table]) => `SELECT '${kind}' AS kind, id FROM ${table} WHERE id = @id`).join("\n     UNION ALL\n    ")}`,
+};
+
+/** Ids that start with a prefix, a few of each kind: for an id given short, or to suggest the closest. */
+export const L010: Query<RecordIdRow> = {
+  id: "L010",
+  family: "Listing",
+  title: "Ids starting with",
+  description: "Up to 6 ids of each kind of record that start with the prefix given, in order.",
+  arg: "none",
+  needs: {},
+  optional: ALL_IDS,
+  sql: `
+    -- A range on each primary key: every text that starts with @prefix sorts from it to @prefix || U+10FFFF.
+    ${KINDS.map(([kind, table]) => `SELECT * FROM (SELECT '${kind}' AS kind, id FROM ${table} WHERE id >= @prefix AND id < @prefix || char(1114111) ORDER BY id LIMIT 6)`).join("\n     UNION ALL\n    ")}`,
+};
+
+/** A link of a record to another: what it is to the record, the other's kind and id, and a few words on it. */
+export interface RecordLink { rel: string; kind: RecordKind | "correlation"; id: string; label: string | null }
+export type RecordRow = Record<string, unknown> & { _links: RecordLink[] };
+
+/** Links past this many of one relation (an execution's tasks) are left for the commands that list them. */
+const LINKS_EACH = 50;
+const link = (rel: string, kind: RecordLink["kind"], from: string) =>
+  `SELECT * FROM (SELECT '${rel}' AS rel, '${kind}' AS kind, ${from} LIMIT ${LINKS_EACH})`;
+const shapeRecord = (row: Record<string, unknown>): RecordRow => {
+  const links = (JSON.parse(String(row._links ?? "[]")) as RecordLink[]).filter((l) => l.id !== null && l.id !== undefined);
+  return { ...row, _links: links };
+};
+
+/** One record whole, by id: every column of its row, and the records it names or that name it (`_links`). */
+function recordQuery(id: string, kind: RecordKind, title: string, links: string[], optional: Record<string, string[]>): Query<RecordRow> {
+  const table = RECORD_TABLES[kind];
+  return {
+    id,
+    family: "Listing",
+    title,
+    description: `One ${title.toLowerCase()} by id: every field of its row, and what it links to.`,
+    arg: "none",
+    needs: { [table]: ["id"] },
+    optional,
+    shape: shapeRecord,
+    sql: `
+    WITH t AS (SELECT * FROM ${table} WHERE id = @id),
+    links(rel, kind, id, label) AS (
+      ${links.join("\n       UNION ALL\n      ")}
+    )
+    SELECT t.*,
+           (SELECT json_group_array(json_object('rel', rel, 'kind', kind, 'id', id, 'label', label)) FROM links) AS _links
+      FROM t`,
+  };
+}
+
+const agentOfEntry = (entry: string) => `(SELECT instance_id FROM transcript_entries WHERE id = ${entry})`;
+const taskLabel = (task: string) => `(SELECT title FROM tasks WHERE id = ${task})`;
+
+export const RECORD_QUERIES: Record<RecordKind, Query<RecordRow>> = {
+  tool_call: recordQuery("L011", "tool_call", "Tool call", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("agent", "agent", `${agentOfEntry("t.transcript_entry_id")} AS id, NULL AS label FROM t`),
+    link("entry", "entry", "transcript_entry_id AS id, NULL AS label FROM t"),
+    link("skill", "skill", "within_skill AS id, (SELECT skill_name FROM skill_traces WHERE id = t.within_skill) AS label FROM t"),
+    link("parent call", "tool_call", "parent_tool_use_id AS id, (SELECT tool || ' ' || COALESCE(input_summary, '') FROM tool_uses WHERE id = t.parent_tool_use_id) AS label FROM t"),
+    link("call within", "tool_call", "c.id, c.tool || ' ' || COALESCE(c.input_summary, '') FROM t JOIN tool_uses c ON c.execution_id = t.execution_id AND c.parent_tool_use_id = t.id ORDER BY c.start_time, c.id"),
+    link("task it started", "task", "s.id, s.title FROM t JOIN tasks s ON s.id = t.id"),
+    link("replay of", "tool_call", "replay_of AS id, NULL AS label FROM t"),
+  ], needs({ tool_uses: ["execution_id", "task_id", "transcript_entry_id", "within_skill", "parent_tool_use_id", "tool", "input_summary", "start_time", "replay_of"] },
+    { tasks: ["id", "title"], transcript_entries: ["id", "instance_id"], skill_traces: ["id", "skill_name"] })),
+
+  entry: recordQuery("L012", "entry", "Entry", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("agent", "agent", "instance_id AS id, NULL AS label FROM t"),
+    link("tool call", "tool_call", "c.id, c.tool || ' ' || COALESCE(c.input_summary, '') FROM t JOIN tool_uses c ON c.execution_id = t.execution_id AND c.transcript_entry_id = t.id"),
+    link("assertion", "assertion", "a.id, a.result || ' ' || a.category FROM t JOIN assertion_results a ON a.execution_id = t.execution_id AND a.transcript_entry_id = t.id"),
+    link("bus event", "bus_event", "b.id, b.event_type FROM t JOIN message_bus_log b ON b.execution_id = t.execution_id AND b.transcript_entry_id = t.id"),
+    link("model call", "model_call", "m.id, m.model FROM t JOIN llm_calls m ON m.execution_id = t.execution_id AND m.transcript_entry_id = t.id"),
+    link("parent", "entry", `COALESCE(json_extract(t.details, '$.parent_trace_id'), json_extract(t.details, '$.parent_span_id'),
+                 json_extract(t.details, '$.parent_tool_use_id'), json_extract(t.details, '$.parent_id')) AS id, 'as its record names it' AS label
+            FROM t WHERE json_valid(t.details)`),
+    link("replay of", "entry", "replay_of AS id, NULL AS label FROM t"),
+  ], needs({ transcript_entries: ["execution_id", "task_id", "instance_id", "details", "replay_of"] },
+    { tasks: ["id", "title"], tool_uses: ["id", "execution_id", "transcript_entry_id", "tool", "input_summary"],
+      assertion_results: ["id", "execution_id", "transcript_entry_id", "result", "category"], message_bus_log: ["id", "execution_id", "transcript_entry_id", "event_type"],
+      llm_calls: ["id", "execution_id", "transcript_entry_id", "model"] })),
+
+  assertion: recordQuery("L013", "assertion", "Assertion", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("chain", "chain", "chain_id AS id, (SELECT description FROM assertion_chains WHERE id = t.chain_id) AS label FROM t"),
+    link("entry", "entry", "transcript_entry_id AS id, NULL AS label FROM t"),
+    link("agent", "agent", `${agentOfEntry("t.transcript_entry_id")} AS id, NULL AS label FROM t`),
+  ], needs({ assertion_results: ["execution_id", "task_id", "chain_id", "transcript_entry_id"] },
+    { tasks: ["id", "title"], assertion_chains: ["id", "description"], transcript_entries: ["id", "instance_id"] })),
+
+  chain: recordQuery("L014", "chain", "Assertion chain", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("first failure", "assertion", "first_failure_id AS id, (SELECT category || ': ' || description FROM assertion_results WHERE id = t.first_failure_id) AS label FROM t"),
+    link("result", "assertion", "a.id, a.result || ' ' || a.category || ': ' || COALESCE(a.description, '') FROM t JOIN assertion_results a ON a.chain_id = t.id ORDER BY a.timestamp, a.id"),
+  ], needs({ assertion_chains: ["execution_id", "task_id", "first_failure_id"] },
+    { tasks: ["id", "title"], assertion_results: ["id", "chain_id", "result", "category", "description", "timestamp"] })),
+
+  skill: recordQuery("L015", "skill", "Skill", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("agent", "agent", "instance_id AS id, NULL AS label FROM t"),
+    link("tool call", "tool_call", "c.id, c.tool || ' ' || COALESCE(c.input_summary, '') FROM t JOIN tool_uses c ON c.within_skill = t.id ORDER BY c.start_time, c.id"),
+  ], needs({ skill_traces: ["execution_id", "task_id", "instance_id"] },
+    { tasks: ["id", "title"], tool_uses: ["id", "within_skill", "tool", "input_summary", "start_time"] })),
+
+  model_call: recordQuery("L016", "model_call", "Model call", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("agent", "agent", "instance_id AS id, NULL AS label FROM t"),
+    link("entry", "entry", "transcript_entry_id AS id, NULL AS label FROM t"),
+    link("replay of", "model_call", "replay_of AS id, NULL AS label FROM t"),
+  ], needs({ llm_calls: ["execution_id", "task_id", "instance_id", "transcript_entry_id", "replay_of"] }, { tasks: ["id", "title"] })),
+
+  task: recordQuery("L017", "task", "Task", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("depends on", "task", "d.depends_on_task_id AS id, (SELECT title || ' (' || status || ')' FROM tasks WHERE id = d.depends_on_task_id) AS label FROM t JOIN task_dependencies d ON d.task_id = t.id"),
+    link("needed by", "task", "d.task_id AS id, (SELECT title FROM tasks WHERE id = d.task_id) AS label FROM t JOIN task_dependencies d ON d.depends_on_task_id = t.id"),
+    link("wave", "wave", "w.wave_id AS id, 'wave ' || (SELECT wave_number FROM parallel_execution_waves WHERE id = w.wave_id) AS label FROM t JOIN wave_task_assignments w ON w.task_id = t.id"),
+    link("agent", "agent", "a.id, a.status FROM t JOIN build_agent_instances a ON a.execution_id = t.execution_id AND a.task_id = t.id"),
+    link("chain", "chain", "c.id, c.description || ' (' || COALESCE(c.overall_result, 'not ended') || ')' FROM t JOIN assertion_chains c ON c.task_id = t.id"),
+    link("started by", "tool_call", "c.id, c.tool || ' ' || COALESCE(c.input_summary, '') FROM t JOIN tool_uses c ON c.id = t.id"),
+    link("replay of", "task", "replay_of AS id, NULL AS label FROM t"),
+  ], needs({ tasks: ["execution_id", "replay_of"] },
+    { task_dependencies: ["task_id", "depends_on_task_id"], parallel_execution_waves: ["id", "wave_number"], wave_task_assignments: ["wave_id", "task_id"],
+      build_agent_instances: ["id", "execution_id", "task_id", "status"], assertion_chains: ["id", "task_id", "description", "overall_result"],
+      tool_uses: ["id", "tool", "input_summary"] })),
+
+  agent: recordQuery("L018", "agent", "Agent", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("wave", "wave", "wave_id AS id, NULL AS label FROM t"),
+    link("worked on", "task", `h.current_task_id AS id, ${taskLabel("h.current_task_id")} AS label
+            FROM t JOIN (SELECT DISTINCT current_task_id FROM agent_heartbeats WHERE instance_id = @id AND current_task_id IS NOT NULL) h
+           WHERE h.current_task_id IS NOT t.task_id`),
+  ], needs({ build_agent_instances: ["execution_id", "task_id", "wave_id"] }, { tasks: ["id", "title"], agent_heartbeats: ["instance_id", "current_task_id"] })),
+
+  execution: recordQuery("L019", "execution", "Execution", [
+    link("wave", "wave", "w.id, 'wave ' || w.wave_number || ' ' || COALESCE(w.status, '') FROM t JOIN parallel_execution_waves w ON w.execution_run_id = t.id ORDER BY w.wave_number"),
+    link("agent", "agent", "a.id, a.status FROM t JOIN build_agent_instances a ON a.execution_id = t.id ORDER BY a.spawned_at, a.id"),
+    link("task", "task", "k.id, k.title || ' (' || COALESCE(k.status, '?') || ')' FROM t JOIN tasks k ON k.execution_id = t.id ORDER BY k.started_at, k.id"),
+  ], needs({ parallel_execution_waves: ["id", "execution_run_id", "wave_number", "status"], build_agent_instances: ["id", "execution_id", "status", "spawned_at"],
+    tasks: ["id", "execution_id", "title", "status", "started_at"] })),
+
+  bus_event: recordQuery("L020", "bus_event", "Bus event", [
+    link("execution", "execution", "execution_id AS id, NULL AS label FROM t"),
+    link("task", "task", `task_id AS id, ${taskLabel("t.task_id")} AS label FROM t`),
+    link("entry", "entry", "transcript_entry_id AS id, NULL AS label FROM t"),
+    link("correlation", "correlation", "correlation_id AS id, (SELECT COUNT(*) || ' events' FROM message_bus_log WHERE correlation_id = t.correlation_id) AS label FROM t"),
+  ], needs({ message_bus_log: ["execution_id", "task_id", "transcript_entry_id", "correlation_id"] }, { tasks: ["id", "title"] })),
+
+  wave: recordQuery("L021", "wave", "Wave", [
+    link("execution", "execution", "execution_run_id AS id, NULL AS label FROM t"),
+    link("task", "task", "a.task_id AS id, (SELECT title || ' (' || COALESCE(status, '?') || ')' FROM tasks WHERE id = a.task_id) AS label FROM t JOIN wave_task_assignments a ON a.wave_id = t.id"),
+  ], needs({ parallel_execution_waves: ["execution_run_id"] }, { wave_task_assignments: ["wave_id", "task_id"], tasks: ["id", "title", "status"] })),
 };

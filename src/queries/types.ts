@@ -3,7 +3,7 @@ import type { DB } from "../db/open.js";
 export type Family = "Validation" | "Troubleshooting" | "Investigation" | "Aggregation" | "Parallel" | "Detection" | "Listing" | "Search" | "Usage";
 
 /** What a query is asked about. */
-export type ArgKind = "execution" | "task" | "correlation" | "task_list" | "none";
+export type ArgKind = "execution" | "task" | "correlation" | "task_list" | "agent" | "none";
 
 export interface QueryOption {
   name: string;

@@ -1,6 +1,6 @@
 import type { IO, Palette } from "../io.js";
 import type { QueryResult } from "../queries/types.js";
-import { fmtInt } from "./format.js";
+import { fmtInt, wrapWords } from "./format.js";
 import { renderTable, type Column } from "./table.js";
 
 /** A titled block of a report: its heading, then a table, "none" or why it was skipped. */
@@ -14,12 +14,21 @@ export function section<Row>(
 ): string {
   const lines: string[] = [];
   const count = result.rows.length;
-  const head = `${c.bold(title)} ${c.dim(`(${result.id})`)}`;
+  // A query id is shown where `obs query` can run it; obs's own lookups go by their title.
+  const named = `${title}${result.id ? ` (${result.id})` : ""}`;
+  const head = result.id ? `${c.bold(title)} ${c.dim(`(${result.id})`)}` : c.bold(title);
+  // Title, id and count on one line when they fit, else the title wrapped and the count after it, whole.
+  const headed = (tail: string, style: (s: string) => string) => {
+    if (named.length + 2 + tail.length <= io.columns) return `${head}  ${style(tail)}`;
+    const ls = wrapWords(named, io.columns);
+    const last = ls.pop()!;
+    return [...ls.map((l) => c.bold(l)), last.length + 2 + tail.length <= io.columns ? `${c.bold(last)}  ${style(tail)}` : `${c.bold(last)}\n  ${style(tail)}`].join("\n");
+  };
   if (result.skipped) {
-    lines.push(`${head}  ${c.warn(`skipped: ${result.reason}`)}`);
+    lines.push(headed(`skipped: ${result.reason}`, c.warn));
     return lines.join("\n");
   }
-  lines.push(`${head}  ${count === 0 ? c.dim(o.empty ?? "none") : c.accent(fmtInt(count))}`);
+  lines.push(headed(count === 0 ? (o.empty ?? "none") : fmtInt(count), count === 0 ? c.dim : c.accent));
   if (o.lookedFor) lines.push(c.dim(`  looked for: ${o.lookedFor}`));
   if (count > 0) {
     const shown = result.rows.slice(0, o.limit);

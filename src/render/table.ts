@@ -1,10 +1,11 @@
-import Table from "cli-table3";
-import type { IO } from "../io.js";
-import { cut } from "./format.js";
+import { palette, type IO } from "../io.js";
+import { cut, wrapWords } from "./format.js";
 
 /**
- * One table renderer for every read command. Columns that hold ids are never cut; the others
- * share what is left of the terminal width and are cut with "…", so rows never wrap.
+ * One table renderer for every read command. Columns that hold ids, times and numbers are never
+ * cut; text shares what is left of the terminal width, cut with "…" or, in a `wrap` column,
+ * wrapped onto more lines. A table that does not fit even so is stacked: each row a block of
+ * `HEADER  value` lines, every value whole.
  */
 export interface Column<Row> {
   key: string;
@@ -20,6 +21,8 @@ export interface Column<Row> {
   min?: number;
   /** When even the narrowest columns do not fit, the highest `drop` goes first; columns without one stay. */
   drop?: number;
+  /** Text that wraps within its column instead of being cut (an error's message). */
+  wrap?: boolean;
 }
 
 export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO): string {
@@ -36,30 +39,51 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
   const cells = allCells.map((row) => keepIdx.map((i) => row[i]!));
   const natural = keepIdx.map((i) => allNatural[i]!);
   const widths = fitWidths(natural, columns, io.columns);
-  const table = new Table({
-    head: columns.map((c, i) => cut(c.header, widths[i]!)),
-    style: { head: io.color ? ["bold"] : [], border: io.color ? ["grey"] : [], compact: true, "padding-left": 1, "padding-right": 1 },
-    colAligns: columns.map((c) => c.align ?? "left"),
-    chars: {
-      top: "", "top-mid": "", "top-left": "", "top-right": "",
-      bottom: "", "bottom-mid": "", "bottom-left": "", "bottom-right": "",
-      left: "", "left-mid": "", mid: "", "mid-mid": "", right: "", "right-mid": "", middle: " ",
-    },
-    wordWrap: false,
-  });
-  rows.forEach((r, ri) => {
-    table.push(
-      columns.map((c, i) => {
-        const text = cut(cells[ri]![i]!, widths[i]!);
-        return c.color && io.color ? c.color(text, r) : text;
+  if (widths.reduce((a, b) => a + b, 0) + widths.length * PER_COLUMN - 1 > io.columns) return renderStacked(rows, allColumns, allCells, io);
+  const bold = palette(io.color).bold;
+  // A space before each column and two after it (cut cells are as wide as their column at most).
+  const line = (texts: string[], paint: (t: string, i: number) => string) =>
+    texts
+      .map((t, i) => {
+        const pad = " ".repeat(Math.max(0, widths[i]! - t.length));
+        const cell = t ? paint(t, i) : t;
+        return " " + (columns[i]!.align === "right" ? pad + cell : cell + pad) + " ";
+      })
+      .join(" ")
+      .replace(/\s+$/, "");
+  const head = line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t));
+  const body = rows.flatMap((r, ri) => {
+    const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cut(cells[ri]![i]!, widths[i]!)]));
+    const height = Math.max(...parts.map((p) => p.length));
+    return Array.from({ length: height }, (_, k) =>
+      line(parts.map((p) => p[k] ?? ""), (t, i) => {
+        const c = columns[i]!;
+        return c.color && io.color ? c.color(t, r) : t;
       }),
     );
   });
-  return table
-    .toString()
-    .split("\n")
-    .map((l) => l.replace(/\s+$/, ""))
-    .join("\n");
+  return [head, ...body].join("\n");
+}
+
+/** Rows as blocks of `HEADER  value` lines, for a table too wide for the terminal: nothing dropped or cut. */
+function renderStacked<Row>(rows: Row[], columns: Column<Row>[], cells: string[][], io: IO): string {
+  const c = palette(io.color);
+  const paint = (col: Column<Row>, v: string, r: Row) => (col.color && io.color ? col.color(v, r) : v);
+  const named = columns.map((col, i) => [col, i] as const).filter(([col]) => col.header.trim() !== "");
+  // A column without a header is a mark (▶ the root cause): it goes after the row's first line.
+  const marks = columns.map((col, i) => [col, i] as const).filter(([col]) => col.header.trim() === "");
+  const headW = Math.max(...named.map(([col]) => col.header.length));
+  const room = Math.max(10, io.columns - headW - 3);
+  return rows
+    .map((r, ri) => {
+      const lines = named.flatMap(([col, i]) =>
+        wrapWords(cells[ri]![i]!, room).map((v, k) => ` ${k ? " ".repeat(headW) : c.dim(col.header.padEnd(headW))}  ${paint(col, v, r)}`),
+      );
+      const mark = marks.map(([col, i]) => (cells[ri]![i]! && cells[ri]![i]! !== "—" ? paint(col, cells[ri]![i]!, r) : "")).filter(Boolean).join(" ");
+      if (mark && lines.length) lines[0] += `  ${mark}`;
+      return lines.join("\n");
+    })
+    .join("\n\n");
 }
 
 const DEFAULT_MIN = 6;

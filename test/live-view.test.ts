@@ -1,0 +1,325 @@
+/**
+ * The live view as a person meets it: a clock that moves with nothing landing, a pause that holds
+ * still, "errors only" that gives back what it held, a finished run, narrow and resized
+ * terminals, NO_COLOR — and `obs tail` in a pipe: filters before the backlog, every event's
+ * agent, and an end when the run is over.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import path from "node:path";
+import React from "react";
+import { render } from "ink-testing-library";
+import { ChangeFeed } from "../src/live/feed.js";
+import { TailApp, TailView, type TailViewProps } from "../src/live/view.js";
+import type { IO } from "../src/io.js";
+import { BIN, cli, spawnCli, tmpDir, writeJsonl } from "./helpers.js";
+import { at, dbWith, line, T0 } from "./query-helpers.js";
+
+const E = (s: number, kind: string, f: Record<string, unknown> = {}) => line("e", s, kind, f);
+
+async function ingest(db: string, lines: Record<string, unknown>[]): Promise<void> {
+  const r = await cli(["ingest", writeJsonl(path.join(tmpDir(), "more.jsonl"), lines), "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+const io = (env: NodeJS.ProcessEnv = {}) => ({ env, columns: 100, isTTY: true, color: false }) as unknown as IO;
+
+/** Renders the live app on a database; `clock` is the view's clock, moved by the test. */
+function app(db: string, o: { clock?: () => number; filter?: Record<string, unknown> } = {}) {
+  const feed = new ChangeFeed(db, { executionId: "e" });
+  const backlog = feed.backlog(20);
+  const r = render(React.createElement(TailApp, { src: { feed, backlog, filter: o.filter ?? {}, dbPath: db, executionId: "e", io: io(), clock: o.clock } }));
+  const frame = () => r.lastFrame() ?? "";
+  return {
+    ...r,
+    frame,
+    async until(re: RegExp, deadlineMs = 10_000): Promise<string> {
+      for (const end = Date.now() + deadlineMs; Date.now() < end; await new Promise((res) => setTimeout(res, 20))) if (re.test(frame())) return frame();
+      assert.match(frame(), re);
+      return frame();
+    },
+    /** The live box alone, without the feed printed above it. */
+    box: () => frame().slice(frame().indexOf("┌")),
+  };
+}
+
+const running = [
+  E(0, "execution:status", { status: "started" }),
+  E(1, "agent:heartbeat", { instance_id: "a1", status: "working", current_task_id: "t1", task_id: "t1" }),
+  E(1, "agent:heartbeat", { instance_id: "a2", status: "working", current_task_id: "t2", task_id: "t2" }),
+];
+
+test("the clock moves with nothing landing: elapsed counts, a quiet agent turns SILENT, a failed one shows failed", async (t) => {
+  const db = await dbWith(running);
+  let now = T0 + 10_000;
+  const v = app(db, { clock: () => now });
+  t.after(() => v.unmount());
+  await v.until(/│ e {2}started {2}elapsed 10\.0s/);
+  assert.match(v.frame(), /a1 {2}working {2}t1 {2}last heartbeat 9\.0s ago +│/);
+  // 400 s in, and not one row written: 399 s since the heartbeat is past P002's 5 minutes.
+  now = T0 + 400_000;
+  await v.until(/elapsed 6m 40s/, 3000);
+  assert.match(v.frame(), /a1 {2}working {2}t1 {2}last heartbeat 6m 39s ago {2}SILENT/);
+  await ingest(db, [E(401, "agent:heartbeat", { instance_id: "a2", status: "failed", current_task_id: "t2" })]);
+  await v.until(/a2 {2}failed {3}t2/, 3000);
+  assert.doesNotMatch(v.box(), /a2 .*SILENT/, "a failed agent is failed, not silent");
+  assert.match(v.box(), /following/);
+});
+
+test("a finished run: times are the run's own, it says the run is over, and it stands still", async (t) => {
+  const db = await dbWith([...running.slice(0, 2), E(400, "execution:status", { status: "failed", message: "aborted" })]);
+  let now = T0 + 1e9;
+  const v = app(db, { clock: () => now });
+  t.after(() => v.unmount());
+  // Ended at 400 s; the agent's last heartbeat at 1 s: 399 s, as `obs waves` measures it.
+  const frame = await v.until(/e failed: the run is over/);
+  assert.match(frame, /│ e {2}failed {2}elapsed 6m 40s/);
+  assert.match(frame, /a1 {2}working {2}t1 {2}last heartbeat 6m 39s ago {2}SILENT/);
+  assert.doesNotMatch(frame, /following/);
+  const waves = spawnCli(["waves", "e", "--db", db]);
+  assert.match(waves.stdout, /a1 +working +t1 +2026-01-16 09:00:01 +6m 39s/);
+  now += 3_600_000;
+  await new Promise((r) => setTimeout(r, 1300));
+  assert.equal(v.box(), frame.slice(frame.indexOf("┌")), "an hour later on the clock, nothing moved");
+});
+
+test("paused, the view holds still: new events are counted, not shown; ↑ scrolls from a fixed end; p resumes", async (t) => {
+  const db = await dbWith([...running, ...Array.from({ length: 12 }, (_, i) => E(2 + i, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: `step ${i + 1}`, instance_id: "a1" }))]);
+  const v = app(db);
+  t.after(() => v.unmount());
+  await v.until(/step 12/);
+  v.stdin.write("p");
+  const paused = await v.until(/PAUSED \(0 new\) {2}· {2}↑\/↓ scroll {2}p resume {2}e errors only {2}q quit/);
+  assert.doesNotMatch(paused, /p pause/, "one action for p");
+  const windowOf = (f: string) => f.slice(f.indexOf("┌")).split("\n").filter((l) => /step \d+/.test(l)).map((l) => /step (\d+)/.exec(l)![1]);
+  assert.deepEqual(windowOf(paused), ["5", "6", "7", "8", "9", "10", "11", "12"], "the last 8 lines");
+  await ingest(db, [
+    E(20, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "step 13", instance_id: "a1" }),
+    E(21, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "step 14", instance_id: "a1" }),
+  ]);
+  const later = await v.until(/PAUSED \(2 new\)/);
+  assert.deepEqual(windowOf(later), ["5", "6", "7", "8", "9", "10", "11", "12"], "new events do not move the window");
+  assert.doesNotMatch(later, /step 13/);
+  v.stdin.write("\x1b[A");
+  v.stdin.write("\x1b[A");
+  await v.until(/│ 09:00:04\.000 +a1 +transcript:entry +checkpoint: step 3 +│/);
+  assert.deepEqual(windowOf(v.frame()), ["3", "4", "5", "6", "7", "8", "9", "10"], "two up from where it was paused");
+  v.stdin.write("p");
+  const resumed = await v.until(/step 14[\s\S]*following {2}· {2}p pause/);
+  assert.ok(resumed.indexOf("step 13") < resumed.indexOf("step 14"));
+  assert.doesNotMatch(resumed, /PAUSED/);
+});
+
+test("errors only: what it held back comes back when it is turned off, after a note that says so", async (t) => {
+  const db = await dbWith(running);
+  const v = app(db);
+  t.after(() => v.unmount());
+  await v.until(/following/);
+  v.stdin.write("e");
+  await v.until(/── errors only from here \(e shows every event again\) ──[\s\S]*\[errors only\]/);
+  await ingest(db, [
+    E(5, "tool:start", { tool_use_id: "ok", tool: "Read", input: { file_path: "a.ts" }, instance_id: "a1" }),
+    E(6, "tool:end", { tool_use_id: "ok", is_error: false }),
+    E(7, "tool:start", { tool_use_id: "bad", tool: "Bash", input: { command: "make" }, instance_id: "a1" }),
+    E(8, "tool:end", { tool_use_id: "bad", is_error: true, error_message: "no rule" }),
+  ]);
+  await v.until(/tool:end +Bash error 1\.0s — no rule/);
+  assert.doesNotMatch(v.frame(), /Read a\.ts/);
+  v.stdin.write("e");
+  // Held back: both Read events and the Bash call's start (the entries restating them are not shown to people).
+  const f = await v.until(/── errors only off: 3 other events arrived meanwhile ──/);
+  const after = f.slice(f.indexOf("errors only off"));
+  assert.match(after, /tool:start +Read a\.ts[\s\S]*tool:end +Read done 1\.0s[\s\S]*tool:start +Bash make/);
+  assert.doesNotMatch(f.slice(f.indexOf("┌")), /\[errors only\]/);
+});
+
+const WIDE: TailViewProps = {
+  header: { executionId: "exec-20261120-0934", status: "running", elapsedMs: 7_925_000, toolCalls: 12_345, errors: 321, passRate: 0.9512, tokens: 1_800_763, costUsd: 5.0999 },
+  waves: [{ waveNumber: 4, status: "running", total: 14, completed: 11, failed: 1, running: 2 }],
+  agents: [
+    { instanceId: "agent-103-19-subagent", status: "working", taskId: "task-103-19", sinceHeartbeatMs: 550_000, silent: true },
+    { instanceId: "agent-103-02", status: "idle", taskId: null, sinceHeartbeatMs: 1_500, silent: false },
+  ],
+  lines: [{ key: 1, event: { type: "tool:end", timestamp: "2026-11-20T09:37:23.500Z", executionId: "e", toolUseId: "tu-103-13-012", tool: "Bash", resultStatus: "error", durationMs: 4_612, isError: true, instanceId: "agent-103-13", errorMessage: "Error: connect ECONNREFUSED 127.0.0.1:5432 (test database not running)" } }],
+  window: [],
+  paused: false,
+  pending: 0,
+  errorsOnly: false,
+  finished: null,
+  width: 100,
+};
+
+for (const width of [60, 100]) {
+  test(`at ${width} columns every line fits and no number is cut: header, waves, agents, SILENT, durations, the cost`, () => {
+    const v = render(React.createElement(TailView, { ...WIDE, width }));
+    const frame = v.lastFrame()!;
+    v.unmount();
+    for (const l of frame.split("\n")) assert.ok([...l].length <= width, `wider than ${width}: ${l}`);
+    const text = frame.replace(/[│┌┐└┘─]/g, " ").replace(/\s+/g, " ");
+    for (const whole of ["exec-20261120-0934", "elapsed 2h 12m", "tool calls 12,345", "errors 321", "pass rate 95.1%", "tokens 1,800,763", "cost $5.0999",
+      "11/14 done, 1 failed, 2 running", "agent-103-19-subagent", "task-103-19", "last heartbeat 9m 10s ago", "SILENT", "last heartbeat 1.5s ago",
+      "Bash error 4.6s", "127.0.0.1:5432", "agent-103-13", "tool:end"]) {
+      assert.ok(text.includes(whole), `'${whole}' whole at ${width} columns:\n${frame}`);
+    }
+  });
+}
+
+/** Why tmux (the terminal these tests read the screen of) cannot run here, or null. */
+function noTmux(): string | null {
+  const r = spawnSync("tmux", ["-V"], { encoding: "utf8" });
+  return r.status === 0 ? null : "these tests read a real terminal's screen with tmux (apt-get install tmux)";
+}
+function needTmux(t: { skip: (why: string) => void }): boolean {
+  const why = noTmux();
+  if (!why) return true;
+  if (process.env.CI && !/^(0|false)$/i.test(process.env.CI)) assert.fail(`${why}; on CI it fails rather than skips`);
+  t.skip(why);
+  return false;
+}
+
+/** obs tail in a tmux pane of its own server (a private socket), whose screen the test reads. */
+function inTmux(args: string[], env: Record<string, string>, width = 100, height = 30) {
+  const sock = `obs-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmux = (...a: string[]) => spawnSync("tmux", ["-L", sock, ...a], { encoding: "utf8" });
+  // A clean environment: no CI (ink draws differently there), the terminal's own size (no COLUMNS).
+  const cmd = ["env", "-i", `PATH=${process.env.PATH}`, `HOME=${process.env.HOME}`, "TERM=xterm-256color", "TZ=UTC", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, BIN, ...args];
+  const started = tmux("new-session", "-d", "-s", "t", "-x", String(width), "-y", String(height), "--", ...cmd);
+  assert.equal(started.status, 0, started.stderr);
+  tmux("set-option", "-t", "t", "remain-on-exit", "on");
+  const screen = (escapes = false) => tmux("capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", "t").stdout;
+  return {
+    screen,
+    resize: (w: number) => assert.equal(tmux("resize-window", "-t", "t", "-x", String(w), "-y", String(height)).status, 0),
+    keys: (k: string) => tmux("send-keys", "-t", "t", k),
+    async until(re: RegExp, deadlineMs = 15_000): Promise<string> {
+      for (const end = Date.now() + deadlineMs; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (re.test(screen())) return screen();
+      assert.fail(`the screen never showed ${re}:\n${screen()}`);
+    },
+    close: () => tmux("kill-server"),
+  };
+}
+
+/** The box on a screen: every line of it intact at `width`, and no piece of another box left anywhere. */
+function assertOneBox(screen: string, width: number) {
+  const lines = screen.split("\n").filter((l) => l.trim() !== "");
+  for (const l of lines) assert.ok([...l.trimEnd()].length <= width, `wider than ${width}: '${l}'\n${screen}`);
+  const tops = lines.filter((l) => l.includes("┌"));
+  const bottoms = lines.filter((l) => l.includes("└"));
+  assert.deepEqual([tops.length, bottoms.length], [1, 1], `one box:\n${screen}`);
+  assert.equal(tops[0]!.trimEnd(), `┌${"─".repeat(width - 2)}┐`, `the top at ${width}:\n${screen}`);
+  assert.equal(bottoms[0]!.trimEnd(), `└${"─".repeat(width - 2)}┘`, `the bottom at ${width}:\n${screen}`);
+  const inside = lines.slice(lines.indexOf(tops[0]!) + 1, lines.indexOf(bottoms[0]!));
+  for (const l of inside) assert.match(l.trimEnd(), new RegExp(`^│.{${width - 2}}│$`, "u"), `a side of the box:\n${screen}`);
+  for (const l of lines.slice(0, lines.indexOf(tops[0]!))) assert.doesNotMatch(l, /[│┌┐└┘]/, `a piece of an old box above:\n${screen}`);
+}
+
+test("resizing the terminal redraws the view at the new width, narrower and wider, with no half-box left", async (t) => {
+  if (!needTmux(t)) return;
+  const db = await dbWith([...running, E(400, "execution:status", { status: "failed" })]);
+  const term = inTmux(["tail", "e", "--db", db], { NO_COLOR: "1" });
+  t.after(() => term.close());
+  assertOneBox(await term.until(/q quit/), 100);
+  term.resize(60);
+  assertOneBox(await term.until(/^┌─{58}┐/m), 60);
+  assert.match(term.screen(), /last heartbeat 6m 39s ago {2}SILENT/);
+  term.resize(100);
+  assertOneBox(await term.until(/^┌─{98}┐/m), 100);
+  term.keys("q");
+});
+
+test("NO_COLOR: the view draws without one colour or style sequence; without it, in colour", async (t) => {
+  if (!needTmux(t)) return;
+  const db = await dbWith([...running, E(400, "execution:status", { status: "failed" })]);
+  const sgr = /\x1b\[[0-9;]*m/g;
+  for (const [env, coloured] of [[{ NO_COLOR: "1" }, false], [{}, true]] as const) {
+    const term = inTmux(["tail", "e", "--db", db], env);
+    try {
+      await term.until(/q quit/);
+      const n = (term.screen(true).match(sgr) ?? []).length;
+      if (coloured) assert.ok(n > 5, `in colour: ${n} sequences`);
+      else assert.equal(n, 0, `NO_COLOR: ${JSON.stringify(term.screen(true).match(sgr))}`);
+    } finally {
+      term.close();
+    }
+  }
+});
+
+/** A small finished run: agent a1's tool call, skill and assertion, agent a2's tool call. */
+const byAgents = [
+  E(0, "execution:status", { status: "started" }),
+  E(1, "tool:start", { tool_use_id: "tu1", tool: "Read", input: { file_path: "a.ts" }, instance_id: "a1", task_id: "t1" }),
+  E(2, "tool:end", { tool_use_id: "tu1", is_error: false }),
+  E(3, "skill:start", { skill_trace_id: "s1", skill_name: "gen", skill_file: "S.md", line_number: 1, section_title: "x", instance_id: "a1", task_id: "t1" }),
+  E(4, "skill:end", { skill_trace_id: "s1", status: "success" }),
+  E(5, "assertion:result", { assertion_id: "r1", task_id: "t1", category: "tests_pass", description: "tests pass", result: "pass", instance_id: "a1" }),
+  E(6, "tool:start", { tool_use_id: "tu2", tool: "Bash", input: { command: "ls" }, instance_id: "a2", task_id: "t2" }),
+  E(7, "tool:end", { tool_use_id: "tu2", is_error: false }),
+  E(8, "execution:status", { status: "completed" }),
+];
+
+test("every event shows and filters by its agent: tool:end, skills and assertions too", async () => {
+  const db = await dbWith(byAgents);
+  const r = spawnCli(["tail", "e", "--agent", "a1", "--ndjson", "--last", "50", "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; instanceId?: string; entry?: { instanceId: string } });
+  assert.deepEqual(events.filter((e) => e.type !== "transcript:entry").map((e) => `${e.type} ${e.instanceId}`), [
+    "tool:start a1", "tool:end a1", "skill:start a1", "skill:end a1", "assertion:result a1",
+  ]);
+  assert.ok(events.filter((e) => e.type === "transcript:entry").every((e) => e.entry!.instanceId === "a1"));
+  const plain = spawnCli(["tail", "e", "--last", "50", "--db", db]);
+  assert.match(plain.stdout, /^09:00:02\.000 {2}a1 +tool:end +Read done 1\.0s$/m);
+  assert.match(plain.stdout, /^09:00:07\.000 {2}a2 +tool:end +Bash done 1\.0s$/m);
+  assert.match(plain.stdout, /^09:00:04\.000 {2}a1 +skill:end +skill gen success 1\.0s$/m);
+});
+
+test("filters apply before the backlog is taken: --type tool:end --last 5 starts with the last 5 calls' ends", async () => {
+  const calls = Array.from({ length: 30 }, (_, i) => [
+    E(1 + 2 * i, "tool:start", { tool_use_id: `tu${i + 1}`, tool: "Read", input: { file_path: `f${i + 1}.ts` }, instance_id: "a1" }),
+    E(2 + 2 * i, "tool:end", { tool_use_id: `tu${i + 1}`, is_error: false }),
+  ]).flat();
+  const beats = Array.from({ length: 40 }, (_, i) => E(100 + i, "agent:heartbeat", { instance_id: "a1", status: "working" }));
+  const db = await dbWith([E(0, "execution:status", { status: "started" }), ...calls, ...beats, E(200, "execution:status", { status: "completed" })]);
+  const r = spawnCli(["tail", "e", "--type", "tool:end", "--last", "5", "--ndjson", "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split("\n").map((l) => JSON.parse(l).toolUseId), ["tu26", "tu27", "tu28", "tu29", "tu30"]);
+  const agent = spawnCli(["tail", "e", "--agent", "a1", "--type", "tool:start", "--last", "3", "--db", db]);
+  assert.deepEqual(agent.stdout.trim().split("\n").map((l) => /Read (f\d+\.ts)/.exec(l)?.[1]), ["f28.ts", "f29.ts", "f30.ts"]);
+});
+
+test("in a pipe, tail ends once the run is over (exit 0), unless --follow; an unknown agent is refused with the closest", async (t) => {
+  const db = await dbWith(byAgents);
+  const r = spawnCli(["tail", "e", "--last", "2", "--db", db]);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.trim().split("\n").length, 2);
+  assert.match(r.stderr, /^obs: e completed — the run is over \(--follow keeps following\)$/m);
+  // Its end not among the events shown (filtered out): over all the same.
+  const typed = spawnCli(["tail", "e", "--type", "tool:start", "--db", db]);
+  assert.equal(typed.code, 0);
+  assert.match(typed.stderr, /e completed — the run is over/);
+
+  const child = spawn(process.execPath, [BIN, "tail", "e", "--follow", "--last", "1", "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  for (const end = Date.now() + 10_000; !out.includes("execution completed") && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+  await ingest(db, [E(30, "tool:start", { tool_use_id: "late", tool: "Grep", input: { pattern: "TODO" } })]);
+  for (const end = Date.now() + 10_000; !out.includes("Grep TODO") && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+  assert.match(out, /tool:start +Grep TODO/, "--follow keeps following");
+  child.kill("SIGINT");
+  assert.equal(await new Promise((res) => child.on("exit", res)), 0);
+
+  const nope = spawnCli(["tail", "e", "--agent", "a3", "--db", db]);
+  assert.equal(nope.code, 2);
+  assert.match(nope.stderr, /^obs: no agent 'a3'\n {2}closest: a1, a2$/m);
+});
+
+test("the feed's tool:end carries its call's agent even when the call was open as the feed attached", async () => {
+  const db = await dbWith([E(0, "execution:status", { status: "started" }), E(1, "tool:start", { tool_use_id: "open", tool: "Bash", input: { command: "sleep 9" }, instance_id: "a9" })]);
+  const feed = new ChangeFeed(db, { executionId: "e" });
+  feed.skipToEnd();
+  await ingest(db, [E(10, "tool:end", { tool_use_id: "open", is_error: false })]);
+  const ends = feed.poll().filter((e) => e.type === "tool:end");
+  feed.close();
+  assert.deepEqual(ends.map((e) => [e.timestamp, (e as { instanceId?: string }).instanceId]), [[at(10), "a9"]]);
+});
