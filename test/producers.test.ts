@@ -189,7 +189,7 @@ test("buffered: nothing reaches the files before a flush, everything after; the 
 });
 
 /** A child process writing `n` entries into one execution, flushing every 20 ms. */
-function child(dir: string, db: string, transcripts: string, exec: string, who: string, n: number): Promise<{ code: number | null; stderr: string }> {
+function child(dir: string, db: string, transcripts: string, exec: string, who: string, n: number, t?: { after(f: () => void): void }): Promise<{ code: number | null; stderr: string }> {
   const script = path.join(dir, "child.mjs");
   fs.writeFileSync(script, `
     import { TranscriptWriter } from ${JSON.stringify(PRODUCERS)};
@@ -198,7 +198,12 @@ function child(dir: string, db: string, transcripts: string, exec: string, who: 
     const w = new TranscriptWriter({ executionId: exec, instanceId: who, dbPath: db, transcriptsDir: transcripts, flushIntervalMs: 20 });
     // Ready, then wait for the word, so that all the children write at once.
     fs.writeFileSync(gate + "." + who, "");
-    while (!fs.existsSync(gate)) await new Promise((r) => setTimeout(r, 2));
+    // A test that failed before giving the word must not leave this process waiting for ever.
+    const giveUp = Date.now() + 180_000;
+    while (!fs.existsSync(gate)) {
+      if (Date.now() > giveUp) process.exit(3);
+      await new Promise((r) => setTimeout(r, 2));
+    }
     for (let i = 0; i < Number(n); i++) {
       w.write({ entryType: "checkpoint", summary: who + " " + i });
       if (i % 25 === 0) await new Promise((r) => setTimeout(r, 2));
@@ -207,16 +212,20 @@ function child(dir: string, db: string, transcripts: string, exec: string, who: 
   `);
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [script, exec, who, String(n), db, transcripts, path.join(dir, "go")], { stdio: ["ignore", "ignore", "pipe"] });
+    // However the test ends, no child outlives it (a live child would keep the test run from ending).
+    t?.after(() => {
+      if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    });
     let stderr = "";
     p.stderr.on("data", (d) => (stderr += d));
     p.on("exit", (code) => resolve({ code, stderr }));
   });
 }
 
-test("4 processes × 500 entries into one execution: 2,000 distinct, gap-free sequences, in time order, in both copies", async () => {
+test("4 processes × 500 entries into one execution: 2,000 distinct, gap-free sequences, in time order, in both copies", async (t) => {
   const { dir, db, transcripts } = setup();
   assert.equal(spawnCli(["init", "--db", db]).code, 0);
-  const running = ["p1", "p2", "p3", "p4"].map((who) => child(dir, db, transcripts, "exec-many", who, 500));
+  const running = ["p1", "p2", "p3", "p4"].map((who) => child(dir, db, transcripts, "exec-many", who, 500, t));
   let ended: { code: number | null; stderr: string } | undefined;
   for (const r of running) void r.then((x) => (ended ??= x));
   // Four Node processes start slowly on a loaded 2-core machine: the limit is generous, and a child that dies first says why.
