@@ -373,3 +373,27 @@ test("claude -p stream-json without any timestamp, cut short, failed, with a per
   assert.deepEqual({ ...one(cut, `SELECT COUNT(*) AS calls, SUM(cost_usd) AS cost FROM llm_calls`) }, { calls: 1, cost: 0.5 }, "the producer's total wins; the one call it covers takes it");
   assert.equal(one(cut, `SELECT status FROM tasks`)?.status, "failed");
 });
+
+test("a file read with the wrong --format is said to be so, and read again as what it is: it is not kept out for good", async () => {
+  const db = tmpDb();
+  const file = path.join(FIX, "claude-code", "marot-spotter", "short.jsonl");
+  const wrong = await cli(["ingest", file, "--format", "codex", "--db", db]);
+  assert.equal(wrong.code, 0, wrong.stderr);
+  assert.match(wrong.stderr, /short\.jsonl: read as codex \(--format\), none of its 15 lines is a record of that format; obs reads it as claude-code without --format/);
+  assert.equal(one(db, "SELECT COUNT(*) AS n FROM task_list_execution_runs")!.n, 0);
+  const right = await cli(["ingest", file, "--db", db]);
+  assert.equal(right.code, 0, right.stderr);
+  assert.match(right.stderr, /read before as codex; reading it again as claude-code/);
+  assert.deepEqual(all(db, "SELECT id FROM task_list_execution_runs").map((r) => r.id), ["55604662-cf2a-4331-851a-ec234028f8ca"]);
+  const again = await cli(["ingest", file, "--db", db]);
+  assert.match(again.stderr, /1 already up to date/);
+  // An obs stream once forced through an adapter is read as the stream it is, from its start.
+  const stream = writeJsonl(path.join(tmpDir(), "run.jsonl"), [
+    { kind: "execution:status", execution_id: "exec-f", timestamp: "2026-01-16T09:00:00.000Z", status: "running" },
+    { kind: "transcript:entry", execution_id: "exec-f", timestamp: "2026-01-16T09:00:01.000Z", sequence: 1, entry_type: "checkpoint", category: "lifecycle", summary: "one" },
+  ]);
+  await cli(["ingest", stream, "--format", "gemini-cli", "--db", db]);
+  const back = await cli(["ingest", stream, "--db", db]);
+  assert.match(back.stderr, /read before as gemini-cli; reading it again from the start as obs's event stream/);
+  assert.equal(one(db, "SELECT COUNT(*) AS n FROM transcript_entries WHERE execution_id = 'exec-f'")!.n, 1);
+});

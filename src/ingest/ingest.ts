@@ -25,6 +25,15 @@ export const FORMATS_READ = `obs event streams, ${ADAPTERS.map((a) => a.describe
  * that is no trace store, or lines of a kind obs does not know). An empty file is obs's stream,
  * with nothing in it yet.
  */
+/** The format obs would find a file to be, or null when it finds none or cannot read it. */
+function identifyQuietly(file: string): Format | null {
+  try {
+    return identify(file).format;
+  } catch {
+    return null;
+  }
+}
+
 export function identify(file: string, bytes?: Buffer): { format: Format | null; head: Head } {
   const buf = bytes ? bytes.subarray(0, headLength(bytes)) : readFileHead(file);
   const head = readHead(file, buf);
@@ -141,6 +150,8 @@ export interface IngestOptions {
 
 export interface LogRow {
   path: string;
+  /** How it was read: an adapter's format, or obs-jsonl / obs-json-array (null: an older obs). */
+  format: string | null;
   size: number;
   bytes_consumed: number;
   lines: number;
@@ -499,7 +510,8 @@ export class IngestRun {
     }
     const prev = this.log(key);
     // A file read before is hashed first to see whether it changed; a new one is hashed as it is read.
-    if (prev && prev.bytes_consumed === size && prev.content_hash === digest()) {
+    if (prev && prev.format !== null && prev.format !== format) this.opts.onNote?.(`${file}: read before as ${prev.format}; reading it again as ${format}`);
+    if (prev && (prev.format === format || prev.format === null) && prev.bytes_consumed === size && prev.content_hash === digest()) {
       this.stats.sources++;
       this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested" });
       return;
@@ -552,6 +564,12 @@ export class IngestRun {
       }));
     const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
     this.stats.skipped += result.written ? summary.skipped : 0;
+    // A format forced on a file of another: every line passed over, which is not what was asked for.
+    if (this.opts.format && events === 0 && summary.lines > 0 && summary.skipped > 0) {
+      const seen = identifyQuietly(file);
+      this.opts.onNote?.(`${file}: read as ${format} (--format), none of its ${summary.lines} line${summary.lines === 1 ? "" : "s"} is a record of that format` +
+        (seen && seen !== format ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : ""));
+    }
     if (format === "claude-code" && summary.executionId === null && summary.lines > 0) {
       this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${summary.lines} line${summary.lines === 1 ? "" : "s"} to`);
     }
@@ -606,7 +624,8 @@ export class IngestRun {
       let prevLines = 0;
       let prevRejected = 0;
       if (prev) {
-        const prefixOk = size >= prev.bytes_consumed && hashRange(fd, 0, prev.bytes_consumed).digest("hex") === prev.content_hash;
+        const sameFormat = prev.format === "obs-jsonl" || prev.format === null;
+        const prefixOk = sameFormat && size >= prev.bytes_consumed && hashRange(fd, 0, prev.bytes_consumed).digest("hex") === prev.content_hash;
         if (prefixOk) {
           if (size === prev.bytes_consumed) {
             this.stats.sources++;
@@ -618,6 +637,8 @@ export class IngestRun {
           prevLines = prev.lines;
           prevRejected = prev.rejected_lines;
           hash = hashRange(fd, 0, prev.bytes_consumed);
+        } else if (!sameFormat) {
+          this.opts.onNote?.(`${file}: read before as ${prev.format}; reading it again from the start as obs's event stream`);
         } else {
           this.opts.onNote?.(`${file}: changed since it was last ingested (truncated or replaced); reading it from the start`);
         }
