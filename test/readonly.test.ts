@@ -251,3 +251,21 @@ test("every read command on another producer's file (rollback journal, tables mi
   assert.match(r.get("prune --dry-run --older-than 1d")!.stdout, /^would remove 1 execution/);
   await checkLive("foreign", file);
 });
+
+test("a command that writes, where it may not: one line naming the directory and what to do (ingest, init, demo, serve)", () => {
+  const dir = tmpDir();
+  const src = path.join(dir, "run.jsonl");
+  fs.writeFileSync(src, JSON.stringify({ kind: "execution:status", execution_id: EXEC, timestamp: NOW, status: "running" }) + "\n");
+  fs.chmodSync(dir, 0o555);
+  const db = path.join(dir, "obs.db");
+  for (const args of [["ingest", src], ["init"], ["demo"], ["serve", "--port", "0", "--otlp-port", "0"]]) {
+    const r = spawnSync(process.execPath, [BIN, ...args, "--db", db], { encoding: "utf8", env: { PATH: process.env.PATH, ...ENV }, timeout: 20_000, ...READER });
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    assert.equal(r.stdout, "", args[0]);
+    assert.match(r.stderr, new RegExp(`^obs: cannot write ${db.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: the directory .* is read-only to obs`, "m"), args[0]);
+    assert.match(r.stderr, /choose a --db where you may write/, args[0]);
+    assert.doesNotMatch(r.stderr, /SQLITE_|at .*\.js:\d+/, `${args[0]}: no driver code, no stack`);
+    if (args[0] === "serve") assert.match(r.stderr, /--no-otlp/);
+  }
+  fs.chmodSync(dir, 0o755);
+});

@@ -3,7 +3,7 @@ import nodePath from "node:path";
 import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
-import { migrate, openWritable, schemaVersion, type DB } from "./open.js";
+import { migrate, openWritable, schemaVersion, writeRefused, type DB } from "./open.js";
 
 /**
  * `obs init`: a database with the whole schema, made or brought up to date on purpose rather
@@ -70,7 +70,7 @@ function inspect(path: string): { exists: boolean; version: number } {
     if (err.code === "SQLITE_NOTADB") {
       throw new UserError(`${path} is not a SQLite database, so not an obs database`, ["obs init leaves it alone; choose another path with --db PATH"]);
     }
-    throw new UserError(`cannot read ${path}: ${err.message}`);
+    throw writeRefused(path, e) ?? new UserError(`cannot read ${path}: ${err.message}`);
   }
   try {
     const version = schemaVersion(db);

@@ -218,6 +218,20 @@ export function openReadOnly(path: string): DB {
 }
 
 /** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
+/**
+ * A write SQLite refused because the file or its directory may not be written (SQLite writes the
+ * -wal and -shm beside the file), said as the user can act on it; null for any other error.
+ */
+export function writeRefused(path: string, e: unknown): UserError | null {
+  const code = (e as { code?: string }).code ?? "";
+  if (!code.startsWith("SQLITE_READONLY") && code !== "SQLITE_CANTOPEN" && code !== "SQLITE_PERM") return null;
+  const dir = nodePath.dirname(nodePath.resolve(path));
+  const what = code === "SQLITE_READONLY_DIRECTORY" || !fs.existsSync(path) ? `the directory ${dir} is read-only to obs` : `${path} or its directory ${dir} is read-only to obs`;
+  return new UserError(`cannot write ${path}: ${what} (SQLite writes the file and its -wal and -shm beside it)`, [
+    "choose a --db where you may write, or make the file and its directory writable",
+  ]);
+}
+
 export function openWritable(path: string): DB {
   refuseDirectory(path);
   const dir = nodePath.dirname(nodePath.resolve(path));
@@ -239,8 +253,7 @@ export function openWritable(path: string): DB {
     if (db?.open) db.close();
     const err = e as { code?: string; message: string };
     if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
-    if (err.code === "SQLITE_CANTOPEN") throw new UserError(`cannot open ${path} for writing: ${err.message}`);
-    throw e;
+    throw writeRefused(path, e) ?? e;
   }
   try {
     // WAL makes NORMAL durable against application crashes, which is what a kill mid-ingest is.
@@ -251,7 +264,7 @@ export function openWritable(path: string): DB {
     return db;
   } catch (e) {
     if (db.open) db.close();
-    throw e;
+    throw writeRefused(path, e) ?? e;
   }
 }
 
