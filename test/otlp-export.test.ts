@@ -131,3 +131,14 @@ test("obs export --endpoint retries on 429 and 503 as long as the collector asks
   assert.equal(header.code, 2);
   assert.match(header.stderr, /--header takes NAME=VALUE/);
 });
+
+test("a port fetch never sends to is said at once, not retried for half a minute", () => {
+  const a = demoDb();
+  const started = Date.now();
+  const r = spawnCli(["export", "exec-103", "--endpoint", "http://127.0.0.1:6000", "--db", a]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^obs: could not send exec-103: cannot send to http:\/\/127\.0\.0\.1:6000\/v1\/traces: Node's fetch refuses port 6000/m);
+  assert.doesNotMatch(r.stderr, /attempt 2/);
+  assert.ok(Date.now() - started < 15_000, "no backoff");
+});

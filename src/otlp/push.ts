@@ -130,6 +130,8 @@ export async function pushTrace(request: O, opts: PushOptions): Promise<PushResu
     } catch (e) {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      // Fetch refuses some ports outright (6000, 1, 25…, the "bad ports" of the Fetch standard): trying again cannot help.
+      if (why === "bad port") throw new PushError(`cannot send to ${url}: Node's fetch refuses port ${new URL(url).port} (a port browsers block); give the collector another port`, attempt, null);
       if (attempt >= attempts) throw new PushError(`could not reach ${url} (${why}) after ${attempt} attempt${attempt === 1 ? "" : "s"}`, attempt, null);
       opts.onRetry?.(`${url} did not answer (${why})`, wait, attempt);
       await sleep(wait);
