@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { openReadOnly } from "../src/db/open.js";
+import { readSnapshot } from "../src/live/snapshot.js";
 import { ROOT, spawnCli, tmpDir } from "./helpers.js";
 
 const dir = tmpDir();
@@ -184,4 +186,15 @@ test("validate --all on many executions (worker threads) agrees with validating 
     assert.deepEqual(v, alone, v.execution_id);
   }
   assert.deepEqual(verdicts.filter((v) => !v.ok).map((v) => v.execution_id), ["run-4"]);
+});
+
+test("tail's header counts tokens as ls's TOKENS (ALL) and summary do: every kind, cache reads and writes too", () => {
+  const ls = JSON.parse(spawnCli(["ls", "--json", "--db", db]).stdout) as { execution_id: string; total_tokens: number }[];
+  const want = ls.find((r) => r.execution_id === "exec-103")!.total_tokens;
+  const conn = openReadOnly(db);
+  try {
+    assert.equal(readSnapshot(conn, "exec-103", "2026-11-21T00:00:00.000Z").header.tokens, want);
+  } finally {
+    conn.close();
+  }
 });

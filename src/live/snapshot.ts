@@ -46,7 +46,10 @@ export function readSnapshot(db: DB, executionId: string | undefined, now: strin
         executionId, status: a.status,
         elapsedMs: over ? a.duration_ms : a.started_at ? Date.parse(now) - Date.parse(a.started_at) : null,
         toolCalls: a.tool_calls, errors: a.errors, passRate: a.pass_rate,
-        tokens: a.input_tokens === null ? null : (a.input_tokens ?? 0) + (a.output_tokens ?? 0), costUsd: a.cost_usd,
+        // Every kind of token, as obs ls's TOKENS (ALL) counts them: cache reads and writes are most of an agent's.
+        tokens: a.input_tokens === null ? null
+          : (a.input_tokens ?? 0) + (a.output_tokens ?? 0) + (a.cache_read_tokens ?? 0) + (a.cache_write_tokens ?? 0) + (a.cache_write_1h_tokens ?? 0),
+        costUsd: a.cost_usd,
       }
     : empty;
   const waves = runQuery(db, P001, args).rows.map((w) => ({
