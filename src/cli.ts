@@ -66,7 +66,7 @@ export async function buildProgram(app: App, argv?: string[]): Promise<Command> 
     })
     .addHelpText(
       "after",
-      "\n--db PATH, --json and --ndjson may also come before the command (obs --db runs.db ls).\n" +
+      "\n--db PATH and --json may also come before the command (obs --db runs.db ls),\nand --ndjson before tail.\n" +
         "\nStart here:\n  obs demo              build a demo database (./obs.db) and see what to try\n" +
         "  obs ls                the runs in the database\n  obs validate EXEC     check a run's integrity (exit 1 on findings)\n" +
         "  obs usage             what the runs cost, by day (--by model, agent, session, …)\n",
