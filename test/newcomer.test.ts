@@ -160,6 +160,11 @@ test("obs demo's hints are commands a newcomer can type where they are, and ever
   const npx = spawnSync("npx", ["--no-install", "obs", "ls", "--db", fresh], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   assert.equal(npx.status, 0, npx.stderr);
   assert.match(npx.stdout, /^ EXECUTION/);
+  // Run through npx, whose own link to the launcher is on PATH for that process only: still npx obs.
+  const viaNpx = spawnSync("npx", ["--no-install", "obs", "demo", "--db", path.join(dir, "npx.db")], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  assert.equal(viaNpx.status, 0, viaNpx.stderr);
+  assert.match(viaNpx.stdout, /^ {2}npx obs ls --db /m);
+  assert.doesNotMatch(viaNpx.stdout, /^ {2}obs ls/m);
   // Elsewhere, with obs on the PATH (npm link's symlink): obs.
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin);

@@ -21,7 +21,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
  */
 export function commandName(env: NodeJS.ProcessEnv, cwd: string): string {
   const bin = path.join(ROOT, "bin", "obs.js");
-  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+  // npx and npm run put a package's own bins on PATH for that one process (node_modules/.bin,
+  // npx's cache): an obs found there is not one the user can type afterwards.
+  const ephemeral = /(?:^|[\\/])(?:node_modules[\\/]\.bin|_npx)(?:[\\/]|$)/;
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter((d) => d && !ephemeral.test(d))) {
     try {
       if (fs.realpathSync(path.join(dir, "obs")) === fs.realpathSync(bin)) return "obs";
     } catch {
