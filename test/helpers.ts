@@ -12,8 +12,23 @@ import { openReadOnly, openWritable, type DB } from "../src/db/open.js";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BIN = path.join(ROOT, "bin", "obs.js");
 
+/** The temporary directories this test file made: removed when its process ends, whatever the outcome. */
+const made: string[] = [];
+process.on("exit", () => {
+  for (const dir of made) {
+    try {
+      fs.chmodSync(dir, 0o700); // a test may have left it read-only
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* already gone, or still held by a process the test started: the OS's /tmp cleaning takes it */
+    }
+  }
+});
+
 export function tmpDir(prefix = "obs-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 export function tmpDb(): string {
