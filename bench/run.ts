@@ -19,7 +19,9 @@
  * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
  *          --queries-only (reuse bench/out/bench.db from an earlier run), --latency-only,
  *          --startup-only, --skip-scale (no 3,000,000-event database), --skip-many (no Claude
- *          Code folder), --huge GB (also ingest one file of that many GB, e.g. --huge 4).
+ *          Code folder), --many-only (the Claude Code folder alone), --ingest-only (the ingest
+ *          part alone: ratio, memory, the WAL), --huge GB (also ingest one file of that many GB,
+ *          e.g. --huge 4).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -371,6 +373,7 @@ async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   if (process.argv.includes("--latency-only")) return benchLive();
   if (process.argv.includes("--startup-only")) return benchStartup();
+  if (process.argv.includes("--many-only")) return benchMany();
   const file = path.join(OUT, "events.jsonl");
   const db = path.join(OUT, "bench.db");
   const shellDb = path.join(OUT, "shell.db");
@@ -420,6 +423,7 @@ async function main() {
     rm(shellDb);
     fs.rmSync(file, { force: true });
   }
+  if (process.argv.includes("--ingest-only")) return;
   if (!process.argv.includes("--skip-many")) benchMany();
   benchQueries(db);
   benchStartup();
