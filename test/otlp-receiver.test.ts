@@ -245,3 +245,24 @@ test("Codex's events (its [otel] log export): the conversation a run, a prompt i
     "error/api_error: API error 500: upstream error",
   ]);
 });
+
+test("obs serve prices what it receives without a cost with --prices (or $OBS_PRICES), as obs ingest does; a bad table stops it before it listens", async (t) => {
+  const dir = tmpDir();
+  const db = path.join(dir, "obs.db");
+  const prices = path.join(dir, "prices.json");
+  // 1,000,000 input at $2 and 500,000 output at $8 per million: $2 + $4 = $6.
+  fs.writeFileSync(prices, JSON.stringify({ "house-model": { input: 2, output: 8, cache_read: 0.2, cache_write: 2.5 } }));
+  const served = await startServe(db, ["--prices", prices]);
+  t.after(() => served.stop());
+  const r = await post(`${served.otlp}/v1/logs`, JSON.stringify(claudeLogs([
+    { at: "2026-03-02T10:00:00.000Z", name: "user_prompt", a: { "session.id": "priced", "prompt.id": "p1", "event.sequence": 1, prompt_length: "5" } },
+    { at: "2026-03-02T10:00:05.000Z", name: "api_request", a: { "session.id": "priced", "prompt.id": "p1", "event.sequence": 2, model: "house-model", input_tokens: "1000000", output_tokens: "500000", duration_ms: "900" } },
+  ])), JSON_TYPE);
+  assert.equal(r.status, 200, r.body.toString());
+  assert.deepEqual(all(db, "SELECT model, cost_usd FROM llm_calls WHERE execution_id = 'priced'"), [{ model: "house-model", cost_usd: 6 }]);
+
+  fs.writeFileSync(prices, "{ not json");
+  const bad = await cli(["serve", "--port", "0", "--otlp-port", "0", "--db", db], { env: { OBS_PRICES: prices } });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^obs: cannot read the price table .*prices\.json/m);
+});

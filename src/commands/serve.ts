@@ -12,6 +12,8 @@ export interface ServeOpts extends CommonOpts {
   otlpPort: number | false;
   token?: string;
   allowOrigin?: string[];
+  /** A price table laid over the built-in one, for model calls received without a cost. */
+  prices?: string;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
@@ -51,6 +53,8 @@ export async function runServe(opts: ServeOpts, io: IO): Promise<number> {
       throw e;
     }
   }
+  // A price table that cannot be read stops obs serve before it listens, as it stops obs ingest.
+  const prices = opts.otlpPort === false ? undefined : (await import("../pricing.js")).loadPrices(opts.prices ?? io.env.OBS_PRICES);
   // Loaded here so that no other command pays for the WebSocket server or protobuf at start-up.
   const { serve } = await import("../live/serve.js");
   const log = (line: string) => io.err(`obs: ${line}\n`);
@@ -64,7 +68,7 @@ export async function runServe(opts: ServeOpts, io: IO): Promise<number> {
   if (opts.otlpPort !== false) {
     const { startOtlpReceiver } = await import("../otlp/receiver.js");
     try {
-      receiver = await startOtlpReceiver({ dbPath, host: opts.host, port: opts.otlpPort, token: opts.token, allowOrigins, log });
+      receiver = await startOtlpReceiver({ dbPath, host: opts.host, port: opts.otlpPort, token: opts.token, allowOrigins, log, prices });
     } catch (e) {
       await server.close();
       throw listenError(e, "--otlp-port", opts.host, opts.otlpPort, "OpenTelemetry");
@@ -104,6 +108,7 @@ export function registerServe(program: Command, app: App): void {
       .option("--otlp-port <port>", "OTLP/HTTP port (0 picks a free one)", parsePort("--otlp-port"), 4318)
       .option("--no-otlp", "do not receive OpenTelemetry (serve the stream only, read-only)")
       .option("--token <secret>", "require ?token=SECRET of WebSocket clients and Authorization: Bearer SECRET of OTLP exporters (needed to listen beyond loopback)")
+      .option("--prices <file>", "model prices (JSON, per million tokens) for calls received without a cost, laid over the built-in table; also $OBS_PRICES")
       .option("--allow-origin <origin>", "let web pages of this origin connect (repeatable; * for any)", (v: string, prev: string[] = []) => [...prev, v]),
   )
     .addHelpText(
