@@ -5,7 +5,7 @@ import { BUDGET_FIELDS, getBudget, setBudgetLimit } from "../db/budget.js";
 import { getRetentionDays, planPrune, prune, setRetentionDays } from "../db/retention.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
-import { fmtInt } from "../render/format.js";
+import { fitLine, fmtInt, wrapWords } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { LIMITS } from "./budget.js";
 import { parsePositiveInt, withCommon, type App, type CommonOpts } from "./common.js";
@@ -60,11 +60,12 @@ export async function runPrune(opts: PruneOpts, io: IO): Promise<number> {
       return EXIT_OK;
     }
     const verb = opts.dryRun ? "would remove" : "removed";
-    io.out(`${verb} ${plan.executions.length} execution${plan.executions.length === 1 ? "" : "s"} last active before ${plan.cutoff.slice(0, 19).replace("T", " ")} (${fmtInt(total)} rows)\n`);
+    const said = `${verb} ${plan.executions.length} execution${plan.executions.length === 1 ? "" : "s"} last active before ${plan.cutoff.slice(0, 19).replace("T", " ")} (${fmtInt(total)} rows)`;
+    io.out(wrapWords(said, io.columns - 2).join("\n  ") + "\n");
     for (const e of plan.executions.slice(0, 20)) io.out(`  ${e.execution_id}  last active ${e.last_activity.slice(0, 19).replace("T", " ")}\n`);
     if (plan.executions.length > 20) io.out(`  … and ${plan.executions.length - 20} more\n`);
     const detail = Object.entries(plan.rows).filter(([, n]) => n).map(([t, n]) => `${t} ${fmtInt(n)}`).join(", ");
-    if (detail) io.out(`  rows: ${detail}\n`);
+    if (detail) io.out(fitLine(`  rows: ${detail}`, io.columns, 4) + "\n");
     if (!opts.dryRun) {
       io.out(opts.vacuum
         ? `file: ${(before / 1048576).toFixed(1)} MiB → ${(after / 1048576).toFixed(1)} MiB\n`

@@ -29,7 +29,7 @@ export function section<Row>(
     return lines.join("\n");
   }
   lines.push(headed(count === 0 ? (o.empty ?? "none") : fmtInt(count), count === 0 ? c.dim : c.accent));
-  if (o.lookedFor) lines.push(c.dim(`  looked for: ${o.lookedFor}`));
+  if (o.lookedFor) lines.push(...wrapWords(`looked for: ${o.lookedFor}`, io.columns - 4).map((l, i) => c.dim(`${i ? "    " : "  "}${l}`)));
   if (count > 0) {
     const shown = result.rows.slice(0, o.limit);
     lines.push(indent(renderTable(shown, columns, { ...io, columns: io.columns - 2 }), 2));
