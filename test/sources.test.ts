@@ -69,10 +69,11 @@ test("obs ingest without a source reads every agent's records where the tools ke
   assert.deepEqual(all(db2, `SELECT id FROM task_list_execution_runs ORDER BY id`).map((x) => x.id), ["019e1695-0522-7c83-8b39-0dd379793f80", "5b959dae-8655-4cd1-b10f-720b8c336ea2", "cc-cfg"]);
 });
 
-test("obs ingest without a source on a machine with no agent's records says where it looked and exits 0", async () => {
+test("obs ingest without a source on a machine with no agent's records says where it looked and exits 2, as --follow does", async () => {
   const home = tmpDir("obs-empty-");
   const r = await cli(["ingest", "--db", path.join(home, "obs.db")], { env: { HOME: home } });
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^obs: nothing to ingest$/m);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, new RegExp(`none of the places agents keep their records is here \\(${home}/\\.claude/projects, ${home}/\\.config/claude/projects, ${home}/\\.codex/sessions, ${home}/\\.codex/archived_sessions, ${home}/\\.gemini/tmp\\); name a file or directory to ingest`));
   const follow = await cli(["ingest", "--follow", "--db", path.join(home, "obs.db")], { env: { HOME: home } });
@@ -202,4 +203,15 @@ test("JSON-array transcripts: a Claude Agent SDK message list and a Claude Code 
   const bad = await cli(["ingest", file, "--db", tmpDb()]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, new RegExp(`${file}:2: missing field execution_id`));
+});
+
+test("a binary file is named as binary with its first bytes, never echoed to the terminal", async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, "core.dat");
+  fs.writeFileSync(file, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0x0a, 0x7b, 0x7d]));
+  const r = await cli(["ingest", file, "--db", path.join(dir, "obs.db")]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /core\.dat: not a format obs reads \(binary, not text \(it starts with the bytes 7f 45 4c 46\)\)/);
+  // eslint-disable-next-line no-control-regex
+  assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f]/, "no control bytes reach the terminal");
 });

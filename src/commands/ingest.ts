@@ -92,6 +92,8 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
       files.push(...mine.map((name) => ({ name, walked: true })));
     }
     reportPlaces(io, found, missing, counts);
+    // None of the places there: nothing was read, as when a named source does not exist (exit 2).
+    if (!found.length) throw new UserError("nothing to ingest", ["name a file or directory: obs ingest <source…>"]);
     if (!files.length) {
       if (found.length) io.err("obs: no records in them yet\n");
       return EXIT_OK;

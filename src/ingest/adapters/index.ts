@@ -119,6 +119,9 @@ export function describeHead(head: Head): string {
   const first = head.objects[0];
   const keys = (o: J) => Object.keys(o).slice(0, 8).join(", ") + (Object.keys(o).length > 8 ? ", …" : "");
   if (head.array) return first ? `a JSON array whose first element has the keys ${keys(first)}` : "a JSON array of no objects obs knows";
+  // Bytes that are not text (a binary, a compressed file) are named as such, never echoed to the terminal.
+  const binary = head.bytes.subarray(0, 512).some((b) => b === 0 || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d));
+  if (binary) return `binary, not text (it starts with the bytes ${[...head.bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ")})`;
   const text = head.bytes.toString("utf8");
   const line = text.split("\n", 20).find((l) => l.trim() !== "") ?? "";
   if (!line) return "an empty file";
