@@ -1,6 +1,6 @@
 /**
  * Latency from commit to output: this process commits rows the way another producer would
- * (plain SQL, its own connection) while `obs tail --json` follows the execution; each row's
+ * (plain SQL, its own connection) while `obs tail --ndjson` follows the execution; each row's
  * delay is the time from its commit to its line arriving on tail's stdout. Seed 003's bar:
  * p99 under 100 ms; obs's own target: p50 under 30 ms.
  *
@@ -40,7 +40,7 @@ export async function benchLatency(bin: string, dir: string): Promise<Latency> {
                                  VALUES (?, ?, ?, 'lat', 'checkpoint', 'bench', ?)`);
   insert.run("lat-0", new Date().toISOString(), 0, "start");
 
-  const tail = spawn(process.execPath, [bin, "tail", "lat", "--json", "--last", "1", "--db", db], { stdio: ["ignore", "pipe", "inherit"] });
+  const tail = spawn(process.execPath, [bin, "tail", "lat", "--ndjson", "--last", "1", "--db", db], { stdio: ["ignore", "pipe", "inherit"] });
   const committed = new Map<number, number>();
   const delays: number[] = [];
   let buf = "";
@@ -71,7 +71,7 @@ export async function benchLatency(bin: string, dir: string): Promise<Latency> {
   const sorted = [...delays].sort((a, b) => a - b);
   const p50 = sorted.length ? percentile(sorted, 50) : Infinity;
   const p99 = sorted.length ? percentile(sorted, 99) : Infinity;
-  console.log(`\nlatency, commit → obs tail --json line (${delays.length} of ${SAMPLES} rows seen):`);
+  console.log(`\nlatency, commit → obs tail --ndjson line (${delays.length} of ${SAMPLES} rows seen):`);
   console.log(`  p50 ${p50.toFixed(1)} ms (target < 30: ${p50 < 30 ? "met" : "NOT met"}), p99 ${p99.toFixed(1)} ms (target < 100: ${p99 < 100 ? "met" : "NOT met"}), max ${(sorted[sorted.length - 1] ?? Infinity).toFixed(1)} ms`);
   return { samples: SAMPLES, seen: delays.length, p50, p99 };
 }

@@ -13,7 +13,7 @@
  *            others once, `obs validate --all` (target < 2 s), and each plan's full scans;
  *            `obs validate EXEC` at 100,000 and at 3,000,000 events (flat: ≤ 1.1×).
  *   start-up `obs --version` and `obs ls` (on the demo) in CPU time within 1.5× of `node -e 0`.
- *   latency  commit → `obs tail --json` line, from a second process (p50 < 30 ms, p99 < 100 ms);
+ *   latency  commit → `obs tail --ndjson` line, from a second process (p50 < 30 ms, p99 < 100 ms);
  *            a line appended to a followed file → its row committed (p50 < 50 ms, p99 < 100 ms).
  *
  * Options: --events N (default 1,000,000), --keep (leave the files in bench/out/),
