@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import Database from "better-sqlite3";
 import { all, cli, one, tmpDb, tmpDir } from "./helpers.js";
 import { attrs, claudeLogs, nanos, post, startServe } from "./serve-helpers.js";
 
@@ -265,4 +266,71 @@ test("obs serve prices what it receives without a cost with --prices (or $OBS_PR
   const bad = await cli(["serve", "--port", "0", "--otlp-port", "0", "--db", db], { env: { OBS_PRICES: prices } });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^obs: cannot read the price table .*prices\.json/m);
+});
+
+test("a time or duration no calendar holds rejects its record (partial success), never a 500; the rest of the request is written", async (t) => {
+  const db = tmpDb();
+  const served = await startServe(db);
+  t.after(() => served.stop());
+  const logs = claudeLogs([
+    { at: "2026-03-02T10:00:00.000Z", name: "user_prompt", a: { "session.id": "cal", "prompt.id": "p", "event.sequence": 1, prompt: "go" } },
+    { at: "2026-03-02T10:00:01.000Z", name: "tool_result", a: { "session.id": "cal", "prompt.id": "p", "event.sequence": 2, tool_use_id: "far", tool_name: "Bash", success: "true", duration_ms: "1e300" } },
+    { at: "2026-03-02T10:00:02.000Z", name: "tool_result", a: { "session.id": "cal", "prompt.id": "p", "event.sequence": 3, tool_use_id: "near", tool_name: "Bash", success: "true", duration_ms: "5" } },
+  ]);
+  const r = await post(`${served.otlp}/v1/logs`, JSON.stringify(logs), JSON_TYPE);
+  assert.equal(r.status, 200, r.body.toString());
+  const p = JSON.parse(r.body.toString()).partialSuccess as { rejectedLogRecords: string; errorMessage: string };
+  assert.equal(p.rejectedLogRecords, "1");
+  assert.match(p.errorMessage, /a duration that puts its start before any calendar/);
+  assert.deepEqual(all(db, "SELECT id FROM tool_uses WHERE execution_id = 'cal' ORDER BY id").map((x) => x.id), ["near"]);
+
+  const spans = {
+    resourceSpans: [{
+      resource: { attributes: attrs({ "service.name": "agent" }) },
+      scopeSpans: [{ spans: [{ traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", name: "chat m", kind: 3,
+        startTimeUnixNano: 1e30, endTimeUnixNano: 1e30, attributes: attrs({ "gen_ai.operation.name": "chat", "gen_ai.conversation.id": "cal2" }) }] }],
+    }],
+  };
+  const s = await post(`${served.otlp}/v1/traces`, JSON.stringify(spans), JSON_TYPE);
+  assert.equal(s.status, 200, s.body.toString());
+  const sp = JSON.parse(s.body.toString()).partialSuccess as { rejectedSpans: string; errorMessage: string };
+  assert.equal(sp.rejectedSpans, "1");
+  assert.match(sp.errorMessage, /no calendar holds/);
+  assert.doesNotMatch(served.stderr(), /internal error/);
+});
+
+test("while another writer holds the database the receiver answers 503 at once, and stays responsive; released, the retry is written", async (t) => {
+  const db = tmpDb();
+  const served = await startServe(db);
+  t.after(() => served.stop());
+  const body = JSON.stringify(claudeLogs([
+    { at: "2026-03-02T10:00:00.000Z", name: "user_prompt", a: { "session.id": "busy", "prompt.id": "p", "event.sequence": 1, prompt: "go" } },
+  ]));
+  // Another program holds the write lock, as an obs ingest does for a whole step.
+  const other = new Database(db);
+  other.exec("BEGIN IMMEDIATE");
+  try {
+    const times: number[] = [];
+    const answers = await Promise.all(Array.from({ length: 8 }, async () => {
+      const t0 = Date.now();
+      const r = await post(`${served.otlp}/v1/logs`, body, JSON_TYPE);
+      times.push(Date.now() - t0);
+      return r;
+    }));
+    for (const r of answers) {
+      assert.equal(r.status, 503, r.body.toString());
+      assert.match(JSON.parse(r.body.toString()).message, /busy with another writer; retry/);
+    }
+    // Eight requests queued behind the lock are all answered well within an exporter's patience.
+    assert.ok(Math.max(...times) < 2_000, `answered in ${Math.max(...times)} ms`);
+    const get = Date.now();
+    assert.equal((await fetch(`${served.otlp}/v1/logs`)).status, 405);
+    assert.ok(Date.now() - get < 1_000, "a request that writes nothing is not held up");
+  } finally {
+    other.exec("ROLLBACK");
+    other.close();
+  }
+  const again = await post(`${served.otlp}/v1/logs`, body, JSON_TYPE);
+  assert.equal(again.status, 200, again.body.toString());
+  assert.equal(one(db, "SELECT COUNT(*) AS n FROM tasks WHERE execution_id = 'busy'")!.n, 1);
 });

@@ -142,6 +142,8 @@ export interface IngestOptions {
   onNote?: (message: string) => void;
   /** Give up after waiting this long (ms) for another writer (--wait); unset: wait as long as it takes. */
   waitMs?: number;
+  /** How long one try for the write lock may block (see WriterOptions.attemptMs). */
+  attemptMs?: number;
   /** What this process does, for another writer waiting on it ("obs ingest --follow"). */
   doing?: string;
   /** The database's path, for messages. */
@@ -406,7 +408,7 @@ export class IngestRun {
     readonly opts: IngestOptions,
   ) {
     this.getLog = db.prepare(`SELECT * FROM ingest_log WHERE path = ?`);
-    this.writer = new Writer(db, { waitMs: opts.waitMs, onNote: opts.onNote, doing: opts.doing ?? "obs ingest", dbPath: opts.dbPath });
+    this.writer = new Writer(db, { waitMs: opts.waitMs, attemptMs: opts.attemptMs, onNote: opts.onNote, doing: opts.doing ?? "obs ingest", dbPath: opts.dbPath });
     this.putLog = db.prepare(`
       INSERT INTO ingest_log (path, format, size, bytes_consumed, lines, rejected_lines, content_hash, ingested_at)
       VALUES (@path, @format, @size, @bytes_consumed, @lines, @rejected_lines, @content_hash, @ingested_at)

@@ -32,6 +32,11 @@ const SAY_AFTER_MS = 2000;
 export interface WriterOptions {
   /** Give up after waiting this long for another writer (--wait); undefined waits as long as it takes. */
   waitMs?: number;
+  /**
+   * How long one try for the lock may block (default 200 ms; and 5 s to take back the writer
+   * note on close). A server answering requests on one thread keeps it short: every wait stops it.
+   */
+  attemptMs?: number;
   onNote?: (message: string) => void;
   /** What this process does, as another writer waiting for it says. */
   doing: string;
@@ -129,7 +134,7 @@ export class Writer {
     const started = Date.now();
     let said = false;
     const prevTimeout = this.db.pragma("busy_timeout", { simple: true }) as number;
-    this.db.pragma("busy_timeout = 200");
+    this.db.pragma(`busy_timeout = ${this.opts.attemptMs ?? 200}`);
     try {
       for (;;) {
         let got = false;
@@ -157,7 +162,7 @@ export class Writer {
           const w = this.safeOther();
           this.opts.onNote?.(`waiting for ${w ? describe(w) : "another program"} to finish writing ${this.opts.dbPath ?? "the database"}${this.opts.waitMs === undefined ? " (as long as it takes; --wait sets a limit)" : ""}`);
         }
-        sleepSync(got ? 50 : 10);
+        sleepSync(Math.min(got ? 50 : 10, this.opts.attemptMs ?? 50));
       }
     } finally {
       this.db.pragma(`busy_timeout = ${prevTimeout}`);
@@ -291,7 +296,7 @@ export class Writer {
     if (this.open) this.commit();
     if (!this.announced) return;
     try {
-      this.db.pragma("busy_timeout = 5000");
+      this.db.pragma(`busy_timeout = ${this.opts.attemptMs ?? 5000}`);
       this.db.transaction(() => {
         const raw = this.getMeta.get("writer") as string | undefined;
         if (raw && (JSON.parse(raw) as WriterNote).pid === process.pid) this.delMeta.run("writer");

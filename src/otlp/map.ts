@@ -115,7 +115,15 @@ const count = (v: Value | undefined): number => {
   return n !== undefined && n > 0 ? Math.round(n) : 0;
 };
 const bool = (v: Value | undefined): boolean | undefined => (v === true || v === "true" ? true : v === false || v === "false" ? false : undefined);
-const iso = (ms: number) => new Date(ms).toISOString();
+/** A time no Date can hold (a nanosecond count of 1e30, a start a duration of 1e300 before its end). */
+class TimeOutOfRange extends Error {}
+/** The largest time a Date holds, in ms either side of 1970. */
+const MAX_MS = 8.64e15;
+const inRange = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= MAX_MS;
+const iso = (ms: number) => {
+  if (!inRange(ms)) throw new TimeOutOfRange();
+  return new Date(ms).toISOString();
+};
 const REDACTED = /^<?redacted>?$/i;
 /** What a tool call is known by when its producer logged none of its input (Claude Code's default). */
 const NOT_LOGGED = "(input not logged)";
@@ -208,6 +216,23 @@ class Mapper {
     this.produced = false;
   }
 
+  /**
+   * Maps one record; one whose duration puts a time out of any calendar is rejected whole,
+   * the events it had made taken back, and the request goes on.
+   */
+  private item(map: () => void): void {
+    const events = this.result.events.length;
+    try {
+      map();
+    } catch (e) {
+      if (!(e instanceof TimeOutOfRange)) throw e;
+      this.result.events.length = events;
+      this.result.origins.length = events;
+      this.produced = false;
+      this.note(this.result.rejected, "a duration that puts its start before any calendar");
+    }
+  }
+
   private end(): void {
     if (this.produced) this.result.kept++;
   }
@@ -271,9 +296,15 @@ class Mapper {
         this.note(this.result.rejected, "no time (timeUnixNano, observedTimeUnixNano or event.timestamp)");
         continue;
       }
-      if (name.startsWith("claude_code.")) this.claudeLog(l, name, ms);
-      else if (name.startsWith("codex.")) this.codexLog(l, name, ms);
-      else this.genericLog(l, name, ms);
+      if (!inRange(ms)) {
+        this.note(this.result.rejected, "a time no calendar holds");
+        continue;
+      }
+      this.item(() => {
+        if (name.startsWith("claude_code.")) this.claudeLog(l, name, ms);
+        else if (name.startsWith("codex.")) this.codexLog(l, name, ms);
+        else this.genericLog(l, name, ms);
+      });
       this.end();
     }
   }
@@ -499,10 +530,14 @@ class Mapper {
     const order = items.map((s, i) => ({ s, i })).sort((a, b) => a.s.start - b.s.start || a.s.end - b.s.end || a.i - b.i);
     for (const { s, i } of order) {
       this.begin(i);
+      if (!inRange(s.start) || !inRange(s.end)) {
+        this.note(this.result.rejected, "a span whose start or end no calendar holds");
+        continue;
+      }
       const exec = execOf(s);
       const parent = roleOf(s.parentSpanId);
       const role = roleOf(s.spanId)!;
-      this.span(s, exec, parent, role);
+      this.item(() => this.span(s, exec, parent, role));
       memory.setSpan(s.spanId, role);
       memory.setTrace(s.traceId, exec);
       if (s.parentSpanId && !parent) memory.addOrphan(s.parentSpanId, s);

@@ -89,16 +89,20 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null
   });
 }
 
-/** How long a request waits for another writer before it is answered 503. */
-const BUSY_WAIT_MS = 1000;
+/**
+ * How long a request may wait for the write lock before it is answered 503 (retry): the wait
+ * blocks the process's one thread, the WebSocket stream and every other request with it, so it
+ * is one short try. Another obs writes a whole step (up to 50,000 events) in one transaction;
+ * exporters retry with backoff, as the OTLP spec has them do.
+ */
+const BUSY_TRY_MS = 25;
 
 /** Folds a request's events through ingest's fold, in one transaction; returns which events it refused. */
 function foldEvents(db: DB, prices: PriceTable, events: Record<string, unknown>[]): { refused: Set<number>; reasons: Map<string, number> } {
   const refused = new Set<number>();
   const reasons = new Map<string, number>();
   if (!events.length) return { refused, reasons };
-  // A request is answered before the exporter times out: a short wait for another writer, then 503 (retry).
-  const run = new IngestRun(db, { skipInvalid: true, prices, waitMs: BUSY_WAIT_MS, doing: "obs serve (OTLP receiver)", dbPath: db.name });
+  const run = new IngestRun(db, { skipInvalid: true, prices, waitMs: 0, attemptMs: BUSY_TRY_MS, doing: "obs serve (OTLP receiver)", dbPath: db.name });
   for (const b of run.foldRecorded("otlp/http", events.map((e) => JSON.stringify(e)))) {
     refused.add(b.line - 1);
     reasons.set(b.reason, (reasons.get(b.reason) ?? 0) + 1);
@@ -201,8 +205,11 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<Receiver
     return reply(res, 200, "protobuf", Buffer.from(type.encode(partial).finish()));
   };
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((e: Error) => {
+  // Request timeouts are checked every 5 s (Node's default, 30 s, let a stalled body hang on for a minute).
+  const server = http.createServer({ connectionsCheckingInterval: 5_000 }, (req, res) => {
+    handle(req, res).catch((e: Error & { code?: string }) => {
+      // A client that went away mid-request is no fault of obs's: nothing to answer, nothing to say.
+      if (e.message === "aborted" || e.code === "ECONNRESET" || e.code === "ECONNABORTED") return res.destroy();
       opts.log?.(`OTLP receiver: internal error on ${req.url}: ${e.stack ?? e.message}`);
       if (!res.headersSent) fail(res, 500, `obs could not store this request: ${e.message}`);
       else res.destroy();
