@@ -334,3 +334,29 @@ test("while another writer holds the database the receiver answers 503 at once, 
   assert.equal(again.status, 200, again.body.toString());
   assert.equal(one(db, "SELECT COUNT(*) AS n FROM tasks WHERE execution_id = 'busy'")!.n, 1);
 });
+
+test("a request body that trickles in is answered 408 when its time is up and its connection closed; the receiver goes on", async (t) => {
+  const { startOtlpReceiver } = await import("../src/otlp/receiver.js");
+  const net = await import("node:net");
+  const receiver = await startOtlpReceiver({ dbPath: tmpDb(), host: "127.0.0.1", port: 0, bodyTimeoutMs: 800 });
+  t.after(() => receiver.close());
+  const u = new URL(receiver.url);
+  const started = Date.now();
+  const answer = await new Promise<{ head: string; closed: boolean }>((resolve) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let head = "";
+    s.write(`POST /v1/logs HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`);
+    const drip = setInterval(() => s.writable && s.write("{"), 100);
+    s.on("data", (d) => (head += d.toString()));
+    s.on("close", () => {
+      clearInterval(drip);
+      resolve({ head, closed: true });
+    });
+    s.on("error", () => undefined);
+  });
+  assert.match(answer.head, /^HTTP\/1\.1 408 /);
+  assert.match(answer.head, /did not arrive within 1 s/);
+  assert.ok(Date.now() - started < 10_000, `closed after ${Date.now() - started} ms`);
+  const ok = await post(`${receiver.url}/v1/logs`, JSON.stringify(claudeLogs([{ at: "2026-03-02T10:00:00.000Z", name: "user_prompt", a: { "session.id": "after", "prompt.id": "p", "event.sequence": 1 } }])), JSON_TYPE);
+  assert.equal(ok.status, 200);
+});

@@ -29,6 +29,8 @@ export interface ReceiverOptions {
   allowOrigins?: readonly string[];
   prices?: PriceTable;
   log?: (line: string) => void;
+  /** How long a request body may take to arrive (default 30 s). */
+  bodyTimeoutMs?: number;
 }
 
 export interface Receiver {
@@ -42,7 +44,7 @@ export const DEFAULT_MAX_BODY = 20 * 1024 * 1024;
 const SIGNALS: Record<string, Signal> = { "/v1/logs": "logs", "/v1/traces": "traces", "/v1/metrics": "metrics" };
 const REJECTED_FIELD: Record<Signal, string> = { logs: "rejectedLogRecords", traces: "rejectedSpans", metrics: "rejectedDataPoints" };
 
-const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 413: 8, 415: 3, 500: 13, 503: 14 };
+const GRPC_CODE: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 408: 4, 413: 8, 415: 3, 500: 13, 503: 14 };
 
 type Encoding = "json" | "protobuf";
 
@@ -65,12 +67,19 @@ function fail(res: http.ServerResponse, status: number, message: string, encodin
   reply(res, status, encoding, body, extra);
 }
 
+/** A request body still arriving after this long is refused (a client trickling bytes holds a socket and memory). */
+const BODY_TIMEOUT_MS = 30_000;
+
+class BodyTimeout extends Error {}
+
 /** Reads a body up to `max` bytes; null when it is longer (the rest is not read). */
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | null> {
+function readBody(req: http.IncomingMessage, max: number, timeoutMs = BODY_TIMEOUT_MS): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    const timer = setTimeout(() => reject(new BodyTimeout()), timeoutMs);
+    req.once("close", () => clearTimeout(timer));
     req.on("data", (c: Buffer) => {
       if (over) return;
       size += c.length;
@@ -155,7 +164,15 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<Receiver
       req.resume();
       return fail(res, 413, tooBig, encoding);
     }
-    const raw = await readBody(req, maxBody);
+    let raw: Buffer | null;
+    try {
+      raw = await readBody(req, maxBody, opts.bodyTimeoutMs);
+    } catch (e) {
+      if (!(e instanceof BodyTimeout)) throw e;
+      // Answered, then the connection closed: the rest of the body is not waited for.
+      res.once("finish", () => req.socket.destroy());
+      return fail(res, 408, `the request body did not arrive within ${((opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS) / 1000).toFixed(0)} s`, encoding, { connection: "close" });
+    }
     if (raw === null) return fail(res, 413, tooBig, encoding);
     let result: MapResult;
     try {
