@@ -25,15 +25,6 @@ export const FORMATS_READ = `obs event streams, ${ADAPTERS.map((a) => a.describe
  * that is no trace store, or lines of a kind obs does not know). An empty file is obs's stream,
  * with nothing in it yet.
  */
-/** The format obs would find a file to be, or null when it finds none or cannot read it. */
-function identifyQuietly(file: string): Format | null {
-  try {
-    return identify(file).format;
-  } catch {
-    return null;
-  }
-}
-
 export function identify(file: string, bytes?: Buffer): { format: Format | null; head: Head } {
   const buf = bytes ? bytes.subarray(0, headLength(bytes)) : readFileHead(file);
   const head = readHead(file, buf);
@@ -42,6 +33,15 @@ export function identify(file: string, bytes?: Buffer): { format: Format | null;
   const adapter = ADAPTERS.find((a) => a.detect(head));
   if (adapter) return { format: adapter.format, head };
   return { format: buf.toString("utf8", 0, Math.min(buf.length, 4096)).trim() === "" && !head.array ? "obs" : null, head };
+}
+
+/** The format obs would find a file to be, or null when it finds none or cannot read it. */
+function identifyQuietly(file: string): Format | null {
+  try {
+    return identify(file).format;
+  } catch {
+    return null;
+  }
 }
 
 export function detectFormat(file: string): Format | null {
