@@ -39,22 +39,27 @@ export function oneLine(text: string, max = SUMMARY_MAX): string {
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
 }
 
-/** The part of a tool's input a person recognises it by: the command, the file, the pattern. */
-export function summariseInput(input: unknown): string {
+/**
+ * The part of a tool's input a person recognises it by — the command, the file, the pattern —
+ * before it is made one line (the producers make it one line their own way).
+ */
+export function inputPart(input: unknown): string {
   if (input === null || input === undefined) return "";
-  if (typeof input === "string") return oneLine(input);
+  if (typeof input === "string") return input;
   if (typeof input === "object" && !Array.isArray(input)) {
     const o = input as Record<string, unknown>;
     // The pattern before the path: for Grep and Glob the path is only where they looked.
     for (const key of ["command", "file_path", "notebook_path", "pattern", "path", "url", "query", "description", "prompt"]) {
       const v = o[key];
-      if (typeof v === "string" && v !== "") {
-        const extra = key === "pattern" && typeof o.path === "string" ? ` in ${o.path}` : "";
-        return oneLine(v + extra);
-      }
+      if (typeof v === "string" && v !== "") return key === "pattern" && typeof o.path === "string" ? `${v} in ${o.path}` : v;
     }
   }
-  return oneLine(JSON.stringify(input));
+  return JSON.stringify(input);
+}
+
+/** A tool's input as its one-line summary. */
+export function summariseInput(input: unknown): string {
+  return oneLine(inputPart(input));
 }
 
 export function summariseOutput(output: unknown): string {

@@ -232,7 +232,7 @@ export async function startOtlpReceiver(opts: ReceiverOptions): Promise<Receiver
       else res.destroy();
     });
   });
-  // Exporters keep their connection; a request body that stalls is not waited for forever.
+  // Headers that never finish are Node's to time out; a body that stalls is readBody's (408).
   server.requestTimeout = 30_000;
   try {
     await new Promise<void>((resolve, reject) => {

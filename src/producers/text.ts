@@ -1,4 +1,4 @@
-import { toolCategory } from "../ingest/shape.js";
+import { inputPart, toolCategory } from "../ingest/shape.js";
 
 /**
  * How the producers turn what an agent hands them into the one-line summaries and JSON values
@@ -30,23 +30,9 @@ export function oneLine(text: string, max = SUMMARY_MAX): string {
   return flat.slice(0, cut) + "…";
 }
 
-const INPUT_KEYS = ["command", "file_path", "notebook_path", "pattern", "path", "url", "query", "description", "prompt"];
-
-/** The part of a tool's input a person recognises it by: the command, the file, the pattern. */
+/** The part of a tool's input a person recognises it by, chosen as ingest chooses it. */
 export function summariseInput(input: unknown): string {
-  if (input === null || input === undefined) return "";
-  if (typeof input === "string") return oneLine(input);
-  if (typeof input === "object" && !Array.isArray(input)) {
-    const o = input as Record<string, unknown>;
-    for (const key of INPUT_KEYS) {
-      const v = o[key];
-      if (typeof v === "string" && v !== "") {
-        const extra = key === "pattern" && typeof o.path === "string" ? ` in ${o.path}` : "";
-        return oneLine(v + extra);
-      }
-    }
-  }
-  return oneLine(JSON.stringify(input));
+  return oneLine(inputPart(input));
 }
 
 /** The text of a tool result's content: a string, or the text blocks of a content list. */
