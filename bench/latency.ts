@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { openWritable } from "../src/db/open.js";
+import { openWritable } from "../src/db/write.js";
 
 const SAMPLES = 300;
 

@@ -6,7 +6,8 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { run } from "../src/cli.js";
 import type { IO } from "../src/io.js";
-import { openReadOnly, openWritable, type DB } from "../src/db/open.js";
+import { openReadOnly, type DB } from "../src/db/open.js";
+import { openWritable } from "../src/db/write.js";
 
 /** The repository root (tests run from dist/test/). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

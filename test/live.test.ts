@@ -10,7 +10,7 @@ import { ChangeFeed } from "../src/live/feed.js";
 import type { StreamEvent } from "../src/live/events.js";
 import { TailView, type TailViewProps } from "../src/live/view.js";
 import { serve } from "../src/live/serve.js";
-import { openWritable } from "../src/db/open.js";
+import { openWritable } from "../src/db/write.js";
 import { BIN, cli, ROOT, tmpDir, writeJsonl } from "./helpers.js";
 import { at, cleanRun, dbWith, line } from "./query-helpers.js";
 

@@ -84,3 +84,21 @@ test("the CLI does not load the library entry (nor, through it, the producers or
   assert.equal(pkg.exports["."].types, "./dist/src/index.d.ts");
   assert.ok(fs.existsSync(path.join(ROOT, pkg.exports["."].types)), "npm run build writes the declarations");
 });
+
+test("reading a database loads neither the migrations nor the driver through ESM: obs ls loads what it reads with", () => {
+  const dir = tmpDir("obs-loads-");
+  const db = path.join(dir, "demo.db");
+  assert.equal(spawnSync(process.execPath, [path.join(ROOT, "bin", "obs.js"), "demo", "--db", db], { encoding: "utf8" }).status, 0);
+  // A loader hook sees every module the ESM loader loads, and how (CommonJS through ESM is lexed for its exports first).
+  const hook = `data:text/javascript,${encodeURIComponent(
+    `import { register } from "node:module"; register("data:text/javascript," + encodeURIComponent("export async function load(u, c, n) { const r = await n(u, c); process.stderr.write('LOAD ' + r.format + ' ' + u + '\\\\n'); return r; }"));`,
+  )}`;
+  const r = spawnSync(process.execPath, ["--import", hook, path.join(ROOT, "bin", "obs.js"), "ls", "--db", db], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /exec-103/);
+  const loaded = [...r.stderr.matchAll(/^LOAD (\S+) (\S+)$/gm)].map((m) => ({ format: m[1]!, url: m[2]! }));
+  const dist = loaded.filter((l) => l.url.includes("/dist/src/")).map((l) => l.url.replace(/^.*\/dist\/src\//, ""));
+  assert.ok(dist.includes("db/open.js") && dist.includes("commands/ls.js"), dist.join(" "));
+  for (const never of ["db/migrations.js", "db/write.js", "db/search.js", "db/register.js", "ingest/ingest.js"]) assert.ok(!dist.includes(never), `obs ls loaded ${never}`);
+  assert.deepEqual(loaded.filter((l) => l.format === "commonjs").map((l) => l.url), [], "CommonJS packages are required, not imported");
+});

@@ -1,7 +1,8 @@
 import Database from "better-sqlite3";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openReadOnly, openWritable } from "../src/db/open.js";
+import { openReadOnly } from "../src/db/open.js";
+import { openWritable } from "../src/db/write.js";
 import { QUERIES } from "../src/queries/index.js";
 import { V001, V002, V003, V004, V005, V006, V007 } from "../src/queries/validation.js";
 import { at, cleanRun, dbWith, line, rows } from "./query-helpers.js";

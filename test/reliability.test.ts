@@ -249,7 +249,7 @@ test("errors a user can act on: a directory as --db, a path that does not exist,
 
 test("validate --all, one pass per check, finds in every execution exactly what validating it alone finds", async () => {
   const { generateDemo } = await import("../src/demo/generate.js");
-  const { openWritable } = await import("../src/db/open.js");
+  const { openWritable } = await import("../src/db/write.js");
   const dir = tmpDir();
   const db = path.join(dir, "obs.db");
   const runs = generateDemo({ runs: 4, firstRun: 500 });

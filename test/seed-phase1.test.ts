@@ -13,7 +13,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import ts from "typescript";
-import { openWritable } from "../src/db/open.js";
+import { openWritable } from "../src/db/write.js";
 import { V007 } from "../src/queries/validation.js";
 import { cli, ROOT, tmpDir } from "./helpers.js";
 import { rows } from "./query-helpers.js";

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { openWritable, resolveDbPath } from "../db/open.js";
+import { resolveDbPath } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
 import { expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";

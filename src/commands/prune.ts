@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
-import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
+import { openReadOnly, resolveDbPath } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { BUDGET_FIELDS, getBudget, setBudgetLimit } from "../db/budget.js";
 import { getRetentionDays, planPrune, prune, setRetentionDays } from "../db/retention.js";
 import { EXIT_OK, UserError } from "../errors.js";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
+import { openReadOnly, resolveDbPath } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { reindexSearch, SEARCH_KINDS } from "../db/search.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { openReadOnly, openWritable, resolveDbPath } from "../db/open.js";
+import { openReadOnly, resolveDbPath } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
 import { parseOrigin } from "../live/origin.js";

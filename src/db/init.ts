@@ -3,7 +3,8 @@ import nodePath from "node:path";
 import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
-import { migrate, openWritable, schemaVersion, writeRefused, type DB } from "./open.js";
+import { schemaVersion, type DB } from "./open.js";
+import { migrate, openWritable, writeRefused } from "./write.js";
 
 /**
  * `obs init`: a database with the whole schema, made or brought up to date on purpose rather

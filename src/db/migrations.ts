@@ -1,6 +1,7 @@
 import type { Database } from "better-sqlite3";
 import { createRegisterTriggers, REGISTERED_SOURCE } from "./register.js";
 import { createSearchIndex, fillSearchIndex } from "./search.js";
+import { SCHEMA_VERSION } from "./version.js";
 
 /**
  * The schema, as an ordered list of migrations. A database records the last one applied in
@@ -449,4 +450,5 @@ const m6: Migration = {
 };
 
 export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5, m6];
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export { SCHEMA_VERSION };
+if (MIGRATIONS[MIGRATIONS.length - 1]!.version !== SCHEMA_VERSION) throw new Error("db/version.ts must name the last migration's version");

@@ -1,20 +1,28 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import nodePath from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import type { Database as DB } from "better-sqlite3";
 import { UserError } from "../errors.js";
-import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
+import { SCHEMA_VERSION } from "./version.js";
 
 export type { DB };
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The driver, as the CommonJS package it is: imported through ESM, Node lexes its source for
+ * named exports first, a few ms of every command that opens a database.
+ */
+export const Database = require("better-sqlite3") as typeof BetterSqlite3;
 
 /**
  * The driver's compiled addon, named outright where npm built it: otherwise the driver looks
  * for it through a dozen places on every run (its `bindings` helper), a few ms of each command.
  */
-const ADDON = (() => {
+export const ADDON = (() => {
   try {
-    const p = createRequire(import.meta.url).resolve("better-sqlite3/build/Release/better_sqlite3.node");
+    const p = require.resolve("better-sqlite3/build/Release/better_sqlite3.node");
     return fs.existsSync(p) ? { nativeBinding: p } : {};
   } catch {
     return {};
@@ -26,7 +34,7 @@ const ADDON = (() => {
 process.env.SQLITE_USE_URI = "1";
 
 /** A path as SQLite should take it: one a user gave is a file name, never a URI. */
-function fileName(path: string): string {
+export function fileName(path: string): string {
   return path.startsWith("file:") ? `./${path}` : path;
 }
 
@@ -48,7 +56,7 @@ export function schemaVersion(db: DB): number {
   return row ? Number(row.value) : 0;
 }
 
-function refuseNewer(db: DB, path: string): void {
+export function refuseNewer(db: DB, path: string): void {
   const v = schemaVersion(db);
   if (v > SCHEMA_VERSION) {
     db.close();
@@ -174,7 +182,7 @@ export function readsSnapshot(db: DB): boolean {
 }
 
 /** A --db that names a directory is a mistake to say as such (SQLite calls it a disk I/O error). */
-function refuseDirectory(path: string): void {
+export function refuseDirectory(path: string): void {
   if (fs.statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UserError(`${path} is a directory; --db names a database file`, [`e.g. --db ${nodePath.join(path, "obs.db")}`]);
   }
@@ -215,82 +223,4 @@ export function openReadOnly(path: string): DB {
   }
   refuseNewer(db, path);
   return db;
-}
-
-/** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
-/**
- * A write SQLite refused because the file or its directory may not be written (SQLite writes the
- * -wal and -shm beside the file), said as the user can act on it; null for any other error.
- */
-export function writeRefused(path: string, e: unknown): UserError | null {
-  const code = (e as { code?: string }).code ?? "";
-  if (!code.startsWith("SQLITE_READONLY") && code !== "SQLITE_CANTOPEN" && code !== "SQLITE_PERM") return null;
-  const dir = nodePath.dirname(nodePath.resolve(path));
-  const what = code === "SQLITE_READONLY_DIRECTORY" || !fs.existsSync(path) ? `the directory ${dir} is read-only to obs` : `${path} or its directory ${dir} is read-only to obs`;
-  return new UserError(`cannot write ${path}: ${what} (SQLite writes the file and its -wal and -shm beside it)`, [
-    "choose a --db where you may write, or make the file and its directory writable",
-  ]);
-}
-
-export function openWritable(path: string): DB {
-  refuseDirectory(path);
-  const dir = nodePath.dirname(nodePath.resolve(path));
-  if (!fs.existsSync(dir)) throw new UserError(`cannot create the database ${path}: no directory ${dir}`, ["create the directory first, or choose another --db"]);
-  let db: DB | undefined;
-  try {
-    db = new Database(fileName(path), ADDON);
-    db.pragma("busy_timeout = 5000");
-    // better-sqlite3 enforces foreign keys by default; obs must store dangling references as
-    // they came (schema.md) and report them with V002/V007, so they are declared, not enforced.
-    db.pragma("foreign_keys = OFF");
-    // Before anything is set on the file: one from a newer obs is refused untouched.
-    refuseNewer(db, path);
-    // Larger pages make bulk ingest measurably faster (fewer B-tree splits across the 37
-    // indexes); it only takes effect on a new, empty file.
-    db.pragma("page_size = 16384");
-    db.pragma("journal_mode = WAL");
-  } catch (e) {
-    if (db?.open) db.close();
-    const err = e as { code?: string; message: string };
-    if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
-    throw writeRefused(path, e) ?? e;
-  }
-  try {
-    // WAL makes NORMAL durable against application crashes, which is what a kill mid-ingest is.
-    db.pragma("synchronous = NORMAL");
-    db.pragma("cache_size = -65536");
-    db.pragma("temp_store = MEMORY");
-    migrate(db);
-    return db;
-  } catch (e) {
-    if (db.open) db.close();
-    throw writeRefused(path, e) ?? e;
-  }
-}
-
-/**
- * Applies every migration newer than the file's version, each in its own transaction. Two obs
- * processes may open a new file at once: each migration takes the write lock first (IMMEDIATE,
- * so the busy timeout applies) and looks at the version again under it, so the second one
- * waits and then finds nothing left to do.
- */
-export function migrate(db: DB): number[] {
-  // Up to date, as a file is nearly always: no write lock, so opening never waits for a writer.
-  if (schemaVersion(db) >= MIGRATIONS[MIGRATIONS.length - 1]!.version) return [];
-  db.transaction(() => db.exec(`CREATE TABLE IF NOT EXISTS obs_meta (key TEXT PRIMARY KEY, value TEXT)`)).immediate();
-  const applied: number[] = [];
-  for (const m of MIGRATIONS) {
-    if (m.version <= schemaVersion(db)) continue;
-    const ran = db.transaction(() => {
-      if (m.version <= schemaVersion(db)) return false;
-      m.up(db);
-      db.prepare(
-        `INSERT INTO obs_meta (key, value) VALUES ('schema_version', ?)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
-      ).run(String(m.version));
-      return true;
-    }).immediate();
-    if (ran) applied.push(m.version);
-  }
-  return applied;
 }

@@ -1,6 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { openWritable, type DB } from "../db/open.js";
+import { type DB } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { IngestRun } from "../ingest/ingest.js";
 import { refusal } from "../live/origin.js";
 import { PRICES, type PriceTable } from "../pricing.js";

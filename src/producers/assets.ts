@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { SCHEMA_VERSION } from "../db/migrations.js";
-import { openWritable, type DB } from "../db/open.js";
+import { type DB } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { QUERIES } from "../queries/index.js";
 import type { Query } from "../queries/types.js";
 

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { openWritable, type DB } from "../db/open.js";
+import { type DB } from "../db/open.js";
+import { openWritable } from "../db/write.js";
 import { UserError } from "../errors.js";
 import { jsonable } from "./text.js";
 
