@@ -81,6 +81,25 @@ test("obs ingest without a source on a machine with no agent's records says wher
   assert.match(follow.stderr, /nothing to follow/);
 });
 
+test("obs ingest without a source where the places are there but hold no records yet: exit 0, and --json still prints its statistics", async () => {
+  const home = tmpDir("obs-fresh-");
+  fs.mkdirSync(path.join(home, ".claude", "projects"), { recursive: true });
+  const db = path.join(home, "obs.db");
+  const r = await cli(["ingest", "--db", db], { env: { HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /reading Claude Code sessions in .*\.claude\/projects \(0 files\)/);
+  assert.match(r.stderr, /^obs: no records in them yet$/m);
+  const j = await cli(["ingest", "--json", "--db", db], { env: { HOME: home } });
+  assert.equal(j.code, 0, j.stderr);
+  const stats = JSON.parse(j.stdout);
+  assert.equal(stats.sources, 0);
+  assert.equal(stats.events, 0);
+  assert.deepEqual(stats.sources_detail, []);
+  assert.deepEqual(stats.failed_sources, []);
+  assert.ok(!fs.existsSync(db), "nothing read, nothing made");
+});
+
 test("obs ingest --follow without a source follows every place: a rollout as it grows, a recording that appears", async (t) => {
   const home = machine();
   const db = path.join(tmpDir(), "obs.db");

@@ -1,17 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
 import { ingestSummaryLine, progressBar } from "../render/ingest.js";
-import { withCommon, type App, type CommonOpts } from "./common.js";
+import { Option, withCommon, type App, type CommonOpts } from "./common.js";
 import { parseDuration } from "./context.js";
 
 export interface IngestOpts extends CommonOpts {
@@ -96,7 +96,9 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
     // None of the places there: nothing was read, as when a named source does not exist (exit 2).
     if (!found.length) throw new UserError("nothing to ingest", ["name a file or directory: obs ingest <source…>"]);
     if (!files.length) {
-      if (found.length) io.err("obs: no records in them yet\n");
+      io.err("obs: no records in them yet\n");
+      // Nothing read is still an answer: --json says so as every ingest does, with 0 sources.
+      if (opts.json) reportIngest(emptyStats(), opts, io);
       return EXIT_OK;
     }
   }

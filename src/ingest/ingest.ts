@@ -386,11 +386,16 @@ class SourceFold {
   }
 }
 
-export class IngestRun {
-  readonly stats: IngestStats = {
+/** The statistics of an ingest that has read nothing yet. */
+export function emptyStats(): IngestStats {
+  return {
     sources: 0, lines: 0, events: 0, skipped: 0, by_kind: {}, rejected: 0, bad_lines: [], failed_sources: [],
     seconds: 0, lines_per_second: 0, results: [],
   };
+}
+
+export class IngestRun {
+  readonly stats: IngestStats = emptyStats();
   private readonly started = process.hrtime.bigint();
   /** *.json files a directory walk found that are no record obs reads. */
   readonly passedOver: string[] = [];
