@@ -13,11 +13,23 @@ test("A001 sums up an execution", async () => {
     execution_id: "exec-clean", task_list_id: "tl-clean", status: "completed", started_at: at(0), completed_at: at(24), duration_ms: 24_000,
     tasks: 2, tasks_completed: 2, tasks_failed: 0, tool_calls: 2, errors: 0, blocked: 0, assertions: 1, pass_rate: 1, skills: 1, agents: 2,
     waves: 1, input_tokens: 1000, output_tokens: 200, cache_read_tokens: null, cache_write_tokens: null, cache_write_1h_tokens: null,
-    reasoning_tokens: null, cost_usd: 0.006, model_calls: 1, model_calls_unpriced: 0,
+    reasoning_tokens: null, total_tokens: 1200, cost_usd: 0.006, model_calls: 1, model_calls_unpriced: 0,
     // A run of its own: it carries nothing of another's record.
     replayed_model_calls: 0, replayed_input_tokens: null, replayed_output_tokens: null, replayed_cache_read_tokens: null,
     replayed_cache_write_tokens: null, replayed_cache_write_1h_tokens: null, replayed_cost_usd: null, replayed_tool_calls: 0, replayed_entries: 0,
   }]);
+});
+
+test("A001's total_tokens is every kind of token the run's own calls used, and null when no call said any", async () => {
+  const db = await dbWith([
+    E(0, "execution:status", { status: "running" }),
+    E(1, "llm:call", { call_id: "c1", model: "m", input_tokens: 10, output_tokens: 5, cache_read_tokens: 1000, cache_write_tokens: 200 }),
+    E(2, "llm:call", { call_id: "c2", model: "m", input_tokens: 0, output_tokens: 0, cache_write_1h_tokens: 40 }),
+  ]);
+  // 10 + 5 + 1000 + 200 + 40, worked out by hand: cache writes of both kinds count.
+  assert.equal(rows(db, A001, { execution_id: "e" })[0]!.total_tokens, 1255);
+  const none = await dbWith([E(0, "execution:status", { status: "running" })]);
+  assert.equal(rows(none, A001, { execution_id: "e" })[0]!.total_tokens, null);
 });
 
 test("A002 groups tasks by status with share and mean time", async () => {

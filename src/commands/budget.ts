@@ -95,7 +95,7 @@ export function checkBudget(budget: Budget, a: A001Row | undefined, loops: D007R
       // A cost that leaves out calls of unknown price is a lower bound: within the limit cannot be known.
       if (a.model_calls_unpriced) note = `${fmtInt(a.model_calls_unpriced)} model call${a.model_calls_unpriced === 1 ? "" : "s"} of unknown price`;
     } else if (l.what === "tokens") {
-      value = (a.input_tokens ?? 0) + (a.output_tokens ?? 0) + (a.cache_read_tokens ?? 0) + (a.cache_write_tokens ?? 0) + (a.cache_write_1h_tokens ?? 0);
+      value = a.total_tokens ?? 0;
     } else if (l.what === "duration") {
       value = a.duration_ms;
       if (value === null) note = "the run has no start or end time";

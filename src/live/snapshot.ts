@@ -47,8 +47,7 @@ export function readSnapshot(db: DB, executionId: string | undefined, now: strin
         elapsedMs: over ? a.duration_ms : a.started_at ? Date.parse(now) - Date.parse(a.started_at) : null,
         toolCalls: a.tool_calls, errors: a.errors, passRate: a.pass_rate,
         // Every kind of token, as obs ls's TOKENS (ALL) counts them: cache reads and writes are most of an agent's.
-        tokens: a.input_tokens === null ? null
-          : (a.input_tokens ?? 0) + (a.output_tokens ?? 0) + (a.cache_read_tokens ?? 0) + (a.cache_write_tokens ?? 0) + (a.cache_write_1h_tokens ?? 0),
+        tokens: a.total_tokens,
         costUsd: a.cost_usd,
       }
     : empty;

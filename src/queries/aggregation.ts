@@ -1,4 +1,4 @@
-import { errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs, OWN_SPEND, REPLAY_OPTIONAL } from "./fragments.js";
+import { allTokens, errorCount, ERRORS_CTE, ERRORS_NEEDS, MS, needs, OWN_SPEND, REPLAY_OPTIONAL } from "./fragments.js";
 import type { Query } from "./types.js";
 
 /**
@@ -12,6 +12,8 @@ export interface A001Row {
   assertions: number; pass_rate: number | null; skills: number; agents: number; waves: number;
   input_tokens: number | null; output_tokens: number | null; cache_read_tokens: number | null; cache_write_tokens: number | null;
   cache_write_1h_tokens: number | null; reasoning_tokens: number | null;
+  /** Input, output, cache reads and writes together (reasoning tokens are part of output); null when none is known. */
+  total_tokens: number | null;
   cost_usd: number | null; model_calls: number; model_calls_unpriced: number;
   /** What the execution carries of another's record (a resumed, forked or copied session): shown, never counted above. */
   replayed_model_calls: number; replayed_input_tokens: number | null; replayed_output_tokens: number | null;
@@ -77,7 +79,7 @@ export const A001: Query<A001Row> = {
            (SELECT COUNT(*) FROM build_agent_instances WHERE execution_id = @execution_id)          AS agents,
            (SELECT COUNT(*) FROM parallel_execution_waves WHERE execution_run_id = @execution_id)   AS waves,
            llm.input_tokens, llm.output_tokens, llm.cache_read_tokens, llm.cache_write_tokens,
-           llm.cache_write_1h_tokens, llm.reasoning_tokens,
+           llm.cache_write_1h_tokens, llm.reasoning_tokens, ${allTokens("llm")} AS total_tokens,
            llm.cost_usd, llm.model_calls, llm.model_calls_unpriced,
            llm.replayed_model_calls, llm.replayed_input_tokens, llm.replayed_output_tokens,
            llm.replayed_cache_read_tokens, llm.replayed_cache_write_tokens, llm.replayed_cache_write_1h_tokens,

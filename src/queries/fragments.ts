@@ -379,6 +379,16 @@ export const STEP_OPTIONAL: Record<string, string[]> = {
  * cost, leaving out the calls it carries from another execution (replay_of), which are the other
  * execution's to count.
  */
+/**
+ * Every token of a row's model calls — input, output, cache reads and cache writes (5 minutes and
+ * 1 hour) — as `obs ls`'s TOKENS (ALL), the live view's header and a token budget count them;
+ * null when none of them is known. `t` names the row (an aggregate of llm_calls' columns).
+ */
+export const allTokens = (t: string) => {
+  const kinds = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens"].map((c) => `${t}.${c}`);
+  return `CASE WHEN COALESCE(${kinds.join(", ")}) IS NOT NULL THEN ${kinds.map((k) => `COALESCE(${k}, 0)`).join(" + ")} END`;
+};
+
 export const OWN_SPEND = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cost_usd"]
   .map((c) => `SUM(CASE WHEN replay_of IS NULL THEN ${c} END) AS ${c}`)
   .join(",\n             ");

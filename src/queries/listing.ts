@@ -1,4 +1,4 @@
-import { errorCount, MS, needs, OWN_SPEND, PARENT_ENTRY, REF_CTE, REF_NEEDS, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
+import { allTokens, errorCount, MS, needs, OWN_SPEND, PARENT_ENTRY, REF_CTE, REF_NEEDS, REPLAY_OPTIONAL, STEP_COLUMNS, STEP_FROM, STEP_NEEDS, STEP_OPTIONAL, STEPS_CTE } from "./fragments.js";
 import type { I001Row } from "./investigation.js";
 import type { Query } from "./types.js";
 
@@ -103,9 +103,7 @@ export const L001: Query<ExecutionRow> = {
            sp.cache_read_tokens,
            sp.cache_write_tokens,
            sp.cache_write_1h_tokens,
-           CASE WHEN sp.execution_id IS NOT NULL
-                THEN COALESCE(sp.input_tokens, 0) + COALESCE(sp.output_tokens, 0) + COALESCE(sp.cache_read_tokens, 0)
-                   + COALESCE(sp.cache_write_tokens, 0) + COALESCE(sp.cache_write_1h_tokens, 0) END AS total_tokens,
+           ${allTokens("sp")} AS total_tokens,
            sp.cost_usd,
            COALESCE(sp.unpriced_calls, 0)                                              AS unpriced_calls,
            COALESCE(sp.replayed_calls, 0)                                              AS replayed_calls,
