@@ -87,6 +87,26 @@ test("an id-less line read again by any way adds nothing; identical lines are th
   assert.equal(count(db), 5);
 });
 
+test("model calls without an id are known by their line: two alike in time and model are two calls, and a line read again adds none", async () => {
+  const dir = tmpDir();
+  const db = path.join(dir, "obs.db");
+  // Producers that write timestamps to the second: three calls in one second, two of them identical.
+  const call = (input: number, output: number) => line("L1", 4, "llm:call", { model: "claude-sonnet-4-5", input_tokens: input, output_tokens: output });
+  const text = [call(100, 50), call(200, 70), call(100, 50)].map((l) => JSON.stringify(l)).join("\n") + "\n";
+  const file = path.join(dir, "calls.jsonl");
+  fs.writeFileSync(file, text);
+  assert.equal((await cli(["ingest", file, "--db", db])).code, 0);
+  const sums = () => ({ ...one(db, `SELECT COUNT(*) AS n, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM llm_calls WHERE execution_id = 'L1'`) });
+  // 100 + 200 + 100 and 50 + 70 + 50, worked out by hand.
+  assert.deepEqual(sums(), { n: 3, input: 400, output: 170 });
+  // The same text again on stdin, and the file grown by a fourth call identical to the first.
+  await cli(["ingest", "-", "--db", db], { stdin: text });
+  assert.deepEqual(sums(), { n: 3, input: 400, output: 170 });
+  fs.appendFileSync(file, JSON.stringify(call(100, 50)) + "\n");
+  await cli(["ingest", file, "--db", db]);
+  assert.deepEqual(sums(), { n: 4, input: 500, output: 220 });
+});
+
 test("a followed file that grows by a line identical to an earlier one gets a new entry", async (t) => {
   const dir = tmpDir();
   const db = path.join(dir, "obs.db");

@@ -264,6 +264,8 @@ export class Folder {
   addsToKnown = false;
   /** The highest entry rowid before this batch: a row above it was written by this batch. */
   private startRowid: number | null = null;
+  /** The same for model calls: an id-less call is known by its line too (see contentId). */
+  private startLlmRowid: number | null = null;
   private readonly updated: (table: string, id: string) => void;
   private readonly prefix: Prefix | undefined;
   private readonly logEvents: boolean;
@@ -312,6 +314,8 @@ export class Folder {
       maxSeq: p(`SELECT MAX(sequence) AS m FROM transcript_entries WHERE execution_id = ?`),
       seqOf: p(`SELECT sequence FROM transcript_entries WHERE id = ?`),
       entryAt: p(`SELECT rowid AS r, sequence FROM transcript_entries WHERE id = ?`),
+      llmAt: p(`SELECT rowid AS r FROM llm_calls WHERE id = ?`),
+      maxLlmRowid: p(`SELECT MAX(rowid) AS r FROM llm_calls`),
       maxEntryRowid: p(`SELECT MAX(rowid) AS r FROM transcript_entries`),
       register: p(`INSERT OR IGNORE INTO task_list_execution_runs (id, source) VALUES (?, ?)`),
       responseCount: p(`SELECT COUNT(*) AS n FROM llm_calls WHERE response_id = ?`),
@@ -648,13 +652,23 @@ export class Folder {
   private contentEntry(exec: string, line: string): { id: string; sequence: number | null } {
     this.startRowid ??= ((this.s.maxEntryRowid.get() as { r: number | null }).r ?? 0) as number;
     line = line.trim();
-    const base = `${exec}:${contentHash(line)}`;
+    const { id, row } = this.contentId(`${exec}:${contentHash(line)}`, line, this.s.entryAt, this.startRowid);
+    return { id, sequence: (row as { sequence: number } | undefined)?.sequence ?? null };
+  }
+
+  /**
+   * The id a row its producer gave no id is known by: `base` (its execution and its line's
+   * hash), then `base:k` for the k-th identical line, so a line read again is the same row and a
+   * line repeated is another. `at` finds a row by id (its rowid as r); rows above `start` were
+   * written by this batch.
+   */
+  private contentId(base: string, line: string, at: Tracked, start: number): { id: string; row: { r: number } | undefined } {
     for (let k = 1; ; k++) {
       const id = k === 1 ? base : `${base}:${k}`;
-      const row = this.s.entryAt.get(id) as { r: number; sequence: number } | undefined;
-      if (!row) return { id, sequence: null };
+      const row = at.get(id) as { r: number } | undefined;
+      if (!row) return { id, row };
       // Written by this batch: an earlier identical line of this read, so this one is the next.
-      if (row.r > this.startRowid) continue;
+      if (row.r > start) continue;
       // Written before: this line read again — unless the part of the source read before
       // holds identical lines, which own the first occurrence numbers.
       if (this.prefix) {
@@ -665,8 +679,15 @@ export class Folder {
           continue;
         }
       }
-      return { id, sequence: row.sequence };
+      return { id, row };
     }
+  }
+
+  /** A model call without an id is known by its line, as an id-less entry is: two calls alike in time and model are two calls. */
+  private contentLlmId(exec: string): string {
+    this.startLlmRowid ??= ((this.s.maxLlmRowid.get() as { r: number | null }).r ?? 0) as number;
+    const line = this.line.trim();
+    return this.contentId(`${exec}:llm:${contentHash(line)}`, line, this.s.llmAt, this.startLlmRowid).id;
   }
 
   private nextSequence(executionId: string): number {
@@ -983,7 +1004,7 @@ export class Folder {
         const start = duration !== null ? new Date(Date.parse(e.timestamp) - duration).toISOString() : e.timestamp;
         this.s.llm.run({
           ...ctx,
-          id: str(e.id) ?? `${e.execution_id}:llm:${e.timestamp}:${str(e.instance_id) ?? ""}:${e.model as string}`,
+          id: str(e.id) ?? this.contentLlmId(e.execution_id),
           instance_id: str(e.instance_id),
           transcript_entry_id: str(e.transcript_entry_id),
           model: e.model,
