@@ -374,26 +374,41 @@ test("claude -p stream-json without any timestamp, cut short, failed, with a per
   assert.equal(one(cut, `SELECT status FROM tasks`)?.status, "failed");
 });
 
-test("a file read with the wrong --format is said to be so, and read again as what it is: it is not kept out for good", async () => {
+test("a file read with the wrong --format is a failed source that names the format it is, leaves nothing (no made-up run), and is read right after", async () => {
   const db = tmpDb();
   const file = path.join(FIX, "claude-code", "marot-spotter", "short.jsonl");
   const wrong = await cli(["ingest", file, "--format", "codex", "--db", db]);
-  assert.equal(wrong.code, 0, wrong.stderr);
-  assert.match(wrong.stderr, /short\.jsonl: read as codex \(--format\), none of its 15 lines is a record of that format; obs reads it as claude-code without --format/);
+  assert.equal(wrong.code, 2, wrong.stderr);
+  assert.match(wrong.stderr, /short\.jsonl: nothing written: read as codex \(--format\), none of its 15 lines is a record of that format; obs reads it as claude-code without --format/);
   assert.equal(one(db, "SELECT COUNT(*) AS n FROM task_list_execution_runs")!.n, 0);
   const right = await cli(["ingest", file, "--db", db]);
   assert.equal(right.code, 0, right.stderr);
-  assert.match(right.stderr, /read before as codex; reading it again as claude-code/);
   assert.deepEqual(all(db, "SELECT id FROM task_list_execution_runs").map((r) => r.id), ["55604662-cf2a-4331-851a-ec234028f8ca"]);
   const again = await cli(["ingest", file, "--db", db]);
   assert.match(again.stderr, /1 already up to date/);
-  // An obs stream once forced through an adapter is read as the stream it is, from its start.
+  // An obs stream forced through an adapter that would name a session of its own for it: no
+  // such run is left behind, whichever adapter; read as what it is, it is the stream's run.
   const stream = writeJsonl(path.join(tmpDir(), "run.jsonl"), [
     { kind: "execution:status", execution_id: "exec-f", timestamp: "2026-01-16T09:00:00.000Z", status: "running" },
     { kind: "transcript:entry", execution_id: "exec-f", timestamp: "2026-01-16T09:00:01.000Z", sequence: 1, entry_type: "checkpoint", category: "lifecycle", summary: "one" },
   ]);
-  await cli(["ingest", stream, "--format", "gemini-cli", "--db", db]);
+  for (const format of ["codex", "gemini-stream-json", "gemini-cli", "claude-code", "claude-stream-json"]) {
+    const r = await cli(["ingest", stream, "--format", format, "--db", db]);
+    assert.equal(r.code, 2, `${format}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`run\\.jsonl: nothing written: read as ${format} \\(--format\\), none of its 2 lines is a record of that format; obs reads it as obs's event stream without --format`));
+    assert.doesNotMatch(r.stderr, /no session id/, "the note for a Claude Code file of summaries only is not given for a file of another kind");
+  }
+  assert.deepEqual(all(db, "SELECT id FROM task_list_execution_runs").map((r) => r.id), ["55604662-cf2a-4331-851a-ec234028f8ca"]);
   const back = await cli(["ingest", stream, "--db", db]);
-  assert.match(back.stderr, /read before as gemini-cli; reading it again from the start as obs's event stream/);
+  assert.equal(back.code, 0, back.stderr);
   assert.equal(one(db, "SELECT COUNT(*) AS n FROM transcript_entries WHERE execution_id = 'exec-f'")!.n, 1);
+  // A SQLite format forced on text: each file named, every one of them looked at.
+  const ts = await cli(["ingest", stream, file, "--format", "trace-store", "--db", db]);
+  assert.equal(ts.code, 2, ts.stderr);
+  assert.match(ts.stderr, /run\.jsonl: nothing written: read as trace-store \(--format\), but it is no SQLite database; obs reads it as obs's event stream without --format/);
+  assert.match(ts.stderr, /short\.jsonl: nothing written: read as trace-store \(--format\), but it is no SQLite database; obs reads it as claude-code without --format/);
+  assert.doesNotMatch(ts.stderr, /SQLITE_NOTADB|file is not a database/);
+  // Standard input with the right format forced reads as the file does.
+  const stdin = await cli(["ingest", "-", "--format", "claude-code", "--db", tmpDb()], { stdin: fs.readFileSync(file, "utf8") });
+  assert.equal(stdin.code, 0, stdin.stderr);
 });

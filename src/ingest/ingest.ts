@@ -44,6 +44,16 @@ function identifyQuietly(file: string): Format | null {
   }
 }
 
+/** The format of a file or of bytes read from it (standard input), or null when it cannot be said. */
+function detectQuietly(file: string, bytes?: Buffer): Format | null {
+  if (!bytes) return identifyQuietly(file);
+  try {
+    return identify(file, bytes).format;
+  } catch {
+    return null;
+  }
+}
+
 export function detectFormat(file: string): Format | null {
   return identify(file).format;
 }
@@ -560,10 +570,19 @@ export class IngestRun {
     this.progress(size);
     const events = f.result.events;
     const n = summary.bad.length;
+    // A format forced on a file of another kind: every line passed over, which is not what was
+    // asked for. Nothing could be read, so the source fails and nothing of it is kept (an
+    // adapter may still have named a session for it). A file of that very format whose lines
+    // carry nothing obs uses is not this: detection says so.
+    const seen = this.opts.format && summary.skipped > 0 && summary.skipped + n === summary.lines ? detectQuietly(file, source?.data) : undefined;
+    const wrongFormat = seen !== undefined && seen !== format
+      ? `nothing written: read as ${format} (--format), none of its ${summary.lines} line${summary.lines === 1 ? "" : "s"} is a record of that format` +
+        (seen ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : "")
+      : undefined;
     // Where --skip-invalid would write nothing, the usual advice to pass it is not given.
-    const fail = f.bad.length > 0 && (!this.opts.skipInvalid || events === 0);
-    const reason = !n ? undefined : n === summary.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
-      : events === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined;
+    const fail = wrongFormat !== undefined || (f.bad.length > 0 && (!this.opts.skipInvalid || events === 0));
+    const reason = wrongFormat ?? (!n ? undefined : n === summary.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
+      : events === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined);
     f.setRecord(() =>
       this.putLog.run({
         path: key, format, size, bytes_consumed: size, lines: summary.lines,
@@ -571,13 +590,7 @@ export class IngestRun {
       }));
     const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
     this.stats.skipped += result.written ? summary.skipped : 0;
-    // A format forced on a file of another: every line passed over, which is not what was asked for.
-    if (this.opts.format && events === 0 && summary.lines > 0 && summary.skipped > 0) {
-      const seen = identifyQuietly(file);
-      this.opts.onNote?.(`${file}: read as ${format} (--format), none of its ${summary.lines} line${summary.lines === 1 ? "" : "s"} is a record of that format` +
-        (seen && seen !== format ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : ""));
-    }
-    if (format === "claude-code" && summary.executionId === null && summary.lines > 0) {
+    if (!wrongFormat && format === "claude-code" && summary.executionId === null && summary.lines > 0) {
       this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${summary.lines} line${summary.lines === 1 ? "" : "s"} to`);
     }
   }
@@ -612,6 +625,11 @@ export class IngestRun {
         return;
       }
       return this.unreadable(file, unreadableReason(head));
+    }
+    if (format === "trace-store" && this.opts.format && !isSqlite(identify(file).head.bytes)) {
+      // Forced on a text file: the driver would only say "file is not a database", of no file.
+      const seen = identifyQuietly(file);
+      return this.unreadable(file, `nothing written: read as trace-store (--format), but it is no SQLite database` + (seen ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : ""));
     }
     if (format !== "obs") return this.ingestAdapted(file, format);
     if (found.head ? found.head.array : startsArray(identify(file).head.bytes)) return this.ingestObsArray(file);
