@@ -82,6 +82,33 @@ test("obs init completes a database another producer started with some of obs's 
   assert.ok(one(db, `SELECT 1 AS ok FROM sqlite_master WHERE name = 'wave_statistics'`));
 });
 
+test("every command that writes leaves another program's SQLite database alone, as init does: exit 2, the file unchanged", () => {
+  const dir = tmpDir();
+  const other = path.join(dir, "app.db");
+  const o = new Database(other);
+  o.exec(`CREATE TABLE foo (x); INSERT INTO foo VALUES (1)`);
+  o.close();
+  const bytes = fs.readFileSync(other);
+  const events = path.join(dir, "run.jsonl");
+  fs.writeFileSync(events, JSON.stringify({ kind: "execution:status", execution_id: "e", timestamp: "2026-01-16T09:00:00.000Z", status: "running" }) + "\n");
+  for (const args of [["ingest", events], ["demo"], ["config", "retention", "5"], ["prune", "--older-than", "1d"], ["search", "--reindex"], ["init"]]) {
+    const r = spawnCli([...args, "--db", other]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /app\.db is not an obs database: it is a SQLite database of another program \(tables: foo\)/, args.join(" "));
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, args.join(" "));
+    assert.ok(fs.readFileSync(other).equals(bytes), `${args.join(" ")} changed the file`);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["app.db", "run.jsonl"], `${args.join(" ")} left files beside it`);
+  }
+  // A file another producer started with some of obs's tables is obs's to complete.
+  const started = path.join(dir, "started.db");
+  const p = new Database(started);
+  MIGRATIONS[0]!.up(p); // the seed's first migration, as its own runner makes it: no obs_meta
+  p.close();
+  const r = spawnCli(["ingest", events, "--db", started]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(one(started, `SELECT COUNT(*) AS n FROM task_list_execution_runs WHERE id = 'e'`)!.n, 1);
+});
+
 test("obs init refuses what is not an obs database, naming the file, and changes nothing (exit 2)", () => {
   const dir = tmpDir();
   const text = path.join(dir, "notes.db");

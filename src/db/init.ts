@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 import { schemaVersion, type DB } from "./open.js";
-import { migrate, openWritable, writeRefused } from "./write.js";
+import { migrate, openWritable, refuseForeign, writeRefused } from "./write.js";
 
 /**
  * `obs init`: a database with the whole schema, made or brought up to date on purpose rather
@@ -29,17 +29,6 @@ export interface InitResult {
   objects: SchemaCounts;
 }
 
-/** The tables obs's migrations create, learnt from running them on an empty in-memory database. */
-function obsTables(): Set<string> {
-  const mem = new Database(":memory:");
-  try {
-    mem.pragma("foreign_keys = OFF");
-    migrate(mem);
-    return new Set((mem.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));
-  } finally {
-    mem.close();
-  }
-}
 
 export function countObjects(db: DB): SchemaCounts {
   const rows = db.prepare(`SELECT type, COUNT(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' GROUP BY type`).all() as { type: string; n: number }[];
@@ -80,19 +69,8 @@ function inspect(path: string): { exists: boolean; version: number } {
         "upgrade obs to use it; this version will not touch it",
       ]);
     }
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    if (version === 0 && tables.length > 0) {
-      // A file another producer started (the seeds' Python classes create some of obs's tables
-      // themselves) is obs's to complete; a database of some other program is not.
-      const ours = obsTables();
-      if (!tables.some((t) => ours.has(t))) {
-        const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? `, … (${tables.length} tables)` : "");
-        const hint = tables.includes("agent_traces")
-          ? "it is an agent trace store: read it into an obs database with `obs ingest " + path + " --db obs.db`"
-          : "obs init leaves it alone; choose another path with --db PATH";
-        throw new UserError(`${path} is not an obs database: it is a SQLite database of another program (tables: ${shown})`, [hint]);
-      }
-    }
+    refuseForeign(db, path);
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all();
     return { exists: tables.length > 0, version };
   } finally {
     db.close();
