@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { all, spawnCli, tmpDir, withDb } from "./helpers.js";
 
@@ -141,4 +142,47 @@ test("after prune no table holds a row of a pruned execution (tables found from 
   assert.deepEqual(JSON.parse(r.stdout).executions, ["gone"]);
   assert.deepEqual(Object.entries(count("gone")).filter(([, n]) => n > 0), [], "rows left of the pruned execution");
   assert.deepEqual(count("kept"), kept, "the other execution keeps every row");
+});
+
+test("a pruned run stays pruned when the same files are ingested again; ingest --again reads it back, obs demo writes its runs again", () => {
+  const dir = tmpDir();
+  const db = path.join(dir, "obs.db");
+  const env = { OBS_NOW: "2026-11-21T00:00:00.000Z" };
+  const file = path.join(dir, "run.jsonl");
+  const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 9, 0, s)).toISOString();
+  fs.writeFileSync(file, [
+    { kind: "execution:status", execution_id: "old", timestamp: at(0), status: "running" },
+    { kind: "transcript:entry", execution_id: "old", timestamp: at(1), entry_type: "checkpoint", category: "lifecycle", summary: "one" },
+    { kind: "transcript:entry", execution_id: "old", timestamp: at(2), entry_type: "checkpoint", category: "lifecycle", summary: "one" },
+    { kind: "execution:status", execution_id: "old", timestamp: at(3), status: "completed" },
+  ].map((l) => JSON.stringify(l)).join("\n") + "\n");
+  const entries = () => Number(all(db, `SELECT COUNT(*) AS n FROM transcript_entries WHERE execution_id = 'old'`)[0]!.n);
+  assert.equal(spawnCli(["ingest", file, "--db", db]).code, 0);
+  assert.equal(entries(), 2);
+  const pruned = spawnCli(["prune", "--older-than", "7d", "--db", db], { env });
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.match(pruned.stdout, /their files are not read again while unchanged; `obs ingest --again FILE` reads one back/);
+  assert.equal(entries(), 0);
+  // Retention holds: the unchanged file is passed over.
+  const again = spawnCli(["ingest", file, "--db", db]);
+  assert.match(again.stderr, /1 already up to date/);
+  assert.equal(entries(), 0);
+  // --again reads it from its start: the run comes back whole, and a second time adds nothing.
+  for (let i = 0; i < 2; i++) {
+    const back = spawnCli(["ingest", "--again", file, "--db", db]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(entries(), 2);
+    assert.deepEqual(all(db, `SELECT status FROM task_list_execution_runs WHERE id = 'old'`).map((r) => r.status), ["completed"]);
+  }
+
+  // The demo after its runs were pruned writes them again, as it says it does.
+  const demo = path.join(dir, "demo.db");
+  assert.equal(spawnCli(["demo", "--db", demo]).code, 0);
+  const before = Number(all(demo, `SELECT COUNT(*) AS n FROM transcript_entries`)[0]!.n);
+  assert.equal(spawnCli(["prune", "--older-than", "0d", "--db", demo], { env }).code, 0);
+  assert.equal(Number(all(demo, `SELECT COUNT(*) AS n FROM transcript_entries`)[0]!.n), 0);
+  const redo = spawnCli(["demo", "--db", demo]);
+  assert.equal(redo.code, 0, redo.stderr);
+  assert.equal(Number(all(demo, `SELECT COUNT(*) AS n FROM transcript_entries`)[0]!.n), before);
+  assert.deepEqual(all(demo, `SELECT id FROM task_list_execution_runs ORDER BY id`).map((r) => r.id), ["exec-101", "exec-102", "exec-103"]);
 });

@@ -22,6 +22,7 @@ export interface IngestOpts extends CommonOpts {
   prices?: string;
   /** Give up after waiting this long (ms) for another writer. */
   wait?: number;
+  again?: boolean;
 }
 
 /** Big inputs get a progress bar on a terminal; small ones would only flicker. */
@@ -114,7 +115,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
       db,
       sources,
       {
-        skipInvalid: Boolean(opts.skipInvalid), format: opts.format, prices: loadPrices(opts.prices ?? io.env.OBS_PRICES),
+        skipInvalid: Boolean(opts.skipInvalid), format: opts.format, prices: loadPrices(opts.prices ?? io.env.OBS_PRICES), again: Boolean(opts.again),
         waitMs: opts.wait, dbPath: resolveDbPath(opts.db, io.env),
         onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`),
       },
@@ -168,6 +169,7 @@ export function registerIngest(program: Command, app: App): void {
       .argument("[source...]", "files, directories, or - for standard input (none: the places agents keep their records)")
       .option("--skip-invalid", "write the good lines of a file with bad ones (the bad are listed)")
       .option("--follow", "keep reading appended lines and new files until Ctrl-C (commits at least every 50 ms)")
+      .option("--again", "read every source from its start, even one already up to date: runs obs prune removed come back, and nothing stored is doubled")
       .addOption(new Option("--format <format>", "read every source as this format instead of detecting it").choices([...FORMATS]))
       .option("--prices <file>", "model prices (JSON, per million tokens) laid over the built-in table; also $OBS_PRICES")
       .option("--wait <duration>", "give up after waiting this long for another process writing the database (default: wait as long as it takes)", parseDuration("--wait")),

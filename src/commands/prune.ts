@@ -67,6 +67,8 @@ export async function runPrune(opts: PruneOpts, io: IO): Promise<number> {
     if (plan.executions.length > 20) io.out(`  … and ${plan.executions.length - 20} more\n`);
     const detail = Object.entries(plan.rows).filter(([, n]) => n).map(([t, n]) => `${t} ${fmtInt(n)}`).join(", ");
     if (detail) io.out(fitLine(`  rows: ${detail}`, io.columns, 4) + "\n");
+    // Retention holds: an ingest of the same folders passes over unchanged files it read before.
+    io.out(wrapWords(`their files are not read again while unchanged; \`obs ingest --again FILE\` reads one back`, io.columns - 2).join("\n  ") + "\n");
     if (!opts.dryRun) {
       io.out(opts.vacuum
         ? `file: ${(before / 1048576).toFixed(1)} MiB → ${(after / 1048576).toFixed(1)} MiB\n`

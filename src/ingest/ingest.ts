@@ -152,6 +152,11 @@ export interface IngestOptions {
   onNote?: (message: string) => void;
   /** Give up after waiting this long (ms) for another writer (--wait); unset: wait as long as it takes. */
   waitMs?: number;
+  /**
+   * Read every source from its start, as if none had been read before (--again): what is stored
+   * is the same rows again, and what was removed since (obs prune) comes back.
+   */
+  again?: boolean;
   /** How long one try for the write lock may block (see WriterOptions.attemptMs). */
   attemptMs?: number;
   /** What this process does, for another writer waiting on it ("obs ingest --follow"). */
@@ -434,6 +439,7 @@ export class IngestRun {
   }
 
   log(key: string): LogRow | undefined {
+    if (this.opts.again) return undefined;
     return this.getLog.get(key) as LogRow | undefined;
   }
 
