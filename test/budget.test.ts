@@ -144,7 +144,12 @@ test("the user's mistakes in a limit are named; a database another program wrote
     assert.equal(r.stdout, "");
     assert.match(r.stderr, err);
   }
-  assert.equal(spawnCli(["config", "max-cost", "-3", "--db", db]).code, 2);
+  const negative = spawnCli(["config", "max-cost", "-3", "--db", db]);
+  assert.equal(negative.code, 2);
+  // obs config names the setting it was given, not a flag the user never typed.
+  assert.match(negative.stderr, /^obs: max-cost /m);
+  assert.doesNotMatch(negative.stderr, /--max-cost/);
+  assert.doesNotMatch(spawnCli(["config", "max-tokens", "lots", "--db", db]).stderr, /--max-tokens/);
   const unknown = spawnCli(["config", "max-money", "5", "--db", db]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no setting 'max-money'\n {2}settings: retention .*max-cost, max-tokens, max-duration, max-errors, max-loops/);

@@ -41,6 +41,19 @@ test("obs prune removes whole executions older than an age, everything that belo
   assert.equal(spawnCli(["prune", "--db", db]).code, 2, "no age and no retention: obs asks");
   assert.match(spawnCli(["prune", "--db", db]).stderr, /obs config retention 30/);
   assert.match(spawnCli(["config", "retention", "1", "--db", db]).stdout, /retention: 1 days/);
+  // Ages as obs writes them elsewhere, and off to remove it, as a budget limit is removed.
+  assert.match(spawnCli(["config", "retention", "2w", "--db", db]).stdout, /retention: 14 days/);
+  assert.match(spawnCli(["config", "retention", "30d", "--db", db]).stdout, /retention: 30 days/);
+  const off = spawnCli(["config", "retention", "off", "--db", db]);
+  assert.equal(off.code, 0, off.stderr);
+  assert.match(off.stdout, /^retention: not set/);
+  assert.match(spawnCli(["config", "retention", "--db", db]).stdout, /^retention: not set/);
+  for (const bad of ["0", "12h", "soon"]) {
+    const r = spawnCli(["config", "retention", bad, "--db", db]);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.stderr, new RegExp(`retention must be a number of days like 30, 30d or 2w \\(or off\\), got '${bad}'`), bad);
+  }
+  assert.match(spawnCli(["config", "retention", "1", "--db", db]).stdout, /retention: 1 days/);
   assert.deepEqual(JSON.parse(spawnCli(["config", "--db", db, "--json"]).stdout), { retention_days: 1, max_cost_usd: null, max_tokens: null, max_duration_ms: null, max_errors: null, max_loops: null });
   const vacuumed = JSON.parse(spawnCli(["prune", "--vacuum", "--db", db, "--json"], { env }).stdout);
   assert.deepEqual(vacuumed.executions, ["exec-102"]);

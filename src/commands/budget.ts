@@ -12,10 +12,15 @@ export interface Limit {
   name: string;
   /** What is measured, in a word. */
   what: "cost" | "tokens" | "duration" | "errors" | "loops";
+  /** The value as the flag takes it (errors name --max-cost). */
   parse: (value: string) => number;
+  /** The value as it is named by `label` (`obs config` names the setting, not a flag). */
+  parseAs: (label: string) => (value: string) => number;
   show: (n: number) => string;
   example: string;
 }
+
+const limit = (l: Omit<Limit, "parse">): Limit => ({ ...l, parse: l.parseAs(`--${l.name}`) });
 
 function parseCost(flag: string) {
   return (value: string): number => {
@@ -58,11 +63,11 @@ function money(n: number): string {
 }
 
 export const LIMITS: readonly Limit[] = [
-  { field: "max_cost_usd", name: "max-cost", what: "cost", parse: parseCost("--max-cost"), show: money, example: "5" },
-  { field: "max_tokens", name: "max-tokens", what: "tokens", parse: parseTokens("--max-tokens"), show: fmtInt, example: "2M" },
-  { field: "max_duration_ms", name: "max-duration", what: "duration", parse: parseLimitDuration("--max-duration"), show: fmtMs, example: "30m" },
-  { field: "max_errors", name: "max-errors", what: "errors", parse: parseCount("--max-errors", "errors"), show: fmtInt, example: "0" },
-  { field: "max_loops", name: "max-loops", what: "loops", parse: parseCount("--max-loops", "loops"), show: fmtInt, example: "0" },
+  limit({ field: "max_cost_usd", name: "max-cost", what: "cost", parseAs: parseCost, show: money, example: "5" }),
+  limit({ field: "max_tokens", name: "max-tokens", what: "tokens", parseAs: parseTokens, show: fmtInt, example: "2M" }),
+  limit({ field: "max_duration_ms", name: "max-duration", what: "duration", parseAs: parseLimitDuration, show: fmtMs, example: "30m" }),
+  limit({ field: "max_errors", name: "max-errors", what: "errors", parseAs: (label) => parseCount(label, "errors"), show: fmtInt, example: "0" }),
+  limit({ field: "max_loops", name: "max-loops", what: "loops", parseAs: (label) => parseCount(label, "loops"), show: fmtInt, example: "0" }),
 ];
 
 /** One limit held against a run: the figure beside the limit. */

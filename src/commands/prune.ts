@@ -9,7 +9,7 @@ import type { IO } from "../io.js";
 import { fitLine, fmtInt, wrapWords } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { LIMITS } from "./budget.js";
-import { parsePositiveInt, withCommon, type App, type CommonOpts } from "./common.js";
+import { withCommon, type App, type CommonOpts } from "./common.js";
 
 export interface PruneOpts extends CommonOpts {
   olderThan?: number;
@@ -22,6 +22,14 @@ function parseAge(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(h|d|w)?$/.exec(value.trim());
   if (!m) throw new UserError(`--older-than must be an age like 30d, 12h or 2w, got '${value}'`);
   return Number(m[1]) * { h: 1 / 24, d: 1, w: 7 }[(m[2] ?? "d") as "h" | "d" | "w"];
+}
+
+/** The retention as `obs config` takes it: whole days, written 30, 30d or 2w. */
+function parseRetention(value: string): number {
+  const m = /^(\d+)\s*(d|w)?$/.exec(value.trim());
+  const days = m ? Number(m[1]) * (m[2] === "w" ? 7 : 1) : 0;
+  if (!days) throw new UserError(`retention must be a number of days like 30, 30d or 2w (or off), got '${value}'`);
+  return days;
 }
 
 const fileSize = (p: string) => [p, `${p}-wal`].reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
@@ -121,13 +129,14 @@ export async function runConfig(key: string | undefined, value: string | undefin
     }
     return EXIT_OK;
   }
-  const off = limit && /^(off|none)$/i.test(value.trim());
-  const parsed = limit ? (off ? null : limit.parse(value)) : parsePositiveInt("retention")(value);
+  // `off` removes a setting, the retention as a limit.
+  const off = /^(off|none)$/i.test(value.trim());
+  const parsed = off ? null : limit ? limit.parseAs(limit.name)(value) : parseRetention(value);
   openReadOnly(dbPath).close();
   const db = openWritable(dbPath);
   try {
     if (limit) setBudgetLimit(db, limit.field, parsed);
-    else setRetentionDays(db, parsed!);
+    else setRetentionDays(db, parsed);
   } finally {
     db.close();
   }
@@ -135,6 +144,7 @@ export async function runConfig(key: string | undefined, value: string | undefin
     if (opts.json) printJson(io, { [limit.field]: parsed });
     else io.out(parsed === null ? `${limit.name}: not set (obs validate no longer checks the ${limit.what})\n` : `${limit.name}: ${limit.show(parsed)} (${LIMIT_MEANS[limit.what]})\n`);
   } else if (opts.json) printJson(io, { retention_days: parsed });
+  else if (parsed === null) io.out(`retention: not set (obs prune needs --older-than)\n`);
   else io.out(`retention: ${parsed} days (obs prune with no --older-than removes executions older than that)\n`);
   return EXIT_OK;
 }
@@ -163,7 +173,7 @@ export function registerPrune(program: Command, app: App): void {
           "obs validate holds every run to (its flags override them; `off` removes a limit).",
       )
       .argument("[key]", `retention, ${LIMITS.map((l) => l.name).join(", ")}`)
-      .argument("[value]", "the new value (days; dollars, tokens like 2M, a duration like 30m, a count; off)"),
+      .argument("[value]", "the new value (days like 30 or 2w; dollars, tokens like 2M, a duration like 30m, a count; off)"),
   )
     .addHelpText("after", "\nExamples:\n  obs config\n  obs config retention 30\n  obs config max-cost 5 && obs config max-tokens 2M\n  obs config max-cost off")
     .action(async (key: string | undefined, value: string | undefined, o: CommonOpts) => {

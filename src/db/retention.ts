@@ -43,8 +43,10 @@ export function getRetentionDays(db: DB): number | null {
   return row ? Number(row.value) : null;
 }
 
-export function setRetentionDays(db: DB, days: number): void {
-  db.prepare(`INSERT INTO obs_meta (key, value) VALUES ('retention_days', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(days));
+/** Stores the retention obs prune applies by default; null removes it. */
+export function setRetentionDays(db: DB, days: number | null): void {
+  if (days === null) db.prepare(`DELETE FROM obs_meta WHERE key = 'retention_days'`).run();
+  else db.prepare(`INSERT INTO obs_meta (key, value) VALUES ('retention_days', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(String(days));
 }
 
 /** Each table that records when something happened in an execution: its execution column and its times. */
