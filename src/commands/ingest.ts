@@ -5,7 +5,7 @@ import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Expanded, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
@@ -80,7 +80,7 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
 
 export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.follow) return runFollow(opts, io);
-  let files: { name: string; walked: boolean }[];
+  let files: Expanded[];
   if (opts.sources.length) files = expandSources(opts.sources);
   else {
     // No source: the places agents keep their records on this machine.
@@ -106,7 +106,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   const target = path.resolve(resolveDbPath(opts.db, io.env));
   const sources: Source[] = files
     .filter((f) => path.resolve(f.name) !== target)
-    .map((f) => (f.name === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f.name, walked: f.walked }));
+    .map((f) => (f.reason !== undefined ? { kind: "unreadable", name: f.name, reason: f.reason } : f.name === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f.name, walked: f.walked }));
   const db = openWritable(resolveDbPath(opts.db, io.env));
   try {
     const bar = io.errIsTTY && totalBytes(sources) >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;

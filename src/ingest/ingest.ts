@@ -166,6 +166,25 @@ const NL = 0x0a;
 /** SQLite files a directory walk looks into, for trace stores. */
 const SQLITE_NAMES = /\.(db|sqlite|sqlite3)$/;
 
+function errCode(e: unknown): string {
+  return String((e as NodeJS.ErrnoException)?.code ?? "");
+}
+
+/** Whether an error is the file system's refusal to read a source (not obs's own failure). */
+export function isReadError(e: unknown): boolean {
+  const x = e as NodeJS.ErrnoException;
+  return e instanceof Error && typeof x.code === "string" && typeof x.syscall === "string";
+}
+
+/** Why a file could not be read, and what to do: named by the user, or found by a walk. */
+export function readFailure(e: unknown, walked: boolean): string {
+  const code = errCode(e);
+  if (code === "EACCES" || code === "EPERM") return "cannot read it (permission denied): nothing of it written; check its permissions";
+  if (code === "ENOENT") return `it was removed while obs ${walked ? "read the folder" : "was reading"}: nothing of it written`;
+  if (code === "ESPIPE") return "a pipe, not a file: nothing of it written; obs reads a pipe as standard input (command | obs ingest -)";
+  return `cannot read it (${(e as Error).message}): nothing of it written`;
+}
+
 /**
  * Every file below a directory that may be a record, in a stable order: *.jsonl, *.json
  * (JSON-array transcripts, Gemini CLI recordings) and SQLite files that may be trace stores.
@@ -185,9 +204,20 @@ export function listSourceFiles(dir: string, accept: (file: string) => boolean =
   return out;
 }
 
-/** Expands the command line's sources: files as given, directories to what they hold, `-` stays. */
-export function expandSources(args: string[]): { name: string; walked: boolean }[] {
-  const out: { name: string; walked: boolean }[] = [];
+/** A source of the command line, expanded: a file to read, or one that cannot be read, with why. */
+export interface Expanded {
+  name: string;
+  walked: boolean;
+  /** Set when it cannot be read: it fails, with this reason, and the rest is read. */
+  reason?: string;
+}
+
+/**
+ * Expands the command line's sources: files as given, directories to what they hold, `-` stays.
+ * A source that does not exist is a usage error; one there that cannot be read is a failed source.
+ */
+export function expandSources(args: string[]): Expanded[] {
+  const out: Expanded[] = [];
   for (const a of args) {
     if (a === "-") {
       out.push({ name: a, walked: false });
@@ -196,8 +226,12 @@ export function expandSources(args: string[]): { name: string; walked: boolean }
     let st: fs.Stats;
     try {
       st = fs.statSync(a);
-    } catch {
-      throw new UserError(`no such file or directory: ${a}`);
+    } catch (e) {
+      const code = errCode(e);
+      if (code === "ENOENT" || code === "ENOTDIR") throw new UserError(`no such file or directory: ${a}`);
+      // There, but behind a folder obs may not look into.
+      out.push({ name: a, walked: false, reason: readFailure(e, false) });
+      continue;
     }
     if (st.isDirectory()) {
       const files = listSourceFiles(a);
@@ -564,11 +598,20 @@ export class IngestRun {
     const fail = f.bad.length > 0 && (!this.opts.skipInvalid || events === 0);
     const reason = !n ? undefined : n === summary.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
       : events === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined;
+    // Hashed before the source is ended: a file removed meanwhile fails before anything of it is kept.
+    let sum = "";
+    try {
+      if (!fail) sum = digest();
+    } catch (e) {
+      f.abort();
+      throw e;
+    }
     f.setRecord(() =>
       this.putLog.run({
         path: key, format, size, bytes_consumed: size, lines: summary.lines,
-        rejected_lines: n, content_hash: digest(), ingested_at: new Date().toISOString(),
+        rejected_lines: n, content_hash: sum, ingested_at: new Date().toISOString(),
       }));
+
     const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
     this.stats.skipped += result.written ? summary.skipped : 0;
     // A format forced on a file of another: every line passed over, which is not what was asked for.
@@ -589,14 +632,22 @@ export class IngestRun {
     this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, reason });
   }
 
-  /** A file: from where the last ingest stopped if what was read then is unchanged, else from the start. */
+  /**
+   * A file: from where the last ingest stopped if what was read then is unchanged, else from the
+   * start. One the file system will not let obs read (its permissions, removed since the walk
+   * found it) fails alone: what it wrote is taken back, and the other sources are read.
+   */
   ingestFile(file: string, walked = false): void {
-    let found: { format: Format | null; head?: Head };
     try {
-      found = this.opts.format ? { format: this.opts.format } : identify(file);
+      this.readFile(file, walked);
     } catch (e) {
-      throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+      if (!isReadError(e)) throw e;
+      this.unreadable(file, readFailure(e, walked));
     }
+  }
+
+  private readFile(file: string, walked: boolean): void {
+    const found: { format: Format | null; head?: Head } = this.opts.format ? { format: this.opts.format } : identify(file);
     const format = found.format;
     if (format === null) {
       const head = found.head!;
@@ -616,12 +667,7 @@ export class IngestRun {
     if (format !== "obs") return this.ingestAdapted(file, format);
     if (found.head ? found.head.array : startsArray(identify(file).head.bytes)) return this.ingestObsArray(file);
     const key = path.resolve(file);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, "r");
-    } catch (e) {
-      throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
-    }
+    const fd = fs.openSync(file, "r");
     try {
       const size = fs.fstatSync(fd).size;
       const prev = this.log(key);
@@ -961,11 +1007,13 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 export interface Source {
-  kind: "file" | "stdin" | "text";
+  /** `unreadable`: a file or folder found that cannot be read (it fails, with `reason`). */
+  kind: "file" | "stdin" | "text" | "unreadable";
   name: string;
   text?: Buffer;
   /** Found by walking a directory (not named by the user). */
   walked?: boolean;
+  reason?: string;
 }
 
 /** Ingests sources in order, each in its own transaction. */
@@ -980,6 +1028,7 @@ export async function ingestSources(
   try {
     for (const s of sources) {
       if (s.kind === "file") run.ingestFile(s.name, s.walked);
+      else if (s.kind === "unreadable") run.unreadable(s.name, s.reason ?? "cannot be read");
       else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
       else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
     }
@@ -997,8 +1046,17 @@ export async function ingestSources(
 export function totalBytes(sources: Source[]): number {
   let n = 0;
   for (const s of sources) {
-    if (s.kind === "file") n += fs.statSync(s.name).size;
+    // A file gone (or hidden) since the walk is said when it is read.
+    if (s.kind === "file") n += statQuietly(s.name)?.size ?? 0;
     else if (s.text) n += s.text.length;
   }
   return n;
+}
+
+function statQuietly(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
 }
