@@ -1,7 +1,8 @@
 /**
- * How ingest reads its sources when the file system does not cooperate: a file it may not
- * read, a file removed between the walk and its reading. The CLI is spawned as a user would run
- * it; files are real.
+ * How ingest finds and reads its sources when the file system does not cooperate: a file or
+ * folder it may not read, a file removed between the walk and its reading, links (followed, each
+ * file once, loops walked once, dangling ones said), pipes and devices (never read from a walk).
+ * The CLI is spawned as a user would run it; files are real.
  *
  * A file's mode keeps out only a user who is not root: as root, obs is run as nobody through
  * setpriv (util-linux), and a test that needs it fails, saying so, when it is missing.
@@ -121,4 +122,118 @@ test("a file removed between the walk that found it and its reading fails alone,
   assert.deepEqual(stats.failed_sources, [named, b]);
   assert.equal(stats.sources, 5);
   assert.deepEqual(executions(db), ["a", "c", "s"]);
+});
+
+test("a folder obs may not read fails alone, named in one line, no stack; the rest of the walk is read", () => {
+  const obs = unprivileged();
+  const dir = sharedDir();
+  const d = path.join(dir, "d");
+  fs.mkdirSync(path.join(d, "sub"), { recursive: true, mode: 0o777 });
+  fs.chmodSync(d, 0o777);
+  fs.writeFileSync(path.join(d, "a.jsonl"), started("a"));
+  fs.writeFileSync(path.join(d, "sub", "hidden.jsonl"), started("hidden"));
+  fs.writeFileSync(path.join(d, "z.jsonl"), started("z"));
+  fs.chmodSync(path.join(d, "sub"), 0o000);
+  const db = path.join(dir, "obs.db");
+
+  const r = run(["ingest", "--json", "--db", db, d], { cmd: obs });
+  assert.equal(r.code, 2, r.stderr);
+  const sub = path.join(d, "sub");
+  assert.deepEqual(naming(r.stderr, sub), [`obs: ${sub}: cannot read this folder (permission denied): nothing in it read; check its permissions`]);
+  assert.doesNotMatch(r.stderr, /internal error|scandir|\n\s+at /);
+  assert.deepEqual(JSON.parse(r.stdout).failed_sources, [sub]);
+  assert.deepEqual(executions(db), ["a", "z"]);
+
+  // The folder named itself: it fails, and a file named after it is read.
+  const other = path.join(dir, "other.jsonl");
+  fs.writeFileSync(other, started("o"));
+  const db2 = path.join(dir, "obs2.db");
+  const r2 = run(["ingest", "--db", db2, sub, other], { cmd: obs });
+  assert.equal(r2.code, 2, r2.stderr);
+  assert.deepEqual(naming(r2.stderr, sub), [`obs: ${sub}: cannot read this folder (permission denied): nothing in it read; check its permissions`]);
+  assert.deepEqual(executions(db2), ["o"]);
+});
+
+test("walks follow links to files and folders: a linked project folder in the default places is read, and two places that are one folder are read once", () => {
+  const home = tmpDir("obs-home-");
+  const elsewhere = tmpDir("obs-elsewhere-");
+  fs.mkdirSync(path.join(elsewhere, "-w-app"));
+  fs.writeFileSync(path.join(elsewhere, "-w-app", "s1.jsonl"), started("s1"));
+  fs.mkdirSync(path.join(home, ".claude", "projects"), { recursive: true });
+  fs.symlinkSync(path.join(elsewhere, "-w-app"), path.join(home, ".claude", "projects", "-w-app"));
+  // The XDG place a link to the other: one folder, read once.
+  fs.mkdirSync(path.join(home, ".config"));
+  fs.symlinkSync(path.join(home, ".claude"), path.join(home, ".config", "claude"));
+  const db = path.join(tmpDir(), "obs.db");
+  const r = run(["ingest", "--db", db], { env: { HOME: home } });
+  assert.equal(r.code, 0, r.stderr);
+  const projects = path.join(home, ".claude", "projects");
+  const xdg = path.join(home, ".config", "claude", "projects");
+  assert.match(r.stderr, new RegExp(`reading Claude Code sessions in ${projects} \\(1 file\\), Claude Code sessions in ${xdg} \\(0 files\\)`));
+  assert.deepEqual(naming(r.stderr, `${xdg}:`), [`obs: ${xdg}: the same folder as ${projects}; read once, as ${projects}`]);
+  assert.match(r.stderr, /^ingested 1 source: 1 lines/m);
+  assert.deepEqual(executions(db), ["s1"]);
+  assert.deepEqual(logged(db), [path.join(projects, "-w-app", "s1.jsonl")]);
+});
+
+test("a walk walks a loop once and reads a file under two names once; a dangling link is said and passed over, not a failure", () => {
+  const dir = tmpDir();
+  const d = path.join(dir, "d");
+  const outside = path.join(dir, "outside");
+  fs.mkdirSync(path.join(d, "sub"), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(d, "a.jsonl"), started("a"));
+  fs.writeFileSync(path.join(d, "sub", "c.jsonl"), started("c"));
+  fs.writeFileSync(path.join(outside, "x.jsonl"), started("x"));
+  fs.symlinkSync("..", path.join(d, "sub", "up")); // back up the tree, relative
+  fs.symlinkSync(d, path.join(d, "sub", "root")); // back up the tree, absolute
+  fs.symlinkSync("a.jsonl", path.join(d, "latest.jsonl")); // a second name for a.jsonl
+  fs.symlinkSync(path.join(outside, "x.jsonl"), path.join(d, "x.jsonl")); // only reachable by its link
+  fs.symlinkSync(path.join(dir, "nowhere.jsonl"), path.join(d, "gone.jsonl"));
+  fs.symlinkSync(path.join(dir, "no-such-folder"), path.join(d, "gone-folder"));
+  fs.symlinkSync("circle", path.join(d, "circle")); // a link to itself
+  const db = path.join(dir, "obs.db");
+  const r = run(["ingest", "--db", db, d]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(executions(db), ["a", "c", "x"]);
+  assert.deepEqual(logged(db), [path.join(d, "a.jsonl"), path.join(d, "sub", "c.jsonl"), path.join(d, "x.jsonl")], "each file read once, under its first name");
+  assert.match(r.stderr, /^ingested 3 sources: 3 lines/m);
+  const noted = (p: string) => naming(r.stderr, `${path.join(d, p)}:`);
+  assert.deepEqual(noted("latest.jsonl"), [`obs: ${path.join(d, "latest.jsonl")}: the same file as ${path.join(d, "a.jsonl")}; read once, as ${path.join(d, "a.jsonl")}`]);
+  assert.deepEqual(noted("sub/up"), [`obs: ${path.join(d, "sub", "up")}: the same folder as ${d}; read once, as ${d}`]);
+  assert.deepEqual(noted("sub/root"), [`obs: ${path.join(d, "sub", "root")}: the same folder as ${d}; read once, as ${d}`]);
+  assert.deepEqual(noted("gone.jsonl"), [`obs: ${path.join(d, "gone.jsonl")}: a link to ${path.join(dir, "nowhere.jsonl")}, which is not there; passed over`]);
+  assert.deepEqual(noted("gone-folder"), [`obs: ${path.join(d, "gone-folder")}: a link to ${path.join(dir, "no-such-folder")}, which is not there; passed over`]);
+  assert.deepEqual(noted("circle"), [`obs: ${path.join(d, "circle")}: a link to circle, which leads round in a circle; passed over`]);
+
+  // A folder of nothing but dangling links holds no records: said, and the usage error it is.
+  const empty = path.join(dir, "empty");
+  fs.mkdirSync(empty);
+  fs.symlinkSync(path.join(dir, "nowhere.jsonl"), path.join(empty, "gone.jsonl"));
+  const e = run(["ingest", "--db", db, empty]);
+  assert.equal(e.code, 2, e.stderr);
+  assert.match(e.stderr, /gone\.jsonl: a link to .*nowhere\.jsonl, which is not there; passed over\nobs: no records under /);
+});
+
+test("pipes and devices found by a walk, linked or not, are passed over with a note and never read", () => {
+  const dir = tmpDir();
+  const d = path.join(dir, "d");
+  fs.mkdirSync(d);
+  fs.writeFileSync(path.join(d, "a.jsonl"), started("a"));
+  const fifo = path.join(dir, "fifo");
+  const mk = spawnSync("mkfifo", [fifo, path.join(d, "pipe.jsonl")], { encoding: "utf8" });
+  assert.equal(mk.status, 0, `this test needs mkfifo (coreutils) to make a pipe: ${mk.error?.message ?? mk.stderr}`);
+  fs.symlinkSync(fifo, path.join(d, "linked-pipe.jsonl"));
+  fs.symlinkSync("/dev/zero", path.join(d, "zero.jsonl"));
+  const db = path.join(dir, "obs.db");
+  // A pipe opened for reading waits for a writer that never comes: run() fails the test if obs hangs.
+  const r = run(["ingest", "--db", db, d]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(executions(db), ["a"]);
+  assert.deepEqual(naming(r.stderr, "pipe.jsonl:").sort(), [
+    `obs: ${path.join(d, "linked-pipe.jsonl")}: a link to ${fifo}, a pipe (FIFO), not a file; passed over`,
+    `obs: ${path.join(d, "pipe.jsonl")}: a pipe (FIFO), not a file; passed over`,
+  ]);
+  assert.deepEqual(naming(r.stderr, "zero.jsonl:"), [`obs: ${path.join(d, "zero.jsonl")}: a link to /dev/zero, a character device, not a file; passed over`]);
+  assert.match(r.stderr, /^ingested 1 source: 1 lines/m);
 });

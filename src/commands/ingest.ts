@@ -5,7 +5,7 @@ import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Expanded, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
@@ -81,18 +81,24 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
 export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.follow) return runFollow(opts, io);
   let files: Expanded[];
-  if (opts.sources.length) files = expandSources(opts.sources);
+  const note = (m: string) => io.err(`obs: ${m}\n`);
+  if (opts.sources.length) files = expandSources(opts.sources, note);
   else {
-    // No source: the places agents keep their records on this machine.
+    // No source: the places agents keep their records on this machine (walked as one: a place that is a link to another is read once).
     const { found, missing } = findPlaces(io.env);
     const counts = new Map<Place, number>();
+    const seen: WalkSeen = new Map();
+    const notes: string[] = [];
     files = [];
     for (const p of found) {
-      const mine = listSourceFiles(p.dir, p.accept);
-      counts.set(p, mine.length);
-      files.push(...mine.map((name) => ({ name, walked: true })));
+      const mine = listSourceFiles(p.dir, p.accept, seen);
+      counts.set(p, mine.files.length);
+      notes.push(...mine.notes);
+      files.push(...mine.files.map((name) => ({ name, walked: true })));
+      files.push(...mine.failed.map((f) => ({ name: f.name, walked: true, reason: f.reason })));
     }
     reportPlaces(io, found, missing, counts);
+    for (const n of notes) note(n);
     // None of the places there: nothing was read, as when a named source does not exist (exit 2).
     if (!found.length) throw new UserError("nothing to ingest", ["name a file or directory: obs ingest <source…>"]);
     if (!files.length) {
@@ -116,7 +122,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
       {
         skipInvalid: Boolean(opts.skipInvalid), format: opts.format, prices: loadPrices(opts.prices ?? io.env.OBS_PRICES),
         waitMs: opts.wait, dbPath: resolveDbPath(opts.db, io.env),
-        onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`),
+        onProgress: bar?.update, onNote: note,
       },
       io.stdin,
     );

@@ -104,7 +104,7 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     for (const source of sources) {
       const s = typeof source === "string" ? source : source.dir;
       if (typeof source !== "string") {
-        if (fs.existsSync(s)) for (const f of listSourceFiles(s, source.accept)) track(f);
+        if (fs.existsSync(s)) for (const f of listSourceFiles(s, source.accept).files) track(f);
         continue;
       }
       let st: fs.Stats;
@@ -113,7 +113,7 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       } catch {
         continue;
       }
-      if (st.isDirectory()) for (const f of listSourceFiles(s)) track(f);
+      if (st.isDirectory()) for (const f of listSourceFiles(s).files) track(f);
       else track(s);
     }
   };

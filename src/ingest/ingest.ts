@@ -166,6 +166,37 @@ const NL = 0x0a;
 /** SQLite files a directory walk looks into, for trace stores. */
 const SQLITE_NAMES = /\.(db|sqlite|sqlite3)$/;
 
+/** A name a directory walk takes as a record: *.jsonl, *.json, and SQLite files that may be trace stores. */
+function recordName(name: string): boolean {
+  return name.endsWith(".jsonl") || name.endsWith(".json") || SQLITE_NAMES.test(name);
+}
+
+/** What a directory walk found. */
+export interface Walked {
+  /** The files that may be records, in a stable order. */
+  files: string[];
+  /** Folders (and files) it could not read: each a failed source, with why and what to do. */
+  failed: { name: string; reason: string }[];
+  /** What it passed over, one line each: a link to nothing, a pipe or device, a folder or file reached twice. */
+  notes: string[];
+}
+
+/**
+ * The folders and files walks have reached, by device and inode, with the name each was reached
+ * by first: a link back up the tree is walked once, and a file reached under two names (a link
+ * beside its target, two places that are one folder) is read once, under the first.
+ */
+export type WalkSeen = Map<string, string>;
+
+/** A stat's kind of file, in a user's words, for one that is neither a file nor a folder. */
+function specialKind(st: fs.Stats): string {
+  if (st.isFIFO()) return "a pipe (FIFO)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  return "not a regular file";
+}
+
 function errCode(e: unknown): string {
   return String((e as NodeJS.ErrnoException)?.code ?? "");
 }
@@ -185,26 +216,92 @@ export function readFailure(e: unknown, walked: boolean): string {
   return `cannot read it (${(e as Error).message}): nothing of it written`;
 }
 
+/** Why a folder could not be read, and what to do. */
+function folderFailure(e: unknown): string {
+  const code = errCode(e);
+  if (code === "EACCES" || code === "EPERM") return "cannot read this folder (permission denied): nothing in it read; check its permissions";
+  if (code === "ENOENT") return "it was removed while obs read the folder above it: nothing in it read";
+  return `cannot read this folder (${(e as Error).message}): nothing in it read`;
+}
+
 /**
  * Every file below a directory that may be a record, in a stable order: *.jsonl, *.json
  * (JSON-array transcripts, Gemini CLI recordings) and SQLite files that may be trace stores.
- * A *.json or SQLite file found this way that is no record obs reads is passed over.
+ * A *.json or SQLite file found this way that is no record obs reads is passed over later.
+ * Links to files and folders are followed (a tool's folder is often a link to elsewhere), each
+ * folder and file once (`seen`, which walks of one ingest share). A link to nothing, a pipe or a
+ * device is passed over with a note: reading a pipe would wait forever, a device never end. A
+ * folder that cannot be read fails alone; the rest is walked.
  */
-export function listSourceFiles(dir: string, accept: (file: string) => boolean = () => true): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    const entries = fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+export function listSourceFiles(dir: string, accept: (file: string) => boolean = () => true, seen: WalkSeen = new Map()): Walked {
+  const found: Walked = { files: [], failed: [], notes: [] };
+  /** Whether this is the first name for a folder or file: its first name again (the same walk repeated) is too. */
+  const first = (p: string, st: fs.Stats, what: string): boolean => {
+    const id = `${st.dev}:${st.ino}`;
+    const before = seen.get(id);
+    if (before === undefined || path.resolve(before) === path.resolve(p)) {
+      seen.set(id, p);
+      return true;
+    }
+    found.notes.push(`${p}: the same ${what} as ${before}; read once, as ${before}`);
+    return false;
+  };
+  const walk = (d: string, st: fs.Stats) => {
+    if (!first(d, st, "folder")) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      found.failed.push({ name: d, reason: folderFailure(e) });
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const ent of entries) {
       const p = path.join(d, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else if (ent.isFile() && (ent.name.endsWith(".jsonl") || ent.name.endsWith(".json") || SQLITE_NAMES.test(ent.name)) && accept(p)) out.push(p);
+      const record = recordName(ent.name) && accept(p);
+      const link = ent.isSymbolicLink();
+      // Only a folder, a link (which may lead to one) and what may be a record are looked at.
+      if (!record && !link && !ent.isDirectory()) continue;
+      let target: fs.Stats;
+      try {
+        target = fs.statSync(p);
+      } catch (e) {
+        const code = errCode(e);
+        if (link && (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP")) {
+          found.notes.push(`${p}: a link to ${linkTarget(p)}, ${code === "ELOOP" ? "which leads round in a circle" : "which is not there"}; passed over`);
+        } else if (ent.isDirectory()) found.failed.push({ name: p, reason: folderFailure(e) });
+        else if (record || link) found.failed.push({ name: p, reason: readFailure(e, true) });
+        continue;
+      }
+      const via = link ? `a link to ${linkTarget(p)}, ` : "";
+      if (target.isDirectory()) walk(p, target);
+      else if (!record) continue;
+      else if (target.isFile()) {
+        if (first(p, target, "file")) found.files.push(p);
+      } else found.notes.push(`${p}: ${via}${specialKind(target)}, not a file; passed over`);
     }
   };
-  walk(dir);
-  return out;
+  let root: fs.Stats;
+  try {
+    root = fs.statSync(dir);
+  } catch (e) {
+    if (errCode(e) !== "ENOENT") found.failed.push({ name: dir, reason: folderFailure(e) });
+    return found;
+  }
+  walk(dir, root);
+  return found;
 }
 
-/** A source of the command line, expanded: a file to read, or one that cannot be read, with why. */
+/** Where a link points, as it says (for messages). */
+function linkTarget(p: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return "(unknown)";
+  }
+}
+
+/** A source of the command line, expanded: a file to read, or one (or a folder) that cannot be read, with why. */
 export interface Expanded {
   name: string;
   walked: boolean;
@@ -214,10 +311,12 @@ export interface Expanded {
 
 /**
  * Expands the command line's sources: files as given, directories to what they hold, `-` stays.
- * A source that does not exist is a usage error; one there that cannot be read is a failed source.
+ * A source that does not exist is a usage error; one that cannot be read (and a folder in a walk
+ * that cannot) is a failed source. Notes of what walks passed over go to `onNote`.
  */
-export function expandSources(args: string[]): Expanded[] {
+export function expandSources(args: string[], onNote?: (message: string) => void): Expanded[] {
   const out: Expanded[] = [];
+  const seen: WalkSeen = new Map();
   for (const a of args) {
     if (a === "-") {
       out.push({ name: a, walked: false });
@@ -234,10 +333,17 @@ export function expandSources(args: string[]): Expanded[] {
       continue;
     }
     if (st.isDirectory()) {
-      const files = listSourceFiles(a);
-      if (files.length === 0) throw new UserError(`no records under ${a} (obs looks for *.jsonl, *.json and SQLite files)`);
-      out.push(...files.map((f) => ({ name: f, walked: true })));
-    } else out.push({ name: a, walked: false });
+      const found = listSourceFiles(a, undefined, seen);
+      for (const n of found.notes) onNote?.(n);
+      if (found.files.length === 0 && found.failed.length === 0) throw new UserError(`no records under ${a} (obs looks for *.jsonl, *.json and SQLite files)`);
+      out.push(...found.files.map((f) => ({ name: f, walked: true })));
+      out.push(...found.failed.map((f) => ({ name: f.name, walked: true, reason: f.reason })));
+    } else {
+      // Named, it is read; a walk that meets it under another name passes it over.
+      const id = `${st.dev}:${st.ino}`;
+      if (!seen.has(id)) seen.set(id, a);
+      out.push({ name: a, walked: false });
+    }
   }
   return out;
 }
@@ -611,7 +717,6 @@ export class IngestRun {
         path: key, format, size, bytes_consumed: size, lines: summary.lines,
         rejected_lines: n, content_hash: sum, ingested_at: new Date().toISOString(),
       }));
-
     const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
     this.stats.skipped += result.written ? summary.skipped : 0;
     // A format forced on a file of another: every line passed over, which is not what was asked for.
