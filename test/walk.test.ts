@@ -1,8 +1,8 @@
 /**
  * How ingest finds and reads its sources when the file system does not cooperate: a file or
  * folder it may not read, a file removed between the walk and its reading, links (followed, each
- * file once, loops walked once, dangling ones said), pipes and devices (never read from a walk).
- * The CLI is spawned as a user would run it; files are real.
+ * file once, loops walked once, dangling ones said), pipes and devices (never read from a walk);
+ * and the same under --follow. The CLI is spawned as a user would run it; files are real.
  *
  * A file's mode keeps out only a user who is not root: as root, obs is run as nobody through
  * setpriv (util-linux), and a test that needs it fails, saying so, when it is missing.
@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { all, BIN, tmpDir } from "./helpers.js";
+import { all, BIN, one, tmpDir } from "./helpers.js";
 
 /** One line of obs's stream: an execution that started. */
 function started(id: string): string {
@@ -154,6 +154,58 @@ test("a folder obs may not read fails alone, named in one line, no stack; the re
   assert.deepEqual(executions(db2), ["o"]);
 });
 
+test("--follow: a folder and a file obs may not read are each said once, the rest is followed, and one readable again is read; exit 2", async (t) => {
+  const obs = unprivileged();
+  const dir = sharedDir();
+  const d = path.join(dir, "d");
+  fs.mkdirSync(path.join(d, "sub"), { recursive: true, mode: 0o777 });
+  fs.chmodSync(d, 0o777);
+  fs.writeFileSync(path.join(d, "a.jsonl"), started("a"));
+  fs.writeFileSync(path.join(d, "b.jsonl"), started("b"));
+  fs.writeFileSync(path.join(d, "sub", "hidden.jsonl"), started("hidden"));
+  fs.chmodSync(path.join(d, "b.jsonl"), 0o000);
+  fs.chmodSync(path.join(d, "sub"), 0o000);
+  const db = path.join(dir, "obs.db");
+  const child = spawn(obs[0]!, [...obs.slice(1), "ingest", "--follow", "--json", "--db", db, d], { env: { PATH: process.env.PATH, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (x) => (stdout += x));
+  child.stderr!.on("data", (x) => (stderr += x));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const waitFor = async (id: string) => {
+    for (let i = 0; i < 400; i++) {
+      try {
+        if (fs.existsSync(db) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
+      } catch {
+        /* the follower has not made its tables yet */
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.fail(`${id} was never read; stderr: ${stderr}`);
+  };
+  await waitFor("a");
+  // A file that appears later is followed: the follower did not stop at what it could not read.
+  fs.writeFileSync(path.join(d, "c.jsonl"), started("c"));
+  fs.chmodSync(path.join(d, "c.jsonl"), 0o644);
+  await waitFor("c");
+  // Many looks later, still said once each.
+  await new Promise((r) => setTimeout(r, 300));
+  const sub = path.join(d, "sub");
+  const b = path.join(d, "b.jsonl");
+  assert.deepEqual(naming(stderr, sub), [`obs: ${sub}: cannot read this folder (permission denied): nothing in it read; check its permissions; following the rest`]);
+  assert.deepEqual(naming(stderr, b), [`obs: ${b}: cannot read it (permission denied): nothing of it written; check its permissions; following the rest`]);
+  // Readable again, it is read, and no longer failed.
+  fs.chmodSync(b, 0o644);
+  await waitFor("b");
+  child.kill("SIGINT");
+  assert.equal(await exited, 2, stderr);
+  assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+  const stats = JSON.parse(stdout);
+  assert.deepEqual(stats.failed_sources, [sub]);
+  assert.deepEqual(executions(db), ["a", "b", "c"]);
+});
+
 test("walks follow links to files and folders: a linked project folder in the default places is read, and two places that are one folder are read once", () => {
   const home = tmpDir("obs-home-");
   const elsewhere = tmpDir("obs-elsewhere-");
@@ -236,4 +288,48 @@ test("pipes and devices found by a walk, linked or not, are passed over with a n
   ]);
   assert.deepEqual(naming(r.stderr, "zero.jsonl:"), [`obs: ${path.join(d, "zero.jsonl")}: a link to /dev/zero, a character device, not a file; passed over`]);
   assert.match(r.stderr, /^ingested 1 source: 1 lines/m);
+});
+
+test("--follow walks linked folders and a loop in them, saying a dangling link once, and reads a followed file under its first name only", async (t) => {
+  const dir = tmpDir();
+  const d = path.join(dir, "d");
+  const real = path.join(dir, "real");
+  fs.mkdirSync(d);
+  fs.mkdirSync(real);
+  fs.writeFileSync(path.join(real, "r.jsonl"), started("r"));
+  fs.symlinkSync(real, path.join(d, "proj"));
+  fs.symlinkSync(d, path.join(real, "back")); // d/proj/back is d again
+  fs.symlinkSync(path.join(dir, "nowhere.jsonl"), path.join(d, "gone.jsonl"));
+  const db = path.join(dir, "obs.db");
+  const child = spawn(process.execPath, [BIN, "ingest", "--follow", "--db", db, d], { env: { PATH: process.env.PATH, NO_COLOR: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  let stderr = "";
+  child.stderr!.on("data", (x) => (stderr += x));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const waitFor = async (id: string) => {
+    for (let i = 0; i < 400; i++) {
+      try {
+        if (fs.existsSync(db) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
+      } catch {
+        /* not made yet */
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.fail(`${id} was never read; stderr: ${stderr}`);
+  };
+  await waitFor("r");
+  fs.appendFileSync(path.join(real, "r.jsonl"), started("r2"));
+  await waitFor("r2");
+  // A second name for the followed file, made later and walked before it: passed over, said once.
+  fs.symlinkSync(path.join(real, "r.jsonl"), path.join(d, "a.jsonl"));
+  await new Promise((r) => setTimeout(r, 300));
+  fs.appendFileSync(path.join(real, "r.jsonl"), started("r3"));
+  await waitFor("r3");
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill("SIGINT");
+  assert.equal(await exited, 0, stderr);
+  assert.deepEqual(naming(stderr, "r.jsonl"), [`obs: ${path.join(d, "a.jsonl")}: the same file as ${path.join(d, "proj", "r.jsonl")}; read once, as ${path.join(d, "proj", "r.jsonl")}`]);
+  assert.deepEqual(naming(stderr, "gone.jsonl:"), [`obs: ${path.join(d, "gone.jsonl")}: a link to ${path.join(dir, "nowhere.jsonl")}, which is not there; passed over`]);
+  assert.deepEqual(naming(stderr, "back:"), [`obs: ${path.join(d, "proj", "back")}: the same folder as ${d}; read once, as ${d}`]);
+  assert.deepEqual(logged(db), [path.join(d, "proj", "r.jsonl")]);
 });

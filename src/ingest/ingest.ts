@@ -239,7 +239,8 @@ export function listSourceFiles(dir: string, accept: (file: string) => boolean =
   const first = (p: string, st: fs.Stats, what: string): boolean => {
     const id = `${st.dev}:${st.ino}`;
     const before = seen.get(id);
-    if (before === undefined || path.resolve(before) === path.resolve(p)) {
+    // The name seen first may since have gone, and its inode been reused: then this is another file.
+    if (before === undefined || path.resolve(before) === path.resolve(p) || !sameId(before, id)) {
       seen.set(id, p);
       return true;
     }
@@ -290,6 +291,16 @@ export function listSourceFiles(dir: string, accept: (file: string) => boolean =
   }
   walk(dir, root);
   return found;
+}
+
+/** Whether a path still names the file or folder of this device:inode. */
+function sameId(p: string, id: string): boolean {
+  try {
+    const st = fs.statSync(p);
+    return `${st.dev}:${st.ino}` === id;
+  } catch {
+    return false;
+  }
 }
 
 /** Where a link points, as it says (for messages). */
