@@ -1,8 +1,9 @@
 /**
  * How ingest finds and reads its sources when the file system does not cooperate: a file or
  * folder it may not read, a file removed between the walk and its reading, links (followed, each
- * file once, loops walked once, dangling ones said), pipes and devices (never read from a walk);
- * and the same under --follow. The CLI is spawned as a user would run it; files are real.
+ * file once, loops walked once, dangling ones said), pipes and devices (never read from a walk;
+ * refused with a hint when named); and the same under --follow. The CLI is spawned as a user
+ * would run it; files are real.
  *
  * A file's mode keeps out only a user who is not root: as root, obs is run as nobody through
  * setpriv (util-linux), and a test that needs it fails, saying so, when it is missing.
@@ -288,6 +289,32 @@ test("pipes and devices found by a walk, linked or not, are passed over with a n
   ]);
   assert.deepEqual(naming(r.stderr, "zero.jsonl:"), [`obs: ${path.join(d, "zero.jsonl")}: a link to /dev/zero, a character device, not a file; passed over`]);
   assert.match(r.stderr, /^ingested 1 source: 1 lines/m);
+});
+
+test("a pipe named as a source (<(command), a FIFO) is refused with the hint to use -, exit 2; --follow too", () => {
+  const dir = tmpDir();
+  const file = path.join(dir, "f.jsonl");
+  fs.writeFileSync(file, started("f"));
+  const db = path.join(dir, "obs.db");
+  const bash = spawnSync("bash", ["--norc", "--noprofile", "-c", `"$0" "$1" ingest --db "$2" <(cat "$3")`, process.execPath, BIN, db, file], { encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH, NO_COLOR: "1" } });
+  assert.ok(!bash.error, `this test needs bash for <(command): ${bash.error?.message}`);
+  assert.equal(bash.status, 2, bash.stderr);
+  assert.match(bash.stderr, /^obs: \/dev\/fd\/\d+ is a pipe \(as <\(command\) makes\), not a file; obs reads a pipe as standard input\n {2}use - \(standard input\): command \| obs ingest -\n$/);
+  assert.ok(!fs.existsSync(db), "nothing read, nothing made");
+
+  const fifo = path.join(dir, "p.jsonl");
+  const mk = spawnSync("mkfifo", [fifo], { encoding: "utf8" });
+  assert.equal(mk.status, 0, `this test needs mkfifo (coreutils) to make a pipe: ${mk.error?.message ?? mk.stderr}`);
+  const r = run(["ingest", "--db", db, fifo]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, `obs: ${fifo} is a pipe, not a file; obs reads a pipe as standard input\n  use - (standard input): obs ingest - < ${fifo}\n`);
+  const f = run(["ingest", "--follow", "--db", db, fifo]);
+  assert.equal(f.code, 2, f.stderr);
+  assert.equal(f.stderr, `obs: ${fifo} is a pipe, not a file; obs reads a pipe as standard input\n  --follow reads files and folders; read a pipe once, without it: obs ingest - < ${fifo}\n`);
+  const z = run(["ingest", "--db", db, "/dev/zero"]);
+  assert.equal(z.code, 2, z.stderr);
+  assert.equal(z.stderr, "obs: /dev/zero is a character device, not a file\n  obs reads files, folders, and - (standard input)\n");
+  assert.ok(!fs.existsSync(db), "nothing read, nothing made");
 });
 
 test("--follow walks linked folders and a loop in them, saying a dangling link once, and reads a followed file under its first name only", async (t) => {

@@ -5,7 +5,7 @@ import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, notAFile, totalBytes, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
@@ -41,6 +41,9 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.sources.includes("-")) throw new UserError("--follow reads files and directories, not standard input");
   for (const s of opts.sources) {
     if (!fs.existsSync(s)) throw new UserError(`no such file or directory: ${s}`, ["--follow can wait for new files inside a directory, but the directory must exist"]);
+    // Following a pipe would wait on it forever: it is read once, as standard input, without --follow.
+    const refused = notAFile(s, fs.statSync(s), true);
+    if (refused) throw refused;
   }
   let sources: FollowSource[] = opts.sources;
   if (!opts.sources.length) {

@@ -312,6 +312,21 @@ function linkTarget(p: string): string {
   }
 }
 
+/**
+ * Why a source named on the command line is not one obs can read, when it is a pipe or a device
+ * (null when it is a file or a folder). Reading a pipe as a file would wait for it forever, or
+ * fail (`<(command)`): a pipe is read as standard input.
+ */
+export function notAFile(name: string, st: fs.Stats, following = false): UserError | null {
+  if (st.isFile() || st.isDirectory()) return null;
+  if (!st.isFIFO()) return new UserError(`${name} is ${specialKind(st)}, not a file`, ["obs reads files, folders, and - (standard input)"]);
+  // <(command) names the pipe as /dev/fd/N, which is gone once obs has exited.
+  const substituted = /^\/(dev|proc\/self)\/fd\//.test(name);
+  const use = substituted ? "command | obs ingest -" : `obs ingest - < ${name}`;
+  return new UserError(`${name} is a pipe${substituted ? " (as <(command) makes)" : ""}, not a file; obs reads a pipe as standard input`,
+    following ? [`--follow reads files and folders; read a pipe once, without it: ${use}`] : [`use - (standard input): ${use}`]);
+}
+
 /** A source of the command line, expanded: a file to read, or one (or a folder) that cannot be read, with why. */
 export interface Expanded {
   name: string;
@@ -322,8 +337,8 @@ export interface Expanded {
 
 /**
  * Expands the command line's sources: files as given, directories to what they hold, `-` stays.
- * A source that does not exist is a usage error; one that cannot be read (and a folder in a walk
- * that cannot) is a failed source. Notes of what walks passed over go to `onNote`.
+ * A source that does not exist, or is a pipe or a device, is a usage error; one that cannot be
+ * read (and a folder in a walk that cannot) is a failed source. Notes of what walks passed over go to `onNote`.
  */
 export function expandSources(args: string[], onNote?: (message: string) => void): Expanded[] {
   const out: Expanded[] = [];
@@ -343,6 +358,8 @@ export function expandSources(args: string[], onNote?: (message: string) => void
       out.push({ name: a, walked: false, reason: readFailure(e, false) });
       continue;
     }
+    const refused = notAFile(a, st);
+    if (refused) throw refused;
     if (st.isDirectory()) {
       const found = listSourceFiles(a, undefined, seen);
       for (const n of found.notes) onNote?.(n);
