@@ -5,7 +5,7 @@ import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, totalBytes, type Format, type IngestStats, type Source } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, notAFile, totalBytes, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
@@ -42,6 +42,9 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.sources.includes("-")) throw new UserError("--follow reads files and directories, not standard input");
   for (const s of opts.sources) {
     if (!fs.existsSync(s)) throw new UserError(`no such file or directory: ${s}`, ["--follow can wait for new files inside a directory, but the directory must exist"]);
+    // Following a pipe would wait on it forever: it is read once, as standard input, without --follow.
+    const refused = notAFile(s, fs.statSync(s), true);
+    if (refused) throw refused;
   }
   let sources: FollowSource[] = opts.sources;
   if (!opts.sources.length) {
@@ -81,19 +84,25 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
 
 export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   if (opts.follow) return runFollow(opts, io);
-  let files: { name: string; walked: boolean }[];
-  if (opts.sources.length) files = expandSources(opts.sources);
+  let files: Expanded[];
+  const note = (m: string) => io.err(`obs: ${m}\n`);
+  if (opts.sources.length) files = expandSources(opts.sources, note);
   else {
-    // No source: the places agents keep their records on this machine.
+    // No source: the places agents keep their records on this machine (walked as one: a place that is a link to another is read once).
     const { found, missing } = findPlaces(io.env);
     const counts = new Map<Place, number>();
+    const seen: WalkSeen = new Map();
+    const notes: string[] = [];
     files = [];
     for (const p of found) {
-      const mine = listSourceFiles(p.dir, p.accept);
-      counts.set(p, mine.length);
-      files.push(...mine.map((name) => ({ name, walked: true })));
+      const mine = listSourceFiles(p.dir, p.accept, seen);
+      counts.set(p, mine.files.length);
+      notes.push(...mine.notes);
+      files.push(...mine.files.map((name) => ({ name, walked: true })));
+      files.push(...mine.failed.map((f) => ({ name: f.name, walked: true, reason: f.reason })));
     }
     reportPlaces(io, found, missing, counts);
+    for (const n of notes) note(n);
     // None of the places there: nothing was read, as when a named source does not exist (exit 2).
     if (!found.length) throw new UserError("nothing to ingest", ["name a file or directory: obs ingest <source…>"]);
     if (!files.length) {
@@ -107,7 +116,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   const target = path.resolve(resolveDbPath(opts.db, io.env));
   const sources: Source[] = files
     .filter((f) => path.resolve(f.name) !== target)
-    .map((f) => (f.name === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f.name, walked: f.walked }));
+    .map((f) => (f.reason !== undefined ? { kind: "unreadable", name: f.name, reason: f.reason } : f.name === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f.name, walked: f.walked }));
   const db = openWritable(resolveDbPath(opts.db, io.env));
   try {
     const bar = io.errIsTTY && totalBytes(sources) >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;
@@ -117,7 +126,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
       {
         skipInvalid: Boolean(opts.skipInvalid), format: opts.format, prices: loadPrices(opts.prices ?? io.env.OBS_PRICES), again: Boolean(opts.again),
         waitMs: opts.wait, dbPath: resolveDbPath(opts.db, io.env),
-        onProgress: bar?.update, onNote: (m) => io.err(`obs: ${m}\n`),
+        onProgress: bar?.update, onNote: note,
       },
       io.stdin,
     );

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { DB } from "../db/open.js";
-import { filePrefix, hashRange, identify, IngestRun, listSourceFiles, readObsLines, unreadableReason, type Format, type IngestOptions, type IngestStats } from "./ingest.js";
+import { filePrefix, hashRange, identify, IngestRun, isReadError, listSourceFiles, readFailure, readObsLines, unreadableReason, type Format, type IngestOptions, type IngestStats, type SourceResult, type Walked, type WalkSeen } from "./ingest.js";
 
 /**
  * `obs ingest --follow`: keeps reading what is appended to files (and new *.jsonl files in
@@ -15,6 +15,7 @@ import { filePrefix, hashRange, identify, IngestRun, listSourceFiles, readObsLin
 interface Tracked {
   file: string;
   key: string;
+  dev: number;
   ino: number;
   offset: number;
   lines: number;
@@ -56,7 +57,31 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
   const ignored = new Map<string, number>();
   const interval = opts.intervalMs ?? 50;
   /** The last failed result of each file that stopped being followed. */
-  const failedResults = new Map<string, IngestStats["results"][number]>();
+  const failedResults = new Map<string, SourceResult>();
+  /**
+   * Folders and files that cannot be read now, by name: said once, and failed while they stay
+   * so; one that can be read again is followed from then on, and no longer failed.
+   */
+  const unreadable = new Map<string, SourceResult>();
+  /** What this look found that cannot be read (files and folders not followed). */
+  let unreadableNow = new Set<string>();
+  /** Notes of what a walk passed over: each said once, not at every look. */
+  const said = new Set<string>();
+  const sayOnce = (m: string) => {
+    if (said.has(m)) return;
+    said.add(m);
+    opts.onNote?.(m);
+  };
+  const cannotRead = (name: string, reason: string) => {
+    unreadableNow.add(name);
+    if (!unreadable.has(name)) opts.onNote?.(`${name}: ${reason}; following the rest`);
+    unreadable.set(name, { source: name, lines: 0, events: 0, rejected: 0, written: false, reason });
+  };
+  /** A read error of a followed file: removed, it is quietly no longer read; else said once. */
+  const readError = (file: string, e: unknown) => {
+    if (!isReadError(e)) throw e;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") cannotRead(file, readFailure(e, true));
+  };
 
   const track = (file: string) => {
     const key = path.resolve(file);
@@ -64,8 +89,8 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     let fd: number;
     try {
       fd = fs.openSync(file, "r");
-    } catch {
-      return; // gone again before we could open it; a later scan will see it if it comes back
+    } catch (e) {
+      return readError(file, e); // gone again before we could open it: a later look sees it if it comes back
     }
     try {
       const st = fs.fstatSync(fd);
@@ -73,6 +98,9 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       // A file just created is classified once it has something in it.
       if (st.size === 0 && !prev && !opts.format) return;
       if (ignored.get(key) === st.size) return;
+      // The same file under another name (a link made since it was first followed) is read once.
+      const twin = [...tracked.values()].find((t) => t.dev === st.dev && t.ino === st.ino && sameFile(t.file, st));
+      if (twin) return sayOnce(`${file}: the same file as ${twin.file}; read once, as ${twin.file}`);
       const found = identify(file);
       const format = opts.format ?? found.format;
       if (format === null) {
@@ -83,7 +111,7 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       }
       ignored.delete(key);
       const t: Tracked = {
-        file, key, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false, format,
+        file, key, dev: st.dev, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false, format,
         array: Boolean(found.head.array), seen: { size: -1, mtimeMs: -1 }, mark: null,
       };
       if (prev) {
@@ -95,16 +123,28 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
         }
       }
       tracked.set(key, t);
+      unreadable.delete(file);
+    } catch (e) {
+      readError(file, e);
     } finally {
       fs.closeSync(fd);
     }
   };
 
+  const walked = (found: Walked) => {
+    for (const n of found.notes) sayOnce(n);
+    for (const f of found.failed) cannotRead(f.name, f.reason);
+    for (const f of found.files) track(f);
+  };
+
   const discover = () => {
+    unreadableNow = new Set();
+    // A file already followed keeps its name: another name for it, found later, is passed over.
+    const seen: WalkSeen = new Map([...tracked.values()].map((t) => [`${t.dev}:${t.ino}`, t.file]));
     for (const source of sources) {
       const s = typeof source === "string" ? source : source.dir;
       if (typeof source !== "string") {
-        if (fs.existsSync(s)) for (const f of listSourceFiles(s, source.accept)) track(f);
+        if (fs.existsSync(s)) walked(listSourceFiles(s, source.accept, seen));
         continue;
       }
       let st: fs.Stats;
@@ -113,13 +153,26 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       } catch {
         continue;
       }
-      if (st.isDirectory()) for (const f of listSourceFiles(s)) track(f);
+      if (st.isDirectory()) walked(listSourceFiles(s, undefined, seen));
       else track(s);
     }
+    // What could not be read at an earlier look and is no longer found so (readable again, or gone).
+    for (const name of unreadable.keys()) if (!unreadableNow.has(name) && !tracked.has(path.resolve(name))) unreadable.delete(name);
   };
 
   /** Reads what was appended to one file and folds its whole lines as one batch. */
   const step = (t: Tracked) => {
+    try {
+      stepFile(t);
+      unreadable.delete(t.file);
+    } catch (e) {
+      // Read again at the next look, in case it can be read then.
+      t.seen = { size: -1, mtimeMs: -1 };
+      readError(t.file, e);
+    }
+  };
+
+  const stepFile = (t: Tracked) => {
     if (t.failed) return;
     if ((t.format && t.format !== "obs") || t.array) {
       const st = fs.statSync(t.file, { throwIfNoEntry: false });
@@ -131,18 +184,13 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       if (run.stats.failed_sources.length > failedBefore) t.failed = true;
       return;
     }
-    let fd: number;
-    try {
-      fd = fs.openSync(t.file, "r");
-    } catch {
-      return;
-    }
+    const fd = fs.openSync(t.file, "r");
     try {
       const st = fs.fstatSync(fd);
       const change = st.ino !== t.ino ? "replaced" : st.size < t.offset ? "truncated" : st.size !== t.offset && t.offset > 0 && !sameEnd(fd, t) ? "rewritten" : null;
       if (change) {
         opts.onNote?.(`${t.file}: ${change}; reading it from the start`);
-        Object.assign(t, { ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), mark: null });
+        Object.assign(t, { dev: st.dev, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), mark: null });
       }
       if (st.size === t.offset) return;
       const readBefore = t.offset;
@@ -198,10 +246,20 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     await sleep(interval, opts.signal);
   }
   const stats = run.finishStats();
-  stats.results = [...failedResults.values()];
-  stats.sources = tracked.size;
-  stats.failed_sources = [...new Set(stats.failed_sources)];
+  stats.results = [...failedResults.values(), ...unreadable.values()];
+  stats.sources = tracked.size + unreadable.size;
+  stats.failed_sources = [...new Set([...stats.failed_sources, ...unreadable.keys()])];
   return stats;
+}
+
+/** Whether a path still names the file a stat was taken of (a followed file removed since has left its inode to be reused). */
+function sameFile(file: string, st: fs.Stats): boolean {
+  try {
+    const now = fs.statSync(file);
+    return now.dev === st.dev && now.ino === st.ino;
+  } catch {
+    return false;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

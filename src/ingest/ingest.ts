@@ -181,28 +181,183 @@ const NL = 0x0a;
 /** SQLite files a directory walk looks into, for trace stores. */
 const SQLITE_NAMES = /\.(db|sqlite|sqlite3)$/;
 
+/** A name a directory walk takes as a record: *.jsonl, *.json, and SQLite files that may be trace stores. */
+function recordName(name: string): boolean {
+  return name.endsWith(".jsonl") || name.endsWith(".json") || SQLITE_NAMES.test(name);
+}
+
+/** What a directory walk found. */
+export interface Walked {
+  /** The files that may be records, in a stable order. */
+  files: string[];
+  /** Folders (and files) it could not read: each a failed source, with why and what to do. */
+  failed: { name: string; reason: string }[];
+  /** What it passed over, one line each: a link to nothing, a pipe or device, a folder or file reached twice. */
+  notes: string[];
+}
+
+/**
+ * The folders and files walks have reached, by device and inode, with the name each was reached
+ * by first: a link back up the tree is walked once, and a file reached under two names (a link
+ * beside its target, two places that are one folder) is read once, under the first.
+ */
+export type WalkSeen = Map<string, string>;
+
+/** A stat's kind of file, in a user's words, for one that is neither a file nor a folder. */
+function specialKind(st: fs.Stats): string {
+  if (st.isFIFO()) return "a pipe (FIFO)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  return "not a regular file";
+}
+
+function errCode(e: unknown): string {
+  return String((e as NodeJS.ErrnoException)?.code ?? "");
+}
+
+/** Whether an error is the file system's refusal to read a source (not obs's own failure). */
+export function isReadError(e: unknown): boolean {
+  const x = e as NodeJS.ErrnoException;
+  return e instanceof Error && typeof x.code === "string" && typeof x.syscall === "string";
+}
+
+/** Why a file could not be read, and what to do: named by the user, or found by a walk. */
+export function readFailure(e: unknown, walked: boolean): string {
+  const code = errCode(e);
+  if (code === "EACCES" || code === "EPERM") return "cannot read it (permission denied): nothing of it written; check its permissions";
+  if (code === "ENOENT") return `it was removed while obs ${walked ? "read the folder" : "was reading"}: nothing of it written`;
+  if (code === "ESPIPE") return "a pipe, not a file: nothing of it written; obs reads a pipe as standard input (command | obs ingest -)";
+  return `cannot read it (${(e as Error).message}): nothing of it written`;
+}
+
+/** Why a folder could not be read, and what to do. */
+function folderFailure(e: unknown): string {
+  const code = errCode(e);
+  if (code === "EACCES" || code === "EPERM") return "cannot read this folder (permission denied): nothing in it read; check its permissions";
+  if (code === "ENOENT") return "it was removed while obs read the folder above it: nothing in it read";
+  return `cannot read this folder (${(e as Error).message}): nothing in it read`;
+}
+
 /**
  * Every file below a directory that may be a record, in a stable order: *.jsonl, *.json
  * (JSON-array transcripts, Gemini CLI recordings) and SQLite files that may be trace stores.
- * A *.json or SQLite file found this way that is no record obs reads is passed over.
+ * A *.json or SQLite file found this way that is no record obs reads is passed over later.
+ * Links to files and folders are followed (a tool's folder is often a link to elsewhere), each
+ * folder and file once (`seen`, which walks of one ingest share). A link to nothing, a pipe or a
+ * device is passed over with a note: reading a pipe would wait forever, a device never end. A
+ * folder that cannot be read fails alone; the rest is walked.
  */
-export function listSourceFiles(dir: string, accept: (file: string) => boolean = () => true): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    const entries = fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+export function listSourceFiles(dir: string, accept: (file: string) => boolean = () => true, seen: WalkSeen = new Map()): Walked {
+  const found: Walked = { files: [], failed: [], notes: [] };
+  /** Whether this is the first name for a folder or file: its first name again (the same walk repeated) is too. */
+  const first = (p: string, st: fs.Stats, what: string): boolean => {
+    const id = `${st.dev}:${st.ino}`;
+    const before = seen.get(id);
+    // The name seen first may since have gone, and its inode been reused: then this is another file.
+    if (before === undefined || path.resolve(before) === path.resolve(p) || !sameId(before, id)) {
+      seen.set(id, p);
+      return true;
+    }
+    found.notes.push(`${p}: the same ${what} as ${before}; read once, as ${before}`);
+    return false;
+  };
+  const walk = (d: string, st: fs.Stats) => {
+    if (!first(d, st, "folder")) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      found.failed.push({ name: d, reason: folderFailure(e) });
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
     for (const ent of entries) {
       const p = path.join(d, ent.name);
-      if (ent.isDirectory()) walk(p);
-      else if (ent.isFile() && (ent.name.endsWith(".jsonl") || ent.name.endsWith(".json") || SQLITE_NAMES.test(ent.name)) && accept(p)) out.push(p);
+      const record = recordName(ent.name) && accept(p);
+      const link = ent.isSymbolicLink();
+      // Only a folder, a link (which may lead to one) and what may be a record are looked at.
+      if (!record && !link && !ent.isDirectory()) continue;
+      let target: fs.Stats;
+      try {
+        target = fs.statSync(p);
+      } catch (e) {
+        const code = errCode(e);
+        if (link && (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP")) {
+          found.notes.push(`${p}: a link to ${linkTarget(p)}, ${code === "ELOOP" ? "which leads round in a circle" : "which is not there"}; passed over`);
+        } else if (ent.isDirectory()) found.failed.push({ name: p, reason: folderFailure(e) });
+        else if (record || link) found.failed.push({ name: p, reason: readFailure(e, true) });
+        continue;
+      }
+      const via = link ? `a link to ${linkTarget(p)}, ` : "";
+      if (target.isDirectory()) walk(p, target);
+      else if (!record) continue;
+      else if (target.isFile()) {
+        if (first(p, target, "file")) found.files.push(p);
+      } else found.notes.push(`${p}: ${via}${specialKind(target)}, not a file; passed over`);
     }
   };
-  walk(dir);
-  return out;
+  let root: fs.Stats;
+  try {
+    root = fs.statSync(dir);
+  } catch (e) {
+    if (errCode(e) !== "ENOENT") found.failed.push({ name: dir, reason: folderFailure(e) });
+    return found;
+  }
+  walk(dir, root);
+  return found;
 }
 
-/** Expands the command line's sources: files as given, directories to what they hold, `-` stays. */
-export function expandSources(args: string[]): { name: string; walked: boolean }[] {
-  const out: { name: string; walked: boolean }[] = [];
+/** Whether a path still names the file or folder of this device:inode. */
+function sameId(p: string, id: string): boolean {
+  try {
+    const st = fs.statSync(p);
+    return `${st.dev}:${st.ino}` === id;
+  } catch {
+    return false;
+  }
+}
+
+/** Where a link points, as it says (for messages). */
+function linkTarget(p: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return "(unknown)";
+  }
+}
+
+/**
+ * Why a source named on the command line is not one obs can read, when it is a pipe or a device
+ * (null when it is a file or a folder). Reading a pipe as a file would wait for it forever, or
+ * fail (`<(command)`): a pipe is read as standard input.
+ */
+export function notAFile(name: string, st: fs.Stats, following = false): UserError | null {
+  if (st.isFile() || st.isDirectory()) return null;
+  if (!st.isFIFO()) return new UserError(`${name} is ${specialKind(st)}, not a file`, ["obs reads files, folders, and - (standard input)"]);
+  // <(command) names the pipe as /dev/fd/N, which is gone once obs has exited.
+  const substituted = /^\/(dev|proc\/self)\/fd\//.test(name);
+  const use = substituted ? "command | obs ingest -" : `obs ingest - < ${name}`;
+  return new UserError(`${name} is a pipe${substituted ? " (as <(command) makes)" : ""}, not a file; obs reads a pipe as standard input`,
+    following ? [`--follow reads files and folders; read a pipe once, without it: ${use}`] : [`use - (standard input): ${use}`]);
+}
+
+/** A source of the command line, expanded: a file to read, or one (or a folder) that cannot be read, with why. */
+export interface Expanded {
+  name: string;
+  walked: boolean;
+  /** Set when it cannot be read: it fails, with this reason, and the rest is read. */
+  reason?: string;
+}
+
+/**
+ * Expands the command line's sources: files as given, directories to what they hold, `-` stays.
+ * A source that does not exist, or is a pipe or a device, is a usage error; one that cannot be
+ * read (and a folder in a walk that cannot) is a failed source. Notes of what walks passed over go to `onNote`.
+ */
+export function expandSources(args: string[], onNote?: (message: string) => void): Expanded[] {
+  const out: Expanded[] = [];
+  const seen: WalkSeen = new Map();
   for (const a of args) {
     if (a === "-") {
       out.push({ name: a, walked: false });
@@ -211,14 +366,27 @@ export function expandSources(args: string[]): { name: string; walked: boolean }
     let st: fs.Stats;
     try {
       st = fs.statSync(a);
-    } catch {
-      throw new UserError(`no such file or directory: ${a}`);
+    } catch (e) {
+      const code = errCode(e);
+      if (code === "ENOENT" || code === "ENOTDIR") throw new UserError(`no such file or directory: ${a}`);
+      // There, but behind a folder obs may not look into.
+      out.push({ name: a, walked: false, reason: readFailure(e, false) });
+      continue;
     }
+    const refused = notAFile(a, st);
+    if (refused) throw refused;
     if (st.isDirectory()) {
-      const files = listSourceFiles(a);
-      if (files.length === 0) throw new UserError(`no records under ${a} (obs looks for *.jsonl, *.json and SQLite files)`);
-      out.push(...files.map((f) => ({ name: f, walked: true })));
-    } else out.push({ name: a, walked: false });
+      const found = listSourceFiles(a, undefined, seen);
+      for (const n of found.notes) onNote?.(n);
+      if (found.files.length === 0 && found.failed.length === 0) throw new UserError(`no records under ${a} (obs looks for *.jsonl, *.json and SQLite files)`);
+      out.push(...found.files.map((f) => ({ name: f, walked: true })));
+      out.push(...found.failed.map((f) => ({ name: f.name, walked: true, reason: f.reason })));
+    } else {
+      // Named, it is read; a walk that meets it under another name passes it over.
+      const id = `${st.dev}:${st.ino}`;
+      if (!seen.has(id)) seen.set(id, a);
+      out.push({ name: a, walked: false });
+    }
   }
   return out;
 }
@@ -589,10 +757,18 @@ export class IngestRun {
     const fail = wrongFormat !== undefined || (f.bad.length > 0 && (!this.opts.skipInvalid || events === 0));
     const reason = wrongFormat ?? (!n ? undefined : n === summary.lines ? `nothing written: none of its ${n} line${n === 1 ? "" : "s"} could be read as ${format}`
       : events === 0 ? `nothing written: ${n} bad line${n === 1 ? "" : "s"}, and the rest carries nothing obs uses` : undefined);
+    // Hashed before the source is ended: a file removed meanwhile fails before anything of it is kept.
+    let sum = "";
+    try {
+      if (!fail) sum = digest();
+    } catch (e) {
+      f.abort();
+      throw e;
+    }
     f.setRecord(() =>
       this.putLog.run({
         path: key, format, size, bytes_consumed: size, lines: summary.lines,
-        rejected_lines: n, content_hash: digest(), ingested_at: new Date().toISOString(),
+        rejected_lines: n, content_hash: sum, ingested_at: new Date().toISOString(),
       }));
     const result = f.end(summary.lines, { fail, reason: fail ? reason : undefined });
     this.stats.skipped += result.written ? summary.skipped : 0;
@@ -608,14 +784,22 @@ export class IngestRun {
     this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, reason });
   }
 
-  /** A file: from where the last ingest stopped if what was read then is unchanged, else from the start. */
+  /**
+   * A file: from where the last ingest stopped if what was read then is unchanged, else from the
+   * start. One the file system will not let obs read (its permissions, removed since the walk
+   * found it) fails alone: what it wrote is taken back, and the other sources are read.
+   */
   ingestFile(file: string, walked = false): void {
-    let found: { format: Format | null; head?: Head };
     try {
-      found = this.opts.format ? { format: this.opts.format } : identify(file);
+      this.readFile(file, walked);
     } catch (e) {
-      throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+      if (!isReadError(e)) throw e;
+      this.unreadable(file, readFailure(e, walked));
     }
+  }
+
+  private readFile(file: string, walked: boolean): void {
+    const found: { format: Format | null; head?: Head } = this.opts.format ? { format: this.opts.format } : identify(file);
     const format = found.format;
     if (format === null) {
       const head = found.head!;
@@ -640,12 +824,7 @@ export class IngestRun {
     if (format !== "obs") return this.ingestAdapted(file, format);
     if (found.head ? found.head.array : startsArray(identify(file).head.bytes)) return this.ingestObsArray(file);
     const key = path.resolve(file);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, "r");
-    } catch (e) {
-      throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
-    }
+    const fd = fs.openSync(file, "r");
     try {
       const size = fs.fstatSync(fd).size;
       const prev = this.log(key);
@@ -985,11 +1164,13 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 export interface Source {
-  kind: "file" | "stdin" | "text";
+  /** `unreadable`: a file or folder found that cannot be read (it fails, with `reason`). */
+  kind: "file" | "stdin" | "text" | "unreadable";
   name: string;
   text?: Buffer;
   /** Found by walking a directory (not named by the user). */
   walked?: boolean;
+  reason?: string;
 }
 
 /** Ingests sources in order, each in its own transaction. */
@@ -1004,6 +1185,7 @@ export async function ingestSources(
   try {
     for (const s of sources) {
       if (s.kind === "file") run.ingestFile(s.name, s.walked);
+      else if (s.kind === "unreadable") run.unreadable(s.name, s.reason ?? "cannot be read");
       else if (s.kind === "stdin") run.ingestText("-", await readAll(stdin ?? process.stdin));
       else run.ingestText(s.name, s.text ?? Buffer.alloc(0));
     }
@@ -1021,8 +1203,17 @@ export async function ingestSources(
 export function totalBytes(sources: Source[]): number {
   let n = 0;
   for (const s of sources) {
-    if (s.kind === "file") n += fs.statSync(s.name).size;
+    // A file gone (or hidden) since the walk is said when it is read.
+    if (s.kind === "file") n += statQuietly(s.name)?.size ?? 0;
     else if (s.text) n += s.text.length;
   }
   return n;
+}
+
+function statQuietly(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
 }
