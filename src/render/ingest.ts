@@ -9,9 +9,11 @@ export function ingestSummaryLine(s: IngestStats): string {
     .map(([k, n]) => `${k} ${fmtInt(n)}`)
     .join(", ");
   const skipped = s.results.filter((r) => r.note).length;
+  // A failed source is counted among those read, and said so: nothing of it was written.
+  const said = [s.failed_sources.length ? `${s.failed_sources.length} failed` : "", skipped ? `${skipped} already up to date` : ""].filter(Boolean);
   return (
     `ingested ${s.sources} source${s.sources === 1 ? "" : "s"}` +
-    (skipped ? ` (${skipped} already up to date)` : "") +
+    (said.length ? ` (${said.join(", ")})` : "") +
     `: ${fmtInt(s.lines)} lines, ${fmtInt(s.events)} events` +
     (kinds ? ` (${kinds})` : "") +
     (s.skipped ? `, ${fmtInt(s.skipped)} skipped (nothing obs uses)` : "") +
