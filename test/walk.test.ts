@@ -76,7 +76,7 @@ test("a file obs may not read fails alone: one line naming it and what to do, th
   const b = path.join(d, "b.jsonl");
   assert.deepEqual(naming(r.stderr, b), [`obs: ${b}: cannot read it (permission denied): nothing of it written; check its permissions`]);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
-  assert.match(r.stderr, /^ingested 3 sources (1 failed): 2 lines, 2 events/m, "the summary is said, counting the failed source");
+  assert.match(r.stderr, /^ingested 3 sources \(1 failed\): 2 lines, 2 events/m, "the summary is said, counting the failed source");
   assert.deepEqual(executions(db), ["a", "c"]);
   assert.deepEqual(logged(db), [path.join(d, "a.jsonl"), path.join(d, "c.jsonl")]);
 
