@@ -57,6 +57,8 @@ export async function buildProgram(app: App, argv?: string[]): Promise<Command> 
     .configureOutput({
       writeOut: (s) => app.io.out(s),
       writeErr: (s) => app.io.err(s),
+      // The parser's own complaints speak as obs's do: `obs: …`, and where to look.
+      outputError: (s, write) => write(`obs: ${s.replace(/^error: /, "")}`),
     })
     // Descriptions are wrapped once, by commander at the terminal's width: a line break written
     // into one is a space (a blank line still parts two paragraphs). Commands inherit this.
@@ -73,6 +75,9 @@ export async function buildProgram(app: App, argv?: string[]): Promise<Command> 
     );
   const only = argv && commandOf(argv);
   for (const [names, load] of COMMANDS) if (!only || names.includes(only)) (await load())(program, app);
+  // After a parse error, where to look: the command's own help, or the list of commands.
+  program.showHelpAfterError("  obs --help lists the commands");
+  for (const c of program.commands) c.showHelpAfterError(`  obs ${c.name()} --help says what it takes`);
   return program;
 }
 

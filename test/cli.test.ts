@@ -109,7 +109,8 @@ test("usage errors exit 2, not commander's 1", () => {
     const r = spawnCli(args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /error:/);
+    assert.match(r.stderr, /^obs: /);
+    assert.doesNotMatch(r.stderr, /^error:/m);
   }
 });
 

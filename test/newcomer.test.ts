@@ -112,6 +112,14 @@ test("global options come before the command too: obs --db X ls, obs --json --db
   const unknown = spawnCli(["--nonsense", "ls", "--db", db]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option '--nonsense'/);
+  // The parser's own complaints speak as obs's do, and say where to look.
+  assert.equal(unknown.stderr, "obs: unknown option '--nonsense'\n  obs --help lists the commands\n");
+  const bogus = spawnCli(["ls", "--bogus", "--db", db]);
+  assert.equal(bogus.code, 2);
+  assert.equal(bogus.stderr, "obs: unknown option '--bogus'\n  obs ls --help says what it takes\n");
+  const typo = spawnCli(["lss"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /^obs: unknown command 'lss'\n\(Did you mean ls\?\)\n {2}obs --help lists the commands\n$/);
 });
 
 test("help is wrapped once, at the width, and speaks of the product: no design document, no id obs query does not take", () => {
