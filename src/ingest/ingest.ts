@@ -7,7 +7,7 @@ import { PRICES, type PriceTable } from "../pricing.js";
 import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type Adapter, type AdapterInput, type AdapterSummary, type BadLine, type Head, type J } from "./adapters/index.js";
 import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
-import { bufferLines, CHUNK, fileLines, isBlank, type Line } from "./lines.js";
+import { bufferLines, CHUNK, fileLines, isBlank, withoutBom, type Line } from "./lines.js";
 import { STEP, Writer, type Unfinished } from "./writer.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
@@ -87,7 +87,7 @@ function isWholeJson(data: Buffer): boolean {
   const start = data.toString("utf8", 0, Math.min(data.length, 64)).trimStart()[0];
   if (start !== "{" && start !== "[") return false;
   try {
-    JSON.parse(data.toString("utf8"));
+    JSON.parse(withoutBom(data).toString("utf8"));
     return true;
   } catch {
     return false;
@@ -714,6 +714,8 @@ export class IngestRun {
 
   /** Text that has no file to grow (stdin, the demo): known by its content hash, so the same text twice adds nothing. */
   ingestText(name: string, text: Buffer): void {
+    // A byte-order mark is none of the text: with or without one, it is the same content.
+    text = withoutBom(text);
     const digest = crypto.createHash("sha256").update(text).digest("hex");
     const key = `${name}#sha256:${digest}`;
     if (this.log(key)) {
@@ -765,7 +767,7 @@ export function readObsLines(fd: number, offset: number, firstLine: number, size
     }
     const t = tail as { bytes: Buffer; n: number; start: number } | null;
     if (t && !following) {
-      const text = t.bytes.toString("utf8");
+      const text = (t.start === 0 ? withoutBom(t.bytes) : t.bytes).toString("utf8");
       if (!isBlank(text) && isJson(text)) {
         hash.update(t.bytes);
         consumed = t.start + t.bytes.length;
@@ -835,7 +837,7 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
             if (n === 0) break;
             got += n;
           }
-          return buf.subarray(0, got);
+          return withoutBom(buf.subarray(0, got));
         } finally {
           fs.closeSync(fd2);
         }

@@ -11,6 +11,16 @@ import fs from "node:fs";
 export const CHUNK = 4 * 1024 * 1024;
 const NL = 0x0a;
 
+/** The number of bytes of a UTF-8 byte-order mark at the start of `buf` (3), else 0. */
+export function bomLength(buf: Buffer): number {
+  return buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+}
+
+/** Text without the byte-order mark some editors and Windows tools put before it: no part of the first line. */
+export function withoutBom(buf: Buffer): Buffer {
+  return buf.subarray(bomLength(buf));
+}
+
 export interface Line {
   /** The line's text, without its newline. */
   text: string;
@@ -49,7 +59,12 @@ function decode(buf: Buffer, s: number, e: number, n: number, end: number): Line
 
 /**
  * The whole lines of an open file from `src.start` up to `limit` bytes. A last piece without a
- * newline is yielded as `tail` through `onTail` (the caller decides whether it counts).
+ * newline is yielded as `tail` through `onTail` (the caller decides whether it counts; its bytes
+ * include a byte-order mark when it starts the file).
+ *
+ * Offsets (`end`, a tail's `start`) are offsets in the file, and the hash covers every byte up to
+ * the last line given, so a byte-order mark at the file's start, which is no part of its first
+ * line, is still counted.
  */
 export function* fileLines(fd: number, src: LineSource, limit: number, onTail?: (tail: { bytes: Buffer; n: number; start: number }) => void): Generator<Line> {
   let buf = Buffer.allocUnsafe(CHUNK);
@@ -81,7 +96,9 @@ export function* fileLines(fd: number, src: LineSource, limit: number, onTail?: 
         continue;
       }
       n++;
-      if (!src.holding || holds(buf, s, nl, src.holding)) yield decode(buf, s, nl, n, base + nl + 1);
+      // A byte-order mark is no part of the first line.
+      const from = base + s === 0 ? bomLength(buf.subarray(0, nl)) : s;
+      if (!src.holding || holds(buf, from, nl, src.holding)) yield decode(buf, from, nl, n, base + nl + 1);
       s = nl + 1;
     }
     if (s > 0) src.hash?.update(buf.subarray(0, s));
@@ -98,9 +115,13 @@ export function* fileLines(fd: number, src: LineSource, limit: number, onTail?: 
   }
 }
 
-/** The lines of bytes in memory (standard input, a JSON array turned into lines). */
+/**
+ * The lines of bytes in memory (standard input, a JSON array turned into lines, a file's last
+ * piece); `base` is the offset of `data` in what it came from: at 0, a byte-order mark is no
+ * part of the first line.
+ */
 export function* bufferLines(data: Buffer, firstLine = 1, base = 0): Generator<Line> {
-  let s = 0;
+  let s = base === 0 ? bomLength(data) : 0;
   let n = firstLine - 1;
   while (s < data.length) {
     let e = data.indexOf(NL, s);

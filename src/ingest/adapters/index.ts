@@ -1,3 +1,4 @@
+import { withoutBom } from "../lines.js";
 import { claudeCode } from "./claude-code.js";
 import { claudeStreamJson } from "./claude-stream-json.js";
 import { codex } from "./codex.js";
@@ -20,8 +21,9 @@ export function adapterFor(format: string): Adapter | undefined {
 
 const HEAD_OBJECTS = 20;
 
-/** The start of a file, as adapters look at it to say whether it is theirs. */
-export function readHead(file: string, bytes: Buffer): Head {
+/** The start of a file, as adapters look at it to say whether it is theirs (without a byte-order mark: no part of the text). */
+export function readHead(file: string, start: Buffer): Head {
+  const bytes = withoutBom(start);
   const objects: J[] = [];
   let array = false;
   if (!isSqlite(bytes)) {
@@ -106,7 +108,7 @@ export function firstElements(text: string, max: number): J[] {
 export function arrayAsLines(data: Buffer): { lines: Buffer } | { error: string } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(data.toString("utf8"));
+    parsed = JSON.parse(withoutBom(data).toString("utf8"));
   } catch (e) {
     return { error: `starts like a JSON array but is not one: ${(e as Error).message}` };
   }
