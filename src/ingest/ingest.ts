@@ -7,7 +7,7 @@ import { PRICES, type PriceTable } from "../pricing.js";
 import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type Adapter, type AdapterInput, type AdapterSummary, type BadLine, type Head, type J } from "./adapters/index.js";
 import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
-import { bufferLines, CHUNK, fileLines, isBlank, withoutBom, type Line } from "./lines.js";
+import { bufferLines, CHUNK, fileLines, hashFile, HOLD, isBlank, OVERLONG, withoutBom, type Line, type Tail } from "./lines.js";
 import { STEP, Writer, type Unfinished } from "./writer.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
@@ -49,8 +49,8 @@ export function detectFormat(file: string): Format | null {
 }
 
 const HEAD_BYTES = 64 * 1024;
-/** A first line longer than this is not looked at whole (a JSON array is scanned element by element). */
-const HEAD_MAX = 32 * 1024 * 1024;
+/** A first line is looked at whole up to the longest line obs reads (a JSON array is scanned element by element). */
+const HEAD_MAX = HOLD;
 
 /** How much of a text the head is: 64 KiB, or more to hold its first line whole. */
 function headLength(data: Buffer): number {
@@ -59,14 +59,14 @@ function headLength(data: Buffer): number {
   return Math.min(data.length, HEAD_MAX, Math.max(HEAD_BYTES, nl + 1));
 }
 
-/** A file's head: its first 64 KiB, read on until its first line is whole (up to 32 MiB). */
+/** A file's head: its first 64 KiB, read on until its first line is whole (up to the longest line obs reads). */
 function readFileHead(file: string): Buffer {
   const fd = fs.openSync(file, "r");
   try {
     let buf = Buffer.alloc(HEAD_BYTES);
     let n = fs.readSync(fd, buf, 0, buf.length, 0);
     while (n === buf.length && buf.indexOf(NL) < 0 && buf.length < HEAD_MAX && !startsArray(buf)) {
-      const bigger = Buffer.alloc(buf.length * 4);
+      const bigger = Buffer.alloc(Math.min(buf.length * 4, HEAD_MAX));
       buf.copy(bigger, 0, 0, n);
       buf = bigger;
       n += fs.readSync(fd, buf, n, buf.length - n, n);
@@ -278,7 +278,8 @@ class SourceFold {
   }
 
   line(text: string, n: number, invalid?: string): void {
-    if (isBlank(text)) return;
+    // A line over the longest obs reads has no text: it is bad, not blank.
+    if (!invalid && isBlank(text)) return;
     this.result.lines++;
     if (invalid) return this.badLine(n, invalid);
     let parsed: unknown;
@@ -760,13 +761,18 @@ export function readObsLines(fd: number, offset: number, firstLine: number, size
     return fs.readSync(fd, b, 0, 1, offset - 1) === 1 && b[0] !== NL;
   })();
   function* gen(): Generator<Line> {
-    let tail: { bytes: Buffer; n: number; start: number } | null = null;
+    let tail: Tail | null = null;
     for (const l of fileLines(fd, { start: offset, firstLine, continues, hash }, size, (t) => (tail = t))) {
       consumed = l.end;
       yield l;
     }
-    const t = tail as { bytes: Buffer; n: number; start: number } | null;
-    if (t && !following) {
+    const t = tail as Tail | null;
+    if (t?.over && !following) {
+      // Over the longest line obs reads, it can never be read, finished or not: a bad line now.
+      hashFile(fd, hash, t.start, t.end);
+      consumed = t.end;
+      yield { text: "", n: t.n, end: consumed, invalid: OVERLONG };
+    } else if (t && !following) {
       const text = (t.start === 0 ? withoutBom(t.bytes) : t.bytes).toString("utf8");
       if (!isBlank(text) && isJson(text)) {
         hash.update(t.bytes);
@@ -846,10 +852,13 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
         const fd2 = fs.openSync(file, "r");
         const hash = digest === null ? crypto.createHash("sha256") : undefined;
         try {
-          let tail: { bytes: Buffer; n: number; start: number } | null = null;
+          let tail: Tail | null = null;
           yield* fileLines(fd2, { start: 0, firstLine: 1, hash }, limit, (t) => (tail = t));
-          const t = tail as { bytes: Buffer; n: number; start: number } | null;
-          if (t) {
+          const t = tail as Tail | null;
+          if (t?.over) {
+            if (hash) hashFile(fd2, hash, t.start, t.end);
+            yield { text: "", n: t.n, invalid: OVERLONG };
+          } else if (t) {
             hash?.update(t.bytes);
             yield* bufferLines(t.bytes, t.n, t.start);
           }
@@ -912,18 +921,12 @@ export function filePrefix(file: string, bytes: number): Prefix {
     count(line: string): number {
       const fd = fs.openSync(file, "r");
       try {
+        // Read as lines are (a line over the longest obs reads is passed, not held); only lines holding its text are decoded.
         let n = 0;
-        let carry = "";
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(bytes, 1)));
-        for (let pos = 0; pos < bytes; ) {
-          const got = fs.readSync(fd, buf, 0, Math.min(buf.length, bytes - pos), pos);
-          if (got === 0) break;
-          pos += got;
-          const parts = (carry + buf.toString("utf8", 0, got)).split("\n");
-          carry = parts.pop()!;
-          for (const p of parts) if (p.trim() === line) n++;
-        }
-        if (carry.trim() === line) n++;
+        let tail: Tail | null = null;
+        for (const l of fileLines(fd, { start: 0, firstLine: 1, holding: [Buffer.from(line)] }, bytes, (t) => (tail = t))) if (l.text.trim() === line) n++;
+        const t = tail as Tail | null;
+        if (t && !t.over && (t.start === 0 ? withoutBom(t.bytes) : t.bytes).toString("utf8").trim() === line) n++;
         return n;
       } finally {
         fs.closeSync(fd);

@@ -1,4 +1,4 @@
-import { withoutBom } from "../lines.js";
+import { MAX_LINE, MAX_LINE_MIB, withoutBom } from "../lines.js";
 import { claudeCode } from "./claude-code.js";
 import { claudeStreamJson } from "./claude-stream-json.js";
 import { codex } from "./codex.js";
@@ -124,6 +124,8 @@ export function describeHead(head: Head): string {
   // Bytes that are not text (a binary, a compressed file) are named as such, never echoed to the terminal.
   const binary = head.bytes.subarray(0, 512).some((b) => b === 0 || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d));
   if (binary) return `binary, not text (it starts with the bytes ${[...head.bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ")})`;
+  // The head holds a first line whole up to the longest line obs reads.
+  if (head.bytes.length > MAX_LINE && !head.bytes.includes(0x0a)) return `its first line is over ${MAX_LINE_MIB} MiB, longer than obs reads`;
   const text = head.bytes.toString("utf8");
   const line = text.split("\n", 20).find((l) => l.trim() !== "") ?? "";
   if (!line) return "an empty file";
