@@ -7,7 +7,7 @@ import { PRICES, type PriceTable } from "../pricing.js";
 import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type Adapter, type AdapterInput, type AdapterSummary, type BadLine, type Head, type J } from "./adapters/index.js";
 import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
-import { bufferLines, CHUNK, fileLines, hashFile, HOLD, isBlank, OVERLONG, withoutBom, type Line, type Tail } from "./lines.js";
+import { bufferLines, CHUNK, fileLines, hashFile, HOLD, isBlank, MAX_LINE, OVERLONG, withoutBom, type Line, type Tail } from "./lines.js";
 import { STEP, Writer, type Unfinished } from "./writer.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
@@ -515,6 +515,8 @@ export class IngestRun {
       const found = fileInput(file, wholeLinesOnly);
       if (!found) return; // following: nothing whole in it yet
       ({ input, size, digest } = found);
+      // Read once it is finished: the file is then read again whole, and its ids make nothing twice.
+      if (found.unfinished) this.opts.onNote?.(`${file}: its last line is not finished yet; it is read when it is`);
     }
     const prev = this.log(key);
     // A file read before is hashed first to see whether it changed; a new one is hashed as it is read.
@@ -800,17 +802,26 @@ export function adapterEvents(adapter: Adapter, file: string, prices: PriceTable
 /**
  * An adapter's view of a file: its lines as they are read, or (for a whole document) its bytes;
  * with the SHA-256 of what it holds, computed as its lines are read when they are (else by a
- * pass of its own when asked for).
+ * pass of its own when asked for). A file of lines whose last line is still being written (no
+ * newline, not complete JSON) ends before that line: `unfinished`.
  */
-function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string } | null {
+function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string; unfinished?: boolean } | null {
   const fd = fs.openSync(file, "r");
   let size: number;
   let array = false;
+  let unfinished = false;
   try {
     size = fs.fstatSync(fd).size;
     const head = readFileHeadFd(fd);
     array = startsArray(head);
     if (wholeLinesOnly && !isSqlite(head) && !array && !isWholeJsonFile(fd, size, head)) size = lastNewline(fd, size);
+    else if (!wholeLinesOnly && !isSqlite(head) && !array && isJsonLines(head)) {
+      const cut = unfinishedLine(fd, size);
+      if (cut !== null) {
+        size = cut;
+        unfinished = true;
+      }
+    }
     if (wholeLinesOnly && size === 0) return null;
   } finally {
     fs.closeSync(fd);
@@ -819,6 +830,7 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
   let digest: string | null = null;
   return {
     size,
+    ...(unfinished ? { unfinished } : {}),
     digest: () => {
       if (digest === null) {
         const fd2 = fs.openSync(file, "r");
@@ -880,6 +892,31 @@ function memoryInput(file: string, data: Buffer, wholeLinesOnly: boolean): { inp
     digest: () => digest,
     input: { path: file, array: startsArray(text), bytes: () => text, lines: () => bufferLines(text) },
   };
+}
+
+/**
+ * Whether a file is lines of JSON rather than one document spread over lines (a pretty-printed
+ * recording, whose first line is only its opening `{`): its first line is complete JSON, or
+ * longer than the head.
+ */
+function isJsonLines(head: Buffer): boolean {
+  const text = withoutBom(head).toString("utf8").trimStart();
+  const nl = text.indexOf("\n");
+  return nl < 0 || isJson(text.slice(0, nl));
+}
+
+/**
+ * Where a file's last line begins when that line is still being written — no newline yet, and
+ * not complete JSON (a file written without a final newline is read whole) — else null. A file
+ * of one line is read as it is, and a last line over the longest obs reads is a bad line.
+ */
+function unfinishedLine(fd: number, size: number): number | null {
+  const cut = lastNewline(fd, size);
+  if (cut === 0 || cut === size || size - cut > MAX_LINE) return null;
+  const buf = Buffer.allocUnsafe(size - cut);
+  const got = fs.readSync(fd, buf, 0, buf.length, cut);
+  const text = buf.toString("utf8", 0, got);
+  return isBlank(text) || isJson(text) ? null : cut;
 }
 
 /** The offset just past the last newline of a file's first `size` bytes (0: none). */
