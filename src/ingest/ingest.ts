@@ -7,7 +7,7 @@ import { PRICES, type PriceTable } from "../pricing.js";
 import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type Adapter, type AdapterInput, type AdapterSummary, type BadLine, type Head, type J } from "./adapters/index.js";
 import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
-import { bufferLines, CHUNK, fileLines, isBlank, type Line } from "./lines.js";
+import { bufferLines, CHUNK, fileLines, hashFile, HOLD, isBlank, MAX_LINE, OVERLONG, withoutBom, type Line, type Tail } from "./lines.js";
 import { STEP, Writer, type Unfinished } from "./writer.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
@@ -59,8 +59,8 @@ export function detectFormat(file: string): Format | null {
 }
 
 const HEAD_BYTES = 64 * 1024;
-/** A first line longer than this is not looked at whole (a JSON array is scanned element by element). */
-const HEAD_MAX = 32 * 1024 * 1024;
+/** A first line is looked at whole up to the longest line obs reads (a JSON array is scanned element by element). */
+const HEAD_MAX = HOLD;
 
 /** How much of a text the head is: 64 KiB, or more to hold its first line whole. */
 function headLength(data: Buffer): number {
@@ -69,14 +69,14 @@ function headLength(data: Buffer): number {
   return Math.min(data.length, HEAD_MAX, Math.max(HEAD_BYTES, nl + 1));
 }
 
-/** A file's head: its first 64 KiB, read on until its first line is whole (up to 32 MiB). */
+/** A file's head: its first 64 KiB, read on until its first line is whole (up to the longest line obs reads). */
 function readFileHead(file: string): Buffer {
   const fd = fs.openSync(file, "r");
   try {
     let buf = Buffer.alloc(HEAD_BYTES);
     let n = fs.readSync(fd, buf, 0, buf.length, 0);
     while (n === buf.length && buf.indexOf(NL) < 0 && buf.length < HEAD_MAX && !startsArray(buf)) {
-      const bigger = Buffer.alloc(buf.length * 4);
+      const bigger = Buffer.alloc(Math.min(buf.length * 4, HEAD_MAX));
       buf.copy(bigger, 0, 0, n);
       buf = bigger;
       n += fs.readSync(fd, buf, n, buf.length - n, n);
@@ -97,7 +97,7 @@ function isWholeJson(data: Buffer): boolean {
   const start = data.toString("utf8", 0, Math.min(data.length, 64)).trimStart()[0];
   if (start !== "{" && start !== "[") return false;
   try {
-    JSON.parse(data.toString("utf8"));
+    JSON.parse(withoutBom(data).toString("utf8"));
     return true;
   } catch {
     return false;
@@ -461,7 +461,8 @@ class SourceFold {
   }
 
   line(text: string, n: number, invalid?: string): void {
-    if (isBlank(text)) return;
+    // A line over the longest obs reads has no text: it is bad, not blank.
+    if (!invalid && isBlank(text)) return;
     this.result.lines++;
     if (invalid) return this.badLine(n, invalid);
     let parsed: unknown;
@@ -698,6 +699,8 @@ export class IngestRun {
       const found = fileInput(file, wholeLinesOnly);
       if (!found) return; // following: nothing whole in it yet
       ({ input, size, digest } = found);
+      // Read once it is finished: the file is then read again whole, and its ids make nothing twice.
+      if (found.unfinished) this.opts.onNote?.(`${file}: its last line is not finished yet; it is read when it is`);
     }
     const prev = this.log(key);
     // A file read before is hashed first to see whether it changed; a new one is hashed as it is read.
@@ -917,6 +920,8 @@ export class IngestRun {
 
   /** Text that has no file to grow (stdin, the demo): known by its content hash, so the same text twice adds nothing. */
   ingestText(name: string, text: Buffer): void {
+    // A byte-order mark is none of the text: with or without one, it is the same content.
+    text = withoutBom(text);
     const digest = crypto.createHash("sha256").update(text).digest("hex");
     const key = `${name}#sha256:${digest}`;
     if (this.log(key)) {
@@ -961,14 +966,19 @@ export function readObsLines(fd: number, offset: number, firstLine: number, size
     return fs.readSync(fd, b, 0, 1, offset - 1) === 1 && b[0] !== NL;
   })();
   function* gen(): Generator<Line> {
-    let tail: { bytes: Buffer; n: number; start: number } | null = null;
+    let tail: Tail | null = null;
     for (const l of fileLines(fd, { start: offset, firstLine, continues, hash }, size, (t) => (tail = t))) {
       consumed = l.end;
       yield l;
     }
-    const t = tail as { bytes: Buffer; n: number; start: number } | null;
-    if (t && !following) {
-      const text = t.bytes.toString("utf8");
+    const t = tail as Tail | null;
+    if (t?.over && !following) {
+      // Over the longest line obs reads, it can never be read, finished or not: a bad line now.
+      hashFile(fd, hash, t.start, t.end);
+      consumed = t.end;
+      yield { text: "", n: t.n, end: consumed, invalid: OVERLONG };
+    } else if (t && !following) {
+      const text = (t.start === 0 ? withoutBom(t.bytes) : t.bytes).toString("utf8");
       if (!isBlank(text) && isJson(text)) {
         hash.update(t.bytes);
         consumed = t.start + t.bytes.length;
@@ -995,17 +1005,26 @@ export function adapterEvents(adapter: Adapter, file: string, prices: PriceTable
 /**
  * An adapter's view of a file: its lines as they are read, or (for a whole document) its bytes;
  * with the SHA-256 of what it holds, computed as its lines are read when they are (else by a
- * pass of its own when asked for).
+ * pass of its own when asked for). A file of lines whose last line is still being written (no
+ * newline, not complete JSON) ends before that line: `unfinished`.
  */
-function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string } | null {
+function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput; size: number; digest: () => string; unfinished?: boolean } | null {
   const fd = fs.openSync(file, "r");
   let size: number;
   let array = false;
+  let unfinished = false;
   try {
     size = fs.fstatSync(fd).size;
     const head = readFileHeadFd(fd);
     array = startsArray(head);
     if (wholeLinesOnly && !isSqlite(head) && !array && !isWholeJsonFile(fd, size, head)) size = lastNewline(fd, size);
+    else if (!wholeLinesOnly && !isSqlite(head) && !array && isJsonLines(head)) {
+      const cut = unfinishedLine(fd, size);
+      if (cut !== null) {
+        size = cut;
+        unfinished = true;
+      }
+    }
     if (wholeLinesOnly && size === 0) return null;
   } finally {
     fs.closeSync(fd);
@@ -1014,6 +1033,7 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
   let digest: string | null = null;
   return {
     size,
+    ...(unfinished ? { unfinished } : {}),
     digest: () => {
       if (digest === null) {
         const fd2 = fs.openSync(file, "r");
@@ -1038,7 +1058,7 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
             if (n === 0) break;
             got += n;
           }
-          return buf.subarray(0, got);
+          return withoutBom(buf.subarray(0, got));
         } finally {
           fs.closeSync(fd2);
         }
@@ -1047,10 +1067,13 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
         const fd2 = fs.openSync(file, "r");
         const hash = digest === null ? crypto.createHash("sha256") : undefined;
         try {
-          let tail: { bytes: Buffer; n: number; start: number } | null = null;
+          let tail: Tail | null = null;
           yield* fileLines(fd2, { start: 0, firstLine: 1, hash }, limit, (t) => (tail = t));
-          const t = tail as { bytes: Buffer; n: number; start: number } | null;
-          if (t) {
+          const t = tail as Tail | null;
+          if (t?.over) {
+            if (hash) hashFile(fd2, hash, t.start, t.end);
+            yield { text: "", n: t.n, invalid: OVERLONG };
+          } else if (t) {
             hash?.update(t.bytes);
             yield* bufferLines(t.bytes, t.n, t.start);
           }
@@ -1072,6 +1095,31 @@ function memoryInput(file: string, data: Buffer, wholeLinesOnly: boolean): { inp
     digest: () => digest,
     input: { path: file, array: startsArray(text), bytes: () => text, lines: () => bufferLines(text) },
   };
+}
+
+/**
+ * Whether a file is lines of JSON rather than one document spread over lines (a pretty-printed
+ * recording, whose first line is only its opening `{`): its first line is complete JSON, or
+ * longer than the head.
+ */
+function isJsonLines(head: Buffer): boolean {
+  const text = withoutBom(head).toString("utf8").trimStart();
+  const nl = text.indexOf("\n");
+  return nl < 0 || isJson(text.slice(0, nl));
+}
+
+/**
+ * Where a file's last line begins when that line is still being written — no newline yet, and
+ * not complete JSON (a file written without a final newline is read whole) — else null. A file
+ * of one line is read as it is, and a last line over the longest obs reads is a bad line.
+ */
+function unfinishedLine(fd: number, size: number): number | null {
+  const cut = lastNewline(fd, size);
+  if (cut === 0 || cut === size || size - cut > MAX_LINE) return null;
+  const buf = Buffer.allocUnsafe(size - cut);
+  const got = fs.readSync(fd, buf, 0, buf.length, cut);
+  const text = buf.toString("utf8", 0, got);
+  return isBlank(text) || isJson(text) ? null : cut;
 }
 
 /** The offset just past the last newline of a file's first `size` bytes (0: none). */
@@ -1113,18 +1161,12 @@ export function filePrefix(file: string, bytes: number): Prefix {
     count(line: string): number {
       const fd = fs.openSync(file, "r");
       try {
+        // Read as lines are (a line over the longest obs reads is passed, not held); only lines holding its text are decoded.
         let n = 0;
-        let carry = "";
-        const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(bytes, 1)));
-        for (let pos = 0; pos < bytes; ) {
-          const got = fs.readSync(fd, buf, 0, Math.min(buf.length, bytes - pos), pos);
-          if (got === 0) break;
-          pos += got;
-          const parts = (carry + buf.toString("utf8", 0, got)).split("\n");
-          carry = parts.pop()!;
-          for (const p of parts) if (p.trim() === line) n++;
-        }
-        if (carry.trim() === line) n++;
+        let tail: Tail | null = null;
+        for (const l of fileLines(fd, { start: 0, firstLine: 1, holding: [Buffer.from(line)] }, bytes, (t) => (tail = t))) if (l.text.trim() === line) n++;
+        const t = tail as Tail | null;
+        if (t && !t.over && (t.start === 0 ? withoutBom(t.bytes) : t.bytes).toString("utf8").trim() === line) n++;
         return n;
       } finally {
         fs.closeSync(fd);

@@ -49,11 +49,11 @@ function eventLogEvents(file: string, lines: Iterable<InputLine>, prices: PriceT
   const bad: BadLine[] = [];
   const rows: { o: J; n: number }[] = [];
   for (const { text: raw, n, invalid } of lines) {
-    if (raw.trim() === "") continue;
     if (invalid) {
       bad.push({ source: file, line: n, reason: invalid });
       continue;
     }
+    if (raw.trim() === "") continue;
     try {
       const o = JSON.parse(raw);
       if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { byTime, count, given, jsonLines, obj, partsText, str, tableCost, textLines, tokenFields } from "./shared.js";
-import type { Adapter, AdapterResult, BadLine, J } from "./types.js";
+import type { Adapter, AdapterInput, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
  * Gemini CLI session recordings (~/.gemini/tmp/<project>/chats/session-*.json, and the newer
@@ -47,28 +47,56 @@ interface Recording {
   skipped: number;
 }
 
-function readRecording(file: string, text: string): Recording {
+/**
+ * Whether a recording is lines (.jsonl), read as they come, rather than one document (.json,
+ * usually pretty-printed: its first line is only its opening `{`): its first line is JSON.
+ */
+function isLines(input: AdapterInput): boolean {
+  for (const { text, invalid } of input.lines()) {
+    if (invalid) return true; // a bad first line, named as such
+    if (text.trim() === "") continue;
+    try {
+      JSON.parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function readRecording(input: AdapterInput): Recording {
+  const file = input.path;
   const rec: Recording = { header: {}, messages: new Map(), rewinds: [], bad: [], lines: 0, skipped: 0 };
   const put = (m: J, n: number) => {
     const id = String(m.id);
     const prior = rec.messages.get(id);
     rec.messages.set(id, { rec: m, n: prior?.n ?? n });
   };
-  if (text.trimStart().startsWith("{")) {
-    // One object for the whole session (possibly pretty-printed); JSONL fails at its second line.
+  // One object for the whole session (a .json recording): its messages are numbered by their place.
+  const whole = (doc: J): Recording => {
+    const { messages, ...header } = doc;
+    rec.header = header;
+    (Array.isArray(messages) ? messages : []).forEach((m, i) => obj(m) && typeof (m as J).id === "string" && put(m as J, i + 1));
+    rec.lines = 1 + rec.messages.size;
+    return rec;
+  };
+  let lines: Iterable<InputLine>;
+  if (isLines(input)) lines = input.lines();
+  else {
+    const text = input.bytes().toString("utf8");
     try {
-      const whole = JSON.parse(text) as J;
-      const { messages, ...header } = whole;
-      rec.header = header;
-      (Array.isArray(messages) ? messages : []).forEach((m, i) => obj(m) && typeof (m as J).id === "string" && put(m as J, i + 1));
-      rec.lines = 1 + rec.messages.size;
-      return rec;
+      const doc = obj(JSON.parse(text));
+      if (doc) return whole(doc);
     } catch {
-      /* not one object: read it as lines */
+      /* not one object: its lines are named */
     }
+    lines = textLines(text);
   }
   // A recording is read whole: a .json one is one document, a .jsonl one is rewritten in place ($set, $rewindTo).
-  const { rows, bad } = jsonLines(file, textLines(text));
+  const { rows, bad } = jsonLines(file, lines);
+  // A .json recording written on one line.
+  if (rows.length === 1 && bad.length === 0 && Array.isArray(rows[0]!.o.messages)) return whole(rows[0]!.o);
   rec.bad = bad;
   rec.lines = rows.length + bad.length;
   let lastTs = "";
@@ -109,8 +137,9 @@ function resultText(tc: J): { output: string; error?: string } {
   return { output: texts.join("\n") || display, ...(error ? { error } : {}) };
 }
 
-function geminiEvents(file: string, text: string, prices: PriceTable): AdapterResult {
-  const rec = readRecording(file, text);
+function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
+  const file = input.path;
+  const rec = readRecording(input);
   const { header } = rec;
   const sessionId = str(header.sessionId);
   if (!sessionId) return { events: [], skipped: rec.lines - rec.bad.length, bad: rec.bad, lines: rec.lines, executionId: null };
@@ -242,5 +271,5 @@ export const geminiCli: Adapter = {
   format: "gemini-cli",
   describes: "Gemini CLI session recordings (~/.gemini/tmp/<project>/chats/session-*.json, *.jsonl)",
   detect: (head) => looksLikeGemini(head.objects, head.bytes),
-  read: (input, ctx) => given(geminiEvents(input.path, input.bytes().toString("utf8"), ctx.prices)),
+  read: (input, ctx) => given(geminiEvents(input, ctx.prices)),
 };

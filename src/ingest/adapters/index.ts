@@ -1,3 +1,4 @@
+import { MAX_LINE, MAX_LINE_MIB, withoutBom } from "../lines.js";
 import { claudeCode } from "./claude-code.js";
 import { claudeStreamJson } from "./claude-stream-json.js";
 import { codex } from "./codex.js";
@@ -20,8 +21,9 @@ export function adapterFor(format: string): Adapter | undefined {
 
 const HEAD_OBJECTS = 20;
 
-/** The start of a file, as adapters look at it to say whether it is theirs. */
-export function readHead(file: string, bytes: Buffer): Head {
+/** The start of a file, as adapters look at it to say whether it is theirs (without a byte-order mark: no part of the text). */
+export function readHead(file: string, start: Buffer): Head {
+  const bytes = withoutBom(start);
   const objects: J[] = [];
   let array = false;
   if (!isSqlite(bytes)) {
@@ -106,7 +108,7 @@ export function firstElements(text: string, max: number): J[] {
 export function arrayAsLines(data: Buffer): { lines: Buffer } | { error: string } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(data.toString("utf8"));
+    parsed = JSON.parse(withoutBom(data).toString("utf8"));
   } catch (e) {
     return { error: `starts like a JSON array but is not one: ${(e as Error).message}` };
   }
@@ -122,6 +124,8 @@ export function describeHead(head: Head): string {
   // Bytes that are not text (a binary, a compressed file) are named as such, never echoed to the terminal.
   const binary = head.bytes.subarray(0, 512).some((b) => b === 0 || (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d));
   if (binary) return `binary, not text (it starts with the bytes ${[...head.bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ")})`;
+  // The head holds a first line whole up to the longest line obs reads.
+  if (head.bytes.length > MAX_LINE && !head.bytes.includes(0x0a)) return `its first line is over ${MAX_LINE_MIB} MiB, longer than obs reads`;
   const text = head.bytes.toString("utf8");
   const line = text.split("\n", 20).find((l) => l.trim() !== "") ?? "";
   if (!line) return "an empty file";

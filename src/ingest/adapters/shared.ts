@@ -27,11 +27,12 @@ export function jsonLines(file: string, lines: Iterable<InputLine>): { rows: Row
 
 /** One line's JSON object, or null (a blank line, or a bad one noted in `bad`). */
 export function jsonLine(file: string, text: string, n: number, invalid: string | undefined, bad: BadLine[]): J | null {
-  if (text.trim() === "") return null;
+  // A line over the longest obs reads comes without its text: bad, not blank.
   if (invalid) {
     bad.push({ source: file, line: n, reason: invalid });
     return null;
   }
+  if (text.trim() === "") return null;
   let o: unknown;
   try {
     o = JSON.parse(text);
