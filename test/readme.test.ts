@@ -12,22 +12,25 @@ import fs from "node:fs";
 import path from "node:path";
 import { BIN, ROOT, spawnCli, tmpDir } from "./helpers.js";
 
-interface Example { line: number; env: Record<string, string>; command: string; expected: string[] }
+/** Where a block runs: on the demo, or on the Claude Code sessions of test/fixtures; on a terminal (tty) or in a pipe. */
+interface Example { line: number; env: Record<string, string>; command: string; expected: string[]; on?: "fixtures"; tty?: boolean }
 
 /** The demo blocks of a README: each command with the lines shown under it. */
 export function demoExamples(readme: string): Example[] {
   const lines = readme.split("\n");
   const out: Example[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const m = /^<!-- demo(?::\s*(.*?))?\s*-->$/.exec(lines[i]!);
+    const m = /^<!-- (demo|fixtures)(?::\s*(.*?))?\s*-->$/.exec(lines[i]!);
     if (!m) continue;
     assert.equal(lines[i + 1], "```console", `README.md:${i + 1}: a demo comment goes right above a console block`);
-    const env = Object.fromEntries((m[1] ?? "").split(/\s+/).filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+    const words = (m[2] ?? "").split(/\s+/).filter(Boolean);
+    const env = Object.fromEntries(words.filter((w) => w.includes("=")).map((kv) => kv.split("=") as [string, string]));
+    const where = { ...(m[1] === "fixtures" ? { on: "fixtures" as const } : {}), ...(words.includes("tty") ? { tty: true } : {}) };
     let cur: Example | undefined;
     for (let j = i + 2; lines[j] !== "```"; j++) {
       assert.ok(j < lines.length, `README.md:${i + 1}: the block never closes`);
       const l = lines[j]!;
-      if (l.startsWith("$ ")) out.push((cur = { line: j + 1, env, command: l.slice(2).replace(/\s+#\s.*$/, ""), expected: [] }));
+      if (l.startsWith("$ ")) out.push((cur = { line: j + 1, env, command: l.slice(2).replace(/\s+#\s.*$/, ""), expected: [], ...where }));
       else if (cur) cur.expected.push(l);
       else assert.fail(`README.md:${j + 1}: output before any command`);
     }
@@ -39,7 +42,7 @@ export function demoExamples(readme: string): Example[] {
 function shows(expected: string[], actual: string[]): string | null {
   const chunks: string[][] = [[]];
   for (const l of expected) {
-    if (l === "…") chunks.push([]);
+    if (l.trim() === "…") chunks.push([]);
     else chunks[chunks.length - 1]!.push(l.trimEnd());
   }
   const got = actual.map((l) => l.trimEnd());
@@ -61,19 +64,25 @@ function shows(expected: string[], actual: string[]): string | null {
 test("every output the README shows on the demo is what the command prints now", () => {
   const examples = demoExamples(fs.readFileSync(path.join(ROOT, "README.md"), "utf8"));
   assert.ok(examples.length >= 12, `only ${examples.length} demo examples found`);
+  assert.ok(examples.filter((e) => e.on === "fixtures").length >= 4, "the examples on the fixtures' Claude Code sessions are checked too");
   const dir = tmpDir();
   assert.equal(spawnCli(["demo"], { cwd: dir }).code, 0);
+  const fixtures = tmpDir();
+  assert.equal(spawnCli(["ingest", path.join(ROOT, "test", "fixtures", "claude-code")], { cwd: fixtures }).code, 0);
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, "obs"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
   const failures: string[] = [];
   for (const ex of examples) {
-    const r = spawnSync("bash", ["-c", `${ex.command} 2>&1`], {
-      cwd: dir,
+    // "A terminal 120 columns wide", as the README says: a pseudo-terminal of that width (script(1)).
+    const argv = ex.tty ? ["script", "-qec", `stty cols 120 rows 500; ${ex.command} 2>&1`, "/dev/null"] : ["bash", "-c", `${ex.command} 2>&1`];
+    const r = spawnSync(argv[0]!, argv.slice(1), {
+      cwd: ex.on === "fixtures" ? fixtures : dir,
       encoding: "utf8",
       env: { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME, NO_COLOR: "1", TZ: "UTC", COLUMNS: "120", ...ex.env },
     });
-    const why = shows(ex.expected, r.stdout.replace(/\n$/, "").split("\n"));
+    assert.equal(r.error, undefined, `README.md:${ex.line}: ${r.error?.message} (script(1) runs the terminal examples: util-linux/bsdutils)`);
+    const why = shows(ex.expected, r.stdout.replace(/\r\n/g, "\n").replace(/\n$/, "").split("\n"));
     if (why) failures.push(`README.md:${ex.line}: $ ${ex.command}\n${why}\n--- it prints:\n${r.stdout}`);
   }
   assert.equal(failures.length, 0, failures.join("\n\n"));

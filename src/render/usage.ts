@@ -74,7 +74,8 @@ export function renderUsage(rows: UsageRow[], total: UsageRow, keys: readonly Us
     { key: "total_tokens", header: "TOKENS", align: "right", get: n("total_tokens"), color: (t, r) => (r._total ? c.bold(t) : t) },
     { key: "cost_usd", header: "COST", align: "right", get: (r) => costCell(r.cost_usd, r.unpriced_calls), color: (t, r) => (r._total ? c.bold(t) : t) },
     ...(io.isTTY
-      ? [{ key: "bar", header: "", get: (r: R) => (r._total ? "" : bar(r.cost_usd ?? 0, peak, BAR)), color: (t: string) => c.accent(t), drop: 6 } as Column<R>]
+      // A bar is whole or not there (cut, the largest reads as any other), and the first to go: data before decoration.
+      ? [{ key: "bar", header: "", get: (r: R) => (r._total ? "" : bar(r.cost_usd ?? 0, peak, BAR)), color: (t: string) => c.accent(t), min: BAR, drop: 11 } as Column<R>]
       : []),
     { key: "model_calls", header: "MODEL CALLS", align: "right", get: n("model_calls"), drop: 2 },
     { key: "tool_calls", header: "TOOL CALLS", align: "right", get: n("tool_calls"), drop: 3 },
@@ -116,7 +117,7 @@ export function renderBlocks(rows: BlockRow[], zone: string, io: IO, c: Palette)
     { key: "output_tokens", header: "OUTPUT", align: "right", get: (r) => fmtInt(r.output_tokens), drop: 4 },
     { key: "total_tokens", header: "TOKENS", align: "right", get: (r) => fmtInt(r.total_tokens) },
     { key: "cost_usd", header: "COST", align: "right", get: (r) => costCell(r.cost_usd, r.unpriced_calls) },
-    ...(io.isTTY ? [{ key: "bar", header: "", get: (r: BlockRow) => bar(r.cost_usd ?? 0, peak, BAR), color: (t: string) => c.accent(t), drop: 1 } as Column<BlockRow>] : []),
+    ...(io.isTTY ? [{ key: "bar", header: "", get: (r: BlockRow) => bar(r.cost_usd ?? 0, peak, BAR), color: (t: string) => c.accent(t), min: BAR, drop: 6 } as Column<BlockRow>] : []),
   ];
   return renderTable(rows, columns, io);
 }
