@@ -142,6 +142,32 @@ function subagentRollout(parent: string[], child: { id: string; parent: string; 
   return out;
 }
 
+test("a Codex tool call is summed up by its command, as a Claude Code one is: exec_command's cmd, a shell's -c script, not their JSON", async () => {
+  const db = tmpDb();
+  const dir = path.join(FIX, "codex", "codemie-ai-codemie-code");
+  assert.equal((await cli(["ingest", dir, "--db", db])).code, 0);
+  // What each call was asked to run, read from the rollouts here, independently of obs.
+  const expected = new Map<string, string>();
+  for (const f of fs.readdirSync(dir)) {
+    for (const l of fs.readFileSync(path.join(dir, f), "utf8").split("\n")) {
+      if (!l.trim()) continue;
+      const p = (JSON.parse(l) as { payload?: { type?: string; name?: string; arguments?: string; call_id?: string } }).payload;
+      if (p?.type !== "function_call" || typeof p.arguments !== "string" || !p.call_id) continue;
+      const args = JSON.parse(p.arguments) as { cmd?: string; command?: string[] };
+      if (p.name === "exec_command" && typeof args.cmd === "string") expected.set(p.call_id, args.cmd);
+      if (p.name === "shell" && Array.isArray(args.command) && args.command[1] === "-lc") expected.set(p.call_id, args.command[2]!);
+    }
+  }
+  assert.ok(expected.size >= 10, `${expected.size} commands in the fixtures`);
+  const first = (t: string) => t.split("\n")[0]!.replace(/\s+/g, " ").trim();
+  for (const [call, command] of expected) {
+    const row = one(db, `SELECT tool, input_summary FROM tool_uses WHERE id = ? OR id LIKE ? || '@%'`, call, call) as { tool: string; input_summary: string } | undefined;
+    assert.ok(row, `call ${call} is stored`);
+    assert.doesNotMatch(row.input_summary, /^\{"/, `${call}: ${row.input_summary}`);
+    assert.ok(row.input_summary.startsWith(first(command).slice(0, 40)), `${call}: '${row.input_summary}' is not '${first(command)}'`);
+  }
+});
+
 test("a Codex subagent's rollout: an agent of its parent's execution with a task of its own, the replayed history counted once", async () => {
   const parentFile = path.join(FIX, "codex", CODEX["019b7f94-51b4-7593-922e-ba12b5b73b52"]!.file);
   const parent = fs.readFileSync(parentFile, "utf8").trimEnd().split("\n");

@@ -40,7 +40,30 @@ def one_line(text, max_units=SUMMARY_MAX):
     return "".join(out) + "\u2026"
 
 
-_INPUT_KEYS = ("command", "file_path", "notebook_path", "pattern", "path", "url", "query", "description", "prompt")
+# As ingest's (src/ingest/shape.ts INPUT_KEYS): `cmd` is Codex's exec_command, `dir_path` Gemini CLI's list_directory.
+_INPUT_KEYS = ("command", "cmd", "file_path", "notebook_path", "pattern", "path", "dir_path", "url", "query", "description", "prompt")
+_SHELL = re.compile(r"(^|/)(ba|z|da|k)?sh$")
+_DASH_C = re.compile(r"^-[a-z]*c$")
+
+
+def _command_text(v):
+    """A command as a person reads it: a shell's -c script when given as words, else the words joined."""
+    if isinstance(v, str):
+        return v
+    if not isinstance(v, (list, tuple)) or not v or not all(isinstance(w, str) for w in v):
+        return None
+    if len(v) >= 3 and _SHELL.search(v[0]) and _DASH_C.match(v[-2]):
+        return v[-1]
+    return " ".join(v)
+
+
+def _input_part(value):
+    """The part of a dict input a person recognises it by, or None."""
+    for key in _INPUT_KEYS:
+        v = _command_text(value.get(key)) if key in ("command", "cmd") else value.get(key)
+        if isinstance(v, str) and v != "":
+            return v + (" in %s" % value["path"] if key == "pattern" and isinstance(value.get("path"), str) else "")
+    return None
 
 
 def summarise_input(value):
@@ -50,11 +73,9 @@ def summarise_input(value):
     if isinstance(value, str):
         return one_line(value)
     if isinstance(value, dict):
-        for key in _INPUT_KEYS:
-            v = value.get(key)
-            if isinstance(v, str) and v != "":
-                extra = " in %s" % value["path"] if key == "pattern" and isinstance(value.get("path"), str) else ""
-                return one_line(v + extra)
+        part = _input_part(value)
+        if part is not None:
+            return one_line(part)
     return one_line(js_stringify(jsonable(value)))
 
 
@@ -125,11 +146,9 @@ def ingest_summarise_input(value):
     if isinstance(value, str):
         return ingest_one_line(value)
     if isinstance(value, dict):
-        for key in _INPUT_KEYS:
-            v = value.get(key)
-            if isinstance(v, str) and v != "":
-                extra = " in %s" % value["path"] if key == "pattern" and isinstance(value.get("path"), str) else ""
-                return ingest_one_line(v + extra)
+        part = _input_part(value)
+        if part is not None:
+            return ingest_one_line(part)
     return ingest_one_line(js_stringify(value))
 
 

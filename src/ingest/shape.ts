@@ -48,13 +48,29 @@ export function inputPart(input: unknown): string {
   if (typeof input === "string") return input;
   if (typeof input === "object" && !Array.isArray(input)) {
     const o = input as Record<string, unknown>;
-    // The pattern before the path: for Grep and Glob the path is only where they looked.
-    for (const key of ["command", "file_path", "notebook_path", "pattern", "path", "url", "query", "description", "prompt"]) {
-      const v = o[key];
+    // The pattern before the path: for Grep and Glob the path is only where they looked. `cmd`
+    // is Codex's exec_command, `dir_path` Gemini CLI's list_directory.
+    for (const key of INPUT_KEYS) {
+      const v = key === "command" || key === "cmd" ? commandText(o[key]) : o[key];
       if (typeof v === "string" && v !== "") return key === "pattern" && typeof o.path === "string" ? `${v} in ${o.path}` : v;
     }
   }
   return JSON.stringify(input);
+}
+
+export const INPUT_KEYS = ["command", "cmd", "file_path", "notebook_path", "pattern", "path", "dir_path", "url", "query", "description", "prompt"];
+
+/**
+ * A command as a person reads it. Given as its words (Codex's shell tool: `["bash", "-lc",
+ * "ls -la"]`), a shell's `-c` script is the command; other words are joined by spaces.
+ */
+function commandText(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  if (!Array.isArray(v) || !v.length || !v.every((w) => typeof w === "string")) return null;
+  const words = v as string[];
+  const n = words.length;
+  if (n >= 3 && /(^|\/)(ba|z|da|k)?sh$/.test(words[0]!) && /^-[a-z]*c$/.test(words[n - 2]!)) return words[n - 1]!;
+  return words.join(" ");
 }
 
 /** A tool's input as its one-line summary. */
