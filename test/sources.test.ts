@@ -234,3 +234,17 @@ test("a binary file is named as binary with its first bytes, never echoed to the
   // eslint-disable-next-line no-control-regex
   assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f]/, "no control bytes reach the terminal");
 });
+
+test("an ingest that writes no source leaves no database it made behind; one that was there stays", async () => {
+  const dir = tmpDir();
+  const bad = path.join(dir, "n.jsonl");
+  fs.writeFileSync(bad, "hello\n");
+  const r = spawnCli(["ingest", bad], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.deepEqual(fs.readdirSync(dir), ["n.jsonl"], "no obs.db, -wal or -shm made for nothing");
+  // A database that was there is kept, whatever the ingest wrote.
+  const good = writeJsonl(path.join(dir, "good.jsonl"), [{ kind: "execution:status", execution_id: "e", timestamp: "2026-01-16T09:00:00.000Z", status: "running" }]);
+  assert.equal(spawnCli(["ingest", good], { cwd: dir }).code, 0);
+  assert.equal(spawnCli(["ingest", bad], { cwd: dir }).code, 2);
+  assert.equal(one(path.join(dir, "obs.db"), `SELECT COUNT(*) AS n FROM task_list_execution_runs`)!.n, 1);
+});

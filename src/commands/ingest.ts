@@ -117,7 +117,10 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
   const sources: Source[] = files
     .filter((f) => path.resolve(f.name) !== target)
     .map((f) => (f.reason !== undefined ? { kind: "unreadable", name: f.name, reason: f.reason } : f.name === "-" ? { kind: "stdin", name: "-" } : { kind: "file", name: f.name, walked: f.walked }));
-  const db = openWritable(resolveDbPath(opts.db, io.env));
+  const dbPath = resolveDbPath(opts.db, io.env);
+  const fresh = !fs.existsSync(dbPath);
+  const db = openWritable(dbPath);
+  let nothingWritten = false;
   try {
     const bar = io.errIsTTY && totalBytes(sources) >= PROGRESS_MIN_BYTES ? progressBar(io) : undefined;
     const stats = await ingestSources(
@@ -132,9 +135,12 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
     );
     bar?.done();
     reportIngest(stats, opts, io);
+    nothingWritten = stats.sources > 0 && stats.failed_sources.length === stats.sources;
     return stats.failed_sources.length > 0 ? EXIT_ERROR : EXIT_OK;
   } finally {
     db.close();
+    // A database this ingest made, into which no source was written, is not left behind.
+    if (fresh && nothingWritten) for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) fs.rmSync(f, { force: true });
   }
 }
 
