@@ -105,3 +105,38 @@ test("show, errors, validate and summary take a run's exact id as the run, and a
   assert.ok(task.code === 0 || task.code === 1, task.stderr);
   assert.equal(JSON.parse(task.stdout).task_id, `${SESSION}/agent-acompact-70d8e7`);
 });
+
+test("errors EXEC --task: a task of another execution is refused in one line naming both; suggestions are the execution's own tasks", () => {
+  const dir = tmpDir();
+  const db = path.join(dir, "demo.db");
+  assert.equal(spawnCli(["demo", "--db", db]).code, 0);
+  const own = new Set(all(db, `SELECT id FROM tasks WHERE execution_id = 'exec-103'`).map((r) => r.id as string));
+  assert.ok(own.size > 3);
+  assert.equal(all(db, `SELECT execution_id FROM tasks WHERE id = 'task-102-01'`)[0]?.execution_id, "exec-102");
+
+  const other = spawnCli(["errors", "exec-103", "--task", "task-102-01", "--db", db]);
+  assert.equal(other.code, 2);
+  assert.equal(other.stdout, "");
+  assert.equal(other.stderr, "obs: task 'task-102-01' belongs to execution exec-102, not exec-103\n");
+  // A unique prefix of another execution's task is the same mistake.
+  assert.equal(spawnCli(["errors", "exec-103", "--task", "task-102-0", "--db", db]).code, 2, "task-102-0 starts several: no task of exec-103");
+  const tail = spawnCli(["tail", "exec-103", "--task", "task-102-01", "--db", db]);
+  assert.equal(tail.code, 2);
+  assert.equal(tail.stderr, "obs: task 'task-102-01' belongs to execution exec-102, not exec-103\n");
+
+  const nope = spawnCli(["errors", "exec-103", "--task", "nope", "--db", db]);
+  assert.equal(nope.code, 2);
+  const m = /^obs: no task 'nope' in exec-103\n {2}closest in exec-103: (.+)\n$/.exec(nope.stderr);
+  assert.ok(m, nope.stderr);
+  const suggested = m[1]!.split(", ");
+  assert.equal(suggested.length, 3);
+  assert.ok(suggested.every((t) => own.has(t)), `${suggested} are exec-103's`);
+
+  // The task of the execution named, and a task alone (no execution), still answer.
+  const mine = spawnCli(["errors", "exec-103", "--task", "task-103-07", "--json", "--db", db]);
+  assert.ok(mine.code === 0 || mine.code === 1, mine.stderr);
+  assert.equal(JSON.parse(mine.stdout).task_id, "task-103-07");
+  const alone = spawnCli(["errors", "--task", "task-102-01", "--json", "--db", db]);
+  assert.ok(alone.code === 0 || alone.code === 1, alone.stderr);
+  assert.equal(JSON.parse(alone.stdout).task_id, "task-102-01");
+});
