@@ -140,3 +140,37 @@ test("errors EXEC --task: a task of another execution is refused in one line nam
   assert.ok(alone.code === 0 || alone.code === 1, alone.stderr);
   assert.equal(JSON.parse(alone.stdout).task_id, "task-102-01");
 });
+
+test("an empty id or flag value is a usage error naming it (exit 2), never a prefix of every id nor the default", () => {
+  const dir = tmpDir();
+  // A database where the defaults would find one: ./obs.db in the working directory.
+  assert.equal(spawnCli(["demo"], { cwd: dir }).code, 0);
+  const files = () => fs.readdirSync(dir).sort();
+  const before = files();
+  const cases: [string[], RegExp][] = [
+    [["show", ""], /^obs: the <id> argument is empty: give it a value\n/],
+    [["validate", ""], /^obs: one of the \[exec\.\.\.\] arguments is empty: give each a value, or leave it out\n/],
+    [["validate", "exec-103", ""], /^obs: one of the \[exec\.\.\.\] arguments is empty/],
+    [["summary", ""], /^obs: the \[exec\] argument is empty/],
+    [["errors", ""], /^obs: the \[exec\] argument is empty/],
+    [["trace", ""], /^obs: the \[id\] argument is empty/],
+    [["errors", "exec-103", "--task", ""], /^obs: --task is empty: give it a value, or leave it out\n {2}--task <task>: /],
+    [["trace", "--exec", ""], /^obs: --exec is empty/],
+    [["ls", "--db", ""], /^obs: --db is empty: give it a value, or leave it out\n {2}--db <path>: database file/],
+    [["--db", "", "ls"], /^obs: --db is empty/],
+    [["ls", "--db="], /^obs: --db is empty/],
+    [["ingest", "--db", ""], /^obs: --db is empty/],
+    [["usage", "--tz", ""], /^obs: --tz is empty: give it a value, or leave it out\n {2}--tz <zone>: /],
+    [["serve", "--host", ""], /^obs: --host is empty/],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnCli(args, { cwd: dir });
+    assert.equal(r.code, 2, `${JSON.stringify(args)}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, "", JSON.stringify(args));
+    assert.match(r.stderr, message, JSON.stringify(args));
+  }
+  assert.deepEqual(files(), before, "nothing written beside the database");
+  // The same commands with values answer.
+  assert.equal(spawnCli(["usage", "--tz", "UTC"], { cwd: dir }).code, 0);
+  assert.equal(spawnCli(["ls", "--db", "obs.db"], { cwd: dir }).code, 0);
+});
