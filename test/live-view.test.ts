@@ -311,7 +311,7 @@ test("in a pipe, tail ends once the run is over (exit 0), unless --follow; an un
 
   const nope = spawnCli(["tail", "e", "--agent", "a3", "--db", db]);
   assert.equal(nope.code, 2);
-  assert.match(nope.stderr, /^obs: no agent 'a3'\n {2}closest: a1, a2$/m);
+  assert.match(nope.stderr, /^obs: no agent 'a3' in e\n {2}closest in e: a1, a2$/m);
 });
 
 test("the feed's tool:end carries its call's agent even when the call was open as the feed attached", async () => {

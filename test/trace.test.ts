@@ -270,7 +270,7 @@ test("bad flags are named, exit 2, nothing on stdout", async () => {
     [["trace", "--exec", STORE.failed, "--min-duration", "fast"], /--min-duration must be a duration like 500ms, 90s, 5m or 1h, got 'fast'/],
     [["trace", STORE.failed, "--tools", "--errors"], /--type, --errors and --min-duration narrow a timeline or tree, not --tools/],
     [["trace", "--exec", "no-such-run"], /no execution 'no-such-run'/],
-    [["trace", "no-such-thing"], /no task 'no-such-thing'/],
+    [["trace", "no-such-thing"], /no task or execution 'no-such-thing'/],
     [["trace", "x", "--exec", STORE.failed], /trace either a task or a run/],
   ] as const) {
     const r = await cli([...args, "--db", db]);

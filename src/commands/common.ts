@@ -32,6 +32,37 @@ export function withCommon(cmd: Command, opts: { ndjson?: boolean; json?: boolea
   cmd.option("--db <path>", "database file (default: $OBS_DB, else ./obs.db)");
   if (opts.json !== false) cmd.option("--json", "print JSON on stdout instead of a table");
   if (opts.ndjson) cmd.option("--ndjson", "print one JSON object per line");
+  return refuseEmpty(cmd);
+}
+
+const isEmpty = (v: unknown): boolean => v === "" || (Array.isArray(v) && v.includes(""));
+
+/**
+ * An empty value (a script's unset variable: `--db "$DB"`, `obs show "$ID"`) is a usage error
+ * naming the flag or argument: never a prefix that starts every id, nor the default taken
+ * silently. A flag's value is checked as given, before its parser turns '' into something else
+ * (a port of 0, a limit of 0); arguments, and flags added after this, when the action runs.
+ */
+function refuseEmpty(cmd: Command): Command {
+  const flag = (o: Option) => o.long ?? o.short ?? o.name();
+  const emptyFlag = (o: Option) =>
+    new UserError(`${flag(o)} is empty: give it a value, or leave it out`, [`${o.flags}: ${o.description}`]);
+  for (const o of cmd.options) {
+    if (!o.required && !o.optional) continue; // a switch takes no value
+    cmd.on(`option:${o.name()}`, (value: unknown) => {
+      if (value === "") throw emptyFlag(o);
+    });
+  }
+  cmd.hook("preAction", (_self, action) => {
+    const given = action.opts();
+    for (const o of action.options) if (isEmpty(given[o.attributeName()])) throw emptyFlag(o);
+    action.registeredArguments.forEach((a, i) => {
+      if (!isEmpty(action.processedArgs[i])) return;
+      const shown = a.required ? `<${a.name()}${a.variadic ? "..." : ""}>` : `[${a.name()}${a.variadic ? "..." : ""}]`;
+      const what = a.variadic ? `one of the ${shown} arguments is empty: give each a value` : `the ${shown} argument is empty: give it a value`;
+      throw new UserError(`${what}${a.required ? "" : ", or leave it out"}`, a.description ? [`${a.name()}: ${a.description}`] : []);
+    });
+  });
   return cmd;
 }
 

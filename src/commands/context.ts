@@ -1,7 +1,7 @@
 import { openReadOnly, resolveDbPath, type DB } from "../db/open.js";
 import { UserError } from "../errors.js";
 import type { IO } from "../io.js";
-import { resolveId, tableExists } from "../queries/index.js";
+import { resolveAmong, resolveId, tableExists, type IdHit } from "../queries/index.js";
 import { runQuery } from "../queries/run.js";
 import type { ArgKind, Query, QueryResult } from "../queries/types.js";
 
@@ -26,8 +26,14 @@ export class ReadContext {
     return fixed && !Number.isNaN(Date.parse(fixed)) ? new Date(fixed).toISOString() : new Date().toISOString();
   }
 
-  resolve(kind: Exclude<ArgKind, "none">, given: string): string {
-    return resolveId(this.db, kind, given);
+  /** An id the user gave (exact, else a unique prefix), of one execution's when `within` names it. */
+  resolve(kind: Exclude<ArgKind, "none">, given: string, within?: string): string {
+    return resolveId(this.db, kind, given, within);
+  }
+
+  /** An id that may name a thing of several kinds: an exact id of any kind wins over a prefix of another. */
+  resolveAmong(kinds: readonly Exclude<ArgKind, "none">[], given: string): IdHit {
+    return resolveAmong(this.db, kinds, given);
   }
 
   /**

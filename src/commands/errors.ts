@@ -21,7 +21,9 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
     const c = palette(io.color);
     const limit = opts.limit ?? 20;
     if (opts.task) {
-      const taskId = ctx.resolve("task", opts.task);
+      // Named with its execution, the task must be one of that execution's.
+      const within = exec === undefined ? undefined : ctx.resolve("execution", exec);
+      const taskId = ctx.resolve("task", opts.task, within);
       const r = ctx.run(T006, { task_id: taskId });
       const info = ctx.run(L002, { task_id: taskId }).rows[0];
       const status = info?.status ?? null;

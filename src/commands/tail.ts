@@ -41,11 +41,15 @@ export async function runTail(exec: string | undefined, opts: TailOpts, io: IO):
   const stream = Boolean(opts.ndjson || opts.json);
   const dbPath = resolveDbPath(opts.db, io.env);
   // Resolve the ids once, with the same rules (and errors) as every other command.
-  const ids = await withRead(opts.db, io, {}, (ctx) => ({
-    exec: exec ? ctx.resolve("execution", exec) : undefined,
-    task: opts.task ? ctx.resolve("task", opts.task) : undefined,
-    agent: opts.agent ? ctx.resolve("agent", opts.agent) : undefined,
-  }));
+  // A task or agent named with the execution is one of that execution's.
+  const ids = await withRead(opts.db, io, {}, (ctx) => {
+    const id = exec !== undefined ? ctx.resolve("execution", exec) : undefined;
+    return {
+      exec: id,
+      task: opts.task !== undefined ? ctx.resolve("task", opts.task, id) : undefined,
+      agent: opts.agent !== undefined ? ctx.resolve("agent", opts.agent, id) : undefined,
+    };
+  });
   const filter: EventFilter = { types: parseTypes(opts.type), task: ids.task, agent: ids.agent, errorsOnly: opts.errors };
   const feed = new ChangeFeed(dbPath, { executionId: ids.exec, loops: true });
   if (feed.snapshot) io.err(`obs: ${dbPath} is read-only here (the file or its directory), so it is read as it is now; rows written to it later will not show\n`);

@@ -178,21 +178,10 @@ export async function runTrace(target: string | undefined, opts: TraceOpts, io: 
       return traceExecution(ctx, io, ctx.resolve("execution", opts.exec), f, opts);
     }
     if (!target) throw new UserError("name a task to trace (or --exec EXEC for a whole run)");
-    let taskId: string;
-    try {
-      taskId = ctx.resolve("task", target);
-    } catch (e) {
-      // A run without tasks (a trace store's session, most single-agent records) is traced whole.
-      let exec: string | null = null;
-      try {
-        exec = ctx.resolve("execution", target);
-      } catch {
-        /* neither: the task's error says what there is */
-      }
-      if (exec === null) throw e;
-      return traceExecution(ctx, io, exec, f, opts);
-    }
-    return traceTask(ctx, io, taskId, f, opts);
+    // A task, else a run (one without tasks, a trace store's session, is traced whole): an exact
+    // id of either wins over a prefix, so a run's full id traces the run, not the one task it starts.
+    const hit = ctx.resolveAmong(["task", "execution"], target);
+    return hit.kind === "task" ? traceTask(ctx, io, hit.id, f, opts) : traceExecution(ctx, io, hit.id, f, opts);
   });
 }
 
@@ -209,7 +198,7 @@ export function registerTrace(program: Command, app: App): void {
           "With --tree, its steps nested under their parents (a trace's parent trace, a tool call's parent call, " +
           "a subagent under its Task call, a span's parent), their skills and tasks.\n\n" +
           "--exec EXEC traces a whole run: agent by agent where it has agents, else one timeline of every step " +
-          "in time order (a run named without --exec that is no task is traced so too). --type, --errors and " +
+          "in time order (so is a run named without --exec: an exact id of a task or a run wins over a prefix). --type, --errors and " +
           "--min-duration narrow a timeline or tree; a tree keeps the nodes above what passes.\n\n" +
           "With an execution: --tools (I002), --skills (I003), --files (I004), --decisions (I006), " +
           "--evidence (I007); --correlation ID (I005) follows one correlation id across the bus.",

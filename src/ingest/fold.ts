@@ -340,7 +340,8 @@ export class Folder {
           source       = COALESCE(source, excluded.source),
           started_at   = CASE WHEN started_at IS NULL OR excluded.started_at < started_at
                               THEN excluded.started_at ELSE started_at END,
-          completed_at = COALESCE(excluded.completed_at, completed_at),
+          completed_at = CASE WHEN completed_at IS NULL OR excluded.completed_at > completed_at -- the latest, in any order
+                              THEN COALESCE(excluded.completed_at, completed_at) ELSE completed_at END,
           status       = CASE WHEN status_at IS NULL OR excluded.status_at >= status_at THEN excluded.status ELSE status END,
           message      = CASE WHEN status_at IS NULL OR excluded.status_at >= status_at THEN COALESCE(excluded.message, message) ELSE message END,
           status_at    = MAX(COALESCE(status_at, ''), excluded.status_at)`),
@@ -461,7 +462,8 @@ export class Folder {
           status = CASE WHEN status_at IS NULL OR excluded.status_at >= status_at THEN excluded.status ELSE status END,
           started_at = CASE WHEN started_at IS NULL OR excluded.started_at < started_at
                             THEN COALESCE(excluded.started_at, started_at) ELSE started_at END,
-          completed_at = COALESCE(excluded.completed_at, completed_at),
+          completed_at = CASE WHEN completed_at IS NULL OR excluded.completed_at > completed_at -- the latest, in any order
+                              THEN COALESCE(excluded.completed_at, completed_at) ELSE completed_at END,
           status_at = MAX(COALESCE(status_at, ''), excluded.status_at)`),
       taskDep: p(`INSERT OR IGNORE INTO task_dependencies (task_id, depends_on_task_id) VALUES (?, ?)`),
       assignment: p(`
@@ -523,7 +525,8 @@ export class Folder {
                          THEN COALESCE(excluded.wave_id, wave_id) ELSE wave_id END,
           status = CASE WHEN last_heartbeat_at IS NULL OR excluded.last_heartbeat_at >= last_heartbeat_at
                         THEN excluded.status ELSE status END,
-          completed_at = COALESCE(excluded.completed_at, completed_at),
+          completed_at = CASE WHEN completed_at IS NULL OR excluded.completed_at > completed_at -- the latest, in any order
+                              THEN COALESCE(excluded.completed_at, completed_at) ELSE completed_at END,
           error_message = COALESCE(excluded.error_message, error_message),
           last_heartbeat_at = MAX(COALESCE(last_heartbeat_at, ''), excluded.last_heartbeat_at)`),
       heartbeat: p(`

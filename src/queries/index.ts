@@ -32,34 +32,37 @@ export function findQuery(id: string): Query<Record<string, unknown>> {
 }
 
 /**
- * Where each kind of argument is known from: a column of a table, used when the table exists.
- * Each column has an index in files obs writes, so looking an id up costs a seek however big
+ * Where each kind of argument is known from: a column of a table, used when the table exists,
+ * and the column naming the execution a row is of (so an id can be looked up within one run).
+ * Each id column has an index in files obs writes, so looking an id up costs a seek however big
  * the file is; the full list is read only to suggest ids when the one given is not there.
  */
-const ID_SOURCES: Record<Exclude<ArgKind, "none">, { noun: string; from: { table: string; column: string }[] }> = {
+type IdKind = Exclude<ArgKind, "none">;
+interface IdSource { table: string; column: string; execution: string }
+const ID_SOURCES: Record<IdKind, { noun: string; from: IdSource[] }> = {
   execution: {
     noun: "execution",
     from: [
-      { table: "task_list_execution_runs", column: "id" },
-      { table: "transcript_entries", column: "execution_id" },
+      { table: "task_list_execution_runs", column: "id", execution: "id" },
+      { table: "transcript_entries", column: "execution_id", execution: "execution_id" },
     ],
   },
   task: {
     noun: "task",
     from: [
-      { table: "tasks", column: "id" },
-      { table: "transcript_entries", column: "task_id" },
+      { table: "tasks", column: "id", execution: "execution_id" },
+      { table: "transcript_entries", column: "task_id", execution: "execution_id" },
     ],
   },
-  correlation: { noun: "correlation id", from: [{ table: "message_bus_log", column: "correlation_id" }] },
-  task_list: { noun: "task list", from: [{ table: "task_list_execution_runs", column: "task_list_id" }] },
+  correlation: { noun: "correlation id", from: [{ table: "message_bus_log", column: "correlation_id", execution: "execution_id" }] },
+  task_list: { noun: "task list", from: [{ table: "task_list_execution_runs", column: "task_list_id", execution: "id" }] },
   agent: {
     noun: "agent",
     from: [
-      { table: "build_agent_instances", column: "id" },
-      { table: "agent_heartbeats", column: "instance_id" },
+      { table: "build_agent_instances", column: "id", execution: "execution_id" },
+      { table: "agent_heartbeats", column: "instance_id", execution: "execution_id" },
       // Last: agents that only ever wrote entries (no heartbeat) are named there alone, without an index.
-      { table: "transcript_entries", column: "instance_id" },
+      { table: "transcript_entries", column: "instance_id", execution: "execution_id" },
     ],
   },
 };
@@ -71,37 +74,57 @@ export function tableExists(db: DB, name: string): boolean {
   return Boolean(db.prepare(`SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?`).get(name));
 }
 
-function sourcesIn(db: DB, kind: Exclude<ArgKind, "none">) {
+function sourcesIn(db: DB, kind: IdKind) {
   return ID_SOURCES[kind].from.filter((src) => tableExists(db, src.table));
 }
 
-/** Every id of a kind: only to suggest the closest when the one given is not there. */
-function knownIds(db: DB, kind: Exclude<ArgKind, "none">): string[] {
+/** `AND <execution column> = ?` with its value, when the look-up keeps to one execution. */
+function scoped(src: IdSource, within: string | undefined): { sql: string; args: string[] } {
+  return within === undefined ? { sql: "", args: [] } : { sql: ` AND ${src.execution} = ?`, args: [within] };
+}
+
+/** Every id of a kind (of one execution, `within`): only to suggest the closest when the one given is not there. */
+function knownIds(db: DB, kind: IdKind, within?: string): string[] {
   const ids = new Set<string>();
-  for (const { table, column } of sourcesIn(db, kind)) {
-    for (const id of db.prepare(`SELECT DISTINCT ${column} FROM ${table} WHERE ${column} IS NOT NULL`).pluck().all() as string[]) ids.add(id);
+  for (const src of sourcesIn(db, kind)) {
+    const w = scoped(src, within);
+    for (const id of db.prepare(`SELECT DISTINCT ${src.column} FROM ${src.table} WHERE ${src.column} IS NOT NULL${w.sql}`).pluck().all(...w.args) as string[]) ids.add(id);
   }
   return [...ids];
 }
 
-/** Whether the id is there, by one index seek per source. */
-function hasId(db: DB, kind: Exclude<ArgKind, "none">, id: string): boolean {
-  return sourcesIn(db, kind).some(({ table, column }) => db.prepare(`SELECT 1 FROM ${table} WHERE ${column} = ? LIMIT 1`).get(id) !== undefined);
+/** Whether the id is there (in the execution `within`), by one index seek per source. */
+function hasId(db: DB, kind: IdKind, id: string, within?: string): boolean {
+  return sourcesIn(db, kind).some((src) => {
+    const w = scoped(src, within);
+    return db.prepare(`SELECT 1 FROM ${src.table} WHERE ${src.column} = ?${w.sql} LIMIT 1`).get(id, ...w.args) !== undefined;
+  });
+}
+
+/** The executions an id of a kind is of, to say where an id the user gave for one run belongs. */
+function executionsOf(db: DB, kind: IdKind, id: string): string[] {
+  const out = new Set<string>();
+  for (const src of sourcesIn(db, kind)) {
+    for (const e of db.prepare(`SELECT DISTINCT ${src.execution} FROM ${src.table} WHERE ${src.column} = ? AND ${src.execution} IS NOT NULL LIMIT 3`).pluck().all(id) as string[]) out.add(e);
+  }
+  return [...out].sort();
 }
 
 /**
  * Up to `max` distinct ids that start with `prefix`, stepping from one to the next through the
  * index (each step a seek), so a prefix shared by a million rows of one execution costs little.
  */
-function idsStarting(db: DB, kind: Exclude<ArgKind, "none">, prefix: string, max: number): string[] {
+function idsStarting(db: DB, kind: IdKind, prefix: string, max: number, within?: string): string[] {
   const out = new Set<string>();
-  for (const { table, column } of sourcesIn(db, kind)) {
-    const next = db.prepare(`SELECT MIN(${column}) FROM ${table} WHERE ${column} > ? AND ${column} < ?`).pluck();
-    const first = db.prepare(`SELECT MIN(${column}) FROM ${table} WHERE ${column} >= ? AND ${column} < ?`).pluck();
-    let id = first.get(prefix, prefix + TOP) as string | null;
+  for (const src of sourcesIn(db, kind)) {
+    const { table, column } = src;
+    const w = scoped(src, within);
+    const next = db.prepare(`SELECT MIN(${column}) FROM ${table} WHERE ${column} > ? AND ${column} < ?${w.sql}`).pluck();
+    const first = db.prepare(`SELECT MIN(${column}) FROM ${table} WHERE ${column} >= ? AND ${column} < ?${w.sql}`).pluck();
+    let id = first.get(prefix, prefix + TOP, ...w.args) as string | null;
     while (id !== null && id !== undefined && out.size < max) {
       out.add(id);
-      id = next.get(id, prefix + TOP) as string | null;
+      id = next.get(id, prefix + TOP, ...w.args) as string | null;
     }
   }
   return [...out].sort();
@@ -120,25 +143,65 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** An id resolved: what it names and the id as stored. */
+export interface IdHit {
+  kind: IdKind;
+  id: string;
+}
+
+const nounsOf = (kinds: readonly IdKind[]) => kinds.map((k) => ID_SOURCES[k].noun).join(" or ");
+
 /**
- * Resolves an id the user typed: exactly, or as an unambiguous prefix (as git takes short
- * hashes). Otherwise a UserError naming the closest ids.
+ * Resolves an id the user typed, one rule for every command: an exact id of any of `kinds`
+ * first (the earlier kind when it is several), then the one id it starts (as git takes short
+ * hashes), else a UserError: "ambiguous" with the ids it starts, or "no such id" with the
+ * closest. `within` keeps to one execution's ids: an id of another execution is refused,
+ * naming where it is, and the closest are the execution's own.
  */
-export function resolveId(db: DB, kind: Exclude<ArgKind, "none">, given: string): string {
-  if (hasId(db, kind, given)) return given;
-  const noun = ID_SOURCES[kind].noun;
-  const prefixed = idsStarting(db, kind, given, 6);
-  if (prefixed.length === 1) return prefixed[0]!;
-  if (prefixed.length > 1) {
-    throw new UserError(`${noun} '${given}' is ambiguous: it starts ${prefixed.length > 5 ? "more than 5" : prefixed.length} ids`, [`did you mean ${prefixed.slice(0, 5).join(", ")}${prefixed.length > 5 ? ", …" : ""}?`]);
+export function resolveAmong(db: DB, kinds: readonly IdKind[], given: string, within?: string): IdHit {
+  const nouns = nounsOf(kinds);
+  if (given === "") throw new UserError(`an empty ${nouns} id: give one (a unique prefix will do)`);
+  for (const kind of kinds) if (hasId(db, kind, given, within)) return { kind, id: given };
+  // Each id once, as the first of the kinds it is.
+  const started = new Map<string, IdKind>();
+  for (const kind of kinds) for (const id of idsStarting(db, kind, given, 6, within)) if (!started.has(id)) started.set(id, kind);
+  if (started.size === 1) {
+    const [[id, kind]] = [...started];
+    return { kind, id };
   }
-  const closest = knownIds(db, kind)
+  const name = (id: string) => (kinds.length > 1 ? `${id} (${ID_SOURCES[started.get(id)!].noun})` : id);
+  if (started.size > 1) {
+    const ids = [...started.keys()].sort();
+    throw new UserError(
+      `${kinds.length > 1 ? "" : `${nouns} `}'${given}' is ambiguous: it starts ${ids.length > 5 ? "more than 5" : ids.length} ids`,
+      [`did you mean ${ids.slice(0, 5).map(name).join(", ")}${ids.length > 5 ? ", …" : ""}?`],
+    );
+  }
+  if (within !== undefined) {
+    // Of another run: said in one line, naming both, rather than suggesting look-alikes.
+    for (const kind of kinds) {
+      const elsewhere = hasId(db, kind, given) ? [given] : idsStarting(db, kind, given, 2);
+      if (elsewhere.length !== 1) continue;
+      const execs = executionsOf(db, kind, elsewhere[0]!);
+      const noun = ID_SOURCES[kind].noun;
+      throw new UserError(`${noun} '${elsewhere[0]}' belongs to ${execs.length === 1 ? `execution ${execs[0]}` : `executions ${execs.join(", ")}`}, not ${within}`);
+    }
+  }
+  const closest = kinds
+    .flatMap((kind) => knownIds(db, kind, within))
+    .filter((id, i, all) => all.indexOf(id) === i)
     .map((id) => ({ id, d: distance(given.toLowerCase(), id.toLowerCase()) }))
     .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
     .slice(0, 3)
     .map((x) => x.id);
+  const where = within === undefined ? "" : ` in ${within}`;
   throw new UserError(
-    `no ${noun} '${given}'`,
-    closest.length ? [`closest: ${closest.join(", ")}`] : [`the database has no ${noun}s yet`],
+    `no ${nouns} '${given}'${where}`,
+    closest.length ? [`closest${where}: ${closest.join(", ")}`] : [within === undefined ? `the database has no ${kinds.length > 1 ? "such ids" : `${nouns}s`} yet` : `${within} has no ${nouns}s`],
   );
+}
+
+/** One kind of id resolved by the rule of resolveAmong. */
+export function resolveId(db: DB, kind: IdKind, given: string, within?: string): string {
+  return resolveAmong(db, [kind], given, within).id;
 }
