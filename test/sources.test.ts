@@ -248,3 +248,45 @@ test("an ingest that writes no source leaves no database it made behind; one tha
   assert.equal(spawnCli(["ingest", bad], { cwd: dir }).code, 2);
   assert.equal(one(path.join(dir, "obs.db"), `SELECT COUNT(*) AS n FROM task_list_execution_runs`)!.n, 1);
 });
+
+test("--follow of a Gemini CLI recording caught while it is rewritten waits for it whole: no bad lines, and it keeps being followed", async (t) => {
+  const dir = tmpDir();
+  const chats = path.join(dir, "proj", "chats");
+  fs.mkdirSync(chats, { recursive: true });
+  const full = JSON.parse(fs.readFileSync(path.join(FIX, "gemini-cli", GEMINI_FILE), "utf8")) as { messages: unknown[] };
+  const file = path.join(chats, "session-x.json");
+  fs.writeFileSync(file, JSON.stringify({ ...full, messages: full.messages.slice(0, 6) }, null, 2));
+  // What the finished recording holds, read once into a database of its own.
+  const whole = path.join(dir, "whole.db");
+  const text = JSON.stringify(full, null, 2);
+  const once = path.join(dir, "once", "session-x.json");
+  fs.mkdirSync(path.dirname(once));
+  fs.writeFileSync(once, text);
+  assert.equal((await cli(["ingest", once, "--db", whole])).code, 0);
+  const want = Number(one(whole, `SELECT COUNT(*) AS n FROM tool_uses`)!.n);
+  assert.ok(want > 0);
+
+  const db = path.join(dir, "obs.db");
+  const child = spawn(process.execPath, [BIN, "ingest", "--follow", path.join(dir, "proj"), "--db", db], { env: { PATH: process.env.PATH, NO_COLOR: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const count = () => {
+    try {
+      return fs.existsSync(db) ? Number(one(db, `SELECT COUNT(*) AS n FROM tool_uses`)?.n) : -1;
+    } catch {
+      return -1;
+    }
+  };
+  for (let i = 0; i < 200 && count() < 1; i++) await new Promise((r) => setTimeout(r, 50));
+  // Gemini CLI rewrites the file whole: the follower looks while only its first half is there.
+  fs.writeFileSync(file, text.slice(0, Math.floor(text.length / 2)));
+  await new Promise((r) => setTimeout(r, 600));
+  fs.writeFileSync(file, text);
+  for (let i = 0; i < 200 && count() !== want; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(count(), want, stderr);
+  assert.doesNotMatch(stderr, /not JSON|stopped following|nothing written/);
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  assert.equal(code, 0, stderr);
+});

@@ -1017,7 +1017,12 @@ function fileInput(file: string, wholeLinesOnly: boolean): { input: AdapterInput
     size = fs.fstatSync(fd).size;
     const head = readFileHeadFd(fd);
     array = startsArray(head);
-    if (wholeLinesOnly && !isSqlite(head) && !array && !isWholeJsonFile(fd, size, head)) size = lastNewline(fd, size);
+    if (wholeLinesOnly && !isSqlite(head) && !array && !isWholeJsonFile(fd, size, head)) {
+      // A document whose first line is no JSON of its own (pretty-printed: a Gemini CLI
+      // recording, rewritten whole at each message) caught mid-write: nothing whole in it yet.
+      if (!isJsonLines(head)) return null;
+      size = lastNewline(fd, size);
+    }
     else if (!wholeLinesOnly && !isSqlite(head) && !array && isJsonLines(head)) {
       const cut = unfinishedLine(fd, size);
       if (cut !== null) {
