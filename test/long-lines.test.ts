@@ -65,7 +65,8 @@ function sha256(file: string): string {
   return h.digest("hex");
 }
 
-const summaries = (db: string) => all(db, `SELECT summary FROM transcript_entries ORDER BY timestamp`).map((r) => r.summary);
+// A first ingest that wrote nothing leaves no database: no entries.
+const summaries = (db: string) => (fs.existsSync(db) ? all(db, `SELECT summary FROM transcript_entries ORDER BY timestamp`).map((r) => r.summary) : []);
 
 /** Every row of the tables ingest writes, as comparable text (where it came from and when left out). */
 function dump(db: string): Record<string, string[]> {
