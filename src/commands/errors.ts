@@ -63,11 +63,13 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
       const head: string[] = [c.bold(`Errors in ${id}`)];
       if (rootRow) {
         const lead = `Root cause (T003): ${rootRow.error_type} at ${fmtTime(rootRow.occurred_at)} in ${rootRow.task_id ?? "the run"}`;
-        const followed = rootRow.followed_by > 0 ? `followed by ${rootRow.followed_by} more errors within ${fmtMs(rootRow.span_ms)}` : "no errors followed it";
+        const n = rootRow.followed_by;
+        const followed = n > 0 ? `followed by ${n} more error${n === 1 ? "" : "s"} within ${fmtMs(rootRow.span_ms)}` : "no errors followed it";
         // Wrapped, never cut: the root cause is the line a person reads first.
         const said = wrapWords(`${lead}, ${followed}`, io.columns - 2).join("\n  ");
         head.push(said.replace(/^Root cause \(T003\)/, `${c.error("Root cause")} ${c.dim("(T003)")}`));
-        for (const l of wrapWords(rootRow.details ?? "", io.columns - 2)) head.push(`  ${l}`);
+        // A multi-line message (a tool's stderr) read as one paragraph, indented as the lines above.
+        for (const l of wrapWords((rootRow.details ?? "").replace(/\s+/g, " ").trim(), io.columns - 2)) head.push(`  ${l}`);
       }
       const out: string[] = [];
       out.push(
