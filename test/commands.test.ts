@@ -198,3 +198,21 @@ test("tail's header counts tokens as ls's TOKENS (ALL) and summary do: every kin
     conn.close();
   }
 });
+
+test("errors: a root cause's message of several lines reads as one indented paragraph, and one error after it is '1 more error'", async () => {
+  const { dbWith, line } = await import("./query-helpers.js");
+  const db = await dbWith([
+    line("e", 0, "execution:status", { status: "running" }),
+    line("e", 1, "tool:start", { tool_use_id: "t1", tool: "Bash", input: { command: "rg foo" } }),
+    line("e", 2, "tool:end", { tool_use_id: "t1", is_error: true, output: "rg: first problem\nrg: second problem\n\n  and a third" }),
+    line("e", 3, "tool:start", { tool_use_id: "t2", tool: "Bash", input: { command: "rg bar" } }),
+    line("e", 4, "tool:end", { tool_use_id: "t2", is_error: true, output: "rg: again" }),
+  ]);
+  const r = spawnCli(["errors", "e", "--db", db], { env: { COLUMNS: "100" } });
+  assert.equal(r.code, 1, r.stderr);
+  const head = r.stdout.split("\n\n")[0]!;
+  assert.match(head, /followed by 1 more error within/);
+  assert.doesNotMatch(head, /more errors/);
+  for (const l of head.split("\n").slice(1)) assert.match(l, /^(Root cause| {2}\S)/, `'${l}' is not part of the indented paragraph`);
+  assert.match(head, /^ {2}.*rg: first problem rg: second problem and a third/m);
+});
