@@ -84,31 +84,54 @@ test("a finished run: times are the run's own, it says the run is over, and it s
   assert.equal(v.box(), frame.slice(frame.indexOf("┌")), "an hour later on the clock, nothing moved");
 });
 
-test("paused, the view holds still: new events are counted, not shown; ↑ scrolls from a fixed end; p resumes", async (t) => {
-  const db = await dbWith([...running, ...Array.from({ length: 12 }, (_, i) => E(2 + i, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: `step ${i + 1}`, instance_id: "a1" }))]);
+/** The numbers of the "step N" lines in a frame or on a screen, in the order they are drawn. */
+const steps = (f: string) => [...f.matchAll(/step (\d+)\b/g)].map((m) => Number(m[1]));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const step = (n: number, s = 1 + n) => E(s, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: `step ${n}`, instance_id: "a1" });
+
+test("paused, the screen holds still: new events are counted, no line is drawn again in the box; p prints them once each, in order", async (t) => {
+  const db = await dbWith([...running, ...range(1, 12).map((n) => step(n))]);
   const v = app(db);
   t.after(() => v.unmount());
-  await v.until(/step 12/);
+  const before = await v.until(/step 12[\s\S]*following/);
+  const above = (f: string) => f.slice(0, f.indexOf("┌"));
+  const height = v.box().split("\n").length;
+  assert.deepEqual(steps(before), range(1, 12));
   v.stdin.write("p");
-  const paused = await v.until(/PAUSED \(0 new\) {2}· {2}↑\/↓ scroll {2}p resume {2}e errors only {2}q quit/);
+  const paused = await v.until(/PAUSED \(0 new\) {2}· {2}p resume {2}e errors only {2}q quit/);
   assert.doesNotMatch(paused, /p pause/, "one action for p");
-  const windowOf = (f: string) => f.slice(f.indexOf("┌")).split("\n").filter((l) => /step \d+/.test(l)).map((l) => /step (\d+)/.exec(l)![1]);
-  assert.deepEqual(windowOf(paused), ["5", "6", "7", "8", "9", "10", "11", "12"], "the last 8 lines");
-  await ingest(db, [
-    E(20, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "step 13", instance_id: "a1" }),
-    E(21, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "step 14", instance_id: "a1" }),
-  ]);
+  assert.deepEqual(steps(paused), range(1, 12), "every line once: none drawn again inside the box");
+  assert.equal(above(paused), above(before), "the feed above the box as it was");
+  assert.equal(v.box().split("\n").length, height, "the box no taller paused");
+  await ingest(db, [step(13, 20), step(14, 21)]);
   const later = await v.until(/PAUSED \(2 new\)/);
-  assert.deepEqual(windowOf(later), ["5", "6", "7", "8", "9", "10", "11", "12"], "new events do not move the window");
-  assert.doesNotMatch(later, /step 13/);
-  v.stdin.write("\x1b[A");
-  v.stdin.write("\x1b[A");
-  await v.until(/│ 09:00:04\.000 +a1 +transcript:entry +checkpoint: step 3 +│/);
-  assert.deepEqual(windowOf(v.frame()), ["3", "4", "5", "6", "7", "8", "9", "10"], "two up from where it was paused");
+  assert.equal(above(later), above(before), "new events are not drawn while paused");
   v.stdin.write("p");
   const resumed = await v.until(/step 14[\s\S]*following {2}· {2}p pause/);
-  assert.ok(resumed.indexOf("step 13") < resumed.indexOf("step 14"));
+  assert.deepEqual(steps(resumed), range(1, 14), "what came meanwhile, after the rest, once each and in order");
   assert.doesNotMatch(resumed, /PAUSED/);
+  assert.equal(v.box().split("\n").length, height, "the box no shorter resumed");
+  // Following again: the next event lands below them.
+  await ingest(db, [step(15, 22)]);
+  assert.deepEqual(steps(await v.until(/step 15/)), range(1, 15));
+});
+
+test("paused, errors only turned on and off is held back with the events and shown in its place on resume", async (t) => {
+  const db = await dbWith([...running, step(1)]);
+  const v = app(db);
+  t.after(() => v.unmount());
+  await v.until(/step 1[\s\S]*following/);
+  v.stdin.write("p");
+  await v.until(/PAUSED \(0 new\)/);
+  await ingest(db, [step(2, 10)]);
+  await v.until(/PAUSED \(1 new\)/);
+  v.stdin.write("e");
+  await v.until(/PAUSED \(2 new\) {2}\[errors only\]/);
+  assert.doesNotMatch(v.frame(), /errors only from here/, "the note waits with the events");
+  v.stdin.write("p");
+  const f = await v.until(/errors only from here[\s\S]*following/);
+  assert.ok(f.indexOf("step 2") < f.indexOf("errors only from here"), "in the order they came");
+  assert.deepEqual(steps(f), [1, 2]);
 });
 
 test("errors only: what it held back comes back when it is turned off, after a note that says so", async (t) => {
@@ -142,7 +165,6 @@ const WIDE: TailViewProps = {
     { instanceId: "agent-103-02", status: "idle", taskId: null, sinceHeartbeatMs: 1_500, silent: false },
   ],
   lines: [{ key: 1, event: { type: "tool:end", timestamp: "2026-11-20T09:37:23.500Z", executionId: "e", toolUseId: "tu-103-13-012", tool: "Bash", resultStatus: "error", durationMs: 4_612, isError: true, instanceId: "agent-103-13", errorMessage: "Error: connect ECONNREFUSED 127.0.0.1:5432 (test database not running)" } }],
-  window: [],
   paused: false,
   pending: 0,
   errorsOnly: false,
@@ -243,6 +265,32 @@ test("NO_COLOR: the view draws without one colour or style sequence; without it,
       term.close();
     }
   }
+});
+
+test("in a terminal, pause and resume leave the screen whole: nothing drawn twice, nothing lost, no blank block", async (t) => {
+  if (!needTmux(t)) return;
+  // More of the feed than the screen holds, so a box that grew would scroll lines away.
+  const db = await dbWith([...running, ...range(1, 40).map((n) => step(n))]);
+  const term = inTmux(["tail", "e", "--last", "30", "--db", db], { NO_COLOR: "1", OBS_NOW: at(60) });
+  t.after(() => term.close());
+  const footer = (s: string) => s.replace(/^│ (following|PAUSED).*│$/m, "│ the footer │");
+  const first = await term.until(/following {2}· {2}p pause/);
+  assert.deepEqual(steps(first).slice(-3), [38, 39, 40]);
+  term.keys("p");
+  assert.equal(footer(await term.until(/PAUSED \(0 new\)/)), footer(first), "paused, the screen is as it was");
+  await ingest(db, [step(41, 50), step(42, 51)]);
+  assert.equal(footer(await term.until(/PAUSED \(2 new\)/)), footer(first), "new events are counted, not drawn");
+  term.keys("p");
+  const resumed = await term.until(/step 42[\s\S]*following/);
+  assertOneBox(resumed, 100);
+  const shown = steps(resumed);
+  assert.deepEqual(shown, range(shown[0]!, 42), `the lines that were on the screen and those that came, once each, in order:\n${resumed}`);
+  assert.equal(shown[0], steps(first)[0]! + 2, "two lines came, so two scrolled away: no more");
+  const rows = resumed.split("\n");
+  const bottom = rows.findIndex((l) => l.startsWith("└"));
+  assert.ok(rows.slice(bottom + 1).every((l) => l.trim() === "") && bottom >= rows.length - 3, `the box at the bottom, no blank block above it:\n${resumed}`);
+  assert.ok(rows.slice(0, bottom).every((l) => l.trim() !== ""), `no blank line in the screen:\n${resumed}`);
+  term.keys("q");
 });
 
 /** A small finished run: agent a1's tool call, skill and assertion, agent a2's tool call. */

@@ -166,7 +166,6 @@ const VIEW: TailViewProps = {
     { key: 1, event: { type: "tool:start", timestamp: "2026-01-16T09:00:01.000Z", executionId: "exec-7", toolUseId: "t", tool: "Read", inputSummary: "src/a.ts", instanceId: "agent-1" } },
     { key: 2, event: { type: "tool:end", timestamp: "2026-01-16T09:00:02.500Z", executionId: "exec-7", toolUseId: "t", tool: "Bash", resultStatus: "error", durationMs: 1500, isError: true, errorMessage: "exit 1" } },
   ],
-  window: [],
   paused: false,
   pending: 0,
   errorsOnly: false,
@@ -190,13 +189,30 @@ test("the tail view renders header, waves, agents (silent marked) and the feed a
   unmount();
 });
 
-test("paused, the tail view shows the scroll window and how many events wait; a finished run says so", () => {
-  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, window: [VIEW.lines[1]!], errorsOnly: true, finished: "exec-7 failed" }));
+test("paused, the tail view draws no line of the feed in the box, only how many events wait; a finished run says so", () => {
+  const following = render(React.createElement(TailView, { ...VIEW, errorsOnly: true, finished: "exec-7 failed" }));
+  const height = following.lastFrame()!.split("\n").length;
+  following.unmount();
+  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, errorsOnly: true, finished: "exec-7 failed" }));
   const frame = paused.lastFrame()!;
-  assert.match(frame, /exec-7 failed: the run is over {2}PAUSED \(7 new\) {2}\[errors only\] {2}· {2}↑\/↓ scroll {2}p resume +│\n│ {3}e errors only {2}q quit/);
+  assert.match(frame, /exec-7 failed: the run is over {2}PAUSED \(7 new\) {2}\[errors only\] {2}· {2}p resume {2}e errors only +│\n│ {3}q quit/);
   assert.doesNotMatch(frame, /p pause/, "one action for p");
-  assert.equal(frame.match(/Bash error 1\.5s/g)?.length, 2, "the window repeats the line under the static feed");
+  assert.equal(frame.match(/Bash error 1\.5s/g)?.length, 1, "the line once, above the box");
+  assert.equal(frame.split("\n").length, height, "as tall as following");
   paused.unmount();
+});
+
+test("the footer is as tall paused as following, so p never moves the feed", () => {
+  // From 30 to 50 columns the paused footer needs a line more than the following one: both take the most.
+  for (const width of [30, 40, 50, 60, 100]) {
+    const heights = [false, true].map((paused) => {
+      const v = render(React.createElement(TailView, { ...VIEW, width, paused, pending: 1234, finished: "exec-7 failed" }));
+      const n = v.lastFrame()!.split("\n").length;
+      v.unmount();
+      return n;
+    });
+    assert.equal(heights[0], heights[1], `at ${width} columns`);
+  }
 });
 
 test("obs ingest --follow: a line split across writes, new files, a truncation, and a kill and restart lose and repeat nothing", async (t) => {

@@ -121,7 +121,7 @@ test("the live view shows the marker as a line of the feed", () => {
     calls: 5, firstAt: at(0), firstToolUseId: "a1-p0", toolUseId: "a1-p4", inARow: false,
   };
   const header = { executionId: "e", status: "running", elapsedMs: 40_000, toolCalls: 5, errors: 0, passRate: null, tokens: null, costUsd: null };
-  const props = { header, waves: [], agents: [], lines: [{ key: 1, event: e }], window: [], paused: false, pending: 0, errorsOnly: false, finished: null };
+  const props = { header, waves: [], agents: [], lines: [{ key: 1, event: e }], paused: false, pending: 0, errorsOnly: false, finished: null };
   const { lastFrame, unmount } = render(React.createElement(TailView, { ...props, width: 100 }));
   // Wider than the terminal: what does not fit wraps under the text's column, nothing cut.
   assert.match(lastFrame()!, /^09:00:40\.000 {2}a1 +loop:start +LOOP Bash gh run view 42 — the same call 5 times/m);

@@ -29,8 +29,7 @@ export interface TailViewProps {
   agentsHidden?: number;
   /** Lines already shown; they stay above the live part. */
   lines: FeedLine[];
-  /** Lines shown in the scroll window while paused. */
-  window: FeedLine[];
+  /** Paused, the lines above hold still: nothing is added to them until resumed. */
   paused: boolean;
   pending: number;
   errorsOnly: boolean;
@@ -149,9 +148,19 @@ export function footerLines(p: Pick<TailViewProps, "paused" | "pending" | "error
   else if (!p.finished) parts.push({ text: "following", keep: true, style: c.dim });
   if (p.errorsOnly) parts.push({ text: "[errors only]", keep: true, style: c.warn });
   parts.push({ text: "·", keep: true, style: c.dim });
-  const keys = p.paused ? ["↑/↓ scroll", "p resume", "e errors only", "q quit"] : ["p pause", "e errors only", "q quit"];
+  const keys = p.paused ? ["p resume", "e errors only", "q quit"] : ["p pause", "e errors only", "q quit"];
   for (const k of keys) parts.push({ text: k, keep: true, style: c.dim });
   return heading(parts, width).split("\n");
+}
+
+/**
+ * The footer as tall paused as following: were p to grow the box by a line, the terminal would
+ * scroll the feed's top line away, and resuming would leave a blank line where it was.
+ */
+function steadyFooter(p: Pick<TailViewProps, "paused" | "pending" | "errorsOnly" | "finished">, width: number, c: Palette): string[] {
+  const lines = footerLines(p, width, c);
+  const other = footerLines({ ...p, paused: !p.paused }, width, c).length;
+  return [...lines, ...Array<string>(Math.max(0, other - lines.length)).fill(" ")];
 }
 
 function Lines({ lines }: { lines: string[] }) {
@@ -170,8 +179,7 @@ export function TailView(p: TailViewProps) {
         <Lines lines={headerLines(p.header, inner, c)} />
         <Lines lines={waveLines(p.waves, inner, c)} />
         <Lines lines={agentLines(p.agents, p.agentsHidden ?? 0, inner, c)} />
-        {p.paused ? <Lines lines={p.window.flatMap((l) => lineText(l, inner, c).split("\n"))} /> : null}
-        <Lines lines={footerLines(p, inner, c)} />
+        <Lines lines={steadyFooter(p, inner, c)} />
       </Box>
     </>
   );
@@ -196,13 +204,10 @@ interface Flow {
   hiddenDropped: number;
   paused: boolean;
   errorsOnly: boolean;
-  scroll: number;
 }
 
 /** Events held back while "errors only" is on; older ones past this are counted, not kept. */
 const HIDDEN_KEPT = 1000;
-/** Events shown in the scroll window while paused. */
-const WINDOW = 8;
 /** How often the header, waves and agents are re-read when something landed, and when nothing did. */
 const BUSY_MS = 250;
 const IDLE_MS = 1000;
@@ -225,7 +230,6 @@ export function useTail(src: Source) {
     hiddenDropped: 0,
     paused: false,
     errorsOnly: Boolean(src.filter.errorsOnly),
-    scroll: 0,
   }));
   const now = () => {
     const fixed = src.io.env.OBS_NOW;
@@ -274,15 +278,17 @@ export function useTail(src: Source) {
     };
   }, []);
 
-  const end = Math.max(0, flow.shown.length - flow.scroll);
   return {
-    view: {
-      ...snap, finished: snap.ended, lines: flow.shown, window: flow.shown.slice(Math.max(0, end - WINDOW), end), paused: flow.paused,
-      pending: flow.pending.length, errorsOnly: flow.errorsOnly,
-    },
-    /** Paused, the feed holds still: new events are counted, and shown on resume. */
+    view: { ...snap, finished: snap.ended, lines: flow.shown, paused: flow.paused, pending: flow.pending.length, errorsOnly: flow.errorsOnly },
+    /**
+     * Paused, what is on the screen holds still: new events are counted, not drawn, and on resume
+     * they are printed below the rest, in order, once each. Nothing of the feed is drawn in the
+     * live part meanwhile — the lines above it are already on the screen, so that would show
+     * them twice, and the live part shrinking again on resume would leave a blank block where
+     * the screen had scrolled; the terminal's own scrollback is the way to read back.
+     */
     togglePause: () =>
-      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false, scroll: 0 } : { ...f, paused: true, scroll: 0 })),
+      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false } : { ...f, paused: true })),
     /** Turning "errors only" off shows what it held back, after a note that says so. */
     toggleErrors: () =>
       setFlow((f) => {
@@ -299,7 +305,6 @@ export function useTail(src: Source) {
         const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
         return { ...f, ...moved, hidden: [], hiddenDropped: 0, errorsOnly: !f.errorsOnly };
       }),
-    scrollBy: (n: number) => setFlow((f) => ({ ...f, scroll: Math.max(0, Math.min(f.shown.length - 1, f.scroll + n)) })),
   };
 }
 
@@ -343,8 +348,6 @@ export function TailApp({ src }: { src: Source }) {
     if (input === "q" || (key.ctrl && input === "c")) exit();
     else if (input === "p") t.togglePause();
     else if (input === "e") t.toggleErrors();
-    else if (key.upArrow && t.view.paused) t.scrollBy(1);
-    else if (key.downArrow && t.view.paused) t.scrollBy(-1);
   });
   return <TailView {...t.view} width={size.width} color={src.io.color} epoch={size.epoch} reprintFrom={reprintFrom.current} />;
 }
