@@ -187,6 +187,43 @@ for (const width of [60, 100]) {
   });
 }
 
+/** The demo's exec-103 as it ends: two waves done, one with a failure, one still running with one. */
+const DEMO_WAVES: TailViewProps["waves"] = [
+  { waveNumber: 1, status: "completed", total: 5, completed: 5, failed: 0, running: 0 },
+  { waveNumber: 2, status: "completed", total: 6, completed: 6, failed: 0, running: 0 },
+  { waveNumber: 3, status: "failed", total: 5, completed: 4, failed: 1, running: 0 },
+  { waveNumber: 4, status: "running", total: 4, completed: 2, failed: 1, running: 1 },
+];
+
+test("wave bars: one width for all that fits the line, and done, failed and running told apart without colour", () => {
+  const bars = (width: number, color = false) => {
+    const v = render(React.createElement(TailView, { ...WIDE, waves: DEMO_WAVES, width, color }));
+    const frame = v.lastFrame()!;
+    v.unmount();
+    return frame;
+  };
+  const cellsOf = (frame: string) => frame.split("\n").filter((l) => /wave {1,2}\d/.test(l)).map((l) => /wave +\d+ ([█▓▒·]+) /.exec(l)![1]!);
+  // At 100 columns there is room for 20 cells each. At 60 (56 inside the box), wave 4's line is
+  // "wave  4 " + bar + "  2/4 done, 1 failed, 1 running  running": 8 + 2 + 29 + 9 = 48, so 8 cells.
+  assert.deepEqual(cellsOf(bars(100)), ["█".repeat(20), "█".repeat(20), "█".repeat(16) + "▓".repeat(4), "█".repeat(10) + "▓".repeat(5) + "▒".repeat(5)]);
+  const narrow = bars(60);
+  // 4 of 5 done and 1 failed in 8 cells: 6.4 and 1.6, so 6 and 2; 2, 1 and 1 of 4: 4, 2 and 2.
+  assert.deepEqual(cellsOf(narrow), ["█".repeat(8), "█".repeat(8), "██████▓▓", "████▓▓▒▒"]);
+  for (const l of narrow.split("\n")) assert.ok([...l].length <= 60, `wider than 60: ${l}`);
+  assert.match(narrow, /│ wave {2}4 ████▓▓▒▒ {2}2\/4 done, 1 failed, 1 running {2}running +│/, "the counts on the bar's line");
+  assert.match(narrow, /█ done {2}▓ failed {2}▒ running {2}· not started/, "what the characters mean");
+  // In colour each part has its own: done green, failed red, running yellow — not the whole bar red.
+  // (ink leaves out a colour's end where the next colour begins.)
+  const coloured = bars(60, true).replace(/\x1b\[39m(?=\x1b\[3\dm)/g, "");
+  assert.match(coloured, /wave {2}4 \x1b\[22m\x1b\[32m████\x1b\[31m▓▓\x1b\[33m▒▒\x1b\[39m/, "wave 4 in its parts' colours");
+  assert.match(coloured, /wave {2}3 \x1b\[22m\x1b\[32m██████\x1b\[31m▓▓\x1b\[39m/, "wave 3 in its parts' colours");
+  // A wave with nothing but done and not started needs no legend.
+  const plain = render(React.createElement(TailView, { ...WIDE, waves: [{ waveNumber: 1, status: "running", total: 4, completed: 1, failed: 0, running: 0 }], width: 60 }));
+  assert.match(plain.lastFrame()!, /wave {2}1 █████···············  1\/4 done  running/);
+  assert.doesNotMatch(plain.lastFrame()!, /not started/);
+  plain.unmount();
+});
+
 /** Why tmux (the terminal these tests read the screen of) cannot run here, or null. */
 function noTmux(): string | null {
   const r = spawnSync("tmux", ["-V"], { encoding: "utf8" });

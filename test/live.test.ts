@@ -182,7 +182,9 @@ test("the tail view renders header, waves, agents (silent marked) and the feed a
   // 103 characters of header in a box 96 wide inside: what does not fit goes to the next line, whole.
   assert.match(frame, /│ exec-7 {2}running {2}elapsed 2m 05s {2}tool calls 42 {2}errors 3 {2}pass rate 87\.5% {2}tokens 12,345 +│\n│ {3}cost \$0\.4200 +│/);
   assert.match(frame, /wave {2}1 █{20} {2}4\/4 done {2}completed/);
-  assert.match(frame, /wave {2}2 █{10} {10} {2}1\/4 done, 1 failed, 2 running {2}running/);
+  // Of 4 tasks in 20 cells: 1 done (5 cells), 1 failed (5), 2 running (10).
+  assert.match(frame, /wave {2}2 █{5}▓{5}▒{10} {2}1\/4 done, 1 failed, 2 running {2}running/);
+  assert.match(frame, /│ █ done {2}▓ failed {2}▒ running {2}· not started +│/);
   assert.match(frame, /agent-1 +working +task-5 +last heartbeat 12\.0s ago/);
   assert.match(frame, /agent-2 +working +task-6 +last heartbeat 6m 40s ago {2}SILENT/);
   assert.match(frame, /following {2}· {2}p pause {2}e errors only {2}q quit/);

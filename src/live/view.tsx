@@ -8,7 +8,7 @@ import React, { useEffect, useRef, useState } from "react";
 import { Box, render, Static, Text, useApp, useInput, useStdout } from "ink";
 import { openReadOnly, type DB } from "../db/open.js";
 import { palette, type IO, type Palette } from "../io.js";
-import { bar } from "../render/bars.js";
+import { stackedBar } from "../render/bars.js";
 import { fmtInt, fmtMs, fmtPct, fmtUsd, visibleWidth, wrapWords } from "../render/format.js";
 import { heading, type Part } from "../render/heading.js";
 import { agentOf, describe, isErrorEvent, type StreamEvent } from "./events.js";
@@ -99,19 +99,34 @@ export function headerLines(h: HeaderInfo, width: number, c: Palette): string[] 
   return heading(parts, width).split("\n");
 }
 
+/** The wave bars' parts, as `obs waves` draws them: told apart by their characters, colour or not. */
+const WAVE_PARTS = [
+  { key: "completed", char: "█", label: "done" },
+  { key: "failed", char: "▓", label: "failed" },
+  { key: "running", char: "▒", label: "running" },
+] as const;
+
 export function waveLines(waves: WaveInfo[], width: number, c: Palette): string[] {
-  return waves.flatMap((w) => {
-    const hue = w.failed ? c.error : w.completed === w.total && w.total > 0 ? c.ok : c.warn;
-    const counts = `${w.completed}/${w.total} done${w.failed ? `, ${w.failed} failed` : ""}${w.running ? `, ${w.running} running` : ""}`;
-    // The bar gives up cells before the counts leave its line.
-    const cells = Math.max(5, Math.min(20, width - 8 - 2 - counts.length - (w.status ? 2 + w.status.length : 0)));
+  if (!waves.length) return [];
+  const counts = (w: WaveInfo) => `${w.completed}/${w.total} done${w.failed ? `, ${w.failed} failed` : ""}${w.running ? `, ${w.running} running` : ""}`;
+  // One width for every bar, so that equal shares look equal: the widest (up to 20) with which
+  // every wave's counts and status stay on its line, never under 5.
+  const cells = Math.max(5, Math.min(20, ...waves.map((w) => width - 8 - 2 - counts(w).length - (w.status ? 2 + w.status.length : 0))));
+  const hue = (s: string) => s.replace(/█+/g, (m) => c.ok(m)).replace(/▓+/g, (m) => c.error(m)).replace(/▒+/g, (m) => c.warn(m)).replace(/·+/g, (m) => c.dim(m));
+  const lines = waves.flatMap((w) => {
+    const drawn = stackedBar(WAVE_PARTS.map((p) => ({ n: w[p.key], char: p.char })), w.total, cells);
     const parts: Part[] = [
-      { text: `wave ${String(w.waveNumber).padStart(2)} ${bar(w.completed + w.failed, Math.max(1, w.total), cells)}`, keep: true, style: (s) => c.dim(s.slice(0, 8)) + hue(s.slice(8)) },
-      { text: counts, keep: true, style: (s) => s.replace(/\d+ failed/, (m) => c.error(m)) },
+      { text: `wave ${String(w.waveNumber).padStart(2)} ${drawn}`, keep: true, style: (s) => c.dim(s.slice(0, 8)) + hue(s.slice(8)) },
+      { text: counts(w), keep: true, style: (s) => s.replace(/\d+ failed/, (m) => c.error(m)) },
       ...(w.status ? [{ text: w.status, keep: true, style: c.dim }] : []),
     ];
     return heading(parts, width).split("\n");
   });
+  // What the characters mean, once a bar has more than done and not started.
+  if (waves.some((w) => w.failed || w.running)) {
+    lines.push(...heading(["█ done", "▓ failed", "▒ running", "· not started"].map((text) => ({ text, keep: true, style: c.dim })), width).split("\n"));
+  }
+  return lines;
 }
 
 export function agentLines(agents: AgentInfo[], hidden: number, width: number, c: Palette): string[] {
