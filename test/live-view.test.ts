@@ -157,6 +157,48 @@ test("errors only: what it held back comes back when it is turned off, after a n
   assert.doesNotMatch(f.slice(f.indexOf("┌")), /\[errors only\]/);
 });
 
+test("following every execution: each line names its own by a short id that begins no other, dated when the lines span days, in time order", async (t) => {
+  const DAY = 86_400;
+  const entry = (exec: string, s: number, summary: string) => line(exec, s, "transcript:entry", { entry_type: "checkpoint", category: "c", summary });
+  const started = (exec: string, s: number) => line(exec, s, "execution:status", { status: "started" });
+  // The latest run ingested first. run-2026-a7 is only started: no line of it passes the filter,
+  // yet it is an execution "run-2026-a" would begin, so run-2026-a1 needs its whole id.
+  const db = await dbWith([started("run-2026-b2", 2 * DAY), entry("run-2026-b2", 2 * DAY + 1, "b one"), entry("run-2026-b2", 2 * DAY + 2, "b two")]);
+  await ingest(db, [started("run-2026-a1", 0), entry("run-2026-a1", 1, "a one"), started("run-2026-a7", 5), started("solo", DAY), entry("solo", DAY + 1, "solo one")]);
+  const filter = { types: new Set(["transcript:entry"]) };
+  const feed = new ChangeFeed(db, {});
+  const backlog = feed.backlog(20, undefined, (e) => e.type === "transcript:entry");
+  const v = render(React.createElement(TailApp, { src: { feed, backlog, filter, dbPath: db, executionId: undefined, io: io() } }));
+  t.after(() => v.unmount());
+  const lineOf = (f: string, text: string) => f.split("\n").find((l) => l.includes(text)) ?? `(no line with ${text})`;
+  for (let end = Date.now() + 10_000; !/b two/.test(v.lastFrame() ?? "") && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  const f = v.lastFrame()!;
+  // The execution column as wide as its widest id (11), then the agent's 14 and the type's 16.
+  const row = (when: string, id: string, text: string) => `${when}  ${id.padEnd(11)}  ${"".padEnd(14)}  ${"transcript:entry".padEnd(16)}  checkpoint: ${text}`;
+  assert.equal(lineOf(f, "a one"), row("2026-01-16 09:00:01.000", "run-2026-a1", "a one"));
+  assert.equal(lineOf(f, "solo one"), row("2026-01-17 09:00:01.000", "solo", "solo one"));
+  assert.equal(lineOf(f, "b one"), row("2026-01-18 09:00:01.000", "run-2026-b", "b one"));
+  assert.ok(f.indexOf("a one") < f.indexOf("solo one") && f.indexOf("solo one") < f.indexOf("b one") && f.indexOf("b one") < f.indexOf("b two"), `in time order:\n${f}`);
+  assert.match(f, /│ all executions +│/);
+  // A new execution that run-2026-b would begin too: from here on both go by their whole ids.
+  await ingest(db, [started("run-2026-b5", 2 * DAY + 10), entry("run-2026-b5", 2 * DAY + 11, "b5 one"), entry("run-2026-b2", 2 * DAY + 12, "b three")]);
+  for (let end = Date.now() + 10_000; !/b three/.test(v.lastFrame() ?? "") && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  const g = v.lastFrame()!;
+  assert.equal(lineOf(g, "b5 one"), row("2026-01-18 09:00:11.000", "run-2026-b5", "b5 one"));
+  assert.equal(lineOf(g, "b three"), row("2026-01-18 09:00:12.000", "run-2026-b2", "b three"));
+});
+
+test("following one execution, lines carry no execution column, nor a date while they are all of one day", async (t) => {
+  const db = await dbWith([...running, step(1)]);
+  const v = app(db);
+  t.after(() => v.unmount());
+  const f = await v.until(/step 1/);
+  assert.match(f, /^09:00:02\.000 {2}a1 {12} {2}transcript:entry {2}checkpoint: step 1$/m);
+  // A line of the next day: it and those after it carry their dates.
+  await ingest(db, [E(86_400 + 5, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "next day", instance_id: "a1" })]);
+  assert.match(await v.until(/next day/), /^2026-01-17 09:00:05\.000 {2}a1 +transcript:entry {2}checkpoint: next day$/m);
+});
+
 const WIDE: TailViewProps = {
   header: { executionId: "exec-20261120-0934", status: "running", elapsedMs: 7_925_000, toolCalls: 12_345, errors: 321, passRate: 0.9512, tokens: 1_800_763, costUsd: 5.0999 },
   waves: [{ waveNumber: 4, status: "running", total: 14, completed: 11, failed: 1, running: 2 }],

@@ -14,7 +14,7 @@ import { heading, type Part } from "../render/heading.js";
 import { agentOf, describe, isErrorEvent, type StreamEvent } from "./events.js";
 import type { ChangeFeed } from "./feed.js";
 import { passes, type EventFilter } from "./filter.js";
-import { readSnapshot, type AgentInfo, type HeaderInfo, type Snapshot, type WaveInfo } from "./snapshot.js";
+import { readSnapshot, shortExecutionIds, type AgentInfo, type HeaderInfo, type Snapshot, type WaveInfo } from "./snapshot.js";
 
 export type { AgentInfo, HeaderInfo, WaveInfo } from "./snapshot.js";
 
@@ -31,6 +31,7 @@ export interface TailViewProps {
   lines: FeedLine[];
   /** Paused, the lines above hold still: nothing is added to them until resumed. */
   paused: boolean;
+  layout?: LineLayout;
   pending: number;
   errorsOnly: boolean;
   /** "exec-103 failed" once the run has ended. */
@@ -42,6 +43,15 @@ export interface TailViewProps {
   reprintFrom?: number;
 }
 
+/**
+ * What a feed line carries besides the event: the execution's short id when the view follows
+ * several, and the date once the lines span more than one day.
+ */
+export interface LineLayout {
+  execution?: { short: (id: string) => string; width: number };
+  dated?: boolean;
+}
+
 /** Event types a person should not miss: drawn in bold. */
 const LOUD = new Set<string>(["execution:status", "wave:status", "loop:start"]);
 const AGENT_COLUMN = 14;
@@ -51,21 +61,22 @@ const TYPE_COLUMN = 16;
  * One event as lines of at most `width`: time, agent, type and what happened on one line when
  * it fits; else what happened wraps under it. Nothing is cut: ids, durations and counts stay whole.
  */
-export function eventLines(e: StreamEvent, width: number, c: Palette): string[] {
-  const time = e.timestamp.slice(11, 23) || "—";
+export function eventLines(e: StreamEvent, width: number, c: Palette, layout: LineLayout = {}): string[] {
+  const time = (layout.dated && e.timestamp ? `${e.timestamp.slice(0, 10)} ` : "") + (e.timestamp.slice(11, 23) || "—");
+  const run = layout.execution ? c.id(layout.execution.short(e.executionId).padEnd(layout.execution.width)) + "  " : "";
   const agent = agentOf(e) ?? "";
   const text = describe(e);
   const paint = (t: string) => {
     const s = isErrorEvent(e) ? c.error(t) : t;
     return LOUD.has(e.type) ? c.bold(s) : s;
   };
-  const prefix = `${c.dim(time)}  ${agent.padEnd(AGENT_COLUMN)}  ${c.accent(e.type.padEnd(TYPE_COLUMN))}  `;
+  const prefix = `${c.dim(time)}  ${run}${agent.padEnd(AGENT_COLUMN)}  ${c.accent(e.type.padEnd(TYPE_COLUMN))}  `;
   const indent = visibleWidth(prefix);
   if (indent + text.length <= width) return [prefix + paint(text)];
   // Wide enough for the columns: the text wraps in its own column.
   if (width - indent >= 24) return wrapWords(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : prefix) + paint(l));
-  // Narrow: time, type and agent, then the text on lines of its own.
-  const head = [`${c.dim(time)}  ${c.accent(e.type)}`, ...(agent ? [agent] : [])];
+  // Narrow: time, execution, type and agent, then the text on lines of its own.
+  const head = [`${c.dim(time)}  ${run}${c.accent(e.type)}`, ...(agent ? [agent] : [])];
   const first = head.join("  ");
   const lines = visibleWidth(first) <= width ? [first] : head;
   return [...lines, ...wrapWords(text, width - 2).map((l) => "  " + paint(l))];
@@ -75,8 +86,8 @@ export function noteLines(note: string, width: number, c: Palette): string[] {
   return wrapWords(note, width).map((l) => c.warn(l));
 }
 
-export function lineText(l: FeedLine, width: number, c: Palette): string {
-  return (l.event ? eventLines(l.event, width, c) : noteLines(l.note ?? "", width, c)).join("\n");
+export function lineText(l: FeedLine, width: number, c: Palette, layout: LineLayout = {}): string {
+  return (l.event ? eventLines(l.event, width, c, layout) : noteLines(l.note ?? "", width, c)).join("\n");
 }
 
 /** The header: the run, its status and its figures, on as many lines as the width needs. */
@@ -189,7 +200,7 @@ export function TailView(p: TailViewProps) {
   const printed = p.lines.slice(p.reprintFrom ?? 0);
   return (
     <>
-      <Static key={p.epoch ?? 0} items={printed}>{(l) => <Text key={l.key}>{lineText(l, p.width, c)}</Text>}</Static>
+      <Static key={p.epoch ?? 0} items={printed}>{(l) => <Text key={l.key}>{lineText(l, p.width, c, p.layout)}</Text>}</Static>
       <Box flexDirection="column" borderStyle="single" {...(p.color ? { borderColor: "gray" } : {})} paddingX={1} width={p.width}>
         <Lines lines={headerLines(p.header, inner, c)} />
         <Lines lines={waveLines(p.waves, inner, c)} />
@@ -219,6 +230,21 @@ interface Flow {
   hiddenDropped: number;
   paused: boolean;
   errorsOnly: boolean;
+  /** The day of the first line, and whether a line of another day has come since. */
+  firstDay: string | null;
+  dated: boolean;
+}
+
+/** `add` after the lines shown, or while paused after those waiting; and whether the lines now span more than a day. */
+function place(f: Flow, add: FeedLine[]): Pick<Flow, "shown" | "pending" | "firstDay" | "dated"> {
+  let { firstDay, dated } = f;
+  for (const l of add) {
+    const day = l.event?.timestamp.slice(0, 10);
+    if (!day) continue;
+    firstDay ??= day;
+    if (day !== firstDay) dated = true;
+  }
+  return f.paused ? { shown: f.shown, pending: [...f.pending, ...add], firstDay, dated } : { shown: [...f.shown, ...add], pending: f.pending, firstDay, dated };
 }
 
 /** Events held back while "errors only" is on; older ones past this are counted, not kept. */
@@ -238,14 +264,10 @@ export function useTail(src: Source) {
   const nextKey = useRef(0);
   const line = (x: { event?: StreamEvent; note?: string }): FeedLine => ({ key: nextKey.current++, ...x });
   const base: EventFilter = { ...src.filter, errorsOnly: false };
-  const [flow, setFlow] = useState<Flow>(() => ({
-    shown: src.backlog.filter((e) => passes(e, src.filter, true)).map((event) => line({ event })),
-    pending: [],
-    hidden: [],
-    hiddenDropped: 0,
-    paused: false,
-    errorsOnly: Boolean(src.filter.errorsOnly),
-  }));
+  const [flow, setFlow] = useState<Flow>(() => {
+    const empty: Flow = { shown: [], pending: [], hidden: [], hiddenDropped: 0, paused: false, errorsOnly: Boolean(src.filter.errorsOnly), firstDay: null, dated: false };
+    return { ...empty, ...place(empty, src.backlog.filter((e) => passes(e, src.filter, true)).map((event) => line({ event }))) };
+  });
   const now = () => {
     const fixed = src.io.env.OBS_NOW;
     if (fixed && !Number.isNaN(Date.parse(fixed))) return new Date(fixed).toISOString();
@@ -255,12 +277,21 @@ export function useTail(src: Source) {
   const db = useRef<DB | null>(null);
   db.current ??= openReadOnly(src.dbPath);
   const [snap, setSnap] = useState<Snapshot & { agentsHidden: number }>(() => readSnapshot(db.current!, src.executionId, now()));
+  // Following every execution, each line names its own, by a short id that begins no other.
+  const several = !src.executionId;
+  const [shorts, setShorts] = useState(() => (several ? shortExecutionIds(db.current!, src.backlog.map((e) => e.executionId)) : new Map<string, string>()));
+  const known = useRef(shorts);
 
   useEffect(() => {
     let dirty = false;
     let last = Date.now();
     src.feed.start((events) => {
       dirty = true;
+      // A new execution: the short ids are worked out again, so none begins another.
+      if (several && db.current && events.some((e) => !known.current.has(e.executionId))) {
+        known.current = shortExecutionIds(db.current, [...known.current.keys(), ...events.map((e) => e.executionId)]);
+        setShorts(known.current);
+      }
       setFlow((f) => {
         const add: FeedLine[] = [];
         const hidden = [...f.hidden];
@@ -272,8 +303,7 @@ export function useTail(src: Source) {
         }
         if (hidden.length > HIDDEN_KEPT) dropped += hidden.splice(0, hidden.length - HIDDEN_KEPT).length;
         if (!add.length && hidden.length === f.hidden.length) return f;
-        const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
-        return { ...f, ...moved, hidden, hiddenDropped: dropped };
+        return { ...f, ...place(f, add), hidden, hiddenDropped: dropped };
       });
     });
     // The clock moves on its own: a quiet agent grows silent, elapsed counts, with nothing landing.
@@ -294,7 +324,13 @@ export function useTail(src: Source) {
   }, []);
 
   return {
-    view: { ...snap, finished: snap.ended, lines: flow.shown, paused: flow.paused, pending: flow.pending.length, errorsOnly: flow.errorsOnly },
+    view: {
+      ...snap, finished: snap.ended, lines: flow.shown, paused: flow.paused, pending: flow.pending.length, errorsOnly: flow.errorsOnly,
+      layout: {
+        dated: flow.dated,
+        ...(several ? { execution: { short: (id: string) => shorts.get(id) ?? id, width: Math.max(0, ...[...shorts.values()].map((v) => v.length)) } } : {}),
+      },
+    },
     /**
      * Paused, what is on the screen holds still: new events are counted, not drawn, and on resume
      * they are printed below the rest, in order, once each. Nothing of the feed is drawn in the
@@ -317,8 +353,7 @@ export function useTail(src: Source) {
         } else {
           add = [line({ note: "── errors only from here (e shows every event again) ──" })];
         }
-        const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
-        return { ...f, ...moved, hidden: [], hiddenDropped: 0, errorsOnly: !f.errorsOnly };
+        return { ...f, ...place(f, add), hidden: [], hiddenDropped: 0, errorsOnly: !f.errorsOnly };
       }),
   };
 }
