@@ -48,8 +48,15 @@ export interface FeedOptions {
   loops?: boolean;
 }
 
-/** How often, at most, D007 looks again at executions with new tool calls: a marker is not worth a query per commit. */
-const LOOP_CHECK_MS = 250;
+/**
+ * D007 looks at the executions with new tool calls in the same poll that read the calls, so a
+ * marker comes right after the call that made the loop. It reads the execution's every call,
+ * though, so after a look that took t ms it waits LOOP_SPACING × t before the next: on a run
+ * of a few hundred calls (a look of a millisecond or two) that is every poll with new calls; on
+ * one of tens of thousands the marker may come a moment later, and D007 still takes no more
+ * than a fifth of the feed's time.
+ */
+const LOOP_SPACING = 4;
 
 export class ChangeFeed {
   private readonly db: DB;
@@ -69,6 +76,7 @@ export class ChangeFeed {
   private readonly loopPending = new Map<string, string>();
   private readonly loopsSeen = new Set<string>();
   private loopCheckedAt = 0;
+  private loopCost = 0;
   private readonly waves: Statement | undefined;
   private readonly runs: Statement | undefined;
   private readonly recheckTool: Statement | undefined;
@@ -231,12 +239,12 @@ export class ChangeFeed {
   /**
    * Loops (D007) in the executions that had new tool calls since the last look, each reported
    * once, at the call that made it one — which is one of the new calls; a loop that became one
-   * before them is old news. At most every LOOP_CHECK_MS unless `now`.
+   * before them is old news. Not sooner than LOOP_SPACING looks' time after the last, unless `now`.
    */
   private loopEvents(now = false): StreamEvent[] {
     if (!this.loops || !this.loopPending.size) return [];
-    if (!now && Date.now() - this.loopCheckedAt < LOOP_CHECK_MS) return [];
-    this.loopCheckedAt = Date.now();
+    if (!now && Date.now() - this.loopCheckedAt < LOOP_SPACING * this.loopCost) return [];
+    const began = performance.now();
     const params: Record<string, unknown> = Object.fromEntries((D007.options ?? []).map((o) => [o.name, o.default]));
     const minCalls = Number(params.min_calls);
     const out: StreamEvent[] = [];
@@ -255,6 +263,8 @@ export class ChangeFeed {
       }
     }
     this.loopPending.clear();
+    this.loopCost = performance.now() - began;
+    this.loopCheckedAt = Date.now();
     return out;
   }
 
@@ -280,8 +290,13 @@ export class ChangeFeed {
     const v = this.db.pragma("data_version", { simple: true }) as number;
     const events = v === this.version ? [] : this.read();
     this.version = v;
-    // A loop is looked for a little after the calls that make it, even if nothing more lands.
-    events.push(...this.loopEvents());
+    // A loop's marker goes right after the call that made it one when that call is in this batch
+    // (a look put off by D007's cost comes later, after what landed meanwhile, even if nothing more lands).
+    for (const loop of this.loopEvents()) {
+      const call = loop.type === "loop:start" ? loop.toolUseId : undefined;
+      const at = events.findIndex((e) => e.type === "tool:start" && e.toolUseId === call);
+      events.splice(at < 0 ? events.length : at + 1, 0, loop);
+    }
     return events;
   }
 
