@@ -135,7 +135,8 @@ export function waveLines(waves: WaveInfo[], width: number, c: Palette): string[
   });
   // What the characters mean, once a bar has more than done and not started.
   if (waves.some((w) => w.failed || w.running)) {
-    lines.push(...heading(["█ done", "▓ failed", "▒ running", "· not started"].map((text) => ({ text, keep: true, style: c.dim })), width).split("\n"));
+    const legend = [...WAVE_PARTS.map((p) => `${p.char} ${p.label}`), "· not started"];
+    lines.push(...heading(legend.map((text) => ({ text, keep: true, style: c.dim })), width).split("\n"));
   }
   return lines;
 }
