@@ -84,31 +84,54 @@ test("a finished run: times are the run's own, it says the run is over, and it s
   assert.equal(v.box(), frame.slice(frame.indexOf("┌")), "an hour later on the clock, nothing moved");
 });
 
-test("paused, the view holds still: new events are counted, not shown; ↑ scrolls from a fixed end; p resumes", async (t) => {
-  const db = await dbWith([...running, ...Array.from({ length: 12 }, (_, i) => E(2 + i, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: `step ${i + 1}`, instance_id: "a1" }))]);
+/** The numbers of the "step N" lines in a frame or on a screen, in the order they are drawn. */
+const steps = (f: string) => [...f.matchAll(/step (\d+)\b/g)].map((m) => Number(m[1]));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const step = (n: number, s = 1 + n) => E(s, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: `step ${n}`, instance_id: "a1" });
+
+test("paused, the screen holds still: new events are counted, no line is drawn again in the box; p prints them once each, in order", async (t) => {
+  const db = await dbWith([...running, ...range(1, 12).map((n) => step(n))]);
   const v = app(db);
   t.after(() => v.unmount());
-  await v.until(/step 12/);
+  const before = await v.until(/step 12[\s\S]*following/);
+  const above = (f: string) => f.slice(0, f.indexOf("┌"));
+  const height = v.box().split("\n").length;
+  assert.deepEqual(steps(before), range(1, 12));
   v.stdin.write("p");
-  const paused = await v.until(/PAUSED \(0 new\) {2}· {2}↑\/↓ scroll {2}p resume {2}e errors only {2}q quit/);
+  const paused = await v.until(/PAUSED \(0 new\) {2}· {2}p resume {2}e errors only {2}q quit/);
   assert.doesNotMatch(paused, /p pause/, "one action for p");
-  const windowOf = (f: string) => f.slice(f.indexOf("┌")).split("\n").filter((l) => /step \d+/.test(l)).map((l) => /step (\d+)/.exec(l)![1]);
-  assert.deepEqual(windowOf(paused), ["5", "6", "7", "8", "9", "10", "11", "12"], "the last 8 lines");
-  await ingest(db, [
-    E(20, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "step 13", instance_id: "a1" }),
-    E(21, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "step 14", instance_id: "a1" }),
-  ]);
+  assert.deepEqual(steps(paused), range(1, 12), "every line once: none drawn again inside the box");
+  assert.equal(above(paused), above(before), "the feed above the box as it was");
+  assert.equal(v.box().split("\n").length, height, "the box no taller paused");
+  await ingest(db, [step(13, 20), step(14, 21)]);
   const later = await v.until(/PAUSED \(2 new\)/);
-  assert.deepEqual(windowOf(later), ["5", "6", "7", "8", "9", "10", "11", "12"], "new events do not move the window");
-  assert.doesNotMatch(later, /step 13/);
-  v.stdin.write("\x1b[A");
-  v.stdin.write("\x1b[A");
-  await v.until(/│ 09:00:04\.000 +a1 +transcript:entry +checkpoint: step 3 +│/);
-  assert.deepEqual(windowOf(v.frame()), ["3", "4", "5", "6", "7", "8", "9", "10"], "two up from where it was paused");
+  assert.equal(above(later), above(before), "new events are not drawn while paused");
   v.stdin.write("p");
   const resumed = await v.until(/step 14[\s\S]*following {2}· {2}p pause/);
-  assert.ok(resumed.indexOf("step 13") < resumed.indexOf("step 14"));
+  assert.deepEqual(steps(resumed), range(1, 14), "what came meanwhile, after the rest, once each and in order");
   assert.doesNotMatch(resumed, /PAUSED/);
+  assert.equal(v.box().split("\n").length, height, "the box no shorter resumed");
+  // Following again: the next event lands below them.
+  await ingest(db, [step(15, 22)]);
+  assert.deepEqual(steps(await v.until(/step 15/)), range(1, 15));
+});
+
+test("paused, errors only turned on and off is held back with the events and shown in its place on resume", async (t) => {
+  const db = await dbWith([...running, step(1)]);
+  const v = app(db);
+  t.after(() => v.unmount());
+  await v.until(/step 1[\s\S]*following/);
+  v.stdin.write("p");
+  await v.until(/PAUSED \(0 new\)/);
+  await ingest(db, [step(2, 10)]);
+  await v.until(/PAUSED \(1 new\)/);
+  v.stdin.write("e");
+  await v.until(/PAUSED \(2 new\) {2}\[errors only\]/);
+  assert.doesNotMatch(v.frame(), /errors only from here/, "the note waits with the events");
+  v.stdin.write("p");
+  const f = await v.until(/errors only from here[\s\S]*following/);
+  assert.ok(f.indexOf("step 2") < f.indexOf("errors only from here"), "in the order they came");
+  assert.deepEqual(steps(f), [1, 2]);
 });
 
 test("errors only: what it held back comes back when it is turned off, after a note that says so", async (t) => {
@@ -134,6 +157,48 @@ test("errors only: what it held back comes back when it is turned off, after a n
   assert.doesNotMatch(f.slice(f.indexOf("┌")), /\[errors only\]/);
 });
 
+test("following every execution: each line names its own by a short id that begins no other, dated when the lines span days, in time order", async (t) => {
+  const DAY = 86_400;
+  const entry = (exec: string, s: number, summary: string) => line(exec, s, "transcript:entry", { entry_type: "checkpoint", category: "c", summary });
+  const started = (exec: string, s: number) => line(exec, s, "execution:status", { status: "started" });
+  // The latest run ingested first. run-2026-a7 is only started: no line of it passes the filter,
+  // yet it is an execution "run-2026-a" would begin, so run-2026-a1 needs its whole id.
+  const db = await dbWith([started("run-2026-b2", 2 * DAY), entry("run-2026-b2", 2 * DAY + 1, "b one"), entry("run-2026-b2", 2 * DAY + 2, "b two")]);
+  await ingest(db, [started("run-2026-a1", 0), entry("run-2026-a1", 1, "a one"), started("run-2026-a7", 5), started("solo", DAY), entry("solo", DAY + 1, "solo one")]);
+  const filter = { types: new Set(["transcript:entry"]) };
+  const feed = new ChangeFeed(db, {});
+  const backlog = feed.backlog(20, undefined, (e) => e.type === "transcript:entry");
+  const v = render(React.createElement(TailApp, { src: { feed, backlog, filter, dbPath: db, executionId: undefined, io: io() } }));
+  t.after(() => v.unmount());
+  const lineOf = (f: string, text: string) => f.split("\n").find((l) => l.includes(text)) ?? `(no line with ${text})`;
+  for (let end = Date.now() + 10_000; !/b two/.test(v.lastFrame() ?? "") && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  const f = v.lastFrame()!;
+  // The execution column as wide as its widest id (11), then the agent's 14 and the type's 16.
+  const row = (when: string, id: string, text: string) => `${when}  ${id.padEnd(11)}  ${"".padEnd(14)}  ${"transcript:entry".padEnd(16)}  checkpoint: ${text}`;
+  assert.equal(lineOf(f, "a one"), row("2026-01-16 09:00:01.000", "run-2026-a1", "a one"));
+  assert.equal(lineOf(f, "solo one"), row("2026-01-17 09:00:01.000", "solo", "solo one"));
+  assert.equal(lineOf(f, "b one"), row("2026-01-18 09:00:01.000", "run-2026-b", "b one"));
+  assert.ok(f.indexOf("a one") < f.indexOf("solo one") && f.indexOf("solo one") < f.indexOf("b one") && f.indexOf("b one") < f.indexOf("b two"), `in time order:\n${f}`);
+  assert.match(f, /│ all executions +│/);
+  // A new execution that run-2026-b would begin too: from here on both go by their whole ids.
+  await ingest(db, [started("run-2026-b5", 2 * DAY + 10), entry("run-2026-b5", 2 * DAY + 11, "b5 one"), entry("run-2026-b2", 2 * DAY + 12, "b three")]);
+  for (let end = Date.now() + 10_000; !/b three/.test(v.lastFrame() ?? "") && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  const g = v.lastFrame()!;
+  assert.equal(lineOf(g, "b5 one"), row("2026-01-18 09:00:11.000", "run-2026-b5", "b5 one"));
+  assert.equal(lineOf(g, "b three"), row("2026-01-18 09:00:12.000", "run-2026-b2", "b three"));
+});
+
+test("following one execution, lines carry no execution column, nor a date while they are all of one day", async (t) => {
+  const db = await dbWith([...running, step(1)]);
+  const v = app(db);
+  t.after(() => v.unmount());
+  const f = await v.until(/step 1/);
+  assert.match(f, /^09:00:02\.000 {2}a1 {12} {2}transcript:entry {2}checkpoint: step 1$/m);
+  // A line of the next day: it and those after it carry their dates.
+  await ingest(db, [E(86_400 + 5, "transcript:entry", { entry_type: "checkpoint", category: "c", summary: "next day", instance_id: "a1" })]);
+  assert.match(await v.until(/next day/), /^2026-01-17 09:00:05\.000 {2}a1 +transcript:entry {2}checkpoint: next day$/m);
+});
+
 const WIDE: TailViewProps = {
   header: { executionId: "exec-20261120-0934", status: "running", elapsedMs: 7_925_000, toolCalls: 12_345, errors: 321, passRate: 0.9512, tokens: 1_800_763, costUsd: 5.0999 },
   waves: [{ waveNumber: 4, status: "running", total: 14, completed: 11, failed: 1, running: 2 }],
@@ -142,7 +207,6 @@ const WIDE: TailViewProps = {
     { instanceId: "agent-103-02", status: "idle", taskId: null, sinceHeartbeatMs: 1_500, silent: false },
   ],
   lines: [{ key: 1, event: { type: "tool:end", timestamp: "2026-11-20T09:37:23.500Z", executionId: "e", toolUseId: "tu-103-13-012", tool: "Bash", resultStatus: "error", durationMs: 4_612, isError: true, instanceId: "agent-103-13", errorMessage: "Error: connect ECONNREFUSED 127.0.0.1:5432 (test database not running)" } }],
-  window: [],
   paused: false,
   pending: 0,
   errorsOnly: false,
@@ -164,6 +228,43 @@ for (const width of [60, 100]) {
     }
   });
 }
+
+/** The demo's exec-103 as it ends: two waves done, one with a failure, one still running with one. */
+const DEMO_WAVES: TailViewProps["waves"] = [
+  { waveNumber: 1, status: "completed", total: 5, completed: 5, failed: 0, running: 0 },
+  { waveNumber: 2, status: "completed", total: 6, completed: 6, failed: 0, running: 0 },
+  { waveNumber: 3, status: "failed", total: 5, completed: 4, failed: 1, running: 0 },
+  { waveNumber: 4, status: "running", total: 4, completed: 2, failed: 1, running: 1 },
+];
+
+test("wave bars: one width for all that fits the line, and done, failed and running told apart without colour", () => {
+  const bars = (width: number, color = false) => {
+    const v = render(React.createElement(TailView, { ...WIDE, waves: DEMO_WAVES, width, color }));
+    const frame = v.lastFrame()!;
+    v.unmount();
+    return frame;
+  };
+  const cellsOf = (frame: string) => frame.split("\n").filter((l) => /wave {1,2}\d/.test(l)).map((l) => /wave +\d+ ([█▓▒·]+) /.exec(l)![1]!);
+  // At 100 columns there is room for 20 cells each. At 60 (56 inside the box), wave 4's line is
+  // "wave  4 " + bar + "  2/4 done, 1 failed, 1 running  running": 8 + 2 + 29 + 9 = 48, so 8 cells.
+  assert.deepEqual(cellsOf(bars(100)), ["█".repeat(20), "█".repeat(20), "█".repeat(16) + "▓".repeat(4), "█".repeat(10) + "▓".repeat(5) + "▒".repeat(5)]);
+  const narrow = bars(60);
+  // 4 of 5 done and 1 failed in 8 cells: 6.4 and 1.6, so 6 and 2; 2, 1 and 1 of 4: 4, 2 and 2.
+  assert.deepEqual(cellsOf(narrow), ["█".repeat(8), "█".repeat(8), "██████▓▓", "████▓▓▒▒"]);
+  for (const l of narrow.split("\n")) assert.ok([...l].length <= 60, `wider than 60: ${l}`);
+  assert.match(narrow, /│ wave {2}4 ████▓▓▒▒ {2}2\/4 done, 1 failed, 1 running {2}running +│/, "the counts on the bar's line");
+  assert.match(narrow, /█ done {2}▓ failed {2}▒ running {2}· not started/, "what the characters mean");
+  // In colour each part has its own: done green, failed red, running yellow — not the whole bar red.
+  // (ink leaves out a colour's end where the next colour begins.)
+  const coloured = bars(60, true).replace(/\x1b\[39m(?=\x1b\[3\dm)/g, "");
+  assert.match(coloured, /wave {2}4 \x1b\[22m\x1b\[32m████\x1b\[31m▓▓\x1b\[33m▒▒\x1b\[39m/, "wave 4 in its parts' colours");
+  assert.match(coloured, /wave {2}3 \x1b\[22m\x1b\[32m██████\x1b\[31m▓▓\x1b\[39m/, "wave 3 in its parts' colours");
+  // A wave with nothing but done and not started needs no legend.
+  const plain = render(React.createElement(TailView, { ...WIDE, waves: [{ waveNumber: 1, status: "running", total: 4, completed: 1, failed: 0, running: 0 }], width: 60 }));
+  assert.match(plain.lastFrame()!, /wave {2}1 █████···············  1\/4 done  running/);
+  assert.doesNotMatch(plain.lastFrame()!, /not started/);
+  plain.unmount();
+});
 
 /** Why tmux (the terminal these tests read the screen of) cannot run here, or null. */
 function noTmux(): string | null {
@@ -243,6 +344,32 @@ test("NO_COLOR: the view draws without one colour or style sequence; without it,
       term.close();
     }
   }
+});
+
+test("in a terminal, pause and resume leave the screen whole: nothing drawn twice, nothing lost, no blank block", async (t) => {
+  if (!needTmux(t)) return;
+  // More of the feed than the screen holds, so a box that grew would scroll lines away.
+  const db = await dbWith([...running, ...range(1, 40).map((n) => step(n))]);
+  const term = inTmux(["tail", "e", "--last", "30", "--db", db], { NO_COLOR: "1", OBS_NOW: at(60) });
+  t.after(() => term.close());
+  const footer = (s: string) => s.replace(/^│ (following|PAUSED).*│$/m, "│ the footer │");
+  const first = await term.until(/following {2}· {2}p pause/);
+  assert.deepEqual(steps(first).slice(-3), [38, 39, 40]);
+  term.keys("p");
+  assert.equal(footer(await term.until(/PAUSED \(0 new\)/)), footer(first), "paused, the screen is as it was");
+  await ingest(db, [step(41, 50), step(42, 51)]);
+  assert.equal(footer(await term.until(/PAUSED \(2 new\)/)), footer(first), "new events are counted, not drawn");
+  term.keys("p");
+  const resumed = await term.until(/step 42[\s\S]*following/);
+  assertOneBox(resumed, 100);
+  const shown = steps(resumed);
+  assert.deepEqual(shown, range(shown[0]!, 42), `the lines that were on the screen and those that came, once each, in order:\n${resumed}`);
+  assert.equal(shown[0], steps(first)[0]! + 2, "two lines came, so two scrolled away: no more");
+  const rows = resumed.split("\n");
+  const bottom = rows.findIndex((l) => l.startsWith("└"));
+  assert.ok(rows.slice(bottom + 1).every((l) => l.trim() === "") && bottom >= rows.length - 3, `the box at the bottom, no blank block above it:\n${resumed}`);
+  assert.ok(rows.slice(0, bottom).every((l) => l.trim() !== ""), `no blank line in the screen:\n${resumed}`);
+  term.keys("q");
 });
 
 /** A small finished run: agent a1's tool call, skill and assertion, agent a2's tool call. */

@@ -83,6 +83,77 @@ test("the feed's backlog is the last events, oldest first, and only this executi
   assert.deepEqual(since.map((e) => `${e.type} ${e.timestamp}`), [`agent:heartbeat ${at(121)}`, `agent:heartbeat ${at(122)}`, `wave:status ${at(123)}`, `execution:status ${at(124)}`]);
 });
 
+test("the backlog is the last events by time, not by the order files were ingested: a later run ingested first still ends it", async (t) => {
+  const DAY = 86_400;
+  // Run "late" (two days on, two calls) is ingested first; run "early" (30 calls) after it, so
+  // early's rows have the higher rowids though every one of them happened before late began.
+  const L = (s: number, kind: string, f: Record<string, unknown> = {}) => line("late", 2 * DAY + s, kind, f);
+  const late = [
+    L(0, "execution:status", { status: "started" }),
+    L(1, "tool:start", { tool_use_id: "l1", tool: "Read", input: { file_path: "a.ts" }, instance_id: "la" }),
+    L(2, "tool:end", { tool_use_id: "l1", is_error: false }),
+    L(3, "agent:heartbeat", { instance_id: "la", status: "working" }),
+    L(4, "tool:start", { tool_use_id: "l2", tool: "Bash", input: { command: "make" }, instance_id: "la" }),
+    L(5, "tool:end", { tool_use_id: "l2", is_error: false }),
+    L(6, "execution:status", { status: "completed" }),
+  ];
+  const early = [
+    line("early", 0, "execution:status", { status: "started" }),
+    ...Array.from({ length: 30 }, (_, i) => [
+      line("early", 1 + 2 * i, "tool:start", { tool_use_id: `e${i}`, tool: "Read", input: { file_path: `f${i}.ts` }, instance_id: "ea" }),
+      line("early", 2 + 2 * i, "tool:end", { tool_use_id: `e${i}`, is_error: false }),
+    ]).flat(),
+    line("early", 100, "execution:status", { status: "completed" }),
+  ];
+  const db = await dbWith(late);
+  await ingest(db, early);
+  const notEntries = (e: StreamEvent) => e.type !== "transcript:entry";
+  const feed = new ChangeFeed(db, {});
+  const last = feed.backlog(5, undefined, notEntries);
+  feed.close();
+  const T = (s: number) => at(2 * DAY + s);
+  assert.deepEqual(last.map((e) => `${e.executionId} ${e.type} ${e.timestamp}`), [
+    `late tool:end ${T(2)}`, `late agent:heartbeat ${T(3)}`, `late tool:start ${T(4)}`, `late tool:end ${T(5)}`, `late execution:status ${T(6)}`,
+  ]);
+  // Reaching back across both runs: early's end, then late from its first call, in time order.
+  const wide = new ChangeFeed(db, {});
+  const more = wide.backlog(8, undefined, notEntries);
+  wide.close();
+  assert.deepEqual(more.map((e) => `${e.executionId} ${e.type} ${e.timestamp}`), [
+    `early tool:end ${at(60)}`, `early execution:status ${at(100)}`, `late tool:start ${T(1)}`, ...last.map((e) => `${e.executionId} ${e.type} ${e.timestamp}`),
+  ]);
+  // The same through the CLI, in a pipe: the lines name their executions.
+  // (Following every execution, tail does not end: it is stopped once it has printed the three.)
+  const child = spawn(process.execPath, [BIN, "tail", "--last", "3", "--type", "tool:end,execution:status", "--db", db], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  t.after(() => child.kill("SIGKILL"));
+  const lines = await lineReader(child).until(3);
+  child.kill("SIGINT");
+  assert.deepEqual(lines.map((l) => l.split(/ {2,}/).slice(0, 3).join(" | ")), [
+    "09:00:02.000 | late | la", "09:00:05.000 | late | la", "09:00:06.000 | late | execution:status",
+  ]);
+});
+
+test("the backlog has the end of a call that began before its reach, and a wave whose row is old but ended within it", async () => {
+  const db = await dbWith([
+    E(0, "execution:status", { status: "started" }),
+    E(1, "wave:status", { wave_id: "w1", wave_number: 1, status: "running", task_ids: ["t1"] }),
+    E(1.5, "tool:start", { tool_use_id: "slow", tool: "Bash", input: { command: "npm test" }, instance_id: "a1" }),
+    ...Array.from({ length: 40 }, (_, i) => [
+      E(2 + 2 * i, "tool:start", { tool_use_id: `c${i}`, tool: "Read", input: { file_path: `f${i}.ts` }, instance_id: "a2" }),
+      E(3 + 2 * i, "tool:end", { tool_use_id: `c${i}`, is_error: false }),
+    ]).flat(),
+    E(85, "tool:end", { tool_use_id: "slow", is_error: false }),
+    E(89, "task:status", { task_id: "t1", status: "completed", wave_id: "w1" }),
+    E(90, "wave:status", { wave_id: "w1", wave_number: 1, status: "completed" }),
+  ]);
+  const feed = new ChangeFeed(db, { executionId: "e" });
+  const last = feed.backlog(3, undefined, (e) => e.type === "tool:end" || e.type === "wave:status");
+  feed.close();
+  // Both rows were written first (the call's row and the wave's change in place as they end).
+  assert.deepEqual(last.map((e) => `${e.type} ${e.timestamp}`), [`tool:end ${at(81)}`, `tool:end ${at(85)}`, `wave:status ${at(90)}`]);
+  assert.equal((last[1] as { toolUseId: string }).toolUseId, "slow");
+});
+
 /** A child's stdout as lines, with a way to wait until there are `n` of them. */
 function lineReader(child: ReturnType<typeof spawn>) {
   const lines: string[] = [];
@@ -166,7 +237,6 @@ const VIEW: TailViewProps = {
     { key: 1, event: { type: "tool:start", timestamp: "2026-01-16T09:00:01.000Z", executionId: "exec-7", toolUseId: "t", tool: "Read", inputSummary: "src/a.ts", instanceId: "agent-1" } },
     { key: 2, event: { type: "tool:end", timestamp: "2026-01-16T09:00:02.500Z", executionId: "exec-7", toolUseId: "t", tool: "Bash", resultStatus: "error", durationMs: 1500, isError: true, errorMessage: "exit 1" } },
   ],
-  window: [],
   paused: false,
   pending: 0,
   errorsOnly: false,
@@ -183,20 +253,39 @@ test("the tail view renders header, waves, agents (silent marked) and the feed a
   // 103 characters of header in a box 96 wide inside: what does not fit goes to the next line, whole.
   assert.match(frame, /│ exec-7 {2}running {2}elapsed 2m 05s {2}tool calls 42 {2}errors 3 {2}pass rate 87\.5% {2}tokens 12,345 +│\n│ {3}cost \$0\.4200 +│/);
   assert.match(frame, /wave {2}1 █{20} {2}4\/4 done {2}completed/);
-  assert.match(frame, /wave {2}2 █{10} {10} {2}1\/4 done, 1 failed, 2 running {2}running/);
+  // Of 4 tasks in 20 cells: 1 done (5 cells), 1 failed (5), 2 running (10).
+  assert.match(frame, /wave {2}2 █{5}▓{5}▒{10} {2}1\/4 done, 1 failed, 2 running {2}running/);
+  assert.match(frame, /│ █ done {2}▓ failed {2}▒ running {2}· not started +│/);
   assert.match(frame, /agent-1 +working +task-5 +last heartbeat 12\.0s ago/);
   assert.match(frame, /agent-2 +working +task-6 +last heartbeat 6m 40s ago {2}SILENT/);
   assert.match(frame, /following {2}· {2}p pause {2}e errors only {2}q quit/);
   unmount();
 });
 
-test("paused, the tail view shows the scroll window and how many events wait; a finished run says so", () => {
-  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, window: [VIEW.lines[1]!], errorsOnly: true, finished: "exec-7 failed" }));
+test("paused, the tail view draws no line of the feed in the box, only how many events wait; a finished run says so", () => {
+  const following = render(React.createElement(TailView, { ...VIEW, errorsOnly: true, finished: "exec-7 failed" }));
+  const height = following.lastFrame()!.split("\n").length;
+  following.unmount();
+  const paused = render(React.createElement(TailView, { ...VIEW, paused: true, pending: 7, errorsOnly: true, finished: "exec-7 failed" }));
   const frame = paused.lastFrame()!;
-  assert.match(frame, /exec-7 failed: the run is over {2}PAUSED \(7 new\) {2}\[errors only\] {2}· {2}↑\/↓ scroll {2}p resume +│\n│ {3}e errors only {2}q quit/);
+  assert.match(frame, /exec-7 failed: the run is over {2}PAUSED \(7 new\) {2}\[errors only\] {2}· {2}p resume {2}e errors only +│\n│ {3}q quit/);
   assert.doesNotMatch(frame, /p pause/, "one action for p");
-  assert.equal(frame.match(/Bash error 1\.5s/g)?.length, 2, "the window repeats the line under the static feed");
+  assert.equal(frame.match(/Bash error 1\.5s/g)?.length, 1, "the line once, above the box");
+  assert.equal(frame.split("\n").length, height, "as tall as following");
   paused.unmount();
+});
+
+test("the footer is as tall paused as following, so p never moves the feed", () => {
+  // From 30 to 50 columns the paused footer needs a line more than the following one: both take the most.
+  for (const width of [30, 40, 50, 60, 100]) {
+    const heights = [false, true].map((paused) => {
+      const v = render(React.createElement(TailView, { ...VIEW, width, paused, pending: 1234, finished: "exec-7 failed" }));
+      const n = v.lastFrame()!.split("\n").length;
+      v.unmount();
+      return n;
+    });
+    assert.equal(heights[0], heights[1], `at ${width} columns`);
+  }
 });
 
 test("obs ingest --follow: a line split across writes, new files, a truncation, and a kill and restart lose and repeat nothing", async (t) => {

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import React from "react";
 import { render } from "ink-testing-library";
@@ -115,13 +116,48 @@ test("obs tail in a pipe: the marker as a JSON event, and as a plain line", asyn
   assert.equal(await new Promise((r) => json.on("exit", r)), 0);
 });
 
+test("with calls landing 0.2 s apart through ingest --follow, the marker comes right after the call that made the loop", async (t) => {
+  const dir = tmpDir();
+  const runs = path.join(dir, "runs");
+  fs.mkdirSync(runs);
+  const file = path.join(runs, "a.jsonl");
+  const db = path.join(dir, "obs.db");
+  const now = () => new Date().toISOString();
+  fs.writeFileSync(file, JSON.stringify({ ...started, timestamp: now() }) + "\n");
+  assert.equal((await cli(["ingest", runs, "--db", db])).code, 0);
+  const follow = spawn(process.execPath, [BIN, "ingest", "--follow", runs, "--db", db], { stdio: ["ignore", "ignore", "pipe"] });
+  const tail = spawn(process.execPath, [BIN, "tail", "e", "--ndjson", "--type", "tool:start,tool:end,loop:start", "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => {
+    follow.kill("SIGKILL");
+    tail.kill("SIGKILL");
+  });
+  const out = lineReader(tail);
+  // Both have started once the follower has read the file and tail prints what it writes.
+  const probe = (id: string) => fs.appendFileSync(file, JSON.stringify({ kind: "tool:start", execution_id: "e", timestamp: now(), tool_use_id: id, tool: "Read", input: { file_path: id }, instance_id: "a1" }) + "\n");
+  probe("warm-up");
+  await out.until((l) => l.includes('"warm-up"'), 20_000);
+  const call = (kind: string, k: number) => JSON.stringify({ kind, execution_id: "e", timestamp: now(), tool_use_id: `p${k}`, ...(kind === "tool:start" ? { tool: "Bash", input: { command: "gh run view 42" }, instance_id: "a1" } : { is_error: false }) });
+  for (let k = 0; k < 7; k++) {
+    fs.appendFileSync(file, call("tool:start", k) + "\n");
+    await new Promise((r) => setTimeout(r, 100));
+    fs.appendFileSync(file, call("tool:end", k) + "\n");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await out.until((l) => l.includes('"p6"') && l.includes("tool:end"));
+  const seen = out.lines.map((l) => JSON.parse(l) as StreamEvent & { toolUseId?: string }).filter((e) => e.toolUseId !== "warm-up").map((e) => `${e.type} ${e.toolUseId}`);
+  assert.deepEqual(seen, [
+    "tool:start p0", "tool:end p0", "tool:start p1", "tool:end p1", "tool:start p2", "tool:end p2", "tool:start p3", "tool:end p3",
+    "tool:start p4", "loop:start p4", "tool:end p4", "tool:start p5", "tool:end p5", "tool:start p6", "tool:end p6",
+  ]);
+});
+
 test("the live view shows the marker as a line of the feed", () => {
   const e: StreamEvent = {
     type: "loop:start", timestamp: at(40), executionId: "e", instanceId: "a1", tool: "Bash", inputSummary: "gh run view 42",
     calls: 5, firstAt: at(0), firstToolUseId: "a1-p0", toolUseId: "a1-p4", inARow: false,
   };
   const header = { executionId: "e", status: "running", elapsedMs: 40_000, toolCalls: 5, errors: 0, passRate: null, tokens: null, costUsd: null };
-  const props = { header, waves: [], agents: [], lines: [{ key: 1, event: e }], window: [], paused: false, pending: 0, errorsOnly: false, finished: null };
+  const props = { header, waves: [], agents: [], lines: [{ key: 1, event: e }], paused: false, pending: 0, errorsOnly: false, finished: null };
   const { lastFrame, unmount } = render(React.createElement(TailView, { ...props, width: 100 }));
   // Wider than the terminal: what does not fit wraps under the text's column, nothing cut.
   assert.match(lastFrame()!, /^09:00:40\.000 {2}a1 +loop:start +LOOP Bash gh run view 42 — the same call 5 times/m);

@@ -112,7 +112,7 @@ test("obs tail on a terminal is the live view: header, waves, events as they lan
   assert.equal((await cli(["ingest", more, "--db", db])).code, 0);
   await term.until(/09:00:31\.000 +tool:end +Grep error 1\.0s — grep exploded/);
   term.type("p");
-  await term.until(/PAUSED \(0 new\) {2}· {2}↑\/↓ scroll {2}p resume/);
+  await term.until(/PAUSED \(0 new\) {2}· {2}p resume {2}e errors only {2}q quit/);
   term.type("q");
   assert.equal(await term.ended("after q"), 0, "q quits, and the process ends with 0");
   // The terminal is given back: the cursor ink hid is shown again.

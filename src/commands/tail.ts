@@ -108,8 +108,8 @@ export function registerTail(program: Command, app: App): void {
       .summary("watch events as they land (live view on a terminal, lines or NDJSON in a pipe)")
       .description(
         "Follow an execution (or every execution) as its rows are committed, whoever writes them. " +
-          "On a terminal: a live view of the run's header, waves and agents above the event feed (q quit, p pause, e errors only, " +
-          "↑/↓ scroll while paused). In a pipe: one line per event, or with --ndjson one JSON event per line (the stream " +
+          "On a terminal: a live view of the run's header, waves and agents above the event feed (q quit, p pause, e errors only). " +
+          "In a pipe: one line per event, or with --ndjson one JSON event per line (the stream " +
           "protocol's event shapes, as obs serve sends them). Starts with the last 20 events that pass the filters. In a pipe, " +
           "tail ends (exit 0) once the execution it follows is over, unless --follow.",
       )

@@ -18,19 +18,27 @@ const s = (v: unknown) => (v === null || v === undefined ? undefined : String(v)
 
 const TERMINAL = "('completed', 'failed')";
 
-/** What each table contributes, and how its rows are read (always by rowid, from a watermark). */
+/**
+ * What each table contributes: its rows (read by rowid, from a watermark, as they are committed),
+ * and the time the backlog counts back by (`at`, indexed where the table grows large) with the
+ * time of a row's last event when it can be later (`last`: a call's end).
+ */
 const SOURCES = {
-  transcript_entries: `SELECT rowid AS _rowid, * FROM transcript_entries WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
-  tool_uses: `SELECT rowid AS _rowid, id, execution_id, task_id, tool, input_summary, result_status, output_summary, is_error, is_blocked,
-                     block_reason, error_message, start_time, end_time, duration_ms,
-                     (SELECT instance_id FROM transcript_entries te WHERE te.id = tool_uses.transcript_entry_id) AS instance_id
-                FROM tool_uses WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
-  skill_traces: `SELECT rowid AS _rowid, * FROM skill_traces WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
+  transcript_entries: { select: `SELECT rowid AS _rowid, * FROM transcript_entries`, at: "timestamp" },
+  tool_uses: {
+    select: `SELECT rowid AS _rowid, id, execution_id, task_id, tool, input_summary, result_status, output_summary, is_error, is_blocked,
+                    block_reason, error_message, start_time, end_time, duration_ms,
+                    (SELECT instance_id FROM transcript_entries te WHERE te.id = tool_uses.transcript_entry_id) AS instance_id
+               FROM tool_uses`,
+    at: "start_time", last: "end_time",
+  },
+  skill_traces: { select: `SELECT rowid AS _rowid, * FROM skill_traces`, at: "start_time", last: "end_time" },
   // An assertion's agent is its entry's (@agent_of is that lookup, or NULL where the file has no such link).
-  assertion_results: `SELECT rowid AS _rowid, *, @agent_of AS _instance_id FROM assertion_results WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
-  message_bus_log: `SELECT rowid AS _rowid, * FROM message_bus_log WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
-  agent_heartbeats: `SELECT rowid AS _rowid, * FROM agent_heartbeats WHERE rowid > @mark AND (@exec IS NULL OR execution_id = @exec) ORDER BY rowid LIMIT 5000`,
-} as const;
+  assertion_results: { select: `SELECT rowid AS _rowid, *, @agent_of AS _instance_id FROM assertion_results`, at: "timestamp" },
+  message_bus_log: { select: `SELECT rowid AS _rowid, * FROM message_bus_log`, at: "timestamp" },
+  agent_heartbeats: { select: `SELECT rowid AS _rowid, * FROM agent_heartbeats`, at: "timestamp" },
+} as const satisfies Record<string, { select: string; at: string; last?: string }>;
+const ONE_EXEC = `(@exec IS NULL OR execution_id = @exec)`;
 type Source = keyof typeof SOURCES;
 
 export interface FeedOptions {
@@ -40,14 +48,22 @@ export interface FeedOptions {
   loops?: boolean;
 }
 
-/** How often, at most, D007 looks again at executions with new tool calls: a marker is not worth a query per commit. */
-const LOOP_CHECK_MS = 250;
+/**
+ * D007 looks at the executions with new tool calls in the same poll that read the calls, so a
+ * marker comes right after the call that made the loop. It reads the execution's every call,
+ * though, so after a look that took t ms it waits LOOP_SPACING × t before the next: on a run
+ * of a few hundred calls (a look of a millisecond or two) that is every poll with new calls; on
+ * one of tens of thousands the marker may come a moment later, and D007 still takes no more
+ * than a fifth of the feed's time.
+ */
+const LOOP_SPACING = 4;
 
 export class ChangeFeed {
   private readonly db: DB;
   private readonly exec: string | null;
   private readonly marks = new Map<Source, number>();
   private readonly stmts = new Map<Source, Statement>();
+  private readonly backlogStmts = new Map<Source, { dated: Statement; all: Statement; nth: Statement }>();
   private readonly openTools = new Map<string, Row>();
   private readonly openSkills = new Map<string, Row>();
   private readonly waveState = new Map<string, string>();
@@ -60,6 +76,7 @@ export class ChangeFeed {
   private readonly loopPending = new Map<string, string>();
   private readonly loopsSeen = new Set<string>();
   private loopCheckedAt = 0;
+  private loopCost = 0;
   private readonly waves: Statement | undefined;
   private readonly runs: Statement | undefined;
   private readonly recheckTool: Statement | undefined;
@@ -76,8 +93,20 @@ export class ChangeFeed {
       ? "(SELECT instance_id FROM transcript_entries te WHERE te.id = assertion_results.transcript_entry_id)"
       : "NULL";
     this.loops = Boolean(opts.loops);
-    for (const [table, sql] of Object.entries(SOURCES) as [Source, string][]) {
-      if (tableExists(this.db, table)) this.stmts.set(table, this.db.prepare(sql.replace("@agent_of", agentOf)));
+    for (const [table, src] of Object.entries(SOURCES) as [Source, (typeof SOURCES)[Source]][]) {
+      if (!tableExists(this.db, table)) continue;
+      const select = src.select.replace("@agent_of", agentOf);
+      this.stmts.set(table, this.db.prepare(`${select} WHERE rowid > @mark AND ${ONE_EXEC} ORDER BY rowid LIMIT 5000`));
+      // The backlog's rows: those up to the top it started from with an event from @floor on (a
+      // call's end has no index: following every execution that is a scan of the calls, once).
+      // The execution is written into these, not left to "@exec IS NULL OR", so its index is used.
+      const scope = this.exec === null ? "1" : "execution_id = @exec";
+      const dated = "last" in src ? `(${src.at} >= @floor OR ${src.last} >= @floor)` : `${src.at} >= @floor`;
+      this.backlogStmts.set(table, {
+        dated: this.db.prepare(`${select} WHERE ${dated} AND rowid <= @top AND ${scope} ORDER BY rowid`),
+        all: this.db.prepare(`${select} WHERE rowid <= @top AND ${scope} ORDER BY rowid`),
+        nth: this.db.prepare(`SELECT ${src.at} FROM ${table} WHERE ${src.at} IS NOT NULL AND ${scope} ORDER BY ${src.at} DESC LIMIT 1 OFFSET @n`).pluck(),
+      });
     }
     if (tableExists(this.db, "parallel_execution_waves") && tableExists(this.db, "wave_task_assignments") && tableExists(this.db, "tasks")) {
       // Waves that are new or not yet finished (few rows), and by id those we saw open, which may
@@ -132,27 +161,54 @@ export class ChangeFeed {
 
   /**
    * The most recent `limit` events already in the database that `keep` takes (or all it takes
-   * since `since`), oldest first; afterwards only new ones are reported. A filter that takes few
-   * events reads further back, a wider window each time, until it has `limit` or has read all.
+   * since `since`), oldest first, by when they happened; afterwards only new ones are reported.
+   * Rows are not committed in time order (a file of last month ingested after today's run), so
+   * the backlog counts back by time: from a moment by which one table alone has `back` rows,
+   * it reads every row with an event from then on — runs and waves whole — and keeps what is
+   * from then on. A filter that takes few events reads further back, four times as far each
+   * time, until it has `limit` or has read all.
    */
   backlog(limit: number, since?: string, keep: (e: StreamEvent) => boolean = () => true): StreamEvent[] {
     const tops = new Map([...this.stmts.keys()].map((t) => [t, this.maxRowid(t)] as const));
-    const waveTop = this.waves ? this.maxRowid("parallel_execution_waves") : 0;
-    const highest = Math.max(0, waveTop, ...tops.values());
     for (let back = limit * 4; ; back *= 4) {
       this.forget();
-      // Read enough of each table's tail to cover `limit` events whichever table they are in.
-      for (const [table, top] of tops) this.marks.set(table, since ? 0 : Math.max(0, top - back));
-      this.waveMark = since ? 0 : Math.max(0, waveTop - back);
-      this.primeOpen();
-      const read = this.read();
+      const floor = since ?? this.floorFor(back);
+      const read = this.readFrom(floor, tops);
       // Loops already under way in what the backlog covers, in time order with the rest.
       read.push(...this.loopEvents(true));
       read.sort((x, y) => (x.timestamp < y.timestamp ? -1 : x.timestamp > y.timestamp ? 1 : 0));
-      const events = read.filter((e) => (!since || e.timestamp >= since) && keep(e));
+      // Before the floor not every row was read, so only what is from it on is the whole story.
+      const events = read.filter((e) => (floor === null || e.timestamp >= floor) && keep(e));
       if (since) return events;
-      if (events.length >= limit || back >= highest) return events.slice(-limit);
+      if (events.length >= limit || floor === null) return events.slice(-limit);
     }
+  }
+
+  /** The latest time by which some table has `n` rows of its own, or null when none has that many (then all is read). */
+  private floorFor(n: number): string | null {
+    let floor: string | null = null;
+    for (const { nth } of this.backlogStmts.values()) {
+      const t = nth.get({ n: n - 1, exec: this.exec }) as string | undefined;
+      if (t !== undefined && t !== null && (floor === null || t > floor)) floor = t;
+    }
+    return floor;
+  }
+
+  /** The rows with an event from `floor` on (every row when null) up to `tops`, the waves and runs; the watermarks end at the tops. */
+  private readFrom(floor: string | null, tops: Map<Source, number>): StreamEvent[] {
+    const out: StreamEvent[] = [];
+    for (const [table, top] of tops) this.marks.set(table, top);
+    // Calls and skills still open from before the floor: their ends are still to be reported.
+    this.primeOpen();
+    for (const [table, top] of tops) {
+      const stmts = this.backlogStmts.get(table)!;
+      const rows = (floor === null ? stmts.all.all({ top, exec: this.exec }) : stmts.dated.all({ top, floor, exec: this.exec })) as Row[];
+      for (const r of rows) this.rowEvents(table, r, out);
+    }
+    // A wave's row changes in place as it ends, so an old row can carry a new status: all are read.
+    this.waveMark = 0;
+    this.readStatuses(out);
+    return out;
   }
 
   /** What earlier reads learnt, so a wider backlog reads the same rows afresh. */
@@ -183,12 +239,12 @@ export class ChangeFeed {
   /**
    * Loops (D007) in the executions that had new tool calls since the last look, each reported
    * once, at the call that made it one — which is one of the new calls; a loop that became one
-   * before them is old news. At most every LOOP_CHECK_MS unless `now`.
+   * before them is old news. Not sooner than LOOP_SPACING looks' time after the last, unless `now`.
    */
   private loopEvents(now = false): StreamEvent[] {
     if (!this.loops || !this.loopPending.size) return [];
-    if (!now && Date.now() - this.loopCheckedAt < LOOP_CHECK_MS) return [];
-    this.loopCheckedAt = Date.now();
+    if (!now && Date.now() - this.loopCheckedAt < LOOP_SPACING * this.loopCost) return [];
+    const began = performance.now();
     const params: Record<string, unknown> = Object.fromEntries((D007.options ?? []).map((o) => [o.name, o.default]));
     const minCalls = Number(params.min_calls);
     const out: StreamEvent[] = [];
@@ -207,6 +263,8 @@ export class ChangeFeed {
       }
     }
     this.loopPending.clear();
+    this.loopCost = performance.now() - began;
+    this.loopCheckedAt = Date.now();
     return out;
   }
 
@@ -232,8 +290,13 @@ export class ChangeFeed {
     const v = this.db.pragma("data_version", { simple: true }) as number;
     const events = v === this.version ? [] : this.read();
     this.version = v;
-    // A loop is looked for a little after the calls that make it, even if nothing more lands.
-    events.push(...this.loopEvents());
+    // A loop's marker goes right after the call that made it one when that call is in this batch
+    // (a look put off by D007's cost comes later, after what landed meanwhile, even if nothing more lands).
+    for (const loop of this.loopEvents()) {
+      const call = loop.type === "loop:start" ? loop.toolUseId : undefined;
+      const at = events.findIndex((e) => e.type === "tool:start" && e.toolUseId === call);
+      events.splice(at < 0 ? events.length : at + 1, 0, loop);
+    }
     return events;
   }
 
@@ -270,6 +333,14 @@ export class ChangeFeed {
       }
     }
     this.recheckOpen(out);
+    this.readStatuses(out);
+    // Interleave the tables by when things happened; a stable sort keeps each table's order.
+    return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+  }
+
+  /** Waves and runs whose status changed since they were last read. */
+  private readStatuses(out: StreamEvent[]): void {
+    const exec = this.exec;
     if (this.waves) {
       const seenOpen = [...this.waveState].filter(([, st]) => st !== "completed" && st !== "failed").map(([id]) => id);
       const rows = this.waves.all({ exec, mark: this.waveMark }) as Row[];
@@ -300,8 +371,6 @@ export class ChangeFeed {
         out.push({ type: "execution:status", timestamp: s(r.at) ?? "", executionId: key, status, ...(r.message ? { message: String(r.message) } : {}) });
       }
     }
-    // Interleave the tables by when things happened; a stable sort keeps each table's order.
-    return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   }
 
   private rowEvents(table: Source, r: Row, out: StreamEvent[]): void {

@@ -1,6 +1,6 @@
 import type { DB } from "../db/open.js";
 import { A001 } from "../queries/aggregation.js";
-import { L008 } from "../queries/listing.js";
+import { L008, L010 } from "../queries/listing.js";
 import { P001, P002 } from "../queries/parallel.js";
 import { runQuery } from "../queries/run.js";
 
@@ -59,4 +59,31 @@ export function readSnapshot(db: DB, executionId: string | undefined, now: strin
     silent: r.status !== "failed" && r.since_heartbeat_ms !== null && r.since_heartbeat_ms > SILENT_MS,
   }));
   return { header, waves, agents: all.slice(0, AGENTS_SHOWN), agentsHidden: Math.max(0, all.length - AGENTS_SHOWN), ended: over ? `${executionId} ${a!.status}` : null };
+}
+
+/**
+ * Each execution id's short form: the shortest prefix of at least `min` characters that begins
+ * no other execution, in the database or among `ids` (so `obs show` and the rest take it).
+ * An event of no execution is "—".
+ */
+export function shortExecutionIds(db: DB, ids: Iterable<string>, min = 8): Map<string, string> {
+  const all = [...new Set(ids)];
+  const out = new Map<string, string>();
+  for (const id of all) {
+    if (!id) {
+      out.set(id, "—");
+      continue;
+    }
+    let short = id;
+    for (let n = Math.min(min, id.length); n < id.length; n++) {
+      const p = id.slice(0, n);
+      const known = runQuery(db, L010, { prefix: p }).rows.some((r) => r.kind === "execution" && r.id !== id);
+      if (!known && !all.some((o) => o !== id && o.startsWith(p))) {
+        short = p;
+        break;
+      }
+    }
+    out.set(id, short);
+  }
+  return out;
 }

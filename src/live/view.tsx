@@ -8,13 +8,13 @@ import React, { useEffect, useRef, useState } from "react";
 import { Box, render, Static, Text, useApp, useInput, useStdout } from "ink";
 import { openReadOnly, type DB } from "../db/open.js";
 import { palette, type IO, type Palette } from "../io.js";
-import { bar } from "../render/bars.js";
+import { stackedBar } from "../render/bars.js";
 import { fmtInt, fmtMs, fmtPct, fmtUsd, visibleWidth, wrapWords } from "../render/format.js";
 import { heading, type Part } from "../render/heading.js";
 import { agentOf, describe, isErrorEvent, type StreamEvent } from "./events.js";
 import type { ChangeFeed } from "./feed.js";
 import { passes, type EventFilter } from "./filter.js";
-import { readSnapshot, type AgentInfo, type HeaderInfo, type Snapshot, type WaveInfo } from "./snapshot.js";
+import { readSnapshot, shortExecutionIds, type AgentInfo, type HeaderInfo, type Snapshot, type WaveInfo } from "./snapshot.js";
 
 export type { AgentInfo, HeaderInfo, WaveInfo } from "./snapshot.js";
 
@@ -29,9 +29,9 @@ export interface TailViewProps {
   agentsHidden?: number;
   /** Lines already shown; they stay above the live part. */
   lines: FeedLine[];
-  /** Lines shown in the scroll window while paused. */
-  window: FeedLine[];
+  /** Paused, the lines above hold still: nothing is added to them until resumed. */
   paused: boolean;
+  layout?: LineLayout;
   pending: number;
   errorsOnly: boolean;
   /** "exec-103 failed" once the run has ended. */
@@ -43,6 +43,15 @@ export interface TailViewProps {
   reprintFrom?: number;
 }
 
+/**
+ * What a feed line carries besides the event: the execution's short id when the view follows
+ * several, and the date once the lines span more than one day.
+ */
+export interface LineLayout {
+  execution?: { short: (id: string) => string; width: number };
+  dated?: boolean;
+}
+
 /** Event types a person should not miss: drawn in bold. */
 const LOUD = new Set<string>(["execution:status", "wave:status", "loop:start"]);
 const AGENT_COLUMN = 14;
@@ -52,21 +61,22 @@ const TYPE_COLUMN = 16;
  * One event as lines of at most `width`: time, agent, type and what happened on one line when
  * it fits; else what happened wraps under it. Nothing is cut: ids, durations and counts stay whole.
  */
-export function eventLines(e: StreamEvent, width: number, c: Palette): string[] {
-  const time = e.timestamp.slice(11, 23) || "—";
+export function eventLines(e: StreamEvent, width: number, c: Palette, layout: LineLayout = {}): string[] {
+  const time = (layout.dated && e.timestamp ? `${e.timestamp.slice(0, 10)} ` : "") + (e.timestamp.slice(11, 23) || "—");
+  const run = layout.execution ? c.id(layout.execution.short(e.executionId).padEnd(layout.execution.width)) + "  " : "";
   const agent = agentOf(e) ?? "";
   const text = describe(e);
   const paint = (t: string) => {
     const s = isErrorEvent(e) ? c.error(t) : t;
     return LOUD.has(e.type) ? c.bold(s) : s;
   };
-  const prefix = `${c.dim(time)}  ${agent.padEnd(AGENT_COLUMN)}  ${c.accent(e.type.padEnd(TYPE_COLUMN))}  `;
+  const prefix = `${c.dim(time)}  ${run}${agent.padEnd(AGENT_COLUMN)}  ${c.accent(e.type.padEnd(TYPE_COLUMN))}  `;
   const indent = visibleWidth(prefix);
   if (indent + text.length <= width) return [prefix + paint(text)];
   // Wide enough for the columns: the text wraps in its own column.
   if (width - indent >= 24) return wrapWords(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : prefix) + paint(l));
-  // Narrow: time, type and agent, then the text on lines of its own.
-  const head = [`${c.dim(time)}  ${c.accent(e.type)}`, ...(agent ? [agent] : [])];
+  // Narrow: time, execution, type and agent, then the text on lines of its own.
+  const head = [`${c.dim(time)}  ${run}${c.accent(e.type)}`, ...(agent ? [agent] : [])];
   const first = head.join("  ");
   const lines = visibleWidth(first) <= width ? [first] : head;
   return [...lines, ...wrapWords(text, width - 2).map((l) => "  " + paint(l))];
@@ -76,8 +86,8 @@ export function noteLines(note: string, width: number, c: Palette): string[] {
   return wrapWords(note, width).map((l) => c.warn(l));
 }
 
-export function lineText(l: FeedLine, width: number, c: Palette): string {
-  return (l.event ? eventLines(l.event, width, c) : noteLines(l.note ?? "", width, c)).join("\n");
+export function lineText(l: FeedLine, width: number, c: Palette, layout: LineLayout = {}): string {
+  return (l.event ? eventLines(l.event, width, c, layout) : noteLines(l.note ?? "", width, c)).join("\n");
 }
 
 /** The header: the run, its status and its figures, on as many lines as the width needs. */
@@ -100,19 +110,35 @@ export function headerLines(h: HeaderInfo, width: number, c: Palette): string[] 
   return heading(parts, width).split("\n");
 }
 
+/** The wave bars' parts, as `obs waves` draws them: told apart by their characters, colour or not. */
+const WAVE_PARTS = [
+  { key: "completed", char: "█", label: "done" },
+  { key: "failed", char: "▓", label: "failed" },
+  { key: "running", char: "▒", label: "running" },
+] as const;
+
 export function waveLines(waves: WaveInfo[], width: number, c: Palette): string[] {
-  return waves.flatMap((w) => {
-    const hue = w.failed ? c.error : w.completed === w.total && w.total > 0 ? c.ok : c.warn;
-    const counts = `${w.completed}/${w.total} done${w.failed ? `, ${w.failed} failed` : ""}${w.running ? `, ${w.running} running` : ""}`;
-    // The bar gives up cells before the counts leave its line.
-    const cells = Math.max(5, Math.min(20, width - 8 - 2 - counts.length - (w.status ? 2 + w.status.length : 0)));
+  if (!waves.length) return [];
+  const counts = (w: WaveInfo) => `${w.completed}/${w.total} done${w.failed ? `, ${w.failed} failed` : ""}${w.running ? `, ${w.running} running` : ""}`;
+  // One width for every bar, so that equal shares look equal: the widest (up to 20) with which
+  // every wave's counts and status stay on its line, never under 5.
+  const cells = Math.max(5, Math.min(20, ...waves.map((w) => width - 8 - 2 - counts(w).length - (w.status ? 2 + w.status.length : 0))));
+  const hue = (s: string) => s.replace(/█+/g, (m) => c.ok(m)).replace(/▓+/g, (m) => c.error(m)).replace(/▒+/g, (m) => c.warn(m)).replace(/·+/g, (m) => c.dim(m));
+  const lines = waves.flatMap((w) => {
+    const drawn = stackedBar(WAVE_PARTS.map((p) => ({ n: w[p.key], char: p.char })), w.total, cells);
     const parts: Part[] = [
-      { text: `wave ${String(w.waveNumber).padStart(2)} ${bar(w.completed + w.failed, Math.max(1, w.total), cells)}`, keep: true, style: (s) => c.dim(s.slice(0, 8)) + hue(s.slice(8)) },
-      { text: counts, keep: true, style: (s) => s.replace(/\d+ failed/, (m) => c.error(m)) },
+      { text: `wave ${String(w.waveNumber).padStart(2)} ${drawn}`, keep: true, style: (s) => c.dim(s.slice(0, 8)) + hue(s.slice(8)) },
+      { text: counts(w), keep: true, style: (s) => s.replace(/\d+ failed/, (m) => c.error(m)) },
       ...(w.status ? [{ text: w.status, keep: true, style: c.dim }] : []),
     ];
     return heading(parts, width).split("\n");
   });
+  // What the characters mean, once a bar has more than done and not started.
+  if (waves.some((w) => w.failed || w.running)) {
+    const legend = [...WAVE_PARTS.map((p) => `${p.char} ${p.label}`), "· not started"];
+    lines.push(...heading(legend.map((text) => ({ text, keep: true, style: c.dim })), width).split("\n"));
+  }
+  return lines;
 }
 
 export function agentLines(agents: AgentInfo[], hidden: number, width: number, c: Palette): string[] {
@@ -149,9 +175,19 @@ export function footerLines(p: Pick<TailViewProps, "paused" | "pending" | "error
   else if (!p.finished) parts.push({ text: "following", keep: true, style: c.dim });
   if (p.errorsOnly) parts.push({ text: "[errors only]", keep: true, style: c.warn });
   parts.push({ text: "·", keep: true, style: c.dim });
-  const keys = p.paused ? ["↑/↓ scroll", "p resume", "e errors only", "q quit"] : ["p pause", "e errors only", "q quit"];
+  const keys = p.paused ? ["p resume", "e errors only", "q quit"] : ["p pause", "e errors only", "q quit"];
   for (const k of keys) parts.push({ text: k, keep: true, style: c.dim });
   return heading(parts, width).split("\n");
+}
+
+/**
+ * The footer as tall paused as following: were p to grow the box by a line, the terminal would
+ * scroll the feed's top line away, and resuming would leave a blank line where it was.
+ */
+function steadyFooter(p: Pick<TailViewProps, "paused" | "pending" | "errorsOnly" | "finished">, width: number, c: Palette): string[] {
+  const lines = footerLines(p, width, c);
+  const other = footerLines({ ...p, paused: !p.paused }, width, c).length;
+  return [...lines, ...Array<string>(Math.max(0, other - lines.length)).fill(" ")];
 }
 
 function Lines({ lines }: { lines: string[] }) {
@@ -165,13 +201,12 @@ export function TailView(p: TailViewProps) {
   const printed = p.lines.slice(p.reprintFrom ?? 0);
   return (
     <>
-      <Static key={p.epoch ?? 0} items={printed}>{(l) => <Text key={l.key}>{lineText(l, p.width, c)}</Text>}</Static>
+      <Static key={p.epoch ?? 0} items={printed}>{(l) => <Text key={l.key}>{lineText(l, p.width, c, p.layout)}</Text>}</Static>
       <Box flexDirection="column" borderStyle="single" {...(p.color ? { borderColor: "gray" } : {})} paddingX={1} width={p.width}>
         <Lines lines={headerLines(p.header, inner, c)} />
         <Lines lines={waveLines(p.waves, inner, c)} />
         <Lines lines={agentLines(p.agents, p.agentsHidden ?? 0, inner, c)} />
-        {p.paused ? <Lines lines={p.window.flatMap((l) => lineText(l, inner, c).split("\n"))} /> : null}
-        <Lines lines={footerLines(p, inner, c)} />
+        <Lines lines={steadyFooter(p, inner, c)} />
       </Box>
     </>
   );
@@ -196,13 +231,25 @@ interface Flow {
   hiddenDropped: number;
   paused: boolean;
   errorsOnly: boolean;
-  scroll: number;
+  /** The day of the first line, and whether a line of another day has come since. */
+  firstDay: string | null;
+  dated: boolean;
+}
+
+/** `add` after the lines shown, or while paused after those waiting; and whether the lines now span more than a day. */
+function place(f: Flow, add: FeedLine[]): Pick<Flow, "shown" | "pending" | "firstDay" | "dated"> {
+  let { firstDay, dated } = f;
+  for (const l of add) {
+    const day = l.event?.timestamp.slice(0, 10);
+    if (!day) continue;
+    firstDay ??= day;
+    if (day !== firstDay) dated = true;
+  }
+  return f.paused ? { shown: f.shown, pending: [...f.pending, ...add], firstDay, dated } : { shown: [...f.shown, ...add], pending: f.pending, firstDay, dated };
 }
 
 /** Events held back while "errors only" is on; older ones past this are counted, not kept. */
 const HIDDEN_KEPT = 1000;
-/** Events shown in the scroll window while paused. */
-const WINDOW = 8;
 /** How often the header, waves and agents are re-read when something landed, and when nothing did. */
 const BUSY_MS = 250;
 const IDLE_MS = 1000;
@@ -218,15 +265,10 @@ export function useTail(src: Source) {
   const nextKey = useRef(0);
   const line = (x: { event?: StreamEvent; note?: string }): FeedLine => ({ key: nextKey.current++, ...x });
   const base: EventFilter = { ...src.filter, errorsOnly: false };
-  const [flow, setFlow] = useState<Flow>(() => ({
-    shown: src.backlog.filter((e) => passes(e, src.filter, true)).map((event) => line({ event })),
-    pending: [],
-    hidden: [],
-    hiddenDropped: 0,
-    paused: false,
-    errorsOnly: Boolean(src.filter.errorsOnly),
-    scroll: 0,
-  }));
+  const [flow, setFlow] = useState<Flow>(() => {
+    const empty: Flow = { shown: [], pending: [], hidden: [], hiddenDropped: 0, paused: false, errorsOnly: Boolean(src.filter.errorsOnly), firstDay: null, dated: false };
+    return { ...empty, ...place(empty, src.backlog.filter((e) => passes(e, src.filter, true)).map((event) => line({ event }))) };
+  });
   const now = () => {
     const fixed = src.io.env.OBS_NOW;
     if (fixed && !Number.isNaN(Date.parse(fixed))) return new Date(fixed).toISOString();
@@ -236,12 +278,21 @@ export function useTail(src: Source) {
   const db = useRef<DB | null>(null);
   db.current ??= openReadOnly(src.dbPath);
   const [snap, setSnap] = useState<Snapshot & { agentsHidden: number }>(() => readSnapshot(db.current!, src.executionId, now()));
+  // Following every execution, each line names its own, by a short id that begins no other.
+  const several = !src.executionId;
+  const [shorts, setShorts] = useState(() => (several ? shortExecutionIds(db.current!, src.backlog.map((e) => e.executionId)) : new Map<string, string>()));
+  const known = useRef(shorts);
 
   useEffect(() => {
     let dirty = false;
     let last = Date.now();
     src.feed.start((events) => {
       dirty = true;
+      // A new execution: the short ids are worked out again, so none begins another.
+      if (several && db.current && events.some((e) => !known.current.has(e.executionId))) {
+        known.current = shortExecutionIds(db.current, [...known.current.keys(), ...events.map((e) => e.executionId)]);
+        setShorts(known.current);
+      }
       setFlow((f) => {
         const add: FeedLine[] = [];
         const hidden = [...f.hidden];
@@ -253,8 +304,7 @@ export function useTail(src: Source) {
         }
         if (hidden.length > HIDDEN_KEPT) dropped += hidden.splice(0, hidden.length - HIDDEN_KEPT).length;
         if (!add.length && hidden.length === f.hidden.length) return f;
-        const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
-        return { ...f, ...moved, hidden, hiddenDropped: dropped };
+        return { ...f, ...place(f, add), hidden, hiddenDropped: dropped };
       });
     });
     // The clock moves on its own: a quiet agent grows silent, elapsed counts, with nothing landing.
@@ -274,15 +324,23 @@ export function useTail(src: Source) {
     };
   }, []);
 
-  const end = Math.max(0, flow.shown.length - flow.scroll);
   return {
     view: {
-      ...snap, finished: snap.ended, lines: flow.shown, window: flow.shown.slice(Math.max(0, end - WINDOW), end), paused: flow.paused,
-      pending: flow.pending.length, errorsOnly: flow.errorsOnly,
+      ...snap, finished: snap.ended, lines: flow.shown, paused: flow.paused, pending: flow.pending.length, errorsOnly: flow.errorsOnly,
+      layout: {
+        dated: flow.dated,
+        ...(several ? { execution: { short: (id: string) => shorts.get(id) ?? id, width: Math.max(0, ...[...shorts.values()].map((v) => v.length)) } } : {}),
+      },
     },
-    /** Paused, the feed holds still: new events are counted, and shown on resume. */
+    /**
+     * Paused, what is on the screen holds still: new events are counted, not drawn, and on resume
+     * they are printed below the rest, in order, once each. Nothing of the feed is drawn in the
+     * live part meanwhile — the lines above it are already on the screen, so that would show
+     * them twice, and the live part shrinking again on resume would leave a blank block where
+     * the screen had scrolled; the terminal's own scrollback is the way to read back.
+     */
     togglePause: () =>
-      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false, scroll: 0 } : { ...f, paused: true, scroll: 0 })),
+      setFlow((f) => (f.paused ? { ...f, shown: [...f.shown, ...f.pending], pending: [], paused: false } : { ...f, paused: true })),
     /** Turning "errors only" off shows what it held back, after a note that says so. */
     toggleErrors: () =>
       setFlow((f) => {
@@ -296,10 +354,8 @@ export function useTail(src: Source) {
         } else {
           add = [line({ note: "── errors only from here (e shows every event again) ──" })];
         }
-        const moved = f.paused ? { pending: [...f.pending, ...add] } : { shown: [...f.shown, ...add] };
-        return { ...f, ...moved, hidden: [], hiddenDropped: 0, errorsOnly: !f.errorsOnly };
+        return { ...f, ...place(f, add), hidden: [], hiddenDropped: 0, errorsOnly: !f.errorsOnly };
       }),
-    scrollBy: (n: number) => setFlow((f) => ({ ...f, scroll: Math.max(0, Math.min(f.shown.length - 1, f.scroll + n)) })),
   };
 }
 
@@ -343,8 +399,6 @@ export function TailApp({ src }: { src: Source }) {
     if (input === "q" || (key.ctrl && input === "c")) exit();
     else if (input === "p") t.togglePause();
     else if (input === "e") t.toggleErrors();
-    else if (key.upArrow && t.view.paused) t.scrollBy(1);
-    else if (key.downArrow && t.view.paused) t.scrollBy(-1);
   });
   return <TailView {...t.view} width={size.width} color={src.io.color} epoch={size.epoch} reprintFrom={reprintFrom.current} />;
 }
