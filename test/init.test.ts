@@ -99,6 +99,27 @@ test("every command that writes leaves another program's SQLite database alone, 
     assert.ok(fs.readFileSync(other).equals(bytes), `${args.join(" ")} changed the file`);
     assert.deepEqual(fs.readdirSync(dir).sort(), ["app.db", "run.jsonl"], `${args.join(" ")} left files beside it`);
   }
+  // Commands that read say so too, rather than name a table of theirs the file lacks.
+  for (const args of [["ls"], ["summary", "e"], ["usage"], ["validate", "--all"], ["errors", "e"]]) {
+    const r = spawnCli([...args, "--db", other]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /app\.db is not an obs database: it is a SQLite database of another program \(tables: foo\)\n {2}point --db \(or OBS_DB\) at an obs database/, args.join(" "));
+    assert.ok(fs.readFileSync(other).equals(bytes), `${args.join(" ")} changed the file`);
+  }
+  // An empty file holds no executions (as summary and usage say); a file of text is no database, with what to do.
+  const empty = path.join(dir, "empty.db");
+  fs.writeFileSync(empty, "");
+  const ls = spawnCli(["ls", "--db", empty]);
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.match(ls.stderr + ls.stdout, /no executions match/);
+  assert.equal(fs.statSync(empty).size, 0);
+  const junk = path.join(dir, "junk.db");
+  fs.writeFileSync(junk, "not a database at all\n");
+  const j = spawnCli(["ls", "--db", junk]);
+  assert.equal(j.code, 2);
+  assert.match(j.stderr, /junk\.db is not a SQLite database\n {2}point --db \(or OBS_DB\) at an obs database/);
+  fs.rmSync(empty);
+  fs.rmSync(junk);
   // A file another producer started with some of obs's tables is obs's to complete.
   const started = path.join(dir, "started.db");
   const p = new Database(started);
@@ -126,7 +147,10 @@ test("obs init refuses what is not an obs database, naming the file, and changes
   r = spawnCli(["init", "--db", other]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /places\.sqlite is not an obs database: it is a SQLite database of another program \(tables: moz_bookmarks, moz_places\)/);
-  assert.deepEqual(all(other, `SELECT name FROM sqlite_master ORDER BY name`).map((x) => x.name), ["moz_bookmarks", "moz_places"]);
+  // Read with the driver itself: obs refuses to read another program's database too.
+  const look = new Database(other, { readonly: true });
+  assert.deepEqual(look.prepare(`SELECT name FROM sqlite_master ORDER BY name`).all().map((x) => (x as { name: string }).name), ["moz_bookmarks", "moz_places"]);
+  look.close();
 
   const traces = path.join(dir, "traces.db");
   const t = new Database(traces);

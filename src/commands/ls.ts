@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { openReadOnly, resolveDbPath } from "../db/open.js";
+import { isEmptyDatabase, openReadOnly, resolveDbPath } from "../db/open.js";
 import { EXIT_OK, UserError } from "../errors.js";
 import type { IO } from "../io.js";
 import { L001, type ExecutionRow } from "../queries/listing.js";
@@ -29,7 +29,8 @@ export async function runLs(opts: LsOpts, io: IO): Promise<number> {
   const db = openReadOnly(resolveDbPath(opts.db, io.env));
   try {
     const res = runQuery(db, L001, { since: opts.since ?? null, until: opts.until ?? null, status: opts.status ?? null });
-    if (res.skipped) throw new UserError(`cannot list executions: ${res.reason}`);
+    // An empty database (no table yet) holds no executions; one with some of obs's tables and not others cannot be listed.
+    if (res.skipped && !isEmptyDatabase(db)) throw new UserError(`cannot list executions: ${res.reason}`);
     if (opts.status && !STATUSES.includes(opts.status) && !res.rows.length) {
       const here = [...new Set(runQuery(db, L001, { since: null, until: null, status: null }).rows.map((r) => r.status))].filter((s) => !STATUSES.includes(s));
       throw new UserError(`--status must be a run's status, got '${opts.status}'`, [`the statuses: ${[...STATUSES, ...here].join(", ")}`]);

@@ -215,12 +215,41 @@ export function openReadOnly(path: string): DB {
     db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get();
   } catch (e) {
     const err = e as { code?: string; message: string };
-    if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`);
+    if (err.code === "SQLITE_NOTADB") throw new UserError(`${path} is not a SQLite database`, ["point --db (or OBS_DB) at an obs database: one `obs ingest` or `obs demo` wrote"]);
     if (err.code === "SQLITE_CANTOPEN" || err.code?.startsWith("SQLITE_READONLY")) {
       throw new UserError(`cannot read ${path}: ${err.message}`, ["check that you may read the file and its directory"]);
     }
     throw e;
   }
   refuseNewer(db, path);
+  refuseOther(db, path);
   return db;
+}
+
+/** Whether the file has no table at all (an empty file, or one made and never written). */
+export function isEmptyDatabase(db: DB): boolean {
+  return !db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1`).get();
+}
+
+/**
+ * Tables that make a file obs's to read: a database obs or another producer of its record wrote
+ * (the seeds' Python classes write some of them without obs_meta). A file whose tables are none
+ * of these is another program's, said as such rather than as a query's missing table.
+ */
+const RECORD_TABLES = new Set([
+  "obs_meta", "task_list_execution_runs", "transcript_entries", "tool_uses", "tasks", "llm_calls", "skill_traces",
+  "assertion_results", "assertion_chains", "build_agent_instances", "agent_heartbeats", "message_bus_log", "events",
+]);
+
+function refuseOther(db: DB, path: string): void {
+  if (schemaVersion(db) !== 0) return;
+  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+  if (!tables.length || tables.some((t) => RECORD_TABLES.has(t))) return;
+  db.close();
+  const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? `, … (${tables.length} tables)` : "");
+  throw new UserError(`${path} is not an obs database: it is a SQLite database of another program (tables: ${shown})`, [
+    tables.includes("agent_traces")
+      ? "it is an agent trace store: read it into an obs database with `obs ingest " + path + " --db obs.db`"
+      : "point --db (or OBS_DB) at an obs database: one `obs ingest` or `obs demo` wrote",
+  ]);
 }
