@@ -10,23 +10,14 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { all, cli, one, ROOT, spawnCli, tmpDb, tmpDir } from "./helpers.js";
+import { all, cli, one, ROOT, spawnCli, tableRows, tmpDb, tmpDir } from "./helpers.js";
 
 const FIX = path.join(ROOT, "test", "fixtures");
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-/** Every row of the tables ingest writes, as comparable text (where it came from and when left out). */
-function dump(db: string): Record<string, string[]> {
-  const tables = ["task_list_execution_runs", "transcript_entries", "tool_uses", "tasks", "build_agent_instances", "agent_heartbeats", "events", "llm_calls"];
-  const out: Record<string, string[]> = {};
-  for (const t of tables) {
-    out[t] = all(db, `SELECT * FROM ${t}`).map((r) => {
-      const { source: _s, created_at: _c, ...rest } = r as Record<string, unknown>;
-      return JSON.stringify(rest);
-    }).sort();
-  }
-  return out;
-}
+/** Every row of the tables ingest writes, as comparable text. */
+const dump = (db: string) =>
+  tableRows(db, ["task_list_execution_runs", "transcript_entries", "tool_uses", "tasks", "build_agent_instances", "agent_heartbeats", "events", "llm_calls"]);
 
 /** Non-blank lines of a text: what a line-based reader counts. */
 const lineCount = (text: string) => text.split("\n").filter((l) => l.trim() !== "").length;

@@ -139,3 +139,18 @@ export function python(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEn
   if (r.error) throw new Error(`cannot run ${PYTHON} (${r.error.message}): the Python producers' tests need python3 on PATH`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Every row of `tables` as comparable text, sorted, so two databases can be compared whole:
+ * when and from which file a row was written (created_at, source) is not what it holds.
+ */
+export function tableRows(dbPath: string, tables: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of tables) {
+    out[t] = all(dbPath, `SELECT * FROM ${t}`).map((r) => {
+      const { source: _s, created_at: _c, ...rest } = r as Record<string, unknown>;
+      return JSON.stringify(rest);
+    }).sort();
+  }
+  return out;
+}

@@ -10,21 +10,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { generateDemo } from "../src/demo/generate.js";
-import { all, BIN, one, spawn, spawnCli, tmpDir } from "./helpers.js";
+import { all, BIN, one, spawn, spawnCli, tableRows, tmpDir } from "./helpers.js";
 
-/** Every row of the tables ingest writes, as comparable text, so two databases can be compared whole. */
+/** Every row of the tables ingest writes, and the search index, so two databases can be compared whole. */
 function dump(db: string): Record<string, string[]> {
-  const tables = ["task_list_execution_runs", "transcript_entries", "tool_uses", "tasks", "task_dependencies", "skill_traces", "assertion_chains",
+  const out = tableRows(db, ["task_list_execution_runs", "transcript_entries", "tool_uses", "tasks", "task_dependencies", "skill_traces", "assertion_chains",
     "assertion_results", "parallel_execution_waves", "wave_task_assignments", "wave_statistics", "build_agent_instances", "agent_heartbeats",
-    "events", "message_bus_log", "llm_calls"];
-  const out: Record<string, string[]> = {};
-  for (const t of tables) {
-    out[t] = all(db, `SELECT * FROM ${t}`).map((r) => {
-      // When and from which file a row was written is not what it holds.
-      const { source: _s, created_at: _c, ...rest } = r as Record<string, unknown>;
-      return JSON.stringify(rest);
-    }).sort();
-  }
+    "events", "message_bus_log", "llm_calls"]);
   out.search = all(db, `SELECT ref, kind, body FROM search_fts`).map((r) => JSON.stringify(r)).sort();
   return out;
 }

@@ -60,6 +60,19 @@ function run(args: string[], o: { cmd?: string[]; cwd?: string; env?: NodeJS.Pro
 const executions = (db: string) => all(db, `SELECT id FROM task_list_execution_runs ORDER BY id`).map((r) => r.id);
 const logged = (db: string) => all(db, `SELECT path FROM ingest_log ORDER BY path`).map((r) => r.path);
 /** The lines of stderr that name `what`. */
+/** Waits until a follower has written execution `id` (10 s at most), else fails with what it said. */
+async function runRead(db: string, id: string, stderr: () => string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      if (fs.existsSync(db) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
+    } catch {
+      /* the follower has not made its tables yet */
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`${id} was never read; stderr: ${stderr()}`);
+}
+
 const naming = (stderr: string, what: string) => stderr.split("\n").filter((l) => l.includes(what));
 
 test("a file obs may not read fails alone: one line naming it and what to do, the other files are read, exit 2", () => {
@@ -174,17 +187,7 @@ test("--follow: a folder and a file obs may not read are each said once, the res
   child.stdout!.on("data", (x) => (stdout += x));
   child.stderr!.on("data", (x) => (stderr += x));
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const waitFor = async (id: string) => {
-    for (let i = 0; i < 400; i++) {
-      try {
-        if (fs.existsSync(db) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
-      } catch {
-        /* the follower has not made its tables yet */
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.fail(`${id} was never read; stderr: ${stderr}`);
-  };
+  const waitFor = (id: string) => runRead(db, id, () => stderr);
   await waitFor("a");
   // A file that appears later is followed: the follower did not stop at what it could not read.
   fs.writeFileSync(path.join(d, "c.jsonl"), started("c"));
@@ -333,17 +336,7 @@ test("--follow walks linked folders and a loop in them, saying a dangling link o
   let stderr = "";
   child.stderr!.on("data", (x) => (stderr += x));
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const waitFor = async (id: string) => {
-    for (let i = 0; i < 400; i++) {
-      try {
-        if (fs.existsSync(db) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
-      } catch {
-        /* not made yet */
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.fail(`${id} was never read; stderr: ${stderr}`);
-  };
+  const waitFor = (id: string) => runRead(db, id, () => stderr);
   await waitFor("r");
   fs.appendFileSync(path.join(real, "r.jsonl"), started("r2"));
   await waitFor("r2");
