@@ -165,7 +165,7 @@ test("--since and --until: dates in the zone, ages from now", async () => {
   assert.equal((await usage("--by", "agent", "--since", "7d")).at(-1)!.model_calls, 6);
   assert.deepEqual(await usage("--since", "2026-04-01"), [], "nothing in the range: an empty array");
   assert.deepEqual((await usage("--by", "session", "--exec", "run-b")).map((r) => r.session), ["run-b", null]);
-  assert.deepEqual((await usage("--by", "session", "--project", "nope")), []);
+  assert.deepEqual((await usage("--by", "session", "--project", "shop", "--since", "2026-04-01")), [], "a project with nothing in the range: an empty array");
 });
 
 test("for people: a table with a total row, unknown prices as +?, what is left out said; bars only on a terminal", async () => {
@@ -208,6 +208,9 @@ test("the user's mistakes: an unknown key or zone, too many keys, a window that 
     [["--since", "last week"], /--since must be a date .* got 'last week'/],
     [["--blocks", "--by", "day"], /--blocks groups by 5-hour window: leave out --by/],
     [["--exec", "nope"], /no execution 'nope'/],
+    // A project no run has is said, with the closest, as an unknown execution is (it printed an empty table, exit 0).
+    [["--project", "nope"], /^obs: no project 'nope'\n {2}closest: \S/],
+    [["--blocks", "--project", "nope"], /^obs: no project 'nope'/],
   ];
   for (const [args, err] of bad) {
     const r = await cli(["usage", ...args, ...(args.includes("--tz") ? [] : ["--tz", "UTC"]), "--db", await db()]);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { MAX_KEYS, TIME_KEYS, U000, U001, U002, USAGE_KEYS, type UsageKey, type UsageRow } from "../queries/usage.js";
+import { closestTo } from "../queries/index.js";
 import { formatOf, printJson } from "../render/output.js";
 import { localTime, renderActiveBlock, renderBlocks, renderUsage, usageJson, usageNotes } from "../render/usage.js";
 import { checkZone, localZone, offsetIntervals, parseWhenIn } from "../time-zone.js";
@@ -50,6 +51,19 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
       execution_id: opts.exec ? ctx.resolve("execution", opts.exec) : null,
       project: opts.project ?? null,
     };
+    // The zone's offsets over the span of the record (and of the window asked for).
+    const span = ctx.run(U000, {}).rows[0];
+    const times = [span?.first_at, span?.last_at, since, until].filter((t): t is string => Boolean(t)).map((t) => Date.parse(t));
+    const offsets = offsetIntervals(zone, Math.min(now, ...times), Math.max(now, ...times));
+    const params = { ...scope, tz_offsets: JSON.stringify(offsets) };
+    if (opts.project) {
+      // A project no run has is a mistake to say, with the closest, as an unknown --exec is.
+      const projects = ctx.run(U001, { ...params, since: null, until: null, execution_id: null, project: null, ...slots(["project"]) }).rows
+        .filter((r) => !r.is_total && r.key_1 !== null).map((r) => r.key_1!);
+      if (!projects.includes(opts.project)) {
+        throw new UserError(`no project '${opts.project}'`, [projects.length ? `closest: ${closestTo(opts.project, projects).join(", ")}` : "the database has no projects yet"]);
+      }
+    }
     const c = palette(io.color);
     const window = `${since ? localTime(zone, since) : "the first record"} → ${until ? localTime(zone, until) : "now"}`;
     const scoped = [scope.execution_id && `execution ${scope.execution_id}`, scope.project && `project ${scope.project}`].filter(Boolean).join(", ");
@@ -73,11 +87,6 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
       return EXIT_OK;
     }
 
-    // The zone's offsets over the span of the record (and of the window asked for).
-    const span = ctx.run(U000, {}).rows[0];
-    const times = [span?.first_at, span?.last_at, since, until].filter((t): t is string => Boolean(t)).map((t) => Date.parse(t));
-    const offsets = offsetIntervals(zone, Math.min(now, ...times), Math.max(now, ...times));
-    const params = { ...scope, tz_offsets: JSON.stringify(offsets) };
     const all = ctx.run(U001, { ...params, ...slots(keys) }).rows;
     const total: UsageRow | undefined = all[all.length - 1]?.is_total ? all[all.length - 1] : undefined;
     const rows = all.filter((r) => !r.is_total);

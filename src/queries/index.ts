@@ -130,6 +130,15 @@ function idsStarting(db: DB, kind: IdKind, prefix: string, max: number, within?:
   return [...out].sort();
 }
 
+/** The `n` of `candidates` nearest to what was typed (by edits, case aside), to suggest. */
+export function closestTo(given: string, candidates: readonly string[], n = 3): string[] {
+  return [...new Set(candidates)]
+    .map((id) => ({ id, d: distance(given.toLowerCase(), id.toLowerCase()) }))
+    .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
+    .slice(0, n)
+    .map((x) => x.id);
+}
+
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)] as number[]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
@@ -187,13 +196,7 @@ export function resolveAmong(db: DB, kinds: readonly IdKind[], given: string, wi
       throw new UserError(`${noun} '${elsewhere[0]}' belongs to ${execs.length === 1 ? `execution ${execs[0]}` : `executions ${execs.join(", ")}`}, not ${within}`);
     }
   }
-  const closest = kinds
-    .flatMap((kind) => knownIds(db, kind, within))
-    .filter((id, i, all) => all.indexOf(id) === i)
-    .map((id) => ({ id, d: distance(given.toLowerCase(), id.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d || a.id.localeCompare(b.id))
-    .slice(0, 3)
-    .map((x) => x.id);
+  const closest = closestTo(given, kinds.flatMap((kind) => knownIds(db, kind, within)));
   const where = within === undefined ? "" : ` in ${within}`;
   throw new UserError(
     `no ${nouns} '${given}'${where}`,
