@@ -208,13 +208,16 @@ test("narrow terminals: validate, summary, waves, compare and errors fit 60 and 
 
 test("narrow terminals: anomalies' 'looked for' lines and prune's row counts wrap to 60 columns, nothing cut", () => {
   for (const [command, values] of [
-    ["anomalies exec-103", ["one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last"]],
+    // The assertions' category is an id, whole; an error cascade's tasks are never cut (task-1…).
+    ["anomalies exec-103", ["one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last", "task-103-13 tests_pass"]],
+    ["summary exec-103", ["CATEGORY tests_pass", "CATEGORY file_created"]],
     ["prune --older-than 1d --dry-run", ["transcript_entries 1,436", "task_list_execution_runs 3"]],
   ] as const) {
     const r = spawnCli([...command.split(" "), "--db", db], { env: { COLUMNS: "60" } });
     assert.ok(r.code === 0 || r.code === 1, `${command}: ${r.stderr}`);
     for (const l of r.stdout.split("\n")) assert.ok([...l].length <= 60, `${command}: wider than 60: '${l}'`);
-    const joined = r.stdout.replace(/\n +/g, " ");
+    const joined = r.stdout.replace(/\n +/g, " ").replace(/ {2,}/g, " ");
     for (const v of values) assert.ok(joined.includes(v), `${command}: '${v}' not whole in:\n${r.stdout}`);
+    assert.doesNotMatch(r.stdout, /task-\d*…|tests_p…|file_c…/, `${command}: an id cut`);
   }
 });

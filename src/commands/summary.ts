@@ -65,7 +65,7 @@ export async function runSummary(exec: string | undefined, opts: SummaryOpts, io
       { key: "pct", header: "SHARE", align: "right", get: (r) => `${r.pct}%` }, { key: "avg_ms", header: "MEAN TIME", align: "right", get: (r) => fmtMs(r.avg_ms) },
     ], { limit }));
     out.push(section(io, c, "Assertion pass rate by category", a4, [
-      { key: "category", header: "CATEGORY" }, { key: "total", header: "TOTAL", align: "right" }, { key: "passed", header: "PASSED", align: "right" },
+      { key: "category", header: "CATEGORY", keep: true }, { key: "total", header: "TOTAL", align: "right" }, { key: "passed", header: "PASSED", align: "right" },
       { key: "failed", header: "FAILED", align: "right", color: (t) => (t !== "0" ? c.error(t) : t) }, { key: "skipped", header: "SKIPPED", align: "right" },
       { key: "pass_rate", header: "PASS RATE", align: "right", get: (r) => fmtPct(r.pass_rate) },
     ], { limit }));
