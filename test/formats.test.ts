@@ -363,9 +363,10 @@ test("claude -p stream-json: every fixture; the result's modelUsage and cost are
   });
   assert.deepEqual({ ...one(db, `SELECT tool, parent_tool_use_id, tool_category FROM tool_uses WHERE tool = 'Bash' AND execution_id = 'a0122a74-998a-46ef-8793-308559460bb6'`) }, { tool: "Bash", parent_tool_use_id: "toolu_01WH5oCebDzRZ5aPkFGU1khi", tool_category: "shell" });
   assert.equal(one(db, `SELECT tool_category FROM tool_uses WHERE tool = 'Agent'`)?.tool_category, "agent");
-  // Lines without timestamps (an older client) take their neighbours'; the run spans its lines.
+  // Lines without timestamps (an older client) take their neighbours'. Only one line here has one
+  // (04:46:16.651); the result says the run took 10,203 ms, so it began at 04:46:06.448, not 0 ms before.
   assert.deepEqual({ ...one(db, `SELECT started_at, completed_at, status, cwd FROM task_list_execution_runs WHERE id = '1abc6c0c-a5ec-4803-ad95-7e3d42bcb980'`) }, {
-    started_at: "2026-06-12T04:46:16.651Z", completed_at: "2026-06-12T04:46:16.651Z", status: "completed", cwd: "/private/tmp/claude-probe",
+    started_at: "2026-06-12T04:46:06.448Z", completed_at: "2026-06-12T04:46:16.651Z", status: "completed", cwd: "/private/tmp/claude-probe",
   });
   const v = await cli(["validate", "--all", "--json", "--db", db]);
   assert.equal(v.code, 0, v.stdout.slice(0, 2000));

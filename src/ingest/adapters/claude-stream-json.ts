@@ -260,7 +260,11 @@ function streamEvents(file: string, input: Iterable<InputLine>, prices: PriceTab
     });
   }
 
-  const firstTs = times[0]!;
+  // The run's own account of how long it ran (result.duration_ms, from its start to the result)
+  // wins over the few timestamps its lines carry: a file with one timed line ran for 0 ms.
+  const ranFor = typeof result?.duration_ms === "number" && result.duration_ms > 0 ? result.duration_ms : null;
+  const startByResult = ranFor !== null ? Date.parse(resultTs) - ranFor : NaN;
+  const firstTs = startByResult < Date.parse(times[0]!) ? new Date(Math.round(startByResult)).toISOString() : times[0]!;
   const endTs = times[times.length - 1]!;
   const failed = result ? result.is_error === true || (typeof result.subtype === "string" && result.subtype !== "success") : false;
   turns.forEach((t, k) => {
