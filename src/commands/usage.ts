@@ -51,25 +51,32 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
       execution_id: opts.exec ? ctx.resolve("execution", opts.exec) : null,
       project: opts.project ?? null,
     };
-    // The zone's offsets over the span of the record (and of the window asked for).
-    const span = ctx.run(U000, {}).rows[0];
-    const times = [span?.first_at, span?.last_at, since, until].filter((t): t is string => Boolean(t)).map((t) => Date.parse(t));
-    const offsets = offsetIntervals(zone, Math.min(now, ...times), Math.max(now, ...times));
-    const params = { ...scope, tz_offsets: JSON.stringify(offsets) };
-    if (opts.project) {
-      // A project no run has is a mistake to say, with the closest, as an unknown --exec is.
-      const projects = ctx.run(U001, { ...params, since: null, until: null, execution_id: null, project: null, ...slots(["project"]) }).rows
+    // The zone's offsets over the span of the record (and of the window asked for): what the
+    // grouped report needs, not the blocks.
+    let offsetsOf: (typeof scope & { tz_offsets: string }) | undefined;
+    const params = () => {
+      if (offsetsOf) return offsetsOf;
+      const span = ctx.run(U000, {}).rows[0];
+      const times = [span?.first_at, span?.last_at, since, until].filter((t): t is string => Boolean(t)).map((t) => Date.parse(t));
+      return (offsetsOf = { ...scope, tz_offsets: JSON.stringify(offsetIntervals(zone, Math.min(now, ...times), Math.max(now, ...times))) });
+    };
+    // Nothing found for a project no run has is a mistake to say, with the closest, as an unknown
+    // --exec is; looked at only then, so a report that found rows costs no second pass.
+    const checkProject = () => {
+      if (!opts.project) return;
+      const projects = ctx.run(U001, { ...params(), since: null, until: null, execution_id: null, project: null, ...slots(["project"]) }).rows
         .filter((r) => !r.is_total && r.key_1 !== null).map((r) => r.key_1!);
       if (!projects.includes(opts.project)) {
         throw new UserError(`no project '${opts.project}'`, [projects.length ? `closest: ${closestTo(opts.project, projects).join(", ")}` : "the database has no projects yet"]);
       }
-    }
+    };
     const c = palette(io.color);
     const window = `${since ? localTime(zone, since) : "the first record"} → ${until ? localTime(zone, until) : "now"}`;
     const scoped = [scope.execution_id && `execution ${scope.execution_id}`, scope.project && `project ${scope.project}`].filter(Boolean).join(", ");
 
     if (opts.blocks) {
       const blocks = ctx.run(U002, scope).rows;
+      if (!blocks.length) checkProject();
       if (format !== "table") {
         if (format === "json") printJson(io, blocks);
         else for (const b of blocks) io.out(JSON.stringify(b) + "\n");
@@ -87,9 +94,10 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
       return EXIT_OK;
     }
 
-    const all = ctx.run(U001, { ...params, ...slots(keys) }).rows;
+    const all = ctx.run(U001, { ...params(), ...slots(keys) }).rows;
     const total: UsageRow | undefined = all[all.length - 1]?.is_total ? all[all.length - 1] : undefined;
     const rows = all.filter((r) => !r.is_total);
+    if (!rows.length) checkProject();
     if (format !== "table") {
       const out = rows.length && total ? [...rows.map((r) => usageJson(keys, r, false)), usageJson(keys, total, true)] : [];
       if (format === "json") printJson(io, out);

@@ -3,8 +3,8 @@ import nodePath from "node:path";
 import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
-import { schemaVersion, type DB } from "./open.js";
-import { migrate, openWritable, refuseForeign, writeRefused } from "./write.js";
+import { refuseOther, schemaVersion, type DB } from "./open.js";
+import { migrate, openWritable, writeRefused } from "./write.js";
 
 /**
  * `obs init`: a database with the whole schema, made or brought up to date on purpose rather
@@ -69,7 +69,7 @@ function inspect(path: string): { exists: boolean; version: number } {
         "upgrade obs to use it; this version will not touch it",
       ]);
     }
-    refuseForeign(db, path);
+    refuseOther(db, path, { writing: true });
     const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all();
     return { exists: tables.length > 0, version };
   } finally {

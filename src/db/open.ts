@@ -232,16 +232,18 @@ export function isEmptyDatabase(db: DB): boolean {
 }
 
 /**
- * Tables that make a file obs's to read: a database obs or another producer of its record wrote
- * (the seeds' Python classes write some of them without obs_meta). A file whose tables are none
- * of these is another program's, said as such rather than as a query's missing table.
+ * Tables that make a file obs's: a database obs or another producer of its record wrote (the
+ * seeds' Python classes write some of them without obs_meta), to read or to complete. A file
+ * whose tables are none of these is another program's, said as such rather than as a query's
+ * missing table, and left alone by every command, reading or writing.
  */
 const RECORD_TABLES = new Set([
   "obs_meta", "task_list_execution_runs", "transcript_entries", "tool_uses", "tasks", "llm_calls", "skill_traces",
   "assertion_results", "assertion_chains", "build_agent_instances", "agent_heartbeats", "message_bus_log", "events",
 ]);
 
-function refuseOther(db: DB, path: string): void {
+/** Refuses another program's database (closing it), with what to do: `writing` says a command that would have changed it. */
+export function refuseOther(db: DB, path: string, o: { writing?: boolean } = {}): void {
   if (schemaVersion(db) !== 0) return;
   const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
   if (!tables.length || tables.some((t) => RECORD_TABLES.has(t))) return;
@@ -250,6 +252,6 @@ function refuseOther(db: DB, path: string): void {
   throw new UserError(`${path} is not an obs database: it is a SQLite database of another program (tables: ${shown})`, [
     tables.includes("agent_traces")
       ? "it is an agent trace store: read it into an obs database with `obs ingest " + path + " --db obs.db`"
-      : "point --db (or OBS_DB) at an obs database: one `obs ingest` or `obs demo` wrote",
+      : o.writing ? "obs leaves it alone; choose another path with --db PATH" : "point --db (or OBS_DB) at an obs database: one `obs ingest` or `obs demo` wrote",
   ]);
 }

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import nodePath from "node:path";
 import { UserError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
-import { ADDON, Database, fileName, refuseDirectory, refuseNewer, schemaVersion, type DB } from "./open.js";
+import { ADDON, Database, fileName, refuseDirectory, refuseNewer, refuseOther, schemaVersion, type DB } from "./open.js";
 
 /**
  * Opening to write, and the migrations that come with it: apart from open.ts, so the commands that
@@ -37,7 +37,7 @@ export function openWritable(path: string): DB {
     db.pragma("foreign_keys = OFF");
     // Before anything is set on the file: one from a newer obs, or another program's, is refused untouched.
     refuseNewer(db, path);
-    refuseForeign(db, path);
+    refuseOther(db, path, { writing: true });
     // Larger pages make bulk ingest measurably faster (fewer B-tree splits across the 37
     // indexes); it only takes effect on a new, empty file.
     db.pragma("page_size = 16384");
@@ -86,35 +86,4 @@ export function migrate(db: DB): number[] {
     if (ran) applied.push(m.version);
   }
   return applied;
-}
-
-/** The tables obs's migrations create, learnt from running them on an empty in-memory database. */
-function obsTables(): Set<string> {
-  const mem = new Database(":memory:");
-  try {
-    mem.pragma("foreign_keys = OFF");
-    migrate(mem);
-    return new Set((mem.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));
-  } finally {
-    mem.close();
-  }
-}
-
-/**
- * A SQLite database of another program is left alone by every command that writes (ingest,
- * demo, init, prune, config, search --reindex): a file with tables, none of them obs's, and no
- * schema version. A file another producer started (the seeds' Python classes create some of
- * obs's tables themselves) is obs's to complete.
- */
-export function refuseForeign(db: DB, path: string): void {
-  if (schemaVersion(db) !== 0) return;
-  const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-  if (!tables.length) return;
-  const ours = obsTables();
-  if (tables.some((t) => ours.has(t))) return;
-  const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? `, … (${tables.length} tables)` : "");
-  const hint = tables.includes("agent_traces")
-    ? "it is an agent trace store: read it into an obs database with `obs ingest " + path + " --db obs.db`"
-    : "obs leaves it alone; choose another path with --db PATH";
-  throw new UserError(`${path} is not an obs database: it is a SQLite database of another program (tables: ${shown})`, [hint]);
 }

@@ -44,6 +44,11 @@ function identifyQuietly(file: string): Format | null {
   }
 }
 
+/** What a file read with the wrong --format is, said after why nothing of it was written. */
+function readsAs(seen: Format | null): string {
+  return seen ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : "";
+}
+
 /** The format of a file or of bytes read from it (standard input), or null when it cannot be said. */
 function detectQuietly(file: string, bytes?: Buffer): Format | null {
   if (!bytes) return identifyQuietly(file);
@@ -753,8 +758,7 @@ export class IngestRun {
     // carry nothing obs uses is not this: detection says so.
     const seen = this.opts.format && summary.skipped > 0 && summary.skipped + n === summary.lines ? detectQuietly(file, source?.data) : undefined;
     const wrongFormat = seen !== undefined && seen !== format
-      ? `nothing written: read as ${format} (--format), none of its ${summary.lines} line${summary.lines === 1 ? "" : "s"} is a record of that format` +
-        (seen ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : "")
+      ? `nothing written: read as ${format} (--format), none of its ${summary.lines} line${summary.lines === 1 ? "" : "s"} is a record of that format${readsAs(seen)}`
       : undefined;
     // Where --skip-invalid would write nothing, the usual advice to pass it is not given.
     const fail = wrongFormat !== undefined || (f.bad.length > 0 && (!this.opts.skipInvalid || events === 0));
@@ -819,10 +823,10 @@ export class IngestRun {
       }
       return this.unreadable(file, unreadableReason(head));
     }
-    if (format === "trace-store" && this.opts.format && !isSqlite(identify(file).head.bytes)) {
+    if (format === "trace-store" && this.opts.format) {
       // Forced on a text file: the driver would only say "file is not a database", of no file.
-      const seen = identifyQuietly(file);
-      return this.unreadable(file, `nothing written: read as trace-store (--format), but it is no SQLite database` + (seen ? `; obs reads it as ${seen === "obs" ? "obs's event stream" : seen} without --format` : ""));
+      const seen = identify(file);
+      if (!isSqlite(seen.head.bytes)) return this.unreadable(file, `nothing written: read as trace-store (--format), but it is no SQLite database${readsAs(seen.format)}`);
     }
     if (format !== "obs") return this.ingestAdapted(file, format);
     if (found.head ? found.head.array : startsArray(identify(file).head.bytes)) return this.ingestObsArray(file);

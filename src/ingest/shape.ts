@@ -39,6 +39,9 @@ export function oneLine(text: string, max = SUMMARY_MAX): string {
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
 }
 
+/** The keys of a tool's input that name it, in the order they are looked for. */
+const INPUT_KEYS = ["command", "cmd", "file_path", "notebook_path", "pattern", "path", "dir_path", "url", "query", "description", "prompt"];
+
 /**
  * The part of a tool's input a person recognises it by — the command, the file, the pattern —
  * before it is made one line (the producers make it one line their own way).
@@ -57,8 +60,6 @@ export function inputPart(input: unknown): string {
   }
   return JSON.stringify(input);
 }
-
-export const INPUT_KEYS = ["command", "cmd", "file_path", "notebook_path", "pattern", "path", "dir_path", "url", "query", "description", "prompt"];
 
 /**
  * A command as a person reads it. Given as its words (Codex's shell tool: `["bash", "-lc",
