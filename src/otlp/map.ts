@@ -90,17 +90,13 @@ export class SpanMemory {
     return this.traces.get(id);
   }
   setTrace(id: string, exec: string): void {
-    this.traces.delete(id);
-    this.traces.set(id, exec);
-    if (this.traces.size > this.max) this.traces.delete(this.traces.keys().next().value!);
+    remember(this.traces, id, exec, this.max);
   }
   span(id: string): SpanRole | undefined {
     return this.spans.get(id);
   }
   setSpan(id: string, role: SpanRole): void {
-    this.spans.delete(id);
-    this.spans.set(id, role);
-    if (this.spans.size > this.max) this.spans.delete(this.spans.keys().next().value!);
+    remember(this.spans, id, role, this.max);
   }
 }
 
@@ -756,4 +752,11 @@ export function describeUnkept(signal: ExportRequest["signal"], r: { rejected: M
       : `accepted but not kept ${plural(total(r.notKept), one, many)} that carry nothing obs stores: ${list(r.notKept)}`);
   }
   return parts.length ? `obs ${parts.join("; ")}` : null;
+}
+
+/** Sets a key as the newest of a map kept to `max` entries, the oldest going first. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value!);
 }
