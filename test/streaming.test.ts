@@ -134,3 +134,36 @@ test("killed between steps: the next obs that writes takes the source out, says 
   assert.equal(one(db, `SELECT COUNT(*) AS n FROM transcript_entries WHERE execution_id LIKE 'exec-%'`)?.n, 300_000);
   assert.equal(one(db, `SELECT COUNT(DISTINCT summary) AS n FROM transcript_entries`)?.n, 300_001);
 });
+
+/** A tool call as a line of obs's stream (start and end), at second `s` of a minute. */
+function toolCall(exec: string, id: string, s: number): string[] {
+  const ts = `2026-01-16T09:${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}Z`;
+  return [
+    JSON.stringify({ kind: "tool:start", execution_id: exec, timestamp: ts, tool_use_id: id, tool: "Read", input: { file_path: `${id}.ts` } }),
+    JSON.stringify({ kind: "tool:end", execution_id: exec, timestamp: ts, tool_use_id: id, output: `read ${id}`, is_error: false }),
+  ];
+}
+
+test("an id one execution used several steps before is another execution's row of its own", () => {
+  const dir = tmpDir();
+  // exec-a's t-shared is written in the first step; exec-b names the same id 300 calls later,
+  // long after the step that holds it is out of what the source keeps in memory.
+  const lines = [...toolCall("exec-a", "t-shared", 0)];
+  for (let i = 0; i < 300; i++) lines.push(...toolCall(i % 2 ? "exec-a" : "exec-b", `t-${i}`, i + 1));
+  // t-8 is exec-b's (an even call); exec-a names it last.
+  lines.push(...toolCall("exec-b", "t-shared", 400), ...toolCall("exec-a", "t-8", 401));
+  const file = path.join(dir, "calls.jsonl");
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  const whole = path.join(dir, "whole.db");
+  const stepped = path.join(dir, "stepped.db");
+  assert.equal(spawnCli(["ingest", file, "--db", whole]).code, 0);
+  const r = spawnCli(["ingest", file, "--db", stepped], { env: { OBS_INGEST_STEP: "40" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(dump(stepped), dump(whole));
+  assert.deepEqual(all(stepped, `SELECT id, execution_id FROM tool_uses WHERE id IN ('t-shared', 't-shared@exec-b', 't-8', 't-8@exec-a') ORDER BY id`), [
+    { id: "t-8", execution_id: "exec-b" },
+    { id: "t-8@exec-a", execution_id: "exec-a" },
+    { id: "t-shared", execution_id: "exec-a" },
+    { id: "t-shared@exec-b", execution_id: "exec-b" },
+  ]);
+});

@@ -135,6 +135,42 @@ function replayByIdSql(table: string): string {
 }
 
 /**
+ * A set of ids as a Bloom filter in fixed memory: "not in it" is sure, "in it" may be wrong (then
+ * the table is asked). Sized from the ids of a source's first step, so the filter of a small
+ * table stays small; over many more steps it fills and answers "maybe" more often, never wrongly.
+ */
+class Claimed {
+  private readonly bits: Uint32Array;
+  private readonly mask: number;
+
+  constructor(idsPerStep: number) {
+    // About 256 bits an id of one step: a false "maybe" stays rare for dozens of steps.
+    const wanted = Math.min(2 ** 23, Math.max(2 ** 16, idsPerStep * 256));
+    const size = 2 ** Math.ceil(Math.log2(wanted));
+    this.bits = new Uint32Array(size / 32);
+    this.mask = size - 1;
+  }
+
+  /** Two bit positions of an id (FNV-1a, and a mix of it for the second). */
+  private spots(id: string): [number, number] {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+    let g = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    g = Math.imul(g ^ (g >>> 13), 0xc2b2ae35);
+    g ^= g >>> 16;
+    return [h & this.mask, g & this.mask];
+  }
+
+  add(id: string): void {
+    for (const b of this.spots(id)) this.bits[b >>> 5]! |= 1 << (b & 31);
+  }
+
+  has(id: string): boolean {
+    return this.spots(id).every((b) => (this.bits[b >>> 5]! & (1 << (b & 31))) !== 0);
+  }
+}
+
+/**
  * One table's producer ids within a source. The stored id of producer id `pid` in execution
  * `exec` is the id itself when this execution holds it (or nobody does yet: then it claims it),
  * else `<pid>@<exec>`, noted in `shared` for the replay marking.
@@ -145,6 +181,13 @@ function replayByIdSql(table: string): string {
  * alone (a task a line names but no line writes) is remembered to the end.
  */
 class IdScope {
+  /**
+   * Every id this source claimed by a row in an earlier step, when the table was empty as the
+   * source began and nobody else has written since: an id it does not hold cannot be in the
+   * table, so a first ingest of a long history does not look each new id up (null: ask the table).
+   */
+  private mine: Claimed | null = null;
+  private ownTable: boolean;
   /** Producer id → the execution that holds it, claimed by reference. */
   private readonly refs = new Map<string, string>();
   /** Producer id → the execution that holds it, claimed by a row of this step (and of the last). */
@@ -163,6 +206,7 @@ class IdScope {
     // A table empty when the source began holds no other execution's ids, only those this
     // source claims: the first ingest of a big history never looks one up.
     this.lookups = prepared(db, `SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined;
+    this.ownTable = !this.lookups;
     this.holder = prepared(db, `SELECT ${OWNED[table]} FROM ${table} WHERE id = ?`).pluck();
   }
 
@@ -177,8 +221,9 @@ class IdScope {
       owner = this.prev.get(pid);
       if (owner === undefined) {
         // A row another producer wrote without an execution is taken to be this one's.
-        owner = ((this.lookups ? (this.holder.get(pid) as string | null | undefined) : undefined) ?? exec) as string;
-        this.fresh = !this.lookups;
+        const ask = this.lookups && (this.mine === null || this.mine.has(pid));
+        owner = ((ask ? (this.holder.get(pid) as string | null | undefined) : undefined) ?? exec) as string;
+        this.fresh = !ask;
       }
       (ref ? this.refs : this.cur).set(pid, owner);
     }
@@ -195,10 +240,20 @@ class IdScope {
 
   /** A step was written: ids claimed by rows before the last step are in the table now, to be looked up. */
   stepped(): void {
+    if (this.ownTable) {
+      this.mine ??= new Claimed(this.cur.size);
+      for (const pid of this.cur.keys()) this.mine.add(pid);
+    }
     this.prev = this.cur;
     this.cur = new Map();
     this.lookups = true;
   }
+  /** Another program wrote to the file between steps: the table may now hold any id. */
+  othersWrote(): void {
+    this.ownTable = false;
+    this.mine = null;
+  }
+
 }
 
 /** Statements prepared once per connection and shared by every Folder (one per source). */
@@ -1068,6 +1123,11 @@ export class Folder {
   step(): void {
     this.finish();
     for (const scope of Object.values(this.ids)) scope.stepped();
+  }
+
+  /** Another program wrote to the file since the last step: every id is looked up again. */
+  othersWrote(): void {
+    for (const scope of Object.values(this.ids)) scope.othersWrote();
   }
 
   /**

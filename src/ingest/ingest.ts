@@ -436,6 +436,8 @@ class SourceFold {
   private folder!: Folder;
   private savepoint = false;
   private stepped = false;
+  /** Set between a step's commit and the next transaction: the file's data_version at the commit. */
+  private resumeAt: number | null = null;
   /** Lines checked that were good (written or, once a bad one doomed the source, only checked). */
   private good = 0;
 
@@ -485,6 +487,7 @@ class SourceFold {
     if (!checked.ok) return this.badLine(n, checked.reason);
     this.good++;
     if (this.doomed) return;
+    this.resume();
     this.folder.apply(checked.event, text ?? "");
     this.byKind[checked.event.kind] = (this.byKind[checked.event.kind] ?? 0) + 1;
     this.result.events++;
@@ -513,9 +516,23 @@ class SourceFold {
     if (this.savepoint) this.run.db.exec("RELEASE source");
     this.savepoint = false;
     this.stepped = true;
+    this.resumeAt = w.dataVersion();
     w.commit();
+  }
+
+  /**
+   * After a step, the next transaction begins with the next event to write, not at once: a
+   * source that waits for its input (a pipe) does not hold the file's write lock while it waits.
+   */
+  private resume(): void {
+    if (this.resumeAt === null) return;
+    const w = this.run.writer;
     w.begin();
     w.sources++;
+    // Another program may have written meanwhile; then what this source remembers of the
+    // tables no longer says what they hold.
+    if (w.dataVersion() !== this.resumeAt) this.folder.othersWrote();
+    this.resumeAt = null;
   }
 
   private unfinished(): Unfinished {
@@ -542,6 +559,7 @@ class SourceFold {
     }
     if (fail) this.undo();
     else {
+      this.resume();
       this.folder.finish();
       this.spec.record(lines, this.bad.length);
       if (this.stepped) this.run.writer.finished(this.spec.key);

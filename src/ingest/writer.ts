@@ -229,6 +229,11 @@ export class Writer {
     this.open = false;
   }
 
+  /** A number that changes when another connection commits to the file (PRAGMA data_version). */
+  dataVersion(): number {
+    return this.db.pragma("data_version", { simple: true }) as number;
+  }
+
   /** Commits once the transaction holds enough. */
   maybeCommit(): void {
     if (this.open && this.events >= STEP) this.commit();
