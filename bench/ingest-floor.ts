@@ -8,9 +8,10 @@
  * measured apart and taken off, so the figure is parsing and writing alone. What obs takes above
  * this is what it does itself: validating, folding, ids, the search index.
  *
- *   node dist/bench/ingest-floor.js EVENTS.jsonl OBS.db OUT.db
+ *   node dist/bench/ingest-floor.js EVENTS.jsonl|FOLDER OBS.db OUT.db
  */
 import fs from "node:fs";
+import path from "node:path";
 import { openWritable } from "../src/db/write.js";
 import { openReadOnly } from "../src/db/open.js";
 
@@ -25,19 +26,27 @@ const cpu = () => {
   return (u.user + u.system) / 1e6;
 };
 
-// Parsing: the file read in chunks of lines, as a streaming reader would.
-const parse0 = cpu();
-const fd = fs.openSync(input, "r");
-const buf = Buffer.alloc(1 << 22);
-let rest = "";
-let lines = 0;
-for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) {
-  const parts = (rest + buf.toString("utf8", 0, n)).split("\n");
-  rest = parts.pop()!;
-  for (const l of parts) if (l) (JSON.parse(l), lines++);
+/** The file, or every *.jsonl file under the folder. */
+function files(p: string): string[] {
+  if (!fs.statSync(p).isDirectory()) return [p];
+  return fs.readdirSync(p, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(path.join(p, d.name)) : d.name.endsWith(".jsonl") ? [path.join(p, d.name)] : []));
 }
-if (rest) (JSON.parse(rest), lines++);
-fs.closeSync(fd);
+
+// Parsing: each file read in chunks of lines, as a streaming reader would.
+const parse0 = cpu();
+const buf = Buffer.alloc(1 << 22);
+let lines = 0;
+for (const file of files(input)) {
+  const fd = fs.openSync(file, "r");
+  let rest = "";
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+    const parts = (rest + buf.toString("utf8", 0, n)).split("\n");
+    rest = parts.pop()!;
+    for (const l of parts) if (l.trim()) (JSON.parse(l), lines++);
+  }
+  if (rest.trim()) (JSON.parse(rest), lines++);
+  fs.closeSync(fd);
+}
 const parseSeconds = cpu() - parse0;
 
 for (const f of [outDb, `${outDb}-wal`, `${outDb}-shm`]) fs.rmSync(f, { force: true });
