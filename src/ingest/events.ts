@@ -2,6 +2,7 @@
  * The event stream of events.md: what a line must carry, checked before anything is written.
  * A line that fails names its reason; the caller adds file and line number.
  */
+import { cut } from "./text.js";
 
 export const KINDS = [
   "execution:status",
@@ -266,7 +267,7 @@ function realTime(iso: string): boolean {
 
 /** Free text that is merely huge is kept, cut (ids were checked before; summaries are shortened when stored). */
 function capText(name: string, v: string): string {
-  return ID_FIELDS.has(name) || SHORTENED.has(name) ? v : v.slice(0, MAX_TEXT - 1) + "…";
+  return ID_FIELDS.has(name) || SHORTENED.has(name) ? v : cut(v, MAX_TEXT - 1) + "…";
 }
 
 export type Checked = { ok: true; event: ObsEvent } | { ok: false; reason: string };

@@ -9,6 +9,7 @@ import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
 import { bufferLines, CHUNK, fileLines, hashFile, HOLD, isBlank, MAX_LINE, OVERLONG, withoutBom, type Line, type Tail } from "./lines.js";
 import { STEP, Writer, type Unfinished } from "./writer.js";
+import { parseJson } from "./text.js";
 
 /** The formats ingest reads: obs's own event stream, and what its adapters turn into it. */
 export const FORMATS: readonly string[] = ["obs", ...ADAPTERS.map((a) => a.format)];
@@ -474,7 +475,7 @@ class SourceFold {
     if (invalid) return this.badLine(n, invalid);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseJson(text);
     } catch (err) {
       return this.badLine(n, `not JSON: ${(err as Error).message}`);
     }

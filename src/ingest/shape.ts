@@ -2,6 +2,7 @@
  * How raw payloads become columns: the tool category of a tool name, the ≤ 200-character
  * summaries, and the cap on stored payloads.
  */
+import { cut } from "./text.js";
 
 export const SUMMARY_MAX = 200;
 /** Payloads (details, input, output, evidence, payload, metrics) are kept up to this many characters of JSON. */
@@ -32,11 +33,11 @@ export function oneLine(text: string, max = SUMMARY_MAX): string {
   // the cost. Otherwise (the start is mostly white space) the whole text is flattened.
   if (text.length > 8 * max) {
     const start = text.slice(0, 8 * max).replace(/\s+/g, " ").trimStart();
-    if (start.length > max) return start.slice(0, max - 1) + "…";
+    if (start.length > max) return cut(start, max - 1) + "…";
   }
   // Most summaries are already one short line; only those that are not pay for the regex.
   const flat = /\s\s|[\n\r\t]|^\s|\s$/.test(text) ? text.replace(/\s+/g, " ").trim() : text;
-  return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
+  return flat.length <= max ? flat : cut(flat, max - 1) + "…";
 }
 
 /** The keys of a tool's input that name it, in the order they are looked for. */
@@ -93,7 +94,7 @@ export function payloadJson(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   const text = JSON.stringify(value);
   if (text.length <= PAYLOAD_MAX) return text;
-  return JSON.stringify({ _obs_cut: true, original_chars: text.length, head: text.slice(0, PAYLOAD_MAX - 200) });
+  return JSON.stringify({ _obs_cut: true, original_chars: text.length, head: cut(text, PAYLOAD_MAX - 200) });
 }
 
 /** Appends a chunk to a stored output, cutting at the cap and saying so once. */
@@ -110,6 +111,6 @@ export function appendOutput(stored: string | null, chunk: string): string {
   const marker = "\n…[cut by obs: output over the stored limit]";
   if (current.endsWith(marker)) return stored as string;
   let next = current + chunk;
-  if (next.length > PAYLOAD_MAX) next = next.slice(0, PAYLOAD_MAX - marker.length) + marker;
+  if (next.length > PAYLOAD_MAX) next = cut(next, PAYLOAD_MAX - marker.length) + marker;
   return JSON.stringify(next);
 }

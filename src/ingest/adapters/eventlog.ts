@@ -1,5 +1,6 @@
 import { costOf, type PriceTable } from "../../pricing.js";
 import { errorText, given } from "./shared.js";
+import { parseJson } from "../text.js";
 import type { Adapter, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
@@ -55,7 +56,7 @@ function eventLogEvents(file: string, lines: Iterable<InputLine>, prices: PriceT
     }
     if (raw.trim() === "") continue;
     try {
-      const o = JSON.parse(raw);
+      const o = parseJson(raw) as J;
       if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
       if (typeof o.event_type !== "string") bad.push({ source: file, line: n, reason: "missing field event_type" });
       else if (typeof o.session_id !== "string" || o.session_id === "") bad.push({ source: file, line: n, reason: "missing field session_id" });

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
+import { parseJson } from "../text.js";
 import { byTime, count, given, jsonLines, obj, partsText, str, tableCost, textLines, tokenFields } from "./shared.js";
 import type { Adapter, AdapterInput, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
@@ -86,7 +87,7 @@ function readRecording(input: AdapterInput): Recording {
   else {
     const text = input.bytes().toString("utf8");
     try {
-      const doc = obj(JSON.parse(text));
+      const doc = obj(parseJson(text));
       if (doc) return whole(doc);
     } catch {
       /* not one object: its lines are named */

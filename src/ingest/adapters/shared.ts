@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { costOf, type PriceTable } from "../../pricing.js";
+import { parseJson } from "../text.js";
 import type { AdapterRead, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
@@ -35,7 +36,7 @@ export function jsonLine(file: string, text: string, n: number, invalid: string 
   if (text.trim() === "") return null;
   let o: unknown;
   try {
-    o = JSON.parse(text);
+    o = parseJson(text);
   } catch (e) {
     bad.push({ source: file, line: n, reason: `not JSON: ${(e as Error).message}` });
     return null;
