@@ -118,3 +118,17 @@ test("a line nested 10,000 deep with a surrogate escape at the bottom is a bad l
   assert.match(r.stderr, /deep\.jsonl:1: .*nest/);
   assert.doesNotMatch(r.stderr, /RangeError|at .*\.js:\d+/);
 });
+
+test("an OTLP JSON export whose attribute holds a lone surrogate is stored as valid UTF-8", () => {
+  const dir = tmpDir();
+  const db = path.join(dir, "obs.db");
+  const file = path.join(dir, "logs.jsonl");
+  const attr = (key: string, v: string) => `{"key":"${key}","value":{"stringValue":"${v}"}}`;
+  fs.writeFileSync(file, `{"resourceLogs":[{"resource":{"attributes":[${attr("service.name", "claude-code")}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1768554000000000000","body":{"stringValue":"claude_code.user_prompt"},"attributes":[${[
+    attr("session.id", "s-otlp"), attr("prompt.id", "p1"), attr("event.timestamp", "2026-01-16T09:00:00Z"), attr("prompt", String.raw`fix the \udbff bug`),
+  ].join(",")}]}]}]}]}\n`);
+  const r = spawnCli(["ingest", file, "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(notUtf8(db), []);
+  assert.ok(texts(db, `SELECT summary FROM transcript_entries`).some((s) => s.includes("fix the \uFFFD bug")));
+});

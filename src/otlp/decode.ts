@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import zlib from "node:zlib";
+import { parseJson } from "../ingest/text.js";
 
 /**
  * OTLP export requests (logs, traces, metrics) as obs reads them: the protobuf encoding decoded
@@ -137,7 +138,7 @@ export function decodeBody(signal: Signal, encoding: "protobuf" | "json", body: 
   if (encoding === "json") {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body.toString("utf8"));
+      parsed = parseJson(body.toString("utf8"));
     } catch (e) {
       throw new OtlpBodyError(`the body is not JSON: ${(e as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import type { PriceTable } from "../pricing.js";
 import { byTime, hashId, tableCost, type CallTokens } from "../ingest/adapters/shared.js";
 import { oneLine, summariseInput } from "../ingest/shape.js";
+import { parseJson } from "../ingest/text.js";
 import type { Attrs, ExportRequest, LogItem, SpanItem, Value } from "./decode.js";
 
 /**
@@ -128,7 +129,7 @@ const NOT_LOGGED = "(input not logged)";
 function parsed(v: Value | undefined): unknown {
   if (typeof v !== "string") return v ?? undefined;
   try {
-    return JSON.parse(v);
+    return parseJson(v);
   } catch {
     return v;
   }

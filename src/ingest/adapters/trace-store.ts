@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { costOf, type PriceTable } from "../../pricing.js";
+import { parseJson } from "../text.js";
 import { errorText, given } from "./shared.js";
 import type { Adapter, AdapterResult, J } from "./types.js";
 
@@ -38,7 +39,7 @@ function entryTypeOf(type: string): string {
 const parse = (v: unknown): J => {
   if (typeof v !== "string") return {};
   try {
-    const o = JSON.parse(v);
+    const o = parseJson(v);
     return o && typeof o === "object" && !Array.isArray(o) ? (o as J) : { value: o };
   } catch {
     return { text: v };
