@@ -154,3 +154,29 @@ export function tableRows(dbPath: string, tables: readonly string[]): Record<str
   }
   return out;
 }
+
+/**
+ * Every row of every table (the search index's own storage and obs_meta aside), in primary-key
+ * order, as text, for comparing two databases whole, sequence numbers included: when a row was
+ * written (created_at, ingested_at) is left out, and `replace` rewrites text in it (a file's
+ * folder, the checkout's path), as does `skip` leave out tables.
+ */
+export function everyRow(dbPath: string, o: { replace?: [string, string][]; skip?: string[] } = {}): Record<string, string[]> {
+  return withDb(dbPath, (db) => {
+    const out: Record<string, string[]> = {};
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    for (const t of tables) {
+      if (/^search_fts_/.test(t) || t === "obs_meta" || o.skip?.includes(t)) continue;
+      const cols = db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(t) as { name: string; pk: number }[];
+      const key = cols.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => `"${c.name}"`);
+      const order = (key.length ? key : cols.map((c) => `"${c.name}"`)).join(", ");
+      out[t] = (db.prepare(`SELECT * FROM "${t}" ORDER BY ${order}`).all() as Record<string, unknown>[]).map((r) => {
+        const { created_at: _c, ingested_at: _i, ...rest } = r;
+        let text = JSON.stringify(rest);
+        for (const [from, to] of o.replace ?? []) text = text.split(JSON.stringify(from).slice(1, -1)).join(to);
+        return text;
+      });
+    }
+    return out;
+  });
+}

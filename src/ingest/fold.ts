@@ -293,8 +293,13 @@ const REPLAY_BY_RESPONSE = `
 /** The kinds whose line writes a transcript entry (unless it links one). */
 const ENTRY_KINDS: ReadonlySet<string> = new Set(["tool:start", "skill:start", "skill:end", "assertion:result"]);
 
-/** Pending tool calls are written out past this many, to bound memory on huge batches. */
+/**
+ * Pending tool calls are written out past this many, or once their inputs and outputs hold this
+ * many characters, to bound memory on huge batches: another tool's session can carry megabytes
+ * of file contents in its tool results.
+ */
 const MAX_PENDING_TOOLS = 20_000;
+const MAX_PENDING_CHARS = 2 * 1024 * 1024;
 
 /** A prepared statement whose runs keep the Folder's view of last_insert_rowid(). */
 interface Tracked {
@@ -329,6 +334,8 @@ export class Folder {
   private readonly touchedChains = new Set<string>();
   private readonly touchedSkills = new Set<string>();
   private readonly tools = new Map<string, ToolAcc>();
+  /** Characters of input and output the pending tool calls hold. */
+  private pendingChars = 0;
   private readonly s: Record<string, Tracked>;
   /** last_insert_rowid() as of the last statement run: an upsert that updates leaves it as it was. */
   private lastRowid: number | bigint;
@@ -860,6 +867,7 @@ export class Folder {
         a.tool = tool;
         a.tool_category = str(e.tool_category) ?? toolCategory(tool);
         a.input = payloadJson(e.input);
+        this.pendingChars += a.input?.length ?? 0;
         a.input_summary = inputSummary;
         a.start_time = e.timestamp;
         a.within_skill = str(e.within_skill);
@@ -877,7 +885,10 @@ export class Folder {
         a.result_status = a.is_blocked ? "blocked" : isError ? "error" : "done";
         a.is_error = isError;
         const output = payloadJson(e.output);
-        if (output !== null) a.output = output;
+        if (output !== null) {
+          a.output = output;
+          this.pendingChars += output.length;
+        }
         const summary = str(e.output_summary) !== null ? oneLine(e.output_summary as string) : e.output !== undefined ? summariseOutput(e.output) : null;
         if (summary !== null) a.output_summary = summary;
         a.error_message = str(e.error_message) ?? a.error_message;
@@ -904,6 +915,7 @@ export class Folder {
           a.output = row?.output ?? null;
         }
         a.output = appendOutput(a.output, flag(e.is_stderr) ? `[stderr] ${e.chunk as string}` : (e.chunk as string));
+        this.pendingChars += (e.chunk as string).length;
         return;
       }
       case "skill:start": {
@@ -1087,7 +1099,7 @@ export class Folder {
   private acc(id: string): ToolAcc {
     let a = this.tools.get(id);
     if (!a) {
-      if (this.tools.size >= MAX_PENDING_TOOLS) this.flushTools();
+      if (this.tools.size >= MAX_PENDING_TOOLS || this.pendingChars >= MAX_PENDING_CHARS) this.flushTools();
       a = newAcc(id);
       this.tools.set(id, a);
     }
@@ -1107,6 +1119,7 @@ export class Folder {
       }
     }
     this.tools.clear();
+    this.pendingChars = 0;
   }
 
   /** Runs a write into an indexed table, and says so when it updated a row instead of inserting one. */
