@@ -4,6 +4,7 @@ import path from "node:path";
 import { costOf } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { fileLines } from "../lines.js";
+import { parseJson } from "../text.js";
 import { jsonLine } from "./shared.js";
 import type { Adapter, AdapterContext, AdapterInput, AdapterRead, BadLine, J } from "./types.js";
 
@@ -80,7 +81,7 @@ function sidecarOf(file: string): Spawn | null {
   const meta = file.replace(/\.jsonl$/, ".meta.json");
   let o: J;
   try {
-    o = JSON.parse(fs.readFileSync(meta, "utf8")) as J;
+    o = parseJson(fs.readFileSync(meta, "utf8")) as J;
   } catch {
     return null;
   }
@@ -110,7 +111,7 @@ function spawnsOf(sessionFile: string): Map<string, Spawn> {
     // its description); the others are passed over unread.
     for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1, holding: SPAWN_NEEDLES }, fs.fstatSync(fd).size)) {
       try {
-        const o = JSON.parse(l) as J;
+        const o = parseJson(l) as J;
         const tur = o.toolUseResult as J | undefined;
         const blocks = ((o.message as J)?.content ?? []) as Block[];
         if (!Array.isArray(blocks)) continue;
@@ -700,7 +701,7 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
     const ts = timeText(t);
     let o: J;
     try {
-      o = JSON.parse(text) as J;
+      o = parseJson(text) as J;
     } catch {
       throw changed(file, nOf.get(i));
     }
