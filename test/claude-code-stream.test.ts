@@ -140,19 +140,21 @@ function changingInput(first: string[], second: string[]): AdapterInput {
   };
 }
 
-test("a file that changes between its two readings fails as a read error naming the line, not with other rows", () => {
+test("a big file that changes between its two readings fails as a read error naming the line, not with other rows", () => {
   const session = "11111111-2222-3333-4444-555555555555";
   const line = (i: number, text: string) => JSON.stringify({ type: "user", sessionId: session, uuid: `u${i}`, timestamp: `2026-01-01T00:00:0${i}.000Z`, message: { role: "user", content: text } });
-  const first = [line(1, "one"), line(2, "two"), line(3, "three")];
+  // A session over what is kept parsed between the readings (8M characters) is read twice.
+  const big = line(4, "x".repeat(8_500_000));
+  const first = [line(1, "one"), line(2, "two"), line(3, "three"), big];
   const read = (input: AdapterInput) => {
     const events: J[] = [];
     const r = claudeCode.read(input, { prices: PRICES, memo: (_k, make) => make() });
     for (let x = r.next(); !x.done; x = r.next()) events.push(x.value);
     return events;
   };
-  assert.equal(read(changingInput(first, first)).filter((e) => e.kind === "transcript:entry").length, 3);
+  assert.equal(read(changingInput(first, first)).filter((e) => e.kind === "transcript:entry").length, 4);
   for (const [second, n] of [[[line(1, "one"), line(2, "TWO!"), line(3, "three")], 2], [[line(1, "one"), line(2, "two")], 3], [[line(1, "one"), "", line(2, "two"), line(3, "three")], 2]] as const) {
-    assert.throws(() => read(changingInput(first, [...second])), (e: NodeJS.ErrnoException) => {
+    assert.throws(() => read(changingInput(first, [...second, big])), (e: NodeJS.ErrnoException) => {
       assert.equal(e.code, "ECHANGED");
       assert.match(e.message, new RegExp(`changed while obs read it: line ${n} is not what it was; ingest it again`));
       return true;
@@ -184,4 +186,14 @@ test("tool calls pending when megabytes of outputs are written out early are sti
   assert.deepEqual({ ...rows[60] }, { id: "read-59", tool: "Read", input: '{"file_path":"59.log"}', result_status: "error", is_error: 1, error_message: "too big", output: kept, start_time: "2026-01-16T09:02:00.000Z", end_time: "2026-01-16T09:02:01.000Z", duration_ms: 1000 });
   assert.deepEqual({ ...rows[61] }, { id: "after", tool: "Grep", input: '{"pattern":"y"}', result_status: "done", is_error: 0, error_message: null, output: 2, start_time: "2026-01-16T09:02:02.000Z", end_time: "2026-01-16T09:02:04.000Z", duration_ms: 2000 });
   for (const r of rows.slice(1, 60)) assert.deepEqual([r.result_status, r.is_error, r.output, r.duration_ms], ["done", 0, kept, 1000], String(r.id));
+});
+
+test("a small session is read once: a change after its reading is not mixed into its rows", () => {
+  const session = "11111111-2222-3333-4444-666666666666";
+  const line = (i: number, text: string) => JSON.stringify({ type: "user", sessionId: session, uuid: `u${i}`, timestamp: `2026-01-01T00:00:0${i}.000Z`, message: { role: "user", content: text } });
+  const first = [line(1, "one"), line(2, "two")];
+  const r = claudeCode.read(changingInput(first, [line(1, "one"), line(2, "TWO!")]), { prices: PRICES, memo: (_k, make) => make() });
+  const prompts: unknown[] = [];
+  for (let x = r.next(); !x.done; x = r.next()) if (x.value.kind === "transcript:entry") prompts.push(x.value.summary);
+  assert.deepEqual(prompts, ["one", "two"]);
 });

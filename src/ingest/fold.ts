@@ -1099,27 +1099,40 @@ export class Folder {
   private acc(id: string): ToolAcc {
     let a = this.tools.get(id);
     if (!a) {
-      if (this.tools.size >= MAX_PENDING_TOOLS || this.pendingChars >= MAX_PENDING_CHARS) this.flushTools();
+      if (this.tools.size >= MAX_PENDING_TOOLS) this.flushTools();
+      else if (this.pendingChars >= MAX_PENDING_CHARS) {
+        // The calls that ended are written; those still running wait for their ends, so that
+        // each is one insert rather than an insert and an update (and a second search document).
+        this.flushTools(true);
+        if (this.pendingChars >= MAX_PENDING_CHARS) this.flushTools();
+      }
       a = newAcc(id);
       this.tools.set(id, a);
     }
     return a;
   }
 
-  private flushTools(): void {
-    for (const a of this.tools.values()) {
-      if (a.start_time !== null && a.end_time !== null && a.result_status !== null && a.is_error !== null) {
+  /** Writes the pending tool calls (`ended`: only those whose end came), and lets them go. */
+  private flushTools(ended = false): void {
+    let left = 0;
+    for (const [key, a] of this.tools) {
+      const done = a.start_time !== null && a.end_time !== null && a.result_status !== null && a.is_error !== null;
+      if (ended && !done) {
+        left += (a.input?.length ?? 0) + (a.output?.length ?? 0);
+        continue;
+      }
+      this.tools.delete(key);
+      if (done) {
         this.upsert("tool_uses", a.id, this.s.toolComplete,
           a.id, a.execution_id, a.task_id, a.transcript_entry_id, a.tool, a.tool_category, a.input, a.input_summary,
           a.result_status, a.output, a.output_summary, a.is_error, a.is_blocked ?? 0, a.block_reason, a.error_message,
-          a.start_time, a.end_time, msBetween(a.start_time, a.end_time), a.within_skill, a.parent_tool_use_id, a.wave_id,
+          a.start_time, a.end_time, msBetween(a.start_time!, a.end_time!), a.within_skill, a.parent_tool_use_id, a.wave_id,
         );
       } else {
         this.upsert("tool_uses", a.id, this.s.tool, a);
       }
     }
-    this.tools.clear();
-    this.pendingChars = 0;
+    this.pendingChars = left;
   }
 
   /** Runs a write into an indexed table, and says so when it updated a row instead of inserting one. */

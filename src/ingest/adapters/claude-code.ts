@@ -234,6 +234,9 @@ interface Response {
   t: Time;
 }
 
+/** Up to this many characters of lines, a session's parsed lines are kept between its two readings. */
+const KEEP_CHARS = 8 * 1024 * 1024;
+
 /** A number per line, kept in blocks: nothing copied as it grows, no room kept past the last block. */
 class Column<A extends Int32Array | Float64Array | Uint8Array> {
   private readonly blocks: A[] = [];
@@ -373,10 +376,19 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
   };
   const whenTimed = (f: () => void) => (firstT === undefined ? pending.push(f) : f());
 
+  // A small session's lines, as the first reading parsed them, are kept for the second, which
+  // then does not read the file again: most sessions are small, and parsing is most of the cost.
+  let kept: J[] | null = [];
+  let keptChars = 0;
   for (const { text, n, invalid } of input.lines()) {
     const o = jsonLine(file, text, n, invalid, bad);
     if (!o) continue;
     const i = rows++;
+    if (kept) {
+      keptChars += text.length;
+      if (keptChars <= KEEP_CHARS) kept.push(o);
+      else kept = null;
+    }
     nOf.set(i, n);
     lenOf.set(i, text.length);
     msOf.set(i, NaN);
@@ -695,15 +707,18 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
   let turnNo = 0;
   turn = null;
   const taskCalls = new Set<string>();
-  function* lineEvents(i: number, text: string): Generator<J> {
+  function* lineEvents(i: number, text: string | J): Generator<J> {
     const t = timeAt(i)!;
     yield* endsBefore(t);
     const ts = timeText(t);
     let o: J;
-    try {
-      o = parseJson(text) as J;
-    } catch {
-      throw changed(file, nOf.get(i));
+    if (typeof text !== "string") o = text;
+    else {
+      try {
+        o = parseJson(text) as J;
+      } catch {
+        throw changed(file, nOf.get(i));
+      }
     }
     const kind = flagsOf.get(i) & KIND;
     if (kind === SUMMARY) {
@@ -774,7 +789,11 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
   const held = new Map<number, string>();
   let row = 0;
   let next = 0;
-  for (const { text, n } of input.lines()) {
+  if (kept) {
+    for (; next < emitOrder.length; next++) yield* lineEvents(emitOrder[next]!, kept[emitOrder[next]!]!);
+    row = rows;
+  }
+  for (const { text, n } of kept ? [] : input.lines()) {
     if (row >= rows) break;
     if (n !== nOf.get(row)) {
       if (n > nOf.get(row)) throw changed(file, nOf.get(row));
