@@ -6,7 +6,7 @@ import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";
 import { missingFor } from "../queries/run.js";
 import { matchExpression, S001, search, type SearchRow } from "../queries/search.js";
-import { cut, fmtInt, fmtTime } from "../render/format.js";
+import { cut, displayWidth, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
 import { withRead } from "./context.js";
@@ -96,7 +96,7 @@ function header(r: SearchRow, columns: number, c: Palette): string {
   const what = r.what && r.what !== r.kind ? r.what : "";
   const fields = [r.execution_id ?? "—", r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time)];
   const ref = `  ${r.id}`;
-  const width = (withId: boolean) => fields.join("  ").length + 2 + r.kind.length + (withId ? ref.length : 0);
+  const width = (withId: boolean) => displayWidth(fields.join("  ")) + 2 + displayWidth(r.kind) + (withId ? displayWidth(ref) : 0);
   const inline = width(true) <= columns;
   for (const i of [2, 1]) if (width(inline) > columns) fields.splice(i, 1);
   const room = columns - width(inline) - 1;

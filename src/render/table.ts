@@ -1,5 +1,5 @@
 import { palette, type IO } from "../io.js";
-import { cut, wrapWords } from "./format.js";
+import { cut, displayWidth, wrapWords } from "./format.js";
 
 /**
  * One table renderer for every read command. Columns that hold ids, times and numbers are never
@@ -32,7 +32,8 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
       return v === null || v === undefined ? "—" : String(v).replace(/\s+/g, " ");
     }),
   );
-  const allNatural = allColumns.map((c, i) => Math.max(c.header.length, ...allCells.map((row) => row[i]!.length)));
+  // Measured in terminal columns: a Chinese summary or an emoji takes two a character.
+  const allNatural = allColumns.map((c, i) => Math.max(displayWidth(c.header), ...allCells.map((row) => displayWidth(row[i]!))));
   const shown = visibleColumns(allColumns.map((c, i) => ({ ...c, natural: allNatural[i]! })), io.columns);
   const keepIdx = shown.map((c) => allColumns.findIndex((a) => a.key === c.key));
   const columns = keepIdx.map((i) => allColumns[i]!);
@@ -45,7 +46,7 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
   const line = (texts: string[], paint: (t: string, i: number) => string) =>
     texts
       .map((t, i) => {
-        const pad = " ".repeat(Math.max(0, widths[i]! - t.length));
+        const pad = " ".repeat(Math.max(0, widths[i]! - displayWidth(t)));
         const cell = t ? paint(t, i) : t;
         return " " + (columns[i]!.align === "right" ? pad + cell : cell + pad) + " ";
       })
