@@ -8,7 +8,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import type { IO } from "../src/io.js";
-import { cut, wrapWords } from "../src/render/format.js";
+import { cut, cutAtWord, wrapWords } from "../src/render/format.js";
 import { renderSnippet } from "../src/render/snippet.js";
 import { renderTable } from "../src/render/table.js";
 import { clusters, displayWidth, padColumns, sliceColumns, visibleWidth } from "../src/render/width.js";
@@ -66,7 +66,7 @@ test("cutting and wrapping go between characters, never through a surrogate pair
   for (const text of texts) {
     const whole = clusters(text).map((c) => c.text);
     for (let max = 1; max <= columns(text) + 1; max++) {
-      for (const f of [cut]) {
+      for (const f of [cut, cutAtWord]) {
         const s = f(text, max);
         assert.ok(columns(s) <= max, `${f.name}(${JSON.stringify(text)}, ${max}) = ${JSON.stringify(s)}: ${columns(s)} columns`);
         assert.doesNotMatch(s, LONE, `${f.name}(${JSON.stringify(text)}, ${max}) split a surrogate pair`);
@@ -83,6 +83,8 @@ test("cutting and wrapping go between characters, never through a surrogate pair
     }
   }
   assert.equal(cut("数据库连接失败", 7), "数据库…", "a wide character that does not fit whole is left out, not halved");
+  assert.equal(cutAtWord("Lock acquired on database/migrations/012_users.sql", 40), "Lock acquired on database/migrations/…");
+  assert.equal(cutAtWord("Aborted: agent-103-19 unresponsive for 9m", 30), "Aborted: agent-103-19 …", "a word cut keeps a space before the ellipsis: the id before it is whole");
 });
 
 test("a search snippet's lines fit in columns, the marks around a matched word counted", () => {

@@ -6,7 +6,7 @@ import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";
 import { missingFor } from "../queries/run.js";
 import { matchExpression, S001, search, type SearchRow } from "../queries/search.js";
-import { cut, displayWidth, fmtInt, fmtTime } from "../render/format.js";
+import { cutAtWord, displayWidth, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
 import { withRead } from "./context.js";
@@ -100,7 +100,7 @@ function header(r: SearchRow, columns: number, c: Palette): string {
   const inline = width(true) <= columns;
   for (const i of [2, 1]) if (width(inline) > columns) fields.splice(i, 1);
   const room = columns - width(inline) - 1;
-  const label = what && room >= 4 ? " " + cut(what, room) : "";
+  const label = what && room >= 4 ? " " + cutAtWord(what, room) : "";
   const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
   const first = [c.id(fields[0]!), ...fields.slice(1), kind + c.dim(label)].join("  ");
   return inline ? first + c.dim(ref) : `${first}\n${c.dim(ref)}`;

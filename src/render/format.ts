@@ -51,6 +51,28 @@ export function cut(s: string, max: number): string {
 }
 
 /**
+ * Shortens text to `max` columns with an ellipsis after its last whole word that fits, a space
+ * between (`… for …`: what is shown is whole, `agent-103-19 …` is no cut id), or after the last
+ * whole part of a path (`database/migrations/…`). Where that would leave a third of the room
+ * empty (one long word) the text is cut where it must be.
+ */
+export function cutAtWord(s: string, max: number): string {
+  if (max <= 0) return "";
+  if (displayWidth(s) <= max) return s;
+  const forced = sliceColumns(s, max - 1);
+  const enough = (text: string) => displayWidth(text) >= (max * 2) / 3;
+  // A word ends at a space, or where the text goes on with one; it keeps room for " …".
+  const room = sliceColumns(s, max - 2);
+  const space = s[room.length] === " " ? room.length : room.lastIndexOf(" ");
+  const words = space > 0 ? room.slice(0, space).trimEnd() : "";
+  const slash = forced.lastIndexOf("/") + 1;
+  const path = slash > 0 ? forced.slice(0, slash) : "";
+  if (words && enough(words) && displayWidth(words) + 1 >= displayWidth(path)) return words + " …";
+  if (path && enough(path)) return path + "…";
+  return forced + "…";
+}
+
+/**
  * Breaks text into lines of at most `width` columns at spaces; a word longer than a line is
  * broken where it must be (between characters, never inside one). Nothing is left out, so
  * numbers and ids survive a narrow terminal.

@@ -1,4 +1,4 @@
-import { cut, displayWidth } from "./format.js";
+import { cutAtWord, displayWidth } from "./format.js";
 
 /** A piece of a heading line: ids and numbers are kept whole; other text may be cut to fit. */
 export interface Part {
@@ -21,7 +21,7 @@ export function heading(parts: Part[], width: number): string {
   let fresh = true;
   const put = (p: Part, room: number) => {
     const sep = fresh ? "" : "  ";
-    const text = p.keep || !Number.isFinite(room) ? p.text : cut(p.text, Math.max(1, room - sep.length));
+    const text = p.keep || !Number.isFinite(room) ? p.text : cutAtWord(p.text, Math.max(1, room - sep.length));
     cur += sep + (p.style ? p.style(text) : text);
     used += sep.length + displayWidth(text);
     fresh = false;

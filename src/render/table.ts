@@ -1,10 +1,10 @@
 import { palette, type IO } from "../io.js";
-import { cut, displayWidth, wrapWords } from "./format.js";
+import { cut, cutAtWord, displayWidth, wrapWords } from "./format.js";
 
 /**
  * One table renderer for every read command. Columns that hold ids, times and numbers are never
- * cut; text shares what is left of the terminal width, cut with "…" or, in a `wrap` column,
- * wrapped onto more lines. A table that does not fit even so is stacked: each row a block of
+ * cut; text shares what is left of the terminal width, cut with "…" after a word or, in a `wrap`
+ * column, wrapped onto more lines. A table that does not fit even so is stacked: each row a block of
  * `HEADER  value` lines, every value whole.
  */
 export interface Column<Row> {
@@ -54,7 +54,7 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
       .replace(/\s+$/, "");
   const head = line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t));
   const body = rows.flatMap((r, ri) => {
-    const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cut(cells[ri]![i]!, widths[i]!)]));
+    const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cutAtWord(cells[ri]![i]!, widths[i]!)]));
     const height = Math.max(...parts.map((p) => p.length));
     return Array.from({ length: height }, (_, k) =>
       line(parts.map((p) => p[k] ?? ""), (t, i) => {
