@@ -17,9 +17,12 @@ export class UserError extends Error {
   }
 }
 
-/** A message that echoes a huge argument shows its start: nobody reads 100 kB of it on a terminal. */
+/** A message that echoes a huge argument shows its start: nobody reads 100 kB of it on a terminal. Cut between characters, never inside a surrogate pair. */
 function cutLong(text: string): string {
-  return text.replace(/\S{200,}/g, (w) => `${w.slice(0, 80)}… (${w.length} characters)`);
+  return text.replace(/\S{200,}/gu, (w) => {
+    const chars = [...w];
+    return `${chars.slice(0, 80).join("")}… (${chars.length} characters)`;
+  });
 }
 
 /** Maps any thrown value to what the user sees and the exit status; the one place that does. */

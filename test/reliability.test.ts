@@ -220,6 +220,31 @@ test("a follower that stops at a bad line says how many bad lines, not 0", async
   assert.doesNotMatch(done.stderr, /0 bad lines/);
 });
 
+test("a follower's closing line says what it read and for how long, not a rate: idle time made it 0 lines/s", async () => {
+  const dir = tmpDir();
+  const db = path.join(dir, "obs.db");
+  const file = path.join(dir, "run.jsonl");
+  fs.writeFileSync(file, entry("e", 0) + "\n");
+  const f = run(["ingest", "--follow", file, "--db", db]);
+  for (let i = 0; i < 400; i++) {
+    try {
+      if (count(db, "e") >= 1) break;
+    } catch {
+      /* not created yet */
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  // Idle: one line over three seconds read as "0 lines/s".
+  await new Promise((r) => setTimeout(r, 3000));
+  process.kill(f.pid, "SIGINT");
+  const done = await f.done;
+  assert.equal(done.code, 0, done.stderr);
+  assert.match(done.stderr, /^followed 1 source for (\d+\.\d)s: 1 lines, 1 events \(transcript:entry 1\), 0 rejected$/m);
+  const seconds = Number(/for (\d+\.\d)s/.exec(done.stderr)![1]);
+  assert.ok(seconds >= 3, `it followed for ${seconds} s`);
+  assert.doesNotMatch(done.stderr, /lines\/s/);
+});
+
 test("errors a user can act on: a directory as --db, a path that does not exist, a bad --fts query, a 100 kB argument", () => {
   const dir = tmpDir();
   const db = path.join(dir, "obs.db");

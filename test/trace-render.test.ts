@@ -176,7 +176,7 @@ test("on 60 columns a timeline and a heading fit, cutting words but never a time
   const h = heading([{ text: `Run ${id}`, keep: true }, { text: "failed", keep: true }, { text: "2026-01-16 11:00:00 · 9.5s", keep: true }, { text: "A task described at some length by its producer" }], 60);
   for (const l of h.split("\n")) assert.ok(l.length <= 60, `wider than 60: ${l}`);
   assert.ok(h.includes(`Run ${id}`) && h.includes("2026-01-16 11:00:00 · 9.5s"));
-  assert.equal(h.split("\n")[1], "  2026-01-16 11:00:00 · 9.5s  A task described at some leng…", "what does not fit goes on the next line, the words cut to its room");
+  assert.equal(h.split("\n")[1], "  2026-01-16 11:00:00 · 9.5s  A task described at some …", "what does not fit goes on the next line, cut after a word to its room");
   const tooLong = heading([{ text: `x`.repeat(70), keep: true }, { text: "y" }], 60);
   assert.equal(tooLong.split("\n")[0], "x".repeat(70), "an id wider than the terminal is still whole");
 });

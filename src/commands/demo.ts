@@ -10,6 +10,7 @@ import { ingestSources } from "../ingest/ingest.js";
 import type { IO } from "../io.js";
 import { printJson } from "../render/output.js";
 import { ingestSummaryLine } from "../render/ingest.js";
+import { displayWidth, padColumns } from "../render/width.js";
 import { withCommon, type App, type CommonOpts } from "./common.js";
 
 /** The package this obs is, where `npx obs` finds it. */
@@ -82,13 +83,13 @@ export async function runDemo(opts: CommonOpts, io: IO): Promise<number> {
       [`${obs} search ECONNREFUSED${dbFlag}`, "find text across every run"],
       [`${obs} tail ${last}${dbFlag}`, "the live view (q quits); --ndjson in a pipe"],
     ];
-    const width = Math.max(...tries.map(([cmd]) => cmd.length)) + 3;
+    const width = Math.max(...tries.map(([cmd]) => displayWidth(cmd))) + 3;
     io.out(
       [
         `Demo runs written to ${dbPath}: ${ids.join(", ")} (one task list, run three times).`,
         "",
         "Try:",
-        ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}${what}`),
+        ...tries.map(([cmd, what]) => `  ${padColumns(cmd, width)}${what}`),
         ...(obs === "obs" ? [] : ["", `(${obs} is how to run obs from here; \`npm link\` in ${path.relative(process.cwd(), ROOT) || "this directory"} puts \`obs\` on your PATH)`]),
         "",
       ].join("\n"),

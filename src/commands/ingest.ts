@@ -73,7 +73,7 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
       },
     });
     stats.bad_lines = [];
-    reportIngest(stats, { json: opts.json }, io);
+    reportIngest(stats, { json: opts.json, followed: true }, io);
     return stats.failed_sources.length ? EXIT_ERROR : EXIT_OK;
   } finally {
     process.off("SIGINT", onSignal);
@@ -145,7 +145,7 @@ export async function runIngest(opts: IngestOpts, io: IO): Promise<number> {
 }
 
 /** Bad lines and the closing line go to stderr; with --json the statistics are stdout's only content. */
-export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInvalid?: boolean }, io: IO): void {
+export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInvalid?: boolean; followed?: boolean }, io: IO): void {
   const shown = stats.bad_lines.slice(0, MAX_BAD_LINES_SHOWN);
   for (const b of shown) io.err(`${b.source}:${b.line}: ${b.reason}\n`);
   if (stats.bad_lines.length > shown.length) {
@@ -164,7 +164,7 @@ export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInv
     const { results, ...rest } = stats;
     printJson(io, { ...rest, sources_detail: results });
   } else {
-    io.err(ingestSummaryLine(stats) + "\n");
+    io.err(ingestSummaryLine(stats, { followed: opts.followed }) + "\n");
   }
 }
 

@@ -5,6 +5,7 @@ import { palette, type IO } from "../io.js";
 import { agentOf, describe, isErrorEvent, STREAM_EVENT_TYPES, type StreamEvent } from "../live/events.js";
 import { ChangeFeed } from "../live/feed.js";
 import { endsRun, passes, type EventFilter } from "../live/filter.js";
+import { padColumns } from "../render/width.js";
 import { withRead } from "./context.js";
 import { parseWhen, parsePositiveInt, withCommon, type App, type CommonOpts, Option } from "./common.js";
 
@@ -25,7 +26,7 @@ export function plainLine(e: StreamEvent, io: IO, several: boolean): string {
   const agent = agentOf(e) ?? "";
   const text = describe(e);
   const colored = isErrorEvent(e) ? c.error(text) : e.type === "execution:status" || e.type === "wave:status" ? c.bold(text) : text;
-  return `${c.dim(time)}  ${several ? c.id(e.executionId.padEnd(12)) + "  " : ""}${agent.padEnd(14)}  ${c.accent(e.type.padEnd(16))}  ${colored}`;
+  return `${c.dim(time)}  ${several ? c.id(padColumns(e.executionId, 12)) + "  " : ""}${padColumns(agent, 14)}  ${c.accent(padColumns(e.type, 16))}  ${colored}`;
 }
 
 function parseTypes(value: string | undefined): Set<string> | undefined {

@@ -8,7 +8,7 @@ import { palette, type IO } from "../io.js";
 import { A001 } from "../queries/aggregation.js";
 import { D007 } from "../queries/detection.js";
 import { ALL_EXECUTIONS_SQL, VALIDATION } from "../queries/validation.js";
-import { cut, fmtInt, fmtTime } from "../render/format.js";
+import { cutAtWord, displayWidth, fmtInt, fmtTime } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
@@ -112,7 +112,7 @@ export function renderVerdict(v: Verdict, io: IO, limit: number): string {
       out.push(`  ${c.ok("✓")} ${ch.id} ${ch.title}`);
     } else {
       const head = `  ✗ ${ch.id} ${ch.title}  ${fmtInt(ch.count)} found  `;
-      out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(cut(desc, io.columns - [...head].length))}`);
+      out.push(`  ${c.error("✗")} ${ch.id} ${ch.title}  ${c.error(`${fmtInt(ch.count)} found`)}  ${c.dim(cutAtWord(desc, io.columns - displayWidth(head)))}`);
       const shown = ch.rows.slice(0, limit).map((r) => ({ ...r, ...timeFields(r) }));
       const keys = Object.keys(shown[0] ?? {}).filter((k) => k !== "execution_id");
       // Ids, times and counts are never cut; a table too wide for them is stacked.

@@ -3,7 +3,7 @@ import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { P001, P002, P003, P004, P005, P006, P007 } from "../queries/parallel.js";
 import { stackedBar } from "../render/bars.js";
-import { fmtMs, fmtPct, fmtTime, wrapWords } from "../render/format.js";
+import { displayWidth, fmtMs, fmtPct, fmtTime, wrapWords } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { indent, section } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
@@ -56,7 +56,7 @@ export async function runWaves(exec: string | undefined, opts: WavesOpts, io: IO
         { key: "wall", header: "WALL TIME", align: "right", get: (r) => fmtMs(eff.get(r.wave_number)?.wall_ms), drop: 3 },
       ], { ...io, columns: io.columns - 2 }), 2));
       const legend = `█ completed  ▓ failed  ▒ running  · not started${narrow ? "; D/F/R done, failed, running" : ""}; efficiency = busy task time ÷ (wall time × agents)`;
-      out.push(...(legend.length <= io.columns - 2 ? [legend] : wrapWords(legend, io.columns - 2)).map((l) => c.dim(`  ${l}`)));
+      out.push(...(displayWidth(legend) <= io.columns - 2 ? [legend] : wrapWords(legend, io.columns - 2)).map((l) => c.dim(`  ${l}`)));
     }
     out.push("");
     out.push(section(io, c, "Silent agents", silent, [

@@ -9,7 +9,8 @@ import { Box, render, Static, Text, useApp, useInput, useStdout } from "ink";
 import { openReadOnly, type DB } from "../db/open.js";
 import { palette, type IO, type Palette } from "../io.js";
 import { stackedBar } from "../render/bars.js";
-import { fmtInt, fmtMs, fmtPct, fmtUsd, visibleWidth, wrapWords } from "../render/format.js";
+import { displayWidth, fmtInt, fmtMs, fmtPct, fmtUsd, visibleWidth, wrapWords } from "../render/format.js";
+import { padColumns } from "../render/width.js";
 import { heading, type Part } from "../render/heading.js";
 import { agentOf, describe, isErrorEvent, type StreamEvent } from "./events.js";
 import type { ChangeFeed } from "./feed.js";
@@ -63,16 +64,16 @@ const TYPE_COLUMN = 16;
  */
 export function eventLines(e: StreamEvent, width: number, c: Palette, layout: LineLayout = {}): string[] {
   const time = (layout.dated && e.timestamp ? `${e.timestamp.slice(0, 10)} ` : "") + (e.timestamp.slice(11, 23) || "—");
-  const run = layout.execution ? c.id(layout.execution.short(e.executionId).padEnd(layout.execution.width)) + "  " : "";
+  const run = layout.execution ? c.id(padColumns(layout.execution.short(e.executionId), layout.execution.width)) + "  " : "";
   const agent = agentOf(e) ?? "";
   const text = describe(e);
   const paint = (t: string) => {
     const s = isErrorEvent(e) ? c.error(t) : t;
     return LOUD.has(e.type) ? c.bold(s) : s;
   };
-  const prefix = `${c.dim(time)}  ${run}${agent.padEnd(AGENT_COLUMN)}  ${c.accent(e.type.padEnd(TYPE_COLUMN))}  `;
+  const prefix = `${c.dim(time)}  ${run}${padColumns(agent, AGENT_COLUMN)}  ${c.accent(padColumns(e.type, TYPE_COLUMN))}  `;
   const indent = visibleWidth(prefix);
-  if (indent + text.length <= width) return [prefix + paint(text)];
+  if (indent + displayWidth(text) <= width) return [prefix + paint(text)];
   // Wide enough for the columns: the text wraps in its own column.
   if (width - indent >= 24) return wrapWords(text, width - indent).map((l, i) => (i ? " ".repeat(indent) : prefix) + paint(l));
   // Narrow: time, execution, type and agent, then the text on lines of its own.
@@ -143,16 +144,16 @@ export function waveLines(waves: WaveInfo[], width: number, c: Palette): string[
 
 export function agentLines(agents: AgentInfo[], hidden: number, width: number, c: Palette): string[] {
   if (!agents.length) return [];
-  const idW = Math.max(...agents.map((a) => a.instanceId.length));
-  const stW = Math.max(...agents.map((a) => (a.status ?? "").length));
-  const taskW = Math.max(...agents.map((a) => (a.taskId ?? "—").length));
+  const idW = Math.max(...agents.map((a) => displayWidth(a.instanceId)));
+  const stW = Math.max(...agents.map((a) => displayWidth(a.status ?? "")));
+  const taskW = Math.max(...agents.map((a) => displayWidth(a.taskId ?? "—")));
   const out = [c.dim(`agents${hidden ? ` (${hidden} more not shown)` : ""}`)];
   for (const a of agents) {
     const quiet = `last heartbeat ${fmtMs(a.sinceHeartbeatMs)} ago`;
     const hue = a.status === "failed" || a.status === "error" ? c.error : (s: string) => s;
-    const aligned = `  ${a.instanceId.padEnd(idW)}  ${(a.status ?? "").padEnd(stW)}  ${(a.taskId ?? "—").padEnd(taskW)}  ${quiet}${a.silent ? "  SILENT" : ""}`;
-    if (aligned.length <= width) {
-      out.push(`  ${c.id(a.instanceId.padEnd(idW))}  ${hue((a.status ?? "").padEnd(stW))}  ${(a.taskId ?? "—").padEnd(taskW)}  ${a.silent ? c.error(quiet + "  SILENT") : c.dim(quiet)}`);
+    const aligned = `  ${padColumns(a.instanceId, idW)}  ${padColumns(a.status ?? "", stW)}  ${padColumns(a.taskId ?? "—", taskW)}  ${quiet}${a.silent ? "  SILENT" : ""}`;
+    if (displayWidth(aligned) <= width) {
+      out.push(`  ${c.id(padColumns(a.instanceId, idW))}  ${hue(padColumns(a.status ?? "", stW))}  ${padColumns(a.taskId ?? "—", taskW)}  ${a.silent ? c.error(quiet + "  SILENT") : c.dim(quiet)}`);
       continue;
     }
     const parts: Part[] = [
@@ -329,7 +330,7 @@ export function useTail(src: Source) {
       ...snap, finished: snap.ended, lines: flow.shown, paused: flow.paused, pending: flow.pending.length, errorsOnly: flow.errorsOnly,
       layout: {
         dated: flow.dated,
-        ...(several ? { execution: { short: (id: string) => shorts.get(id) ?? id, width: Math.max(0, ...[...shorts.values()].map((v) => v.length)) } } : {}),
+        ...(several ? { execution: { short: (id: string) => shorts.get(id) ?? id, width: Math.max(0, ...[...shorts.values()].map((v) => displayWidth(v))) } } : {}),
       },
     },
     /**

@@ -1,4 +1,7 @@
 /** Small formatting helpers shared by every view. */
+import { clusters, displayWidth, sliceColumns, visibleWidth } from "./width.js";
+
+export { displayWidth, visibleWidth };
 
 /** 1,234,567. By hand: the first toLocaleString of a process starts ICU's formatting, ~15 ms of every command. */
 export function fmtInt(n: number | null | undefined): string {
@@ -41,38 +44,62 @@ export function fmtTime(iso: string | null | undefined): string {
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z").replace(/Z$/, "");
 }
 
-/** Visible width of a string (ANSI colour codes take none). */
-export function visibleWidth(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;]*m/g, "").length;
-}
-
-/** Cuts a plain string to `max` characters with an ellipsis. */
+/** Cuts a plain string to `max` columns with an ellipsis, never inside a character. */
 export function cut(s: string, max: number): string {
   if (max <= 0) return "";
-  return s.length <= max ? s : s.slice(0, Math.max(0, max - 1)) + "…";
+  return displayWidth(s) <= max ? s : sliceColumns(s, max - 1) + "…";
 }
 
 /**
- * Breaks text into lines of at most `width` characters at spaces; a word longer than a line is
- * broken where it must be. Nothing is left out, so numbers and ids survive a narrow terminal.
+ * Shortens text to `max` columns with an ellipsis after its last whole word that fits, a space
+ * between (`… for …`: what is shown is whole, `agent-103-19 …` is no cut id), or after the last
+ * whole part of a path (`database/migrations/…`). Where that would leave a third of the room
+ * empty (one long word) the text is cut where it must be.
+ */
+export function cutAtWord(s: string, max: number): string {
+  if (max <= 0) return "";
+  if (displayWidth(s) <= max) return s;
+  const forced = sliceColumns(s, max - 1);
+  const enough = (text: string) => displayWidth(text) >= (max * 2) / 3;
+  // A word ends at a space, or where the text goes on with one; it keeps room for " …".
+  const room = sliceColumns(s, max - 2);
+  const space = s[room.length] === " " ? room.length : room.lastIndexOf(" ");
+  const words = space > 0 ? room.slice(0, space).trimEnd() : "";
+  const slash = forced.lastIndexOf("/") + 1;
+  const path = slash > 0 ? forced.slice(0, slash) : "";
+  if (words && enough(words) && displayWidth(words) + 1 >= displayWidth(path)) return words + " …";
+  if (path && enough(path)) return path + "…";
+  return forced + "…";
+}
+
+/**
+ * Breaks text into lines of at most `width` columns at spaces; a word longer than a line is
+ * broken where it must be (between characters, never inside one). Nothing is left out, so
+ * numbers and ids survive a narrow terminal.
  */
 export function wrapWords(text: string, width: number): string[] {
   const w = Math.max(1, width);
   const lines: string[] = [];
   let cur = "";
+  let curW = 0;
   for (const word of text.split(/ +/)) {
     let rest = word;
-    if (cur && cur.length + 1 + rest.length <= w) {
+    let restW = displayWidth(rest);
+    if (cur && curW + 1 + restW <= w) {
       cur += " " + rest;
+      curW += 1 + restW;
       continue;
     }
     if (cur) lines.push(cur);
-    while (rest.length > w) {
-      lines.push(rest.slice(0, w));
-      rest = rest.slice(w);
+    while (restW > w) {
+      // A wide character where one column is left goes to the next line whole.
+      const piece = sliceColumns(rest, w) || clusters(rest)[0]!.text;
+      lines.push(piece);
+      rest = rest.slice(piece.length);
+      restW = displayWidth(rest);
     }
     cur = rest;
+    curW = restW;
   }
   if (cur || !lines.length) lines.push(cur);
   return lines;

@@ -1,4 +1,4 @@
-import { cut } from "./format.js";
+import { cutAtWord, displayWidth } from "./format.js";
 
 /** A piece of a heading line: ids and numbers are kept whole; other text may be cut to fit. */
 export interface Part {
@@ -21,9 +21,9 @@ export function heading(parts: Part[], width: number): string {
   let fresh = true;
   const put = (p: Part, room: number) => {
     const sep = fresh ? "" : "  ";
-    const text = p.keep || !Number.isFinite(room) ? p.text : cut(p.text, Math.max(1, room - sep.length));
+    const text = p.keep || !Number.isFinite(room) ? p.text : cutAtWord(p.text, Math.max(1, room - sep.length));
     cur += sep + (p.style ? p.style(text) : text);
-    used += sep.length + text.length;
+    used += sep.length + displayWidth(text);
     fresh = false;
   };
   const wrap = () => {
@@ -35,15 +35,15 @@ export function heading(parts: Part[], width: number): string {
   const ps = parts.filter((p) => p.text !== "");
   ps.forEach((p, i) => {
     const sep = fresh ? 0 : 2;
-    const fits = used + sep + p.text.length <= width;
+    const fits = used + sep + displayWidth(p.text) <= width;
     if (p.keep) {
       if (!fits && !fresh) wrap();
       return put(p, Infinity);
     }
     // Text that may be cut keeps the kept parts right after it (a status, a duration) on its line.
     let after = 0;
-    for (let j = i + 1; j < ps.length && ps[j]!.keep; j++) after += 2 + ps[j]!.text.length;
-    if (used + sep + p.text.length + after <= width) return put(p, Infinity);
+    for (let j = i + 1; j < ps.length && ps[j]!.keep; j++) after += 2 + displayWidth(ps[j]!.text);
+    if (used + sep + displayWidth(p.text) + after <= width) return put(p, Infinity);
     if (width - used - after - sep >= MIN) return put(p, width - used - after);
     if (fits) return put(p, Infinity);
     if (!fresh) wrap();

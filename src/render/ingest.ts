@@ -1,9 +1,14 @@
 import type { IngestStats } from "../ingest/ingest.js";
 import type { IO } from "../io.js";
-import { fmtInt } from "./format.js";
+import { fmtInt, fmtMs } from "./format.js";
 
-/** The one closing line of an ingest: sources, lines, events by kind, rejected, time, rate. */
-export function ingestSummaryLine(s: IngestStats): string {
+/**
+ * The one closing line of an ingest: sources, lines, events by kind, rejected, time, rate. A
+ * follower's time is mostly spent waiting for lines, so its rate would say how idle the agents
+ * were (0 lines/s after a quiet minute, which reads as a fault): it says how long it followed
+ * instead.
+ */
+export function ingestSummaryLine(s: IngestStats, o: { followed?: boolean } = {}): string {
   const kinds = Object.entries(s.by_kind)
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${fmtInt(n)}`)
@@ -12,12 +17,14 @@ export function ingestSummaryLine(s: IngestStats): string {
   // A failed source is counted among those read, and said so: nothing of it was written.
   const said = [s.failed_sources.length ? `${s.failed_sources.length} failed` : "", skipped ? `${skipped} already up to date` : ""].filter(Boolean);
   return (
-    `ingested ${s.sources} source${s.sources === 1 ? "" : "s"}` +
+    `${o.followed ? "followed" : "ingested"} ${s.sources} source${s.sources === 1 ? "" : "s"}` +
     (said.length ? ` (${said.join(", ")})` : "") +
+    (o.followed ? ` for ${fmtMs(s.seconds * 1000)}` : "") +
     `: ${fmtInt(s.lines)} lines, ${fmtInt(s.events)} events` +
     (kinds ? ` (${kinds})` : "") +
     (s.skipped ? `, ${fmtInt(s.skipped)} skipped (nothing obs uses)` : "") +
-    `, ${fmtInt(s.rejected)} rejected, ${s.seconds.toFixed(2)} s, ${fmtInt(s.lines_per_second)} lines/s`
+    `, ${fmtInt(s.rejected)} rejected` +
+    (o.followed ? "" : `, ${s.seconds.toFixed(2)} s, ${fmtInt(s.lines_per_second)} lines/s`)
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Palette } from "../io.js";
-import { fmtInt, fmtMs, wrapWords } from "./format.js";
+import { displayWidth, fmtInt, fmtMs, wrapWords } from "./format.js";
 
 /** What `obs show` prints of a record: its kind and id, its fields, its payloads, its links. */
 export interface RecordView {
@@ -67,7 +67,7 @@ export function renderRecord(v: RecordView, width: number, c: Palette): string {
         const head = `  ${rel.padEnd(relW)}  `;
         const label = l.label ? `  ${l.label}` : "";
         const line = `${head}${l.id}${label}`;
-        if (line.length <= width) out.push(`  ${c.dim(rel.padEnd(relW))}  ${c.id(l.id)}${c.dim(label)}`);
+        if (displayWidth(line) <= width) out.push(`  ${c.dim(rel.padEnd(relW))}  ${c.id(l.id)}${c.dim(label)}`);
         else {
           out.push(`  ${c.dim(rel.padEnd(relW))}  ${c.id(l.id)}`);
           for (const w of wrapWords(l.label ?? "", Math.max(10, width - head.length))) out.push(" ".repeat(head.length) + c.dim(w));

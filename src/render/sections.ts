@@ -1,6 +1,6 @@
 import type { IO, Palette } from "../io.js";
 import type { QueryResult } from "../queries/types.js";
-import { fmtInt, wrapWords } from "./format.js";
+import { displayWidth, fmtInt, wrapWords } from "./format.js";
 import { renderTable, type Column } from "./table.js";
 
 /** A titled block of a report: its heading, then a table, "none" or why it was skipped. */
@@ -19,10 +19,10 @@ export function section<Row>(
   const head = result.id ? `${c.bold(title)} ${c.dim(`(${result.id})`)}` : c.bold(title);
   // Title, id and count on one line when they fit, else the title wrapped and the count after it, whole.
   const headed = (tail: string, style: (s: string) => string) => {
-    if (named.length + 2 + tail.length <= io.columns) return `${head}  ${style(tail)}`;
+    if (displayWidth(named) + 2 + displayWidth(tail) <= io.columns) return `${head}  ${style(tail)}`;
     const ls = wrapWords(named, io.columns);
     const last = ls.pop()!;
-    return [...ls.map((l) => c.bold(l)), last.length + 2 + tail.length <= io.columns ? `${c.bold(last)}  ${style(tail)}` : `${c.bold(last)}\n  ${style(tail)}`].join("\n");
+    return [...ls.map((l) => c.bold(l)), displayWidth(last) + 2 + displayWidth(tail) <= io.columns ? `${c.bold(last)}  ${style(tail)}` : `${c.bold(last)}\n  ${style(tail)}`].join("\n");
   };
   if (result.skipped) {
     lines.push(headed(`skipped: ${result.reason}`, c.warn));

@@ -4,6 +4,8 @@
  * highlight for people, or plain text plus the list of matched words for JSON.
  */
 
+import { clusters, visibleWidth } from "./width.js";
+
 const OPEN = "\u0002";
 const CLOSE = "\u0003";
 
@@ -40,48 +42,47 @@ export function matchedWords(snippet: string): string[] {
 
 /**
  * The snippet for a person: matched words through `mark`, laid out in lines of at most `width`
- * visible characters (broken at spaces when one is near), at most `maxLines` of them, the last
- * ending in … when text is left over. An infinite width gives one line.
+ * terminal columns, what the marks add around a matched word (`*…*` without colour) counted
+ * (broken at spaces when one is near, never inside a character), at most `maxLines` of them, the
+ * last ending in … when text is left over. An infinite width gives one line.
  */
 export function renderSnippet(snippet: string, mark: (word: string) => string, width: number, maxLines = 3): string[] {
-  const segs = segments(snippet);
-  const total = segs.reduce((n, s) => n + s.text.length, 0);
-  const plain = segs.map((s) => s.text).join("");
-  // Where each line ends, in characters of the plain text.
-  const breaks: number[] = [];
-  let start = 0;
+  const units = segments(snippet).flatMap((s) => clusters(s.text).map((c) => ({ ...c, hit: s.hit })));
+  const extra = Math.max(0, visibleWidth(mark("x")) - 1);
+  // A unit's columns on a line starting at `from`: a matched run's marks go with its first character.
+  const cols = (k: number, from: number) => units[k]!.width + (units[k]!.hit && (k === from || !units[k - 1]!.hit) ? extra : 0);
+  const span = (from: number, to: number) => {
+    let n = 0;
+    for (let k = from; k < to; k++) n += cols(k, from);
+    return n;
+  };
   const w = Number.isFinite(width) ? Math.max(20, width) : Infinity;
-  while (start < total && breaks.length < maxLines) {
-    let end = total;
-    if (total - start > w) {
-      // The last line keeps a column for the ellipsis.
-      end = start + (breaks.length === maxLines - 1 ? w - 1 : w);
-      const space = plain.lastIndexOf(" ", end);
-      if (space > start + w / 2) end = space;
-    }
-    breaks.push(end);
-    start = end;
-    while (plain[start] === " ") start++;
-  }
   const lines: string[] = [];
-  let from = 0;
-  for (let i = 0; i < breaks.length; i++) {
-    const to = breaks[i]!;
-    let line = "";
-    let at = 0;
-    for (const s of segs) {
-      const a = Math.max(from, at);
-      const b = Math.min(to, at + s.text.length);
-      if (a < b) {
-        const piece = s.text.slice(a - at, b - at);
-        line += s.hit ? mark(piece) : piece;
-      }
-      at += s.text.length;
+  let start = 0;
+  while (start < units.length && lines.length < maxLines) {
+    let end = units.length;
+    if (span(start, end) > w) {
+      // The last line keeps a column for the ellipsis.
+      const room = lines.length === maxLines - 1 ? w - 1 : w;
+      let used = 0;
+      for (end = start; end < units.length && used + cols(end, start) <= room; end++) used += cols(end, start);
+      let space = end < units.length && units[end]!.text === " " ? end : -1;
+      for (let k = end - 1; space === -1 && k > start; k--) if (units[k]!.text === " ") space = k;
+      if (space > start && span(start, space) > w / 2) end = space;
+      // A character wider than the room left still goes on a line of its own.
+      if (end === start) end = start + 1;
     }
-    const last = i === breaks.length - 1;
-    lines.push(last && to < total ? line.trimEnd() + "…" : line.trimEnd());
-    from = to;
-    while (plain[from] === " ") from++;
+    let line = "";
+    for (let k = start; k < end; ) {
+      let run = "";
+      const hit = units[k]!.hit;
+      for (; k < end && units[k]!.hit === hit; k++) run += units[k]!.text;
+      line += hit ? mark(run) : run;
+    }
+    const last = lines.length === maxLines - 1;
+    lines.push(last && end < units.length ? line.trimEnd() + "…" : line.trimEnd());
+    start = end;
+    while (start < units.length && units[start]!.text === " ") start++;
   }
   return lines;
 }

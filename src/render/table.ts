@@ -1,10 +1,10 @@
 import { palette, type IO } from "../io.js";
-import { cut, wrapWords } from "./format.js";
+import { cut, cutAtWord, displayWidth, wrapWords } from "./format.js";
 
 /**
  * One table renderer for every read command. Columns that hold ids, times and numbers are never
- * cut; text shares what is left of the terminal width, cut with "…" or, in a `wrap` column,
- * wrapped onto more lines. A table that does not fit even so is stacked: each row a block of
+ * cut; text shares what is left of the terminal width, cut with "…" after a word or, in a `wrap`
+ * column, wrapped onto more lines. A table that does not fit even so is stacked: each row a block of
  * `HEADER  value` lines, every value whole.
  */
 export interface Column<Row> {
@@ -32,7 +32,8 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
       return v === null || v === undefined ? "—" : String(v).replace(/\s+/g, " ");
     }),
   );
-  const allNatural = allColumns.map((c, i) => Math.max(c.header.length, ...allCells.map((row) => row[i]!.length)));
+  // Measured in terminal columns: a Chinese summary or an emoji takes two a character.
+  const allNatural = allColumns.map((c, i) => Math.max(displayWidth(c.header), ...allCells.map((row) => displayWidth(row[i]!))));
   const shown = visibleColumns(allColumns.map((c, i) => ({ ...c, natural: allNatural[i]! })), io.columns);
   const keepIdx = shown.map((c) => allColumns.findIndex((a) => a.key === c.key));
   const columns = keepIdx.map((i) => allColumns[i]!);
@@ -45,7 +46,7 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
   const line = (texts: string[], paint: (t: string, i: number) => string) =>
     texts
       .map((t, i) => {
-        const pad = " ".repeat(Math.max(0, widths[i]! - t.length));
+        const pad = " ".repeat(Math.max(0, widths[i]! - displayWidth(t)));
         const cell = t ? paint(t, i) : t;
         return " " + (columns[i]!.align === "right" ? pad + cell : cell + pad) + " ";
       })
@@ -53,7 +54,7 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
       .replace(/\s+$/, "");
   const head = line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t));
   const body = rows.flatMap((r, ri) => {
-    const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cut(cells[ri]![i]!, widths[i]!)]));
+    const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cutAtWord(cells[ri]![i]!, widths[i]!)]));
     const height = Math.max(...parts.map((p) => p.length));
     return Array.from({ length: height }, (_, k) =>
       line(parts.map((p) => p[k] ?? ""), (t, i) => {

@@ -2,7 +2,7 @@ import type { Palette } from "../io.js";
 import type { I001Row } from "../queries/investigation.js";
 import type { ExecutionInfoRow, ExecutionTaskRow, TaskInfoRow } from "../queries/listing.js";
 import { passes, type StepFilter } from "./filter.js";
-import { cut, fmtMs } from "./format.js";
+import { cutAtWord, displayWidth, fmtMs } from "./format.js";
 import { statusColor } from "./timeline.js";
 
 /** One node of a trace tree: the run or task at its root, tasks, skills and steps below. */
@@ -268,9 +268,9 @@ function line(c: Palette, prefix: string, n: TreeNode, width: number): string {
   const tailText = [n.status ?? "", n.duration_ms !== null ? fmtMs(n.duration_ms) : "", ...n.notes.map((x) => `(${x})`)].filter(Boolean).join("  ");
   const idPart = n.id ?? "";
   const sep = (a: string, b: string) => (a && b ? 2 : 0);
-  const fixed = prefix.length + idPart.length + (tailText ? 2 + tailText.length : 0);
+  const fixed = displayWidth(prefix) + displayWidth(idPart) + (tailText ? 2 + displayWidth(tailText) : 0);
   const room = Number.isFinite(width) ? width - fixed - sep(idPart, n.label) : Infinity;
-  const label = n.label ? cut(n.label, Math.max(1, room)) : "";
+  const label = n.label ? cutAtWord(n.label, Math.max(1, room)) : "";
   const head = [idPart ? (n.context ? c.dim(idPart) : n.kind === "execution" || n.kind === "task" ? c.bold(idPart) : idPart) : "", label ? (n.context ? c.dim(label) : label) : ""].filter(Boolean).join("  ");
   return `${c.dim(prefix)}${head}${tail.length ? "  " + tail.join("  ") : ""}`;
 }
