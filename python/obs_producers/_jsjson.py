@@ -198,13 +198,14 @@ def utf16_len(s):
 
 
 def utf16_head(s, units):
-    """The first `units` UTF-16 units of s, as String.prototype.slice(0, units) gives them.
-
-    A character split in two leaves its first half, a lone surrogate, as JavaScript does.
+    """The first `units` UTF-16 units of s, as ingest cuts text: one fewer when the last would be
+    the first half of a pair, so that no lone surrogate is left (it has no UTF-8 form).
     """
     if utf16_len(s) <= units:
         return s
     b = s.encode("utf-16-le", "surrogatepass")[: units * 2]
+    if len(b) >= 2 and 0xD8 <= b[-1] <= 0xDB:
+        b = b[:-2]
     return b.decode("utf-16-le", "surrogatepass")
 
 

@@ -8,7 +8,7 @@ here is a fixed point of ingest's own cut, so ``obs ingest`` stores it unchanged
 
 import re
 
-from ._jsjson import js_stringify, jsonable, utf16_len, well_formed
+from ._jsjson import js_stringify, jsonable, utf16_head, utf16_len, well_formed
 
 SUMMARY_MAX = 200
 
@@ -126,8 +126,7 @@ def ingest_one_line(text, max_units=SUMMARY_MAX):
     flat = _flat(text)
     if utf16_len(flat) <= max_units:
         return flat
-    b = flat.encode("utf-16-le", "surrogatepass")[: (max_units - 1) * 2]
-    return well_formed(b.decode("utf-16-le", "surrogatepass")) + "\u2026"
+    return utf16_head(flat, max_units - 1) + "\u2026"
 
 
 def ingest_summarise_output(output):

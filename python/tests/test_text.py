@@ -77,8 +77,9 @@ class SameTextAsTypeScript(unittest.TestCase):
 
     def test_utf16_slices(self):
         self.assertEqual(utf16_len("a🚀"), 3)
-        self.assertEqual(utf16_head("a🚀b", 2), "a\ud83d", "a split character leaves its first half, as String.slice does")
-        self.assertEqual(js_stringify(utf16_head("a🚀b", 2)), '"a\\ud83d"')
+        self.assertEqual(utf16_head("a🚀b", 2), "a", "a character that would be split is left out whole, as ingest cuts")
+        self.assertEqual(utf16_head("a🚀b", 3), "a🚀")
+        self.assertEqual(js_stringify(utf16_head("a🚀b", 2)), '"a"')
 
 
 if __name__ == "__main__":
