@@ -96,7 +96,7 @@ const SPECS: Record<Kind, FieldSpec> = {
   "assertion:chain_end": { required: { chain_id: "string" }, optional: {} },
   "task:status": {
     required: { task_id: "string", status: enumOf(TASK_STATUSES) },
-    optional: { title: "string", display_id: "string", file_path: "string", depends_on: "strings" },
+    optional: { title: "string", display_id: "string", file_path: "string", depends_on: "strings", replaces: "string", agent_type: "string" },
   },
   "wave:status": {
     required: { wave_id: "string", wave_number: "int", status: enumOf(WAVE_STATUSES) },
@@ -159,7 +159,7 @@ export const MAX_DEPTH = 100;
 const ID_FIELDS: ReadonlySet<string> = new Set([
   "execution_id", "instance_id", "task_id", "wave_id", "id", "entry_id", "transcript_entry_id", "tool_use_id", "skill_trace_id",
   "chain_id", "assertion_id", "event_id", "correlation_id", "parent_tool_use_id", "within_skill", "current_task_id", "response_id",
-  "task_list_id", "session_id",
+  "task_list_id", "session_id", "replaces",
 ]);
 /** Fields whose text obs shortens itself (summaries to one line of 200 characters). */
 const SHORTENED: ReadonlySet<string> = new Set(["summary", "human_summary", "input_summary", "output_summary", "chunk"]);

@@ -337,6 +337,8 @@ export class Folder {
   /** Characters of input and output the pending tool calls hold. */
   private pendingChars = 0;
   private readonly s: Record<string, Tracked>;
+  /** What a task that replaces another runs (see replaceTask), in order. */
+  private readonly replacing: Tracked[];
   /** last_insert_rowid() as of the last statement run: an upsert that updates leaves it as it was. */
   private lastRowid: number | bigint;
 
@@ -528,6 +530,7 @@ export class Folder {
                               THEN COALESCE(excluded.completed_at, completed_at) ELSE completed_at END,
           status_at = MAX(COALESCE(status_at, ''), excluded.status_at)`),
       taskDep: p(`INSERT OR IGNORE INTO task_dependencies (task_id, depends_on_task_id) VALUES (?, ?)`),
+      taskHeld: p(`SELECT 1 AS y FROM tasks WHERE id = ? AND execution_id = ?`),
       assignment: p(`
         INSERT INTO wave_task_assignments (wave_id, task_id, instance_id, status, started_at, completed_at)
         VALUES (@wave_id, @task_id, @instance_id, @status, @started_at, @completed_at)
@@ -629,6 +632,29 @@ export class Folder {
       ...Object.fromEntries(REPLAYABLE.map((t) => [`replay_${t}`, p(replayByIdSql(t))])),
       replayByResponse: p(REPLAY_BY_RESPONSE),
     };
+    // A task named provisionally (a subagent's file read before the Task result that names its
+    // agent) and later for real: its work moves to the real task, agents' types with it.
+    const task = (table: string, column = "task_id") => p(`UPDATE ${table} SET ${column} = @to WHERE execution_id = @x AND ${column} = @from`);
+    this.replacing = [
+      p(`UPDATE build_agent_instances SET task_id = CASE WHEN task_id = @from THEN @to ELSE task_id END, agent_type = COALESCE(@agent_type, agent_type)
+          WHERE execution_id = @x AND (task_id = @from OR id IN (SELECT instance_id FROM agent_heartbeats WHERE execution_id = @x AND current_task_id = @from))`),
+      task("agent_heartbeats", "current_task_id"),
+      task("tool_uses"),
+      p(`UPDATE tool_uses SET parent_tool_use_id = @to_tool WHERE execution_id = @x AND parent_tool_use_id = @from_tool`),
+      task("transcript_entries"),
+      task("llm_calls"),
+      task("skill_traces"),
+      task("assertion_chains"),
+      task("assertion_results"),
+      task("events"),
+      task("message_bus_log"),
+      p(`UPDATE OR IGNORE task_dependencies SET task_id = @to WHERE task_id = @from`),
+      p(`UPDATE OR IGNORE task_dependencies SET depends_on_task_id = @to WHERE depends_on_task_id = @from`),
+      p(`DELETE FROM task_dependencies WHERE task_id = @from OR depends_on_task_id = @from`),
+      p(`UPDATE OR IGNORE wave_task_assignments SET task_id = @to WHERE task_id = @from`),
+      p(`DELETE FROM wave_task_assignments WHERE task_id = @from`),
+      p(`DELETE FROM tasks WHERE id = @from AND execution_id = @x`),
+    ];
   }
 
   private sharedOf(table: string): Set<string> {
@@ -652,6 +678,12 @@ export class Folder {
       if (!ref && table === "transcript_entries" && ids.transcript_entries.fresh) this.freshEntry = id;
     };
     const kind = e.kind;
+    if (kind === "task:status" && typeof e.replaces === "string") {
+      // A subagent's calls name the task they work as their parent call: both ids as tool calls know them too.
+      e.replaces_tool_use = ids.tool_uses.of(x, e.replaces, true);
+      if (typeof e.task_id === "string") e.task_tool_use = ids.tool_uses.of(x, e.task_id, true);
+      e.replaces = ids.tasks.of(x, e.replaces, true);
+    }
     to("tasks", "task_id", kind !== "task:status");
     to("build_agent_instances", "instance_id", kind !== "agent:heartbeat");
     to("parallel_execution_waves", "wave_id", kind !== "wave:status");
@@ -997,6 +1029,7 @@ export class Folder {
           completed_at: done ? e.timestamp : null,
         });
         for (const dep of (e.depends_on as string[] | undefined) ?? []) this.s.taskDep.run(id, dep);
+        if (typeof e.replaces === "string" && e.replaces !== id) this.replaceTask(e.execution_id, e.replaces, id, e.replaces_tool_use as string, e.task_tool_use as string, str(e.agent_type));
         if (ctx.wave_id) {
           this.s.assignment.run({
             wave_id: ctx.wave_id,
@@ -1094,6 +1127,21 @@ export class Folder {
         return;
       }
     }
+  }
+
+  /**
+   * Moves the work recorded under task `from` to task `to` of the same execution (tool calls,
+   * entries, model calls, agents and their heartbeats, and what else names a task), gives the
+   * agents that worked it `agentType` when one is known, and removes `from`: what another file
+   * named provisionally, as if it had been named for real from the start. Nothing to do when
+   * the execution holds no task `from`.
+   */
+  private replaceTask(x: string, from: string, to: string, fromTool: string, toTool: string, agentType: string | null): void {
+    if (!this.s.taskHeld!.get(from, x)) return;
+    // Calls still pending would be written under `from` after this.
+    this.flushTools();
+    const args = { x, from, to, from_tool: fromTool, to_tool: toTool, agent_type: agentType };
+    for (const st of this.replacing) st.run(args);
   }
 
   private acc(id: string): ToolAcc {

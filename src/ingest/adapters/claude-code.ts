@@ -92,13 +92,16 @@ function sidecarOf(file: string): Spawn | null {
 
 /**
  * What a session file says of the subagents it started: for each agent id, the Task call whose
- * result names it (toolUseResult.agentId) with its type and description. Read once per session
- * for all its subagents' files (through the run's memo), line by line.
+ * result names it (toolUseResult.agentId) with its type and description, or while it still
+ * works (no result yet) the call its echoed messages name (progress lines' parentToolUseID).
+ * Read once per session for all its subagents' files (through the run's memo), line by line,
+ * and again when the session's file has changed since (a run being followed).
  */
 const SPAWN_NEEDLES = ['"agentId"', '"subagent_type"', '"name":"Task"'].map((t) => Buffer.from(t));
 
 function spawnsOf(sessionFile: string): Map<string, Spawn> {
   const byAgent = new Map<string, { call: string; agentType: string | null }>();
+  const working = new Map<string, string>();
   const calls = new Map<string, { agentType: string | null; description: string | null }>();
   let fd: number;
   try {
@@ -112,6 +115,10 @@ function spawnsOf(sessionFile: string): Map<string, Spawn> {
     for (const { text: l } of fileLines(fd, { start: 0, firstLine: 1, holding: SPAWN_NEEDLES }, fs.fstatSync(fd).size)) {
       try {
         const o = parseJson(l) as J;
+        const data = o.data as J | undefined;
+        if (o.type === "progress" && data?.type === "agent_progress" && typeof data.agentId === "string" && typeof o.parentToolUseID === "string" && !working.has(data.agentId)) {
+          working.set(data.agentId, o.parentToolUseID);
+        }
         const tur = o.toolUseResult as J | undefined;
         const blocks = ((o.message as J)?.content ?? []) as Block[];
         if (!Array.isArray(blocks)) continue;
@@ -132,11 +139,29 @@ function spawnsOf(sessionFile: string): Map<string, Spawn> {
     fs.closeSync(fd);
   }
   const out = new Map<string, Spawn>();
+  for (const [agent, call] of working) if (!byAgent.has(agent)) byAgent.set(agent, { call, agentType: null });
   for (const [agent, { call, agentType }] of byAgent) {
     const use = calls.get(call);
     out.set(agent, { call, agentType: agentType ?? use?.agentType ?? null, description: use ? use.description : null });
   }
   return out;
+}
+
+/** The spawns of a session as its file is now (see spawnsOf). */
+function spawnsNow(ctx: AdapterContext, sessionFile: string): Map<string, Spawn> {
+  const held = ctx.memo(`claude-code:spawns:${sessionFile}`, () => ({ stamp: "", spawns: new Map<string, Spawn>() }));
+  let stamp = "none";
+  try {
+    const st = fs.statSync(sessionFile);
+    stamp = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    /* no session file (yet): no spawns */
+  }
+  if (held.stamp !== stamp) {
+    held.stamp = stamp;
+    held.spawns = spawnsOf(sessionFile);
+  }
+  return held.spawns;
 }
 
 /** The tokens of one API response's usage: cache writes split into 5-minute and 1-hour ones. */
@@ -512,7 +537,7 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
     return { skipped: rows, bad, lines, executionId: null };
   }
   const project = sub ? sub.project : path.basename(path.dirname(file));
-  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? (ctx.memo(`claude-code:spawns:${subagentFile}`, () => spawnsOf(subagentFile!)).get(agentIdOfFile) ?? null) : null)) : null;
+  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? (spawnsNow(ctx, subagentFile!).get(agentIdOfFile) ?? null) : null)) : null;
   const spawnedBy = spawn?.call ?? null;
   // A subagent no Task call started (a compaction run, a workflow's agent) works a task of its own.
   const taskOfFile = sub ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
@@ -734,13 +759,23 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
     if (kind === USER) {
       const blocks = Array.isArray(content) ? (content as Block[]) : null;
       const results = blocks?.filter((b) => b?.type === "tool_result") ?? [];
+      // A Task call's result names the agent that did it (2.x): its file, read before this
+      // line was written, named that agent's task provisionally; this task replaces it.
+      const done = o.toolUseResult as J | undefined;
+      const spawned = typeof done?.agentId === "string" ? done.agentId : null;
       for (const b of results) {
         const out = textOf(b.content);
         yield ev("tool:end", ts, {
           tool_use_id: b.tool_use_id, is_error: Boolean(b.is_error), output: out, instance_id: agent,
           ...(b.is_error ? { error_message: out.slice(0, 2000) } : {}),
         });
-        if (b.tool_use_id && taskCalls.has(b.tool_use_id)) yield ev("task:status", ts, { task_id: b.tool_use_id, status: b.is_error ? "failed" : "completed" });
+        if (b.tool_use_id && taskCalls.has(b.tool_use_id)) {
+          const agentType = spawned && b === results[0] ? (typeof done!.agentType === "string" && done!.agentType !== "" ? done!.agentType : taskTypes.get(b.tool_use_id)) : undefined;
+          yield ev("task:status", ts, {
+            task_id: b.tool_use_id, status: b.is_error ? "failed" : "completed",
+            ...(spawned && b === results[0] ? { replaces: `${sessionId}/agent-${spawned}`, ...(agentType ? { agent_type: agentType } : {}) } : {}),
+          });
+        }
       }
       const prompt = results.length ? "" : textOf(content).trim();
       if (prompt && !o.isMeta && !o.isCompactSummary) {
