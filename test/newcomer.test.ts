@@ -209,7 +209,9 @@ test("narrow terminals: validate, summary, waves, compare and errors fit 60 and 
 test("narrow terminals: anomalies' 'looked for' lines and prune's row counts wrap to 60 columns, nothing cut", () => {
   for (const [command, values] of [
     // The assertions' category is an id, whole; an error cascade's tasks are never cut (task-1…).
-    ["anomalies exec-103", ["one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last", "task-103-13 tests_pass"]],
+    // An error cascade's tasks, where its row has no room for them, go on a line beneath it.
+    ["anomalies exec-103", ["one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last", "task-103-13 tests_pass",
+      "TASKS 2026-11-20 09:37:23 26.7s 13 tool_error: … task-103-13, task-103-14 2026-11-20 09:38:58 9.4s 6 tool_error: … task-103-17"]],
     ["summary exec-103", ["CATEGORY tests_pass", "CATEGORY file_created"]],
     ["prune --older-than 1d --dry-run", ["transcript_entries 1,436", "task_list_execution_runs 3"]],
   ] as const) {
@@ -219,5 +221,49 @@ test("narrow terminals: anomalies' 'looked for' lines and prune's row counts wra
     const joined = r.stdout.replace(/\n +/g, " ").replace(/ {2,}/g, " ");
     for (const v of values) assert.ok(joined.includes(v), `${command}: '${v}' not whole in:\n${r.stdout}`);
     assert.doesNotMatch(r.stdout, /task-\d*…|tests_p…|file_c…/, `${command}: an id cut`);
+  }
+});
+
+test("narrow terminals: a trace's types stay whole at 60 columns, its summaries go beneath their rows, cut only after a word; the tree too", () => {
+  const TYPES = ["task_start", "tool_use", "decision", "skill_invoke", "lock_acquire", "lock_release", "skill_complete", "assertion", "error", "task_end"];
+  for (const command of ["trace exec-103", "trace task-103-13", "trace task-103-13 --tree", "trace exec-103 --tree"]) {
+    for (const columns of [60, 100]) {
+      const r = spawnCli([...command.split(" "), "--db", db], { env: { COLUMNS: String(columns) } });
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+      for (const l of r.stdout.split("\n")) assert.ok([...l].length <= columns, `${command} at ${columns}: wider: '${l}'`);
+      // A type cut was 'skill_c…', 'lock_ac…', 'task_st…'.
+      assert.doesNotMatch(r.stdout, /\b(task|tool|skill|lock|assert|deci)[a-z_]*…/, `${command} at ${columns}: a type cut`);
+      assert.doesNotMatch(r.stdout, /\d…/, `${command} at ${columns}: a number cut`);
+      if (command === "trace task-103-13") for (const type of TYPES) assert.match(r.stdout, new RegExp(`^ \\d\\d:\\d\\d:\\d\\d\\.\\d{3} .* ${type}\\b`, "m"), `${command} at ${columns}: ${type} whole`);
+    }
+  }
+  const task = spawnCli(["trace", "task-103-13", "--db", db], { env: { COLUMNS: "60" } }).stdout;
+  // At 60 the row is time, type, duration and status; the summary is the line under it, whole where it fits.
+  assert.match(task, /^ 09:37:13\.084 {3}skill_complete +4\.3s {3}success\n {16}Skill code-generation success$/m);
+  assert.match(task, /^ 09:37:08\.757 {3}lock_acquire\n {16}Lock acquired on src\/routes\/register\.ts$/m);
+  // Cut, a summary ends after a whole word (a space before the ellipsis) or a whole part of a path.
+  assert.match(task, /^ {16}Chose a pure function module for src\/…$/m);
+  assert.match(task, /^ {16}Skill code-generation \(skills\/…$/m);
+  const tree = spawnCli(["trace", "task-103-13", "--tree", "--db", db], { env: { COLUMNS: "60" } }).stdout;
+  assert.match(tree, /^├─ assertion: PASS typescript_compiles: … {2}pass {2}131ms$/m, "the tree cuts a label after a word, its type whole");
+});
+
+test("narrow terminals: trace's other views, usage's notes and obs query fit 60 columns with names, times and ids whole", () => {
+  const whole: Record<string, string[]> = {
+    // Before, at 60: 'code-…', 'tests_…', 'agent…', 'task.s…', 'pure func…'.
+    "trace exec-103 --skills": ["code-generation", "validation"],
+    "trace exec-103 --evidence": ["tests_pass", "typescript_compiles", "npx vitest run tests/routes/register.test.ts"],
+    "trace --correlation corr-task-103-13": ["agent-103-13 task.started", "task.failed", "Test DB unreachable (ECONNREFUSED …"],
+    "trace exec-103 --decisions": ["task-103-03 pure function module", "class with injected deps | extend existing module", "no state to hold; easiest to test"],
+    "usage --by day,model": ["by model: tool calls and errors are no model's — only the total has them"],
+    // A generic query's times are whole: they were cut to 2026-11-20T0….
+    "query D002 exec-103": ["2026-11-20T09:37:23.896Z", "task-103-13,task-103-14"],
+  };
+  for (const [command, values] of Object.entries(whole)) {
+    const r = spawnCli([...command.split(" "), "--db", db], { env: { COLUMNS: "60" } });
+    assert.ok(r.code === 0 || r.code === 1, `${command}: ${r.stderr}`);
+    for (const l of r.stdout.split("\n")) assert.ok([...l].length <= 60, `${command}: wider than 60: '${l}'`);
+    const joined = r.stdout.replace(/\n */g, " ").replace(/ {2,}/g, " ");
+    for (const v of values) assert.ok(joined.includes(v), `${command}: '${v}' not whole in:\n${r.stdout}`);
   }
 });

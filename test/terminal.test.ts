@@ -118,3 +118,21 @@ test("obs tail on a terminal is the live view: header, waves, events as they lan
   // The terminal is given back: the cursor ink hid is shown again.
   assert.ok(term.raw.lastIndexOf("\x1b[?25h") > term.raw.lastIndexOf("PAUSED"), "the cursor is shown again after the view");
 });
+
+test("obs trace on a 60-column terminal (the width from the terminal, no COLUMNS) fits it: types whole, each summary beneath its row", (t) => {
+  if (!needPty(t)) return;
+  const db = path.join(tmpDir(), "demo.db");
+  assert.equal(spawnCli(["demo", "--db", db]).code, 0);
+  for (const args of [["trace", "task-103-13"], ["trace", "task-103-13", "--tree"], ["trace", "exec-103"]]) {
+    const command = `stty cols 60 rows 40; ${[process.execPath, BIN, ...args, "--db", db].map(quote).join(" ")}`;
+    const r = spawnSync("script", ["-qfec", command, "/dev/null"], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: "xterm-256color", TZ: "UTC", NO_COLOR: "1" },
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const lines = screenText(r.stdout).split("\n");
+    for (const l of lines) assert.ok([...l].length <= 60, `${args.join(" ")}: wider than the terminal's 60 columns: '${l}'`);
+    assert.doesNotMatch(r.stdout, /\b(task|tool|skill|lock|assert)[a-z_]*…/, `${args.join(" ")}: a type cut`);
+    if (args.join(" ") === "trace task-103-13") assert.match(screenText(r.stdout), /^ 09:37:13\.084 {3}skill_complete +4\.3s {3}success\n {16}Skill code-generation success$/m);
+  }
+});

@@ -180,3 +180,20 @@ test("on 60 columns a timeline and a heading fit, cutting words but never a time
   const tooLong = heading([{ text: `x`.repeat(70), keep: true }, { text: "y" }], 60);
   assert.equal(tooLong.split("\n")[0], "x".repeat(70), "an id wider than the terminal is still whole");
 });
+
+test("on 60 columns a deep tree keeps each step's type and its status, duration and notes whole: what does not share the label's line goes under it", () => {
+  // Twelve levels of skill_complete steps, each 12.3 s and failed, the deepest replayed from another run.
+  const steps = [step("n0", { entry_type: "skill_complete", summary: "Skill validation failed: Error: connect ECONNREFUSED 127.0.0.1:5432", status: "failed", duration_ms: 12_300 }),
+    ...Array.from({ length: 11 }, (_, i) => child(`n${i + 1}`, `n${i}`, { entry_type: "skill_complete", summary: "Skill validation failed: Error: connect ECONNREFUSED 127.0.0.1:5432", status: "failed", duration_ms: 12_300, ...(i === 10 ? { replay_of: "exec-before" } : {}) }))];
+  const lines = renderTree(buildExecutionTree(exec, steps, []), c, 60).split("\n");
+  for (const l of lines) assert.ok([...l].length <= 60, `wider than 60: ${l}`);
+  const typed = lines.filter((l) => l.includes("skill_"));
+  assert.equal(typed.length, 12);
+  for (const l of typed) assert.match(l, /skill_complete: /, `the type whole: ${l}`);
+  // Each node's status and duration, on its line or the one under it, whole.
+  assert.equal(lines.filter((l) => /\bfailed {2}12\.3s\b/.test(l)).length, 12, lines.join("\n"));
+  assert.ok(lines.map((l) => l.replace(/^[│├└─┊\d ]+/, "")).join(" ").includes("(replayed from exec-before)"), "the note whole");
+  // A moved tail hangs under its node, inside the tree's lines: the deepest node's comes after it, indented further.
+  const last = lines.length - 1 - [...lines].reverse().findIndex((l) => l.includes("└─ skill_complete"));
+  assert.match(lines[last + 1]!, /^[│┊\d ]+ {6}failed {2}12\.3s$/, `under its node: ${lines.slice(last, last + 3).join("\n")}`);
+});

@@ -25,8 +25,9 @@ const VIEWS: { q: Query<never>; lookedFor: string; columns: Column<R>[] }[] = [
     q: D002 as Query<never>, lookedFor: "3 or more errors, each within 60 s of the one before",
     columns: [t("started_at", "FROM"), { key: "span_ms", header: "OVER", align: "right", get: (r) => fmtMs(r.span_ms as number) },
       { key: "errors", header: "ERRORS", align: "right" }, { key: "first_error", header: "FIRST ERROR" },
-      // Ids wrap onto more lines, one whole id to a place, rather than being cut.
-      { key: "task_ids", header: "TASKS", get: (r) => (r.task_ids as string[]).join(", "), wrap: true, min: 14, drop: 1 }],
+      // Ids wrap onto more lines, one whole id to a place, rather than being cut; where the row
+      // has no room for them they go on lines beneath it, never left out.
+      { key: "task_ids", header: "TASKS", get: (r) => (r.task_ids as string[]).join(", "), wrap: true, min: 14, under: true }],
   },
   {
     q: D003 as Query<never>, lookedFor: "assertions failing now that passed earlier in this run or in an earlier run of the task list",

@@ -3,7 +3,7 @@ import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
 import { L002 } from "../queries/listing.js";
 import { T001, T002, T003, T004, T005, T006, type T001Row } from "../queries/troubleshooting.js";
-import { cut, fmtMs, fmtTime, wrapWords } from "../render/format.js";
+import { fmtMs, fmtTime, wrapWords } from "../render/format.js";
 import { printJson } from "../render/output.js";
 import { section } from "../render/sections.js";
 import { keyedJson, parseDuration, withRead } from "./context.js";
@@ -77,7 +77,8 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
           { key: "mark", header: " ", get: (r: T001Row) => (r.id === rootRow?.id ? "▶" : ""), color: (t) => c.error(t), keep: true },
           { key: "occurred_at", header: "TIME", get: (r: T001Row) => fmtTime(r.occurred_at), keep: true },
           { key: "error_type", header: "TYPE", color: (t) => c.error(t), keep: true },
-          { key: "source", header: "SOURCE", drop: 2 },
+          // A tool, an agent or a skill: a name, whole or not there.
+          { key: "source", header: "SOURCE", keep: true, drop: 2 },
           { key: "task_id", header: "TASK", keep: true, drop: 1 },
           { key: "details", header: "DETAILS", wrap: true, min: 32 },
         ], { limit, empty: "no errors" }),
@@ -105,7 +106,7 @@ export async function runErrors(exec: string | undefined, opts: ErrorsOpts, io: 
           { key: "count", header: "TIMES", align: "right" },
           { key: "signature", header: "FAILURE", wrap: true, min: 16 },
           { key: "first_at", header: "FIRST", get: (r) => fmtTime(r.first_at), keep: true, drop: 2 },
-          { key: "task_ids", header: "TASKS", get: (r) => r.task_ids.join(", "), drop: 1, wrap: true, min: 11 },
+          { key: "task_ids", header: "TASKS", get: (r) => r.task_ids.join(", "), wrap: true, min: 11, under: true },
         ], { limit }),
       );
       io.out(head.join("\n") + "\n\n" + out.join("\n\n") + "\n");

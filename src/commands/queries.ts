@@ -84,7 +84,13 @@ export async function runQuery(id: string, arg: string | undefined, opts: QueryO
       rows = ctx.run(q, { [key]: ctx.resolve(q.arg, arg) }).rows;
     }
     const first = rows[0];
-    const columns = first ? Object.keys(first).map((k) => ({ key: k, header: k.toUpperCase(), keep: /(^|_)id$/.test(k) })) : [];
+    // Ids, lists of ids, times and numbers are never cut (a table too wide for them is stacked); text is.
+    const columns = first
+      ? Object.keys(first).map((k) => ({
+          key: k, header: k.toUpperCase(), keep: /(^|_)ids?$|_at$|^(start|end|minute|timestamp)$/.test(k),
+          ...(rows.some((r) => typeof r[k] === "number") && rows.every((r) => typeof r[k] === "number" || r[k] === null) ? { align: "right" as const } : {}),
+        }))
+      : [];
     printRows(io, rows, columns, formatOf(opts), `${q.id}: no rows`);
     return EXIT_OK;
   });

@@ -33,37 +33,41 @@ type R = Record<string, unknown>;
 const time = (k: string, header = "TIME"): Column<R> => ({ key: k, header, keep: true, get: (r) => fmtTime(r[k] as string) });
 const ms = (k: string, header: string): Column<R> => ({ key: k, header, align: "right", get: (r) => fmtMs(r[k] as number) });
 
-/** The execution-wide investigation views: which query, and how its rows read as a table. */
+/**
+ * The execution-wide investigation views: which query, and how its rows read as a table. Tools,
+ * skills, files and categories are names, whole like ids; prose that the row has no room for
+ * goes on lines beneath it.
+ */
 const VIEWS: Record<"tools" | "skills" | "files" | "decisions" | "evidence", { q: Query<never>; columns: Column<R>[] }> = {
   tools: {
     q: I002 as Query<never>,
-    columns: [{ key: "tool", header: "TOOL" }, { key: "calls", header: "CALLS", align: "right" }, { key: "errors", header: "ERRORS", align: "right" },
+    columns: [{ key: "tool", header: "TOOL", keep: true }, { key: "calls", header: "CALLS", align: "right" }, { key: "errors", header: "ERRORS", align: "right" },
       { key: "blocked", header: "BLOCKED", align: "right" }, { key: "error_rate", header: "ERROR RATE", align: "right", get: (r) => fmtPct(r.error_rate as number) },
       ms("avg_ms", "MEAN"), ms("min_ms", "MIN"), ms("max_ms", "MAX")],
   },
   skills: {
     q: I003 as Query<never>,
-    columns: [{ key: "skill_name", header: "SKILL" }, { key: "invocations", header: "RUNS", align: "right" }, { key: "success", header: "OK", align: "right" },
+    columns: [{ key: "skill_name", header: "SKILL", keep: true }, { key: "invocations", header: "RUNS", align: "right" }, { key: "success", header: "OK", align: "right" },
       { key: "partial", header: "PARTIAL", align: "right" }, { key: "failed", header: "FAILED", align: "right" }, ms("avg_ms", "MEAN"),
       { key: "avg_tool_calls", header: "TOOL CALLS", align: "right" }],
   },
   files: {
     q: I004 as Query<never>,
-    columns: [{ key: "file_path", header: "FILE" }, { key: "reads", header: "READS", align: "right" }, { key: "writes", header: "WRITES", align: "right" },
+    columns: [{ key: "file_path", header: "FILE", keep: true }, { key: "reads", header: "READS", align: "right" }, { key: "writes", header: "WRITES", align: "right" },
       { key: "edits", header: "EDITS", align: "right" }, { key: "tasks", header: "TASKS", align: "right" }, { key: "agents", header: "AGENTS", align: "right" },
       time("last_access", "LAST ACCESS")],
   },
   decisions: {
     q: I006 as Query<never>,
-    columns: [{ key: "sequence", header: "SEQ", align: "right" }, { key: "task_id", header: "TASK", keep: true, drop: 2 }, { key: "chosen", header: "CHOSE" },
-      { key: "options", header: "OVER", get: (r) => (Array.isArray(r.options) ? (r.options as unknown[]).filter((x) => x !== r.chosen).join(" | ") : String(r.options ?? "")), drop: 1 },
-      { key: "reason", header: "BECAUSE" }],
+    columns: [{ key: "sequence", header: "SEQ", align: "right" }, { key: "task_id", header: "TASK", keep: true }, { key: "chosen", header: "CHOSE", wrap: true, min: 12 },
+      { key: "options", header: "OVER", get: (r) => (Array.isArray(r.options) ? (r.options as unknown[]).filter((x) => x !== r.chosen).join(" | ") : String(r.options ?? "")), min: 16, under: true },
+      { key: "reason", header: "BECAUSE", min: 16, under: true }],
   },
   evidence: {
     q: I007 as Query<never>,
-    columns: [{ key: "result", header: "RESULT" }, { key: "task_id", header: "TASK", keep: true }, { key: "category", header: "CATEGORY" },
-      { key: "command", header: "COMMAND" }, { key: "exit_code", header: "EXIT", align: "right" }, { key: "stderr", header: "STDERR" },
-      { key: "file_path", header: "FILE", drop: 1 }],
+    columns: [{ key: "result", header: "RESULT", keep: true }, { key: "task_id", header: "TASK", keep: true }, { key: "category", header: "CATEGORY", keep: true },
+      { key: "command", header: "COMMAND", min: 16, under: true }, { key: "exit_code", header: "EXIT", align: "right" }, { key: "stderr", header: "STDERR", min: 16, under: true },
+      { key: "file_path", header: "FILE", keep: true, drop: 1 }],
   },
 };
 
@@ -156,7 +160,9 @@ export async function runTrace(target: string | undefined, opts: TraceOpts, io: 
       if (opts.json) return printJson(io, r.rows), EXIT_OK;
       io.out(c.bold(`Events correlated by ${cid}`) + "\n");
       printRows(io, r.rows.slice(0, opts.limit ?? 50) as unknown as R[], [time("timestamp"), { key: "severity", header: "SEVERITY", color: (t) => statusColor(c, t === "error" || t === "critical" ? "error" : t === "warning" ? "warn" : null)(t) },
-        { key: "source", header: "SOURCE" }, { key: "event_type", header: "EVENT" }, { key: "human_summary", header: "SUMMARY" }, { key: "execution_id", header: "EXECUTION", keep: true, drop: 1 }], "table", "no events");
+        // The source (an agent's id) and the event's type are names, whole; a summary without room goes beneath its row.
+        { key: "source", header: "SOURCE", keep: true }, { key: "event_type", header: "EVENT", keep: true }, { key: "human_summary", header: "SUMMARY", min: 16, under: true },
+        { key: "execution_id", header: "EXECUTION", keep: true, drop: 1 }], "table", "no events");
       return EXIT_OK;
     }
 

@@ -112,7 +112,7 @@ export async function runUsage(opts: UsageOpts, io: IO): Promise<number> {
       io.out(`${head}\nno model calls, tool calls or errors in this range\n`);
       return EXIT_OK;
     }
-    const notes = usageNotes(total, keys, c);
+    const notes = usageNotes(total, keys, c, io.columns);
     io.out(`${head}\n${renderUsage(rows, total, keys, io, c)}\n${notes.length ? "\n" + notes.join("\n") + "\n" : ""}`);
     return EXIT_OK;
   });

@@ -4,8 +4,9 @@ import { cut, cutAtWord, displayWidth, wrapWords } from "./format.js";
 /**
  * One table renderer for every read command. Columns that hold ids, times and numbers are never
  * cut; text shares what is left of the terminal width, cut with "…" after a word or, in a `wrap`
- * column, wrapped onto more lines. A table that does not fit even so is stacked: each row a block of
- * `HEADER  value` lines, every value whole.
+ * column, wrapped onto more lines; an `under` column the row has no room for goes on lines beneath
+ * it. A table that does not fit even so is stacked: each row a block of `HEADER  value` lines,
+ * every value whole.
  */
 export interface Column<Row> {
   key: string;
@@ -23,6 +24,11 @@ export interface Column<Row> {
   drop?: number;
   /** Text that wraps within its column instead of being cut (an error's message). */
   wrap?: boolean;
+  /**
+   * Where the row cannot give this column its `min`, its text goes on the lines beneath the
+   * row (wrapped or cut as in the row) rather than the table being stacked or the column dropped.
+   */
+  under?: boolean;
 }
 
 export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO): string {
@@ -34,8 +40,12 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
   );
   // Measured in terminal columns: a Chinese summary or an emoji takes two a character.
   const allNatural = allColumns.map((c, i) => Math.max(displayWidth(c.header), ...allCells.map((row) => displayWidth(row[i]!))));
-  const shown = visibleColumns(allColumns.map((c, i) => ({ ...c, natural: allNatural[i]! })), io.columns);
+  const fitted = visibleColumns(allColumns.map((c, i) => ({ ...c, natural: allNatural[i]! })), io.columns);
+  // What the row cannot give an `under` column's narrowest goes on lines of its own beneath it.
+  const lowered = narrowest(fitted) - 1 > io.columns && fitted.some((c) => c.under && fitted.some((o) => !o.under));
+  const shown = lowered ? fitted.filter((c) => !c.under) : fitted;
   const keepIdx = shown.map((c) => allColumns.findIndex((a) => a.key === c.key));
+  const underIdx = lowered ? fitted.filter((c) => c.under).map((c) => allColumns.findIndex((a) => a.key === c.key)) : [];
   const columns = keepIdx.map((i) => allColumns[i]!);
   const cells = allCells.map((row) => keepIdx.map((i) => row[i]!));
   const natural = keepIdx.map((i) => allNatural[i]!);
@@ -52,18 +62,39 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
       })
       .join(" ")
       .replace(/\s+$/, "");
-  const head = line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t));
+  // Lowered text starts under the row's second column (the first names the row: a time, an id)
+  // while that leaves it twice its narrowest (or half the width), else near the left edge.
+  const under = underPlacement(widths, underIdx.map((i) => allColumns[i]!), io.columns);
+  const head = [
+    line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t)),
+    ...underIdx.map((i) => " ".repeat(under.indent) + bold(cut(allColumns[i]!.header, under.room))),
+  ].join("\n");
   const body = rows.flatMap((r, ri) => {
     const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cutAtWord(cells[ri]![i]!, widths[i]!)]));
     const height = Math.max(...parts.map((p) => p.length));
-    return Array.from({ length: height }, (_, k) =>
+    const inRow = Array.from({ length: height }, (_, k) =>
       line(parts.map((p) => p[k] ?? ""), (t, i) => {
         const c = columns[i]!;
         return c.color && io.color ? c.color(t, r) : t;
       }),
     );
+    const beneath = underIdx.flatMap((i) => {
+      const c = allColumns[i]!;
+      const text = allCells[ri]![i]!;
+      if (!text) return [];
+      return (c.wrap ? wrapWords(text, under.room) : [cutAtWord(text, under.room)]).map((t) => " ".repeat(under.indent) + (c.color && io.color ? c.color(t, r) : t));
+    });
+    return [...inRow, ...beneath];
   });
   return [head, ...body].join("\n");
+}
+
+/** Where lowered columns' lines start and how many columns they have. */
+function underPlacement(widths: number[], under: Fit[], total: number): { indent: number; room: number } {
+  const want = Math.max(0, ...under.map((c) => c.min ?? DEFAULT_MIN));
+  const second = widths.length > 1 ? 1 + widths[0]! + PER_COLUMN : 1;
+  const indent = total - second >= Math.min(want * 2, total / 2) ? second : Math.min(4, second);
+  return { indent, room: Math.max(1, total - indent) };
 }
 
 /** Rows as blocks of `HEADER  value` lines, for a table too wide for the terminal: nothing dropped or cut. */
@@ -91,7 +122,7 @@ const DEFAULT_MIN = 6;
 /** Each column takes its text plus one space each side and one separator. */
 const PER_COLUMN = 3;
 
-type Fit = Pick<Column<unknown>, "keep" | "min" | "drop" | "header" | "align">;
+type Fit = Pick<Column<unknown>, "keep" | "min" | "drop" | "header" | "align" | "under">;
 
 /** How narrow a column may get: ids and numbers never shrink; text down to its `min`. */
 function minWidth(c: Fit, natural: number): number {
@@ -99,10 +130,14 @@ function minWidth(c: Fit, natural: number): number {
   return Math.min(c.min ?? DEFAULT_MIN, natural);
 }
 
+/** Columns' narrowest forms side by side, each with its spaces. */
+function narrowest(cs: (Fit & { natural: number })[]): number {
+  return cs.reduce((a, c) => a + minWidth(c, c.natural) + PER_COLUMN, 0);
+}
+
 /** Leaves out droppable columns, highest `drop` first, while even their narrowest forms do not fit. */
 export function visibleColumns<C extends Fit & { natural: number }>(columns: C[], total: number): C[] {
   let shown = [...columns];
-  const narrowest = (cs: C[]) => cs.reduce((a, c) => a + minWidth(c, c.natural) + PER_COLUMN, 0);
   while (narrowest(shown) > total) {
     const droppable = shown.filter((c) => c.drop !== undefined);
     if (droppable.length === 0) break;

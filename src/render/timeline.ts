@@ -36,8 +36,10 @@ export function renderTimeline(rows: I001Row[], io: IO, c: Palette, o: { agent?:
     { key: "offset", header: "+OFFSET", align: "right", drop: 2, get: (r) => "+" + fmtMs(Date.parse(r.timestamp) - start) },
     ...(o.agent === false ? [] : [{ key: "instance_id", header: "AGENT", keep: true, drop: 3, get: (r: I001Row) => r.instance_id ?? "" }]),
     ...(o.task ? [{ key: "task_id", header: "TASK", keep: true, drop: 4, get: (r: I001Row) => r.task_id ?? "" }] : []),
-    { key: "entry_type", header: "TYPE", min: 7, color: (t) => c.dim(t) },
-    { key: "summary", header: "SUMMARY", min: 10 },
+    // A type is a word of the record's vocabulary (skill_complete), whole like an id.
+    { key: "entry_type", header: "TYPE", keep: true, color: (t) => c.dim(t) },
+    // Where the row leaves a summary too little room, it goes on its own line beneath the row.
+    { key: "summary", header: "SUMMARY", min: 16, under: true },
     {
       key: "duration_ms", header: "DURATION", align: "right",
       get: (r) => (r.duration_ms === null ? "" : BAR ? `${bar(r.duration_ms, longest, BAR)} ${fmtMs(r.duration_ms).padStart(7)}` : fmtMs(r.duration_ms)),

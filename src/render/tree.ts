@@ -2,7 +2,7 @@ import type { Palette } from "../io.js";
 import type { I001Row } from "../queries/investigation.js";
 import type { ExecutionInfoRow, ExecutionTaskRow, TaskInfoRow } from "../queries/listing.js";
 import { passes, type StepFilter } from "./filter.js";
-import { cutAtWord, displayWidth, fmtMs } from "./format.js";
+import { cutAtWord, displayWidth, fmtMs, wrapWords } from "./format.js";
 import { statusColor } from "./timeline.js";
 
 /** One node of a trace tree: the run or task at its root, tasks, skills and steps below. */
@@ -249,7 +249,10 @@ export function renderTree(root: TreeNode, c: Palette, width: number, o: { limit
     const connector = depth === 0 ? "" : last ? "└─ " : "├─ ";
     const prefix = depth > maxDepth ? `${pad.slice(0, (maxDepth - 2) * 3)}┊ ${depth} ${connector}` : pad + connector;
     // Under a filter, what passed it is marked, so it stands out from its context without colour too.
-    lines.push(line(c, o.marks && depth > 0 && !n.context ? `${prefix}▶ ` : prefix, n, width));
+    const marked = o.marks && depth > 0 && !n.context;
+    // Lines carried on under a node: its siblings' line, and its children's when it has any.
+    const cont = (depth === 0 ? "" : prefix.slice(0, -3) + (last ? "   " : "│  ")) + (n.children.length ? "│  " : "   ") + (marked ? "  " : "");
+    lines.push(line(c, marked ? `${prefix}▶ ` : prefix, cont, n, width));
     // Past the depth that is drawn, the indentation stops growing (and so does its memory).
     const childPad = depth === 0 || depth >= maxDepth ? pad : pad + (last ? "   " : "│  ");
     for (let i = n.children.length - 1; i >= 0; i--) stack.push({ n: n.children[i]!, pad: childPad, depth: depth + 1, last: i === n.children.length - 1 });
@@ -259,7 +262,18 @@ export function renderTree(root: TreeNode, c: Palette, width: number, o: { limit
   return lines.join("\n");
 }
 
-function line(c: Palette, prefix: string, n: TreeNode, width: number): string {
+/** How much of a label is a name never cut: a step's type or a tool's name before its ": ", a skill's whole label. */
+function labelLead(n: TreeNode): string {
+  if (n.kind === "skill") return n.label;
+  return /^\S+: /.exec(n.label)?.[0] ?? "";
+}
+
+/**
+ * A node's line: id, label, status, duration and notes. The label gives up words to fit; when
+ * what must stay whole (the id, the label's type, the tail) cannot share one line, the tail goes
+ * on the lines under it, after `cont` (the tree's lines carried on).
+ */
+function line(c: Palette, prefix: string, cont: string, n: TreeNode, width: number): string {
   const tail = [
     n.status ? (n.context ? c.dim(n.status) : statusColor(c, n.status)(n.status)) : "",
     n.duration_ms !== null ? c.dim(fmtMs(n.duration_ms)) : "",
@@ -268,9 +282,29 @@ function line(c: Palette, prefix: string, n: TreeNode, width: number): string {
   const tailText = [n.status ?? "", n.duration_ms !== null ? fmtMs(n.duration_ms) : "", ...n.notes.map((x) => `(${x})`)].filter(Boolean).join("  ");
   const idPart = n.id ?? "";
   const sep = (a: string, b: string) => (a && b ? 2 : 0);
-  const fixed = displayWidth(prefix) + displayWidth(idPart) + (tailText ? 2 + displayWidth(tailText) : 0);
-  const room = Number.isFinite(width) ? width - fixed - sep(idPart, n.label) : Infinity;
-  const label = n.label ? cutAtWord(n.label, Math.max(1, room)) : "";
+  const before = displayWidth(prefix) + displayWidth(idPart) + sep(idPart, n.label);
+  const room = Number.isFinite(width) ? width - before - (tailText ? 2 + displayWidth(tailText) : 0) : Infinity;
+  const lead = displayWidth(labelLead(n));
+  // The tail moves down when the label could not keep its type and a few words beside it.
+  const apart = Number.isFinite(width) && tailText !== "" && room < Math.min(displayWidth(n.label), lead + 8);
+  const labelRoom = apart ? width - before : room;
+  const label = n.label ? cutAtWord(n.label, Math.max(lead, 1, labelRoom)) : "";
   const head = [idPart ? (n.context ? c.dim(idPart) : n.kind === "execution" || n.kind === "task" ? c.bold(idPart) : idPart) : "", label ? (n.context ? c.dim(label) : label) : ""].filter(Boolean).join("  ");
-  return `${c.dim(prefix)}${head}${tail.length ? "  " + tail.join("  ") : ""}`;
+  if (!apart) return `${c.dim(prefix)}${head}${tail.length ? "  " + tail.join("  ") : ""}`;
+  const room2 = Math.max(10, width - displayWidth(cont));
+  const parts = [n.status ?? "", n.duration_ms !== null ? fmtMs(n.duration_ms) : "", ...n.notes.map((x) => `(${x})`)].filter(Boolean);
+  // The tail's parts two spaces apart, as on a node's line; a part longer than a line (a note) wraps.
+  const under: string[] = [];
+  for (const p of parts) {
+    const last = under.length ? under[under.length - 1]! : null;
+    if (last !== null && displayWidth(last) + 2 + displayWidth(p) <= room2) under[under.length - 1] = `${last}  ${p}`;
+    else under.push(...wrapWords(p, room2));
+  }
+  return [`${c.dim(prefix)}${head}`, ...under.map((l) => c.dim(cont) + (n.context ? c.dim(l) : paintTail(c, n, l)))].join("\n");
+}
+
+/** A tail line moved under its node, coloured as it was on the node's line: the status by what it says, the rest dim. */
+function paintTail(c: Palette, n: TreeNode, l: string): string {
+  if (n.status && l.startsWith(n.status)) return statusColor(c, n.status)(n.status) + c.dim(l.slice(n.status.length));
+  return c.dim(l);
 }

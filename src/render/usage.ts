@@ -2,7 +2,7 @@ import type { IO, Palette } from "../io.js";
 import type { BlockRow, UsageKey, UsageRow } from "../queries/usage.js";
 import { offsetMinutes } from "../time-zone.js";
 import { bar } from "./bars.js";
-import { fmtInt, fmtMs, fmtUsd } from "./format.js";
+import { fmtInt, fmtMs, fmtUsd, wrapWords } from "./format.js";
 import { renderTable, type Column } from "./table.js";
 
 /** A cost is unknown, never 0, when no call could be priced; partly known, it says so (+?). */
@@ -85,17 +85,18 @@ export function renderUsage(rows: UsageRow[], total: UsageRow, keys: readonly Us
   return renderTable(shown, columns.map((col) => (giveWay.has(col.key) ? { ...col, drop: (col.drop ?? 0) + 20 } : col)), io);
 }
 
-/** What a report leaves out or cannot price, in a line each under the table. */
-export function usageNotes(total: UsageRow, keys: readonly UsageKey[], c: Palette): string[] {
+/** What a report leaves out or cannot price, under the table: a paragraph each, wrapped to `width`. */
+export function usageNotes(total: UsageRow, keys: readonly UsageKey[], c: Palette, width = Infinity): string[] {
   const notes: string[] = [];
+  const said = { push: (style: (s: string) => string, text: string) => notes.push(wrapWords(text, width).map(style).join("\n")) };
   if (total.unpriced_calls) {
-    notes.push(c.warn(`${fmtInt(total.unpriced_calls)} model call${total.unpriced_calls === 1 ? " is" : "s are"} of a model with no known price: counted, not costed (+?)`));
+    said.push(c.warn, `${fmtInt(total.unpriced_calls)} model call${total.unpriced_calls === 1 ? " is" : "s are"} of a model with no known price: counted, not costed (+?)`);
   }
-  if (keys.includes("tool")) notes.push(c.dim("by tool: tokens and cost are the model calls', which no tool makes — only the total has them; errors are each tool's failed calls"));
-  else if (keys.includes("model")) notes.push(c.dim("by model: tool calls and errors are no model's — only the total has them"));
+  if (keys.includes("tool")) said.push(c.dim, "by tool: tokens and cost are the model calls', which no tool makes — only the total has them; errors are each tool's failed calls");
+  else if (keys.includes("model")) said.push(c.dim, "by model: tool calls and errors are no model's — only the total has them");
   if (total.replayed_model_calls) {
-    notes.push(c.dim(`not counted: ${fmtInt(total.replayed_model_calls)} model calls (${fmtInt(total.replayed_tokens)} tokens, ` +
-      `${total.replayed_cost_usd === null ? "cost unknown" : fmtUsd(total.replayed_cost_usd)}) that resumed or forked sessions carry of the sessions they came from`));
+    said.push(c.dim, `not counted: ${fmtInt(total.replayed_model_calls)} model calls (${fmtInt(total.replayed_tokens)} tokens, ` +
+      `${total.replayed_cost_usd === null ? "cost unknown" : fmtUsd(total.replayed_cost_usd)}) that resumed or forked sessions carry of the sessions they came from`);
   }
   return notes;
 }
