@@ -6,7 +6,7 @@ import { oneLine } from "../shape.js";
 import { fileLines } from "../lines.js";
 import { parseJson } from "../text.js";
 import { jsonLine } from "./shared.js";
-import type { Adapter, AdapterContext, AdapterInput, AdapterRead, BadLine, J } from "./types.js";
+import type { Adapter, AdapterContext, AdapterInput, AdapterRead, AdapterSummary, BadLine, J } from "./types.js";
 
 /**
  * Claude Code sessions (~/.claude/projects/<project>/<session>.jsonl) as obs events.
@@ -312,6 +312,14 @@ function changed(file: string, n: number): Error {
   return Object.assign(new Error(`it changed while obs read it: line ${n} is not what it was; ingest it again`), { code: "ECHANGED", syscall: "read", path: file });
 }
 
+type End =
+  | Response
+  | { k: typeof TURN_END; t: Time; task: string }
+  | { k: typeof WORKING | typeof DONE; t: Time; agent: string; type: string; task: string | null }
+  | { k: typeof START | typeof FINISH | typeof OWN_TASK | typeof OWN_TASK_END; t: Time };
+
+type AgentOf = { agent: string; task: string | null };
+
 /**
  * A session read twice, and never held whole. The first reading keeps a few facts of each line:
  * its number, length, time and kind, and only for the lines that have them its links (a
@@ -322,63 +330,126 @@ function changed(file: string, n: number): Error {
  * order as it comes, holding back only the lines that come later in the file than in time.
  * The events are those of one sort of the whole file by time (ties in file order, each line's
  * events before what is given at the end of its time), so the sequence they fold in is too.
+ *
+ * Each step is a method of its own and the generator that drives them is a few lines: V8
+ * compiles a function whole, and one generator holding all of this was compiled several times
+ * per run at ~0.4 s each, more than the reading itself costs on a folder of small sessions.
  */
-function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead {
-  const file = input.path;
-  const prices = ctx.prices;
-  const bad: BadLine[] = [];
+class SessionRead {
+  readonly bad: BadLine[] = [];
+  private readonly prices: AdapterContext["prices"];
 
   // ---- first reading: a few facts per line ----
-  let rows = 0;
-  const nOf = new Column((k) => new Int32Array(k));
-  const lenOf = new Column((k) => new Int32Array(k));
-  const msOf = new Column((k) => new Float64Array(k)); // a canonical time's milliseconds; NaN for any other time, or none known yet
-  const flagsOf = new Column((k) => new Uint8Array(k));
-  const textTime = new Map<number, string>(); // the times that are no canonical ISO time
-  const sideOf = new Map<number, SideLine>();
-  const byUuid = new Map<unknown, SideLine>();
-  const tasksOf = new Map<number, { id: string; prompt: string; type: string | null }[]>();
-  const echoOf = new Map<number, Echo>();
-  const promptUuid = new Map<number, unknown>();
-  const responses = new Map<string, Response>();
+  rows = 0;
+  private readonly nOf = new Column((k) => new Int32Array(k));
+  private readonly lenOf = new Column((k) => new Int32Array(k));
+  private readonly msOf = new Column((k) => new Float64Array(k)); // a canonical time's milliseconds; NaN for any other time, or none known yet
+  private readonly flagsOf = new Column((k) => new Uint8Array(k));
+  private readonly textTime = new Map<number, string>(); // the times that are no canonical ISO time
+  private readonly sideOf = new Map<number, SideLine>();
+  private readonly byUuid = new Map<unknown, SideLine>();
+  private readonly tasksOf = new Map<number, { id: string; prompt: string; type: string | null }[]>();
+  private readonly echoOf = new Map<number, Echo>();
+  private readonly promptUuid = new Map<number, unknown>();
+  private readonly responses = new Map<string, Response>();
   // Lines before the first with a time take that time: what depends on theirs waits for it.
-  let firstT: Time | undefined;
-  let lastT: Time | undefined;
-  let pending: (() => void)[] = [];
-  const ownNameOf = path.basename(subagentSession(file)?.sessionDir ?? file, ".jsonl");
-  let namesOwn = false;
-  let lastNamed: string | null = null;
-  let agentIdOfFile: string | undefined;
-  const sessionFirst = new Map<string | undefined, number>(); // each session id's first line in time order
-  let cwdAt = -1;
-  let cwd: string | undefined;
-  let branchAt = -1;
-  let branch: string | undefined;
+  private firstT: Time | undefined;
+  private lastT: Time | undefined;
+  private pending: (() => void)[] = [];
+  private readonly ownNameOf: string;
+  private namesOwn = false;
+  private lastNamed: string | null = null;
+  private agentIdOfFile: string | undefined;
+  private readonly sessionFirst = new Map<string | undefined, number>(); // each session id's first line in time order
+  private cwdAt = -1;
+  private cwd: string | undefined;
+  private branchAt = -1;
+  private branch: string | undefined;
+  // The same few texts (a model's name, an agent's) on many responses are kept once.
+  private readonly texts = new Map<string, string>();
+  // A small session's lines, as the first reading parsed them, are kept for the second, which
+  // then does not read the file again: most sessions are small, and parsing is most of the cost.
+  kept: J[] | null = [];
+  private keptChars = 0;
 
-  const timeAt = (i: number): Time | undefined => {
-    const ms = msOf.get(i);
-    return ms === ms ? ms : textTime.get(i);
-  };
-  const setTime = (i: number, t: Time) => {
-    if (typeof t === "number") msOf.set(i, t);
+  // ---- what the facts say, worked out between the readings ----
+  private skipped = 0;
+  private sessionId = "";
+  private readonly sub: ReturnType<typeof subagentSession>;
+  private subagentFile: string | null = null;
+  private project = "";
+  private spawn: Spawn | null = null;
+  private spawnedBy: string | null = null;
+  private taskOfFile: string | null = null;
+  private order = new Int32Array(0);
+  private endT: Time = 0;
+  private readonly taskPrompts = new Map<string, string>(); // Task call id → its prompt's digest, to find the sidechain it started
+  private readonly taskTypes = new Map<string, string>(); // Task call id → the subagent_type it asked for
+  private readonly sidechainTask = new Map<string, string>();
+  private readonly sidechainAgent = new Map<string, { agent: string; task: string }>();
+  private mainAgent: AgentOf = { agent: "", task: null };
+  private fileAgent: AgentOf = { agent: "", task: null };
+  private readonly agents = new Map<string, { first: Time; last: Time; task: string | null }>();
+  private ends: End[] = [];
+  private nextEnd = 0;
+  private ownTask: string | null = null;
+  private ownKind = "subagent";
+
+  // ---- second reading ----
+  /** The lines that make events, in time order: the order the second reading gives them in. */
+  emitOrder = new Int32Array(0);
+  /** How many of emitOrder are given. */
+  next = 0;
+  private row = 0;
+  /** Lines that come later in the file than in time, waiting for their turn. */
+  private readonly held = new Map<number, string>();
+  private turnNo = 0;
+  private turn: string | null = null;
+  private readonly taskCalls = new Set<string>();
+  private tsAt: Time | null = null;
+  private tsText = "";
+
+  constructor(
+    private readonly file: string,
+    private readonly ctx: AdapterContext,
+  ) {
+    this.prices = ctx.prices;
+    this.sub = subagentSession(file);
+    this.ownNameOf = path.basename(this.sub?.sessionDir ?? file, ".jsonl");
+  }
+
+  private timeAt(i: number): Time | undefined {
+    const ms = this.msOf.get(i);
+    return ms === ms ? ms : this.textTime.get(i);
+  }
+  private setTime(i: number, t: Time): void {
+    if (typeof t === "number") this.msOf.set(i, t);
     else {
-      msOf.set(i, NaN);
-      textTime.set(i, t);
+      this.msOf.set(i, NaN);
+      this.textTime.set(i, t);
     }
-  };
+  }
+  /** A time as text, the last one remembered: a line's events and the ends of its time share it. */
+  private text(t: Time): string {
+    if (t !== this.tsAt) {
+      this.tsAt = t;
+      this.tsText = timeText(t);
+    }
+    return this.tsText;
+  }
   /** Time order of two lines, ties in file order; lines waiting for the first time are all at it. */
-  const before = (a: number, b: number): number => {
-    const x = timeAt(a);
-    const y = timeAt(b);
+  private readonly before = (a: number, b: number): number => {
+    const x = this.timeAt(a);
+    const y = this.timeAt(b);
     return (x === undefined || y === undefined ? 0 : cmpTime(x, y)) || a - b;
   };
-  const respond = (id: string, model: string, row: number, at: Time, usage: J, costUSD: unknown, echo: Echo | null) => {
+  private respond(id: string, model: string, row: number, at: Time, usage: J, costUSD: unknown, echo: Echo | null): void {
     const u = usageOf(usage);
-    let r = responses.get(id);
+    let r = this.responses.get(id);
     if (!r) {
       r = { k: CALL, id, first: row, model, echo, agent: "", task: null, input: 0, output: 0, cacheRead: 0, write5m: 0, write1h: 0, cost: null, t: at };
-      responses.set(id, r);
-    } else if (before(row, r.first) < 0) {
+      this.responses.set(id, r);
+    } else if (this.before(row, r.first) < 0) {
       r.first = row;
       r.model = model;
       r.echo = echo;
@@ -390,69 +461,80 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
     r.write1h = Math.max(r.write1h, u.write1h);
     if (typeof costUSD === "number" && Number.isFinite(costUSD)) r.cost = Math.max(r.cost ?? 0, costUSD);
     if (cmpTime(at, r.t) > 0) r.t = at;
-  };
-  // The same few texts (a model's name, an agent's) on many responses are kept once.
-  const texts = new Map<string, string>();
-  const intern = (s: string): string => {
-    const had = texts.get(s);
+  }
+  private intern(s: string): string {
+    const had = this.texts.get(s);
     if (had !== undefined) return had;
-    texts.set(s, s);
+    this.texts.set(s, s);
     return s;
-  };
-  const whenTimed = (f: () => void) => (firstT === undefined ? pending.push(f) : f());
+  }
+  private whenTimed(f: () => void): void {
+    if (this.firstT === undefined) this.pending.push(f);
+    else f();
+  }
 
-  // A small session's lines, as the first reading parsed them, are kept for the second, which
-  // then does not read the file again: most sessions are small, and parsing is most of the cost.
-  let kept: J[] | null = [];
-  let keptChars = 0;
-  for (const { text, n, invalid } of input.lines()) {
-    const o = jsonLine(file, text, n, invalid, bad);
-    if (!o) continue;
-    const i = rows++;
-    if (kept) {
-      keptChars += text.length;
-      if (keptChars <= KEEP_CHARS) kept.push(o);
-      else kept = null;
+  /** The first reading of one line. */
+  note(text: string, n: number, invalid: string | undefined): void {
+    const o = jsonLine(this.file, text, n, invalid, this.bad);
+    if (!o) return;
+    const i = this.rows++;
+    if (this.kept) {
+      this.keptChars += text.length;
+      if (this.keptChars <= KEEP_CHARS) this.kept.push(o);
+      else this.kept = null;
     }
-    nOf.set(i, n);
-    lenOf.set(i, text.length);
-    msOf.set(i, NaN);
-    // Its time: its own; a line without one, the one before's; an empty one, the first line's.
-    const ts = o.timestamp;
+    this.nOf.set(i, n);
+    this.lenOf.set(i, text.length);
+    this.msOf.set(i, NaN);
+    this.noteTime(i, o.timestamp);
+    this.noteContext(i, o);
+    this.flagsOf.set(i, this.noteKind(i, o));
+  }
+
+  /** Its time: its own; a line without one, the one before's; an empty one, the first line's. */
+  private noteTime(i: number, ts: unknown): void {
     if (typeof ts === "string" && ts !== "") {
       const t = timeOf(ts);
-      if (firstT === undefined) {
-        firstT = t;
-        for (let j = 0; j < i; j++) setTime(j, t);
+      if (this.firstT === undefined) {
+        this.firstT = t;
+        for (let j = 0; j < i; j++) this.setTime(j, t);
       }
-      lastT = t;
-      setTime(i, t);
-      const waiting = pending;
-      pending = [];
-      for (const f of waiting) f();
+      this.lastT = t;
+      this.setTime(i, t);
+      if (this.pending.length) {
+        const waiting = this.pending;
+        this.pending = [];
+        for (const f of waiting) f();
+      }
     } else if (typeof ts === "string") {
-      if (firstT !== undefined) setTime(i, firstT);
-    } else if (lastT !== undefined) setTime(i, lastT);
+      if (this.firstT !== undefined) this.setTime(i, this.firstT);
+    } else if (this.lastT !== undefined) this.setTime(i, this.lastT);
+  }
 
+  /** The session, agent, working directory and branch a line names. */
+  private noteContext(i: number, o: J): void {
     if (typeof o.sessionId === "string") {
-      if (o.sessionId === ownNameOf) namesOwn = true;
-      lastNamed = o.sessionId;
+      if (o.sessionId === this.ownNameOf) this.namesOwn = true;
+      this.lastNamed = o.sessionId;
     }
     if (o.sessionId === undefined || typeof o.sessionId === "string") {
       const s = o.sessionId as string | undefined;
-      const at = sessionFirst.get(s);
-      if (at === undefined || before(i, at) < 0) sessionFirst.set(s, i);
+      const at = this.sessionFirst.get(s);
+      if (at === undefined || this.before(i, at) < 0) this.sessionFirst.set(s, i);
     }
-    if (agentIdOfFile === undefined && typeof o.agentId === "string") agentIdOfFile = o.agentId;
-    if (typeof o.cwd === "string" && (cwdAt < 0 || before(i, cwdAt) < 0)) {
-      cwdAt = i;
-      cwd = o.cwd;
+    if (this.agentIdOfFile === undefined && typeof o.agentId === "string") this.agentIdOfFile = o.agentId;
+    if (typeof o.cwd === "string" && (this.cwdAt < 0 || this.before(i, this.cwdAt) < 0)) {
+      this.cwdAt = i;
+      this.cwd = o.cwd;
     }
-    if (typeof o.gitBranch === "string" && o.gitBranch !== "" && (branchAt < 0 || before(i, branchAt) < 0)) {
-      branchAt = i;
-      branch = o.gitBranch;
+    if (typeof o.gitBranch === "string" && o.gitBranch !== "" && (this.branchAt < 0 || this.before(i, this.branchAt) < 0)) {
+      this.branchAt = i;
+      this.branch = o.gitBranch;
     }
+  }
 
+  /** A line's kind and links (its flags), and the usage it carries. */
+  private noteKind(i: number, o: J): number {
     const type = o.type as string | undefined;
     const msg = (o.message ?? {}) as J;
     let flags = o.isSidechain ? SIDECHAIN : 0;
@@ -460,11 +542,11 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
     const uuid = o.uuid;
     if (o.isSidechain) {
       const s: SideLine = { uuid, parentUuid: o.parentUuid, side: true, digest: digestOf(textOf(msg.content).trim()) };
-      sideOf.set(i, s);
-      if (uuid === null || typeof uuid !== "object") byUuid.set(uuid, s);
-    } else if ((uuid === null || typeof uuid !== "object") && byUuid.has(uuid)) {
+      this.sideOf.set(i, s);
+      if (uuid === null || typeof uuid !== "object") this.byUuid.set(uuid, s);
+    } else if ((uuid === null || typeof uuid !== "object") && this.byUuid.has(uuid)) {
       const content = type && SKIPPED_TYPES.has(type) ? undefined : msg.content;
-      byUuid.set(uuid, { uuid, parentUuid: o.parentUuid, side: false, digest: digestOf(textOf(content).trim()) });
+      this.byUuid.set(uuid, { uuid, parentUuid: o.parentUuid, side: false, digest: digestOf(textOf(content).trim()) });
     }
 
     const data = o.data as J | undefined;
@@ -478,10 +560,10 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
       const usage = m?.usage as J | undefined;
       if (echoed?.type === "assistant" && usage && typeof m?.id === "string" && m.model !== "<synthetic>") {
         const echo: Echo = { agentId: data.agentId, task: typeof o.parentToolUseID === "string" ? o.parentToolUseID : null, at: typeof echoed.timestamp === "string" ? timeOf(echoed.timestamp) : null };
-        echoOf.set(i, echo);
+        this.echoOf.set(i, echo);
         const id = m.id;
-        const model = intern(String(m.model ?? "unknown"));
-        whenTimed(() => respond(id, model, i, echo.at ?? timeAt(i)!, usage, undefined, echo));
+        const model = this.intern(String(m.model ?? "unknown"));
+        this.whenTimed(() => this.respond(id, model, i, echo.at ?? this.timeAt(i)!, usage, undefined, echo));
       }
     } else if (type && SKIPPED_TYPES.has(type)) flags |= SKIPPED;
     else if (type === "summary") flags |= SUMMARY | EMITS;
@@ -492,7 +574,7 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
       const prompt = results.length ? "" : textOf(content).trim();
       if (prompt && !o.isMeta && !o.isCompactSummary) {
         flags |= PROMPT;
-        promptUuid.set(i, uuid);
+        this.promptUuid.set(i, uuid);
       }
       if (results.length || flags & PROMPT) flags |= EMITS;
     } else if (type === "assistant") {
@@ -507,7 +589,7 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
           calls.push({ id: b.id, prompt: digestOf(String((b.input as J)?.prompt ?? "").trim()), type: typeof t === "string" && t !== "" ? t : null });
         }
       }
-      if (calls.length) tasksOf.set(i, calls);
+      if (calls.length) this.tasksOf.set(i, calls);
       // Claude Code writes some lines itself ("<synthetic>"): an API error it met is flagged as one
       // (or says so); others ("No response requested.") are notes, and none was a model call.
       const synthetic = msg.model === "<synthetic>";
@@ -516,284 +598,341 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
       // A streamed response repeats its usage on each of its lines, growing: one model call each.
       if (usage && !apiError && !synthetic) {
         const named = msg.id ?? o.requestId;
-        const model = intern(String(msg.model ?? "unknown"));
+        const model = this.intern(String(msg.model ?? "unknown"));
         const costUSD = o.costUSD;
-        whenTimed(() => respond(String(named ?? uuid ?? timeText(timeAt(i)!)), model, i, timeAt(i)!, usage, costUSD, null));
+        this.whenTimed(() => this.respond(String(named ?? uuid ?? timeText(this.timeAt(i)!)), model, i, this.timeAt(i)!, usage, costUSD, null));
       }
     } else flags |= OTHER;
-    flagsOf.set(i, flags);
+    return flags;
   }
 
-  let skipped = 0;
-  const lines = rows + bad.length;
-  const sub = subagentSession(file);
-  const subagentFile = sub?.sessionFile ?? null;
-  // The file's own session: Claude Code names session files (and subagents' session folders)
-  // by it. A resumed or forked session's file also carries lines of the session it came from,
-  // under that session's id; those are history it replays, not another execution.
-  const sessionId = UUID.test(ownNameOf) && namesOwn ? ownNameOf : lastNamed;
-  if (!sessionId) {
-    // A file of summaries alone names no session: nothing to attach them to.
-    return { skipped: rows, bad, lines, executionId: null };
+  /**
+   * Between the readings: the session the file is, its time order, who did each line, and what
+   * is given at the end of a time. What the adapter returns when there is nothing to read again.
+   */
+  settle(): AdapterSummary | null {
+    const rows = this.rows;
+    const lines = rows + this.bad.length;
+    const sub = this.sub;
+    this.subagentFile = sub?.sessionFile ?? null;
+    // The file's own session: Claude Code names session files (and subagents' session folders)
+    // by it. A resumed or forked session's file also carries lines of the session it came from,
+    // under that session's id; those are history it replays, not another execution.
+    const sessionId = UUID.test(this.ownNameOf) && this.namesOwn ? this.ownNameOf : this.lastNamed;
+    if (!sessionId) {
+      // A file of summaries alone names no session: nothing to attach them to.
+      return { skipped: rows, bad: this.bad, lines, executionId: null };
+    }
+    this.sessionId = sessionId;
+    this.project = sub ? sub.project : path.basename(path.dirname(this.file));
+    this.spawn = sub ? (sidecarOf(this.file) ?? (this.agentIdOfFile ? (spawnsNow(this.ctx, this.subagentFile!).get(this.agentIdOfFile) ?? null) : null)) : null;
+    this.spawnedBy = this.spawn?.call ?? null;
+    // A subagent no Task call started (a compaction run, a workflow's agent) works a task of its own.
+    this.taskOfFile = sub ? (this.spawnedBy ?? `${sessionId}/agent-${this.agentIdOfFile ?? path.basename(this.file, ".jsonl")}`) : null;
+    if (this.firstT === undefined) return { skipped: rows, bad: this.bad, lines, executionId: sessionId };
+
+    // Time order; lines without a time (summaries) keep their place after the one before.
+    const unsorted = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) unsorted[i] = i;
+    this.order = sortLines(unsorted, this.before);
+    this.endT = this.timeAt(this.order[rows - 1]!)!;
+    for (const i of this.order) {
+      for (const c of this.tasksOf.get(i) ?? []) {
+        this.taskPrompts.set(c.id, c.prompt);
+        if (c.type) this.taskTypes.set(c.id, c.type);
+      }
+    }
+    this.tasksOf.clear();
+    this.mainAgent = { agent: `${sessionId}/main`, task: null };
+    this.fileAgent = { agent: `${sessionId}/${this.agentIdOfFile ?? "subagent"}`, task: this.taskOfFile };
+    const { byFirst, turnLast } = this.walk();
+    this.planEnds(byFirst, turnLast);
+    return null;
   }
-  const project = sub ? sub.project : path.basename(path.dirname(file));
-  const spawn = sub ? (sidecarOf(file) ?? (agentIdOfFile ? (spawnsNow(ctx, subagentFile!).get(agentIdOfFile) ?? null) : null)) : null;
-  const spawnedBy = spawn?.call ?? null;
-  // A subagent no Task call started (a compaction run, a workflow's agent) works a task of its own.
-  const taskOfFile = sub ? (spawnedBy ?? `${sessionId}/agent-${agentIdOfFile ?? path.basename(file, ".jsonl")}`) : null;
-  if (firstT === undefined) return { skipped: rows, bad, lines, executionId: sessionId };
 
-  // Time order; lines without a time (summaries) keep their place after the one before.
-  const unsorted = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) unsorted[i] = i;
-  const order = sortLines(unsorted, before);
-  const endT = timeAt(order[rows - 1]!)!;
-
-  // ---- what the facts say, in time order ----
   // 1.x subagents: sidechain conversations in this file, each from its root line.
-  const sidechainRoot = (s: SideLine): string => {
+  private sidechainRoot(s: SideLine): string {
     let cur = s;
     for (let guard = 0; guard < 100000; guard++) {
-      const parent = byUuid.get(cur.parentUuid);
+      const parent = this.byUuid.get(cur.parentUuid);
       if (!parent || !parent.side) return String(cur.uuid);
       cur = parent;
     }
     return String(cur.uuid);
-  };
-  const taskPrompts = new Map<string, string>(); // Task call id → its prompt's digest, to find the sidechain it started
-  const taskTypes = new Map<string, string>(); // Task call id → the subagent_type it asked for
-  for (const i of order) {
-    for (const c of tasksOf.get(i) ?? []) {
-      taskPrompts.set(c.id, c.prompt);
-      if (c.type) taskTypes.set(c.id, c.type);
-    }
   }
-  tasksOf.clear();
-  const noText = digestOf("");
-  const sidechainTask = new Map<string, string>();
-  const mainAgent = { agent: `${sessionId}/main`, task: null };
-  const fileAgent = { agent: `${sessionId}/${agentIdOfFile ?? "subagent"}`, task: taskOfFile };
-  const sidechainAgent = new Map<string, { agent: string; task: string }>();
-  const agentFor = (i: number): { agent: string; task: string | null } => {
-    if (subagentFile) return fileAgent;
-    if (!(flagsOf.get(i) & SIDECHAIN)) return mainAgent;
-    const root = sidechainRoot(sideOf.get(i)!);
-    if (!sidechainTask.has(root)) {
-      const prompt = byUuid.get(root)?.digest ?? noText;
-      const call = [...taskPrompts].find(([id, p]) => p === prompt && ![...sidechainTask.values()].includes(id));
-      sidechainTask.set(root, call?.[0] ?? `${sessionId}/sidechain-${root}`);
+  private agentFor(i: number): AgentOf {
+    if (this.subagentFile) return this.fileAgent;
+    if (!(this.flagsOf.get(i) & SIDECHAIN)) return this.mainAgent;
+    const root = this.sidechainRoot(this.sideOf.get(i)!);
+    if (!this.sidechainTask.has(root)) {
+      const prompt = this.byUuid.get(root)?.digest ?? digestOf("");
+      const taken = [...this.sidechainTask.values()];
+      const call = [...this.taskPrompts].find(([id, p]) => p === prompt && !taken.includes(id));
+      this.sidechainTask.set(root, call?.[0] ?? `${this.sessionId}/sidechain-${root}`);
     }
-    const task = sidechainTask.get(root)!;
-    let a = sidechainAgent.get(task);
-    if (!a) sidechainAgent.set(task, (a = { agent: `${sessionId}/sidechain-${task}`, task }));
+    const task = this.sidechainTask.get(root)!;
+    let a = this.sidechainAgent.get(task);
+    if (!a) this.sidechainAgent.set(task, (a = { agent: `${this.sessionId}/sidechain-${task}`, task }));
     return a;
-  };
-
+  }
   // The kind of agent each is: the main agent, a subagent of the type its Task call asked for (or
   // its sidecar says), a compaction run, a workflow's agent.
-  const typeOf = (agent: string, task: string | null): string => {
-    if (agent === `${sessionId}/main`) return "main";
-    if (subagentFile) {
-      if (spawn?.agentType) return spawn.agentType;
-      if (agentIdOfFile?.startsWith("acompact")) return "compaction";
-      if (sub?.workflow) return `workflow:${sub.workflow}`;
+  private typeOf(agent: string, task: string | null): string {
+    if (agent === this.mainAgent.agent) return "main";
+    if (this.subagentFile) {
+      if (this.spawn?.agentType) return this.spawn.agentType;
+      if (this.agentIdOfFile?.startsWith("acompact")) return "compaction";
+      if (this.sub?.workflow) return `workflow:${this.sub.workflow}`;
     }
-    return (task ? taskTypes.get(task) : undefined) ?? "subagent";
-  };
-  const agents = new Map<string, { first: Time; last: Time; task: string | null }>();
-  const seen = (agent: string, ts: Time, task: string | null) => {
-    const a = agents.get(agent);
-    if (!a) return void agents.set(agent, { first: ts, last: ts, task });
+    return (task ? this.taskTypes.get(task) : undefined) ?? "subagent";
+  }
+  private seen(agent: string, ts: Time, task: string | null): void {
+    const a = this.agents.get(agent);
+    if (!a) return void this.agents.set(agent, { first: ts, last: ts, task });
     if (cmpTime(ts, a.first) < 0) a.first = ts;
     if (cmpTime(ts, a.last) > 0) a.last = ts;
-  };
-  // Responses in the order their first lines come in time: the order their calls are given in.
-  const byFirst: Response[] = [...responses.values()].sort((a, b) => before(a.first, b.first));
-  responses.clear();
-  let nextResponse = 0;
-  let turn: string | null = null;
-  const turnLast = new Map<string, Time>();
-  let emitting = 0;
-  for (const i of order) {
-    const flags = flagsOf.get(i);
-    const kind = flags & KIND;
-    const ts = timeAt(i)!;
-    if (flags & EMITS) emitting++;
-    if (kind === PROGRESS) {
-      const echo = echoOf.get(i);
-      if (echo) {
-        const agent = intern(`${sessionId}/${echo.agentId}`);
-        seen(agent, echo.at ?? ts, echo.task);
-        const r = byFirst[nextResponse];
-        if (r?.first === i) {
-          r.agent = agent;
-          r.task = echo.task;
-          nextResponse++;
-        }
-      }
-      skipped++;
-      continue;
-    }
-    if (kind === SKIPPED || kind === OTHER) {
-      skipped++;
-      continue;
-    }
-    if (kind === SUMMARY) continue;
-    const { agent, task: agentTask } = agentFor(i);
-    seen(agent, ts, agentTask);
-    const isMain = agent === `${sessionId}/main`;
-    if (kind === USER) {
-      if (flags & PROMPT && isMain) {
-        turn = `turn-${String(promptUuid.get(i) ?? timeText(ts))}`;
-        turnLast.set(turn, ts);
-      }
-      continue;
-    }
-    const task = isMain ? turn : agentTask;
-    if (task && isMain) turnLast.set(task, ts);
-    const r = byFirst[nextResponse];
-    if (r?.first === i) {
-      r.agent = agent;
-      r.task = task;
-      nextResponse++;
-    }
   }
-  echoOf.clear();
-  promptUuid.clear();
 
-  // What is given at the end of a time, in the order it is made; then sorted by time, each
-  // after the lines of its time (the session's start before them). Kept as the little each
-  // needs, made into an event only when it is given.
-  const ev = (kind: string, ts: string, fields: J): J => ({ kind, execution_id: sessionId, timestamp: ts, ...fields });
-  type End = Response | { k: typeof TURN_END; t: Time; task: string } | { k: typeof WORKING | typeof DONE; t: Time; agent: string; type: string; task: string | null } | { k: typeof START | typeof FINISH | typeof OWN_TASK | typeof OWN_TASK_END; t: Time };
-  const ends: End[] = byFirst;
-  for (const [task, last] of turnLast) ends.push({ k: TURN_END, t: last, task });
-  for (const [agent, a] of agents) {
-    const type = typeOf(agent, a.task);
-    ends.push({ k: WORKING, t: a.first, agent, type, task: a.task });
-    ends.push({ k: DONE, t: a.last, agent, type, task: a.task });
+  /** The lines in time order: each agent's first and last times, each turn's last, and who made each response. */
+  private walk(): { byFirst: Response[]; turnLast: Map<string, Time> } {
+    const sessionId = this.sessionId;
+    // Responses in the order their first lines come in time: the order their calls are given in.
+    const byFirst: Response[] = [...this.responses.values()].sort((a, b) => this.before(a.first, b.first));
+    this.responses.clear();
+    let nextResponse = 0;
+    let turn: string | null = null;
+    const turnLast = new Map<string, Time>();
+    let emitting = 0;
+    for (const i of this.order) {
+      const flags = this.flagsOf.get(i);
+      const kind = flags & KIND;
+      const ts = this.timeAt(i)!;
+      if (flags & EMITS) emitting++;
+      if (kind === PROGRESS) {
+        const echo = this.echoOf.get(i);
+        if (echo) {
+          const agent = this.intern(`${sessionId}/${echo.agentId}`);
+          this.seen(agent, echo.at ?? ts, echo.task);
+          const r = byFirst[nextResponse];
+          if (r?.first === i) {
+            r.agent = agent;
+            r.task = echo.task;
+            nextResponse++;
+          }
+        }
+        this.skipped++;
+        continue;
+      }
+      if (kind === SKIPPED || kind === OTHER) {
+        this.skipped++;
+        continue;
+      }
+      if (kind === SUMMARY) continue;
+      const { agent, task: agentTask } = this.agentFor(i);
+      this.seen(agent, ts, agentTask);
+      const isMain = agent === this.mainAgent.agent;
+      if (kind === USER) {
+        if (flags & PROMPT && isMain) {
+          turn = `turn-${String(this.promptUuid.get(i) ?? timeText(ts))}`;
+          turnLast.set(turn, ts);
+        }
+        continue;
+      }
+      const task = isMain ? turn : agentTask;
+      if (task && isMain) turnLast.set(task, ts);
+      const r = byFirst[nextResponse];
+      if (r?.first === i) {
+        r.agent = agent;
+        r.task = task;
+        nextResponse++;
+      }
+    }
+    this.echoOf.clear();
+    this.promptUuid.clear();
+    const emitOrder = new Int32Array(emitting);
+    for (let i = 0, k = 0; i < this.rows; i++) if (this.flagsOf.get(this.order[i]!) & EMITS) emitOrder[k++] = this.order[i]!;
+    this.emitOrder = emitOrder;
+    return { byFirst, turnLast };
   }
-  if (!subagentFile) ends.push({ k: FINISH, t: endT });
-  const ownTask = subagentFile && !spawnedBy && taskOfFile ? taskOfFile : null;
-  const ownKind = agentIdOfFile?.startsWith("acompact") ? "compaction" : sub?.workflow ? `workflow ${sub.workflow}` : "subagent";
-  // It runs from its earliest line (not its file's first: the rows of a file out of order are those of the file in order).
-  if (ownTask) ends.push({ k: OWN_TASK, t: timeAt(order[0]!)! }, { k: OWN_TASK_END, t: endT });
-  ends.sort((x, y) => cmpTime(x.t, y.t));
-  if (!subagentFile) {
-    // It started with its own first line: what it carries of an earlier session happened then.
-    const own = [sessionFirst.get(sessionId), sessionFirst.get(undefined)].filter((i): i is number => i !== undefined).sort(before)[0];
-    const t = own === undefined ? firstT : timeAt(own)!;
-    const at = ends.findIndex((e) => cmpTime(e.t, t) >= 0);
-    ends.splice(at < 0 ? ends.length : at, 0, { k: START, t });
+
+  /**
+   * What is given at the end of a time, in the order it is made; then sorted by time, each
+   * after the lines of its time (the session's start before them). Kept as the little each
+   * needs, made into an event only when it is given.
+   */
+  private planEnds(byFirst: Response[], turnLast: Map<string, Time>): void {
+    const ends: End[] = byFirst;
+    for (const [task, last] of turnLast) ends.push({ k: TURN_END, t: last, task });
+    for (const [agent, a] of this.agents) {
+      const type = this.typeOf(agent, a.task);
+      ends.push({ k: WORKING, t: a.first, agent, type, task: a.task });
+      ends.push({ k: DONE, t: a.last, agent, type, task: a.task });
+    }
+    if (!this.subagentFile) ends.push({ k: FINISH, t: this.endT });
+    this.ownTask = this.subagentFile && !this.spawnedBy && this.taskOfFile ? this.taskOfFile : null;
+    this.ownKind = this.agentIdOfFile?.startsWith("acompact") ? "compaction" : this.sub?.workflow ? `workflow ${this.sub.workflow}` : "subagent";
+    // It runs from its earliest line (not its file's first: the rows of a file out of order are those of the file in order).
+    if (this.ownTask) ends.push({ k: OWN_TASK, t: this.timeAt(this.order[0]!)! }, { k: OWN_TASK_END, t: this.endT });
+    ends.sort((x, y) => cmpTime(x.t, y.t));
+    if (!this.subagentFile) {
+      // It started with its own first line: what it carries of an earlier session happened then.
+      const own = [this.sessionFirst.get(this.sessionId), this.sessionFirst.get(undefined)].filter((i): i is number => i !== undefined).sort(this.before)[0];
+      const t = own === undefined ? this.firstT! : this.timeAt(own)!;
+      const at = ends.findIndex((e) => cmpTime(e.t, t) >= 0);
+      ends.splice(at < 0 ? ends.length : at, 0, { k: START, t });
+    }
+    this.ends = ends;
   }
-  const endEvent = (e: End): J => {
-    const ts = timeText(e.t);
+
+  private ev(kind: string, ts: string, fields: J): J {
+    return { kind, execution_id: this.sessionId, timestamp: ts, ...fields };
+  }
+  private endEvent(e: End): J {
+    const ts = this.text(e.t);
     switch (e.k) {
       case CALL: {
         const u = { model: e.model, input_tokens: e.input, output_tokens: e.output, cache_read_tokens: e.cacheRead, cache_write_tokens: e.write5m, cache_write_1h_tokens: e.write1h };
-        const cost = e.cost ?? costOf(prices, u);
-        return ev("llm:call", ts, {
-          ...u, id: `${sessionId}/${e.id}`, response_id: e.id, provider: "anthropic", instance_id: e.agent, ...(e.task ? { task_id: e.task } : {}),
+        const cost = e.cost ?? costOf(this.prices, u);
+        return this.ev("llm:call", ts, {
+          ...u, id: `${this.sessionId}/${e.id}`, response_id: e.id, provider: "anthropic", instance_id: e.agent, ...(e.task ? { task_id: e.task } : {}),
           ...(cost !== null ? { cost_usd: cost } : {}),
         });
       }
       case TURN_END:
-        return ev("task:status", ts, { task_id: e.task, status: "completed" });
+        return this.ev("task:status", ts, { task_id: e.task, status: "completed" });
       case WORKING:
       case DONE:
-        return ev("agent:heartbeat", ts, { instance_id: e.agent, status: e.k === WORKING ? "working" : "completed", agent_type: e.type, ...(e.task ? { current_task_id: e.task } : {}) });
+        return this.ev("agent:heartbeat", ts, { instance_id: e.agent, status: e.k === WORKING ? "working" : "completed", agent_type: e.type, ...(e.task ? { current_task_id: e.task } : {}) });
       case START:
-        return ev("execution:status", ts, { status: "started", task_list_id: project, ...(cwd ? { cwd } : {}), ...(branch ? { git_branch: branch } : {}) });
+        return this.ev("execution:status", ts, { status: "started", task_list_id: this.project, ...(this.cwd ? { cwd: this.cwd } : {}), ...(this.branch ? { git_branch: this.branch } : {}) });
       case FINISH:
-        return ev("execution:status", ts, { status: "completed" });
+        return this.ev("execution:status", ts, { status: "completed" });
       case OWN_TASK:
-        return ev("task:status", ts, { task_id: ownTask, status: "running", title: `${ownKind} ${agentIdOfFile ?? ""}`.trim(), display_id: ownKind });
+        return this.ev("task:status", ts, { task_id: this.ownTask, status: "running", title: `${this.ownKind} ${this.agentIdOfFile ?? ""}`.trim(), display_id: this.ownKind });
       case OWN_TASK_END:
-        return ev("task:status", ts, { task_id: ownTask, status: "completed" });
+        return this.ev("task:status", ts, { task_id: this.ownTask, status: "completed" });
     }
-  };
-  let nextEnd = 0;
+  }
   /** What is given before a line of time `t` (everything left, at the end). */
-  function* endsBefore(t: Time | null): Generator<J> {
-    while (nextEnd < ends.length) {
-      const e = ends[nextEnd]!;
+  endsBefore(t: Time | null, out: J[]): void {
+    const ends = this.ends;
+    while (this.nextEnd < ends.length) {
+      const e = ends[this.nextEnd]!;
       if (t !== null) {
         const c = cmpTime(e.t, t);
         if (c > 0 || (c === 0 && e.k !== START)) return;
       }
-      nextEnd++;
-      yield endEvent(e);
+      this.nextEnd++;
+      out.push(this.endEvent(e));
     }
   }
 
-  // ---- second reading: each line's events where it stands in time ----
-  const emitOrder = new Int32Array(emitting);
-  for (let i = 0, k = 0; i < rows; i++) if (flagsOf.get(order[i]!) & EMITS) emitOrder[k++] = order[i]!;
-  let turnNo = 0;
-  turn = null;
-  const taskCalls = new Set<string>();
-  function* lineEvents(i: number, text: string | J): Generator<J> {
-    const t = timeAt(i)!;
-    yield* endsBefore(t);
-    const ts = timeText(t);
+  /**
+   * The second reading of one line (in file order): its events, and those of the lines held
+   * back for it, when its turn in time has come. False once every line that makes events is given.
+   */
+  take(text: string, n: number, out: J[]): boolean {
+    const row = this.row;
+    if (row >= this.rows) return false;
+    if (n !== this.nOf.get(row)) {
+      if (n > this.nOf.get(row)) throw changed(this.file, this.nOf.get(row));
+      return true;
+    }
+    if (text.length !== this.lenOf.get(row)) throw changed(this.file, n);
+    this.row++;
+    if (!(this.flagsOf.get(row) & EMITS)) return true;
+    const emitOrder = this.emitOrder;
+    if (row !== emitOrder[this.next]) {
+      this.held.set(row, text);
+      return true;
+    }
+    this.lineEvents(row, text, out);
+    this.next++;
+    for (let h = this.held.get(emitOrder[this.next]!); h !== undefined; h = this.held.get(emitOrder[this.next]!)) {
+      this.held.delete(emitOrder[this.next]!);
+      this.lineEvents(emitOrder[this.next]!, h, out);
+      this.next++;
+    }
+    return true;
+  }
+  /** What is left once the file is read again: every line that makes events should have come. */
+  finish(out: J[]): AdapterSummary {
+    if (this.next < this.emitOrder.length) throw changed(this.file, this.nOf.get(this.emitOrder[this.next]!));
+    this.endsBefore(null, out);
+    return { skipped: this.skipped, bad: this.bad, lines: this.rows + this.bad.length, executionId: this.sessionId };
+  }
+
+  /** One line's events where it stands in time (after what is given before its time). */
+  lineEvents(i: number, text: string | J, out: J[]): void {
+    const t = this.timeAt(i)!;
+    this.endsBefore(t, out);
+    const ts = this.text(t);
     let o: J;
     if (typeof text !== "string") o = text;
     else {
       try {
         o = parseJson(text) as J;
       } catch {
-        throw changed(file, nOf.get(i));
+        throw changed(this.file, this.nOf.get(i));
       }
     }
-    const kind = flagsOf.get(i) & KIND;
+    const kind = this.flagsOf.get(i) & KIND;
     if (kind === SUMMARY) {
-      yield ev("transcript:entry", ts, { entry_id: `${sessionId}/summary/${String(o.leafUuid ?? ts)}`, entry_type: "checkpoint", category: "summary", summary: String(o.summary ?? "") });
+      out.push(this.ev("transcript:entry", ts, { entry_id: `${this.sessionId}/summary/${String(o.leafUuid ?? ts)}`, entry_type: "checkpoint", category: "summary", summary: String(o.summary ?? "") }));
       return;
     }
-    const { agent, task: agentTask } = agentFor(i);
+    if (kind === USER) this.userEvents(i, o, ts, out);
+    else this.assistantEvents(i, o, ts, out);
+  }
+
+  private userEvents(i: number, o: J, ts: string, out: J[]): void {
+    const { agent, task: agentTask } = this.agentFor(i);
+    const content = ((o.message ?? {}) as J).content;
+    const uuid = String(o.uuid ?? `${ts}`);
+    const isMain = agent === this.mainAgent.agent;
+    const blocks = Array.isArray(content) ? (content as Block[]) : null;
+    const results = blocks?.filter((b) => b?.type === "tool_result") ?? [];
+    // A Task call's result names the agent that did it (2.x): its file, read before this
+    // line was written, named that agent's task provisionally; this task replaces it.
+    const done = o.toolUseResult as J | undefined;
+    const spawned = typeof done?.agentId === "string" ? done.agentId : null;
+    for (const b of results) {
+      const text = textOf(b.content);
+      out.push(this.ev("tool:end", ts, {
+        tool_use_id: b.tool_use_id, is_error: Boolean(b.is_error), output: text, instance_id: agent,
+        ...(b.is_error ? { error_message: text.slice(0, 2000) } : {}),
+      }));
+      if (b.tool_use_id && this.taskCalls.has(b.tool_use_id)) {
+        const agentType = spawned && b === results[0] ? (typeof done!.agentType === "string" && done!.agentType !== "" ? done!.agentType : this.taskTypes.get(b.tool_use_id)) : undefined;
+        out.push(this.ev("task:status", ts, {
+          task_id: b.tool_use_id, status: b.is_error ? "failed" : "completed",
+          ...(spawned && b === results[0] ? { replaces: `${this.sessionId}/agent-${spawned}`, ...(agentType ? { agent_type: agentType } : {}) } : {}),
+        }));
+      }
+    }
+    const prompt = results.length ? "" : textOf(content).trim();
+    if (prompt && !o.isMeta && !o.isCompactSummary) {
+      if (isMain) {
+        this.turnNo++;
+        this.turn = `turn-${uuid}`;
+        out.push(this.ev("task:status", ts, { task_id: this.turn, status: "running", title: oneLine(prompt), display_id: `turn ${this.turnNo}`, instance_id: agent }));
+      }
+      const task = isMain ? this.turn : agentTask;
+      out.push(this.ev("transcript:entry", ts, {
+        entry_id: `${uuid}#prompt`, entry_type: "task_start", category: "user", summary: prompt, instance_id: agent,
+        ...(task ? { task_id: task } : {}),
+      }));
+    }
+  }
+
+  /** An assistant line: its blocks (its response's usage is given with the response's call). */
+  private assistantEvents(i: number, o: J, ts: string, out: J[]): void {
+    const { agent, task: agentTask } = this.agentFor(i);
     const msg = (o.message ?? {}) as J;
     const content = msg.content;
     const uuid = String(o.uuid ?? `${ts}`);
-    const isMain = agent === `${sessionId}/main`;
-
-    if (kind === USER) {
-      const blocks = Array.isArray(content) ? (content as Block[]) : null;
-      const results = blocks?.filter((b) => b?.type === "tool_result") ?? [];
-      // A Task call's result names the agent that did it (2.x): its file, read before this
-      // line was written, named that agent's task provisionally; this task replaces it.
-      const done = o.toolUseResult as J | undefined;
-      const spawned = typeof done?.agentId === "string" ? done.agentId : null;
-      for (const b of results) {
-        const out = textOf(b.content);
-        yield ev("tool:end", ts, {
-          tool_use_id: b.tool_use_id, is_error: Boolean(b.is_error), output: out, instance_id: agent,
-          ...(b.is_error ? { error_message: out.slice(0, 2000) } : {}),
-        });
-        if (b.tool_use_id && taskCalls.has(b.tool_use_id)) {
-          const agentType = spawned && b === results[0] ? (typeof done!.agentType === "string" && done!.agentType !== "" ? done!.agentType : taskTypes.get(b.tool_use_id)) : undefined;
-          yield ev("task:status", ts, {
-            task_id: b.tool_use_id, status: b.is_error ? "failed" : "completed",
-            ...(spawned && b === results[0] ? { replaces: `${sessionId}/agent-${spawned}`, ...(agentType ? { agent_type: agentType } : {}) } : {}),
-          });
-        }
-      }
-      const prompt = results.length ? "" : textOf(content).trim();
-      if (prompt && !o.isMeta && !o.isCompactSummary) {
-        if (isMain) {
-          turnNo++;
-          turn = `turn-${uuid}`;
-          yield ev("task:status", ts, { task_id: turn, status: "running", title: oneLine(prompt), display_id: `turn ${turnNo}`, instance_id: agent });
-        }
-        yield ev("transcript:entry", ts, {
-          entry_id: `${uuid}#prompt`, entry_type: "task_start", category: "user", summary: prompt, instance_id: agent,
-          ...((isMain ? turn : agentTask) ? { task_id: isMain ? turn : agentTask } : {}),
-        });
-      }
-      return;
-    }
-
-    // An assistant line: its blocks (its response's usage is given with the response's call).
-    const task = isMain ? turn : agentTask;
+    const isMain = agent === this.mainAgent.agent;
+    const task = isMain ? this.turn : agentTask;
     const common = { instance_id: agent, ...(task ? { task_id: task } : {}) };
     const synthetic = msg.model === "<synthetic>";
     const apiError = o.isApiErrorMessage === true || Boolean(o.error) || (synthetic && /^API Error\b/.test(textOf(content).trim()));
@@ -802,56 +941,55 @@ function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead 
       const b = blocks[k];
       const entryId = `${uuid}#${k}`;
       if (b?.type === "tool_use" && b.id) {
-        yield ev("tool:start", ts, {
+        out.push(this.ev("tool:start", ts, {
           ...common, tool_use_id: b.id, tool: b.name ?? "unknown", input: b.input ?? {}, entry_id: entryId,
           ...(agentTask && !isMain ? { parent_tool_use_id: agentTask } : {}),
-        });
+        }));
         if (b.name === "Task") {
           const description = String((b.input as J)?.description ?? (b.input as J)?.prompt ?? "subagent");
-          taskCalls.add(b.id);
-          yield ev("task:status", ts, { task_id: b.id, status: "running", title: oneLine(description), display_id: "subagent" });
+          this.taskCalls.add(b.id);
+          out.push(this.ev("task:status", ts, { task_id: b.id, status: "running", title: oneLine(description), display_id: "subagent" }));
         }
       } else if (b?.type === "text" && (b.text ?? "").trim()) {
-        yield ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: apiError ? "error" : "discovery", category: apiError ? "api_error" : synthetic ? "synthetic" : "assistant", summary: b.text!.trim() });
+        out.push(this.ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: apiError ? "error" : "discovery", category: apiError ? "api_error" : synthetic ? "synthetic" : "assistant", summary: b.text!.trim() }));
       } else if (b?.type === "thinking" && (b.thinking ?? "").trim()) {
-        yield ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: "discovery", category: "thinking", summary: b.thinking!.trim() });
+        out.push(this.ev("transcript:entry", ts, { ...common, entry_id: entryId, entry_type: "discovery", category: "thinking", summary: b.thinking!.trim() }));
       }
     }
   }
+}
 
-  // Lines that come later in the file than in time wait here for their turn (Claude Code's files
-  // are nearly in time order: a few); the others are passed over, and what makes no event unread.
-  const held = new Map<number, string>();
-  let row = 0;
-  let next = 0;
+/**
+ * A Claude Code session's events (see SessionRead): the file read once for its facts, then
+ * again for its events, or from the lines kept when it is small.
+ */
+function* claudeCodeRead(input: AdapterInput, ctx: AdapterContext): AdapterRead {
+  const s = new SessionRead(input.path, ctx);
+  for (const { text, n, invalid } of input.lines()) s.note(text, n, invalid);
+  const early = s.settle();
+  if (early) return early;
+  const out: J[] = [];
+  const kept = s.kept;
   if (kept) {
-    for (; next < emitOrder.length; next++) yield* lineEvents(emitOrder[next]!, kept[emitOrder[next]!]!);
-    row = rows;
-  }
-  for (const { text, n } of kept ? [] : input.lines()) {
-    if (row >= rows) break;
-    if (n !== nOf.get(row)) {
-      if (n > nOf.get(row)) throw changed(file, nOf.get(row));
-      continue;
+    for (; s.next < s.emitOrder.length; s.next++) {
+      s.lineEvents(s.emitOrder[s.next]!, kept[s.emitOrder[s.next]!]!, out);
+      yield* drain(out);
     }
-    if (text.length !== lenOf.get(row)) throw changed(file, n);
-    const i = row++;
-    if (!(flagsOf.get(i) & EMITS)) continue;
-    if (i !== emitOrder[next]) {
-      held.set(i, text);
-      continue;
-    }
-    yield* lineEvents(i, text);
-    next++;
-    for (let h = held.get(emitOrder[next]!); h !== undefined; h = held.get(emitOrder[next]!)) {
-      held.delete(emitOrder[next]!);
-      yield* lineEvents(emitOrder[next]!, h);
-      next++;
+  } else {
+    for (const { text, n } of input.lines()) {
+      if (!s.take(text, n, out)) break;
+      yield* drain(out);
     }
   }
-  if (next < emitOrder.length) throw changed(file, nOf.get(emitOrder[next]!));
-  yield* endsBefore(null);
-  return { skipped, bad, lines, executionId: sessionId };
+  const summary = s.finish(out);
+  yield* drain(out);
+  return summary;
+}
+
+/** The events made so far, given and forgotten. */
+function* drain(out: J[]): Generator<J> {
+  for (let k = 0; k < out.length; k++) yield out[k]!;
+  out.length = 0;
 }
 
 export const claudeCode: Adapter = {
