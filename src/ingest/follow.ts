@@ -30,7 +30,18 @@ interface Tracked {
   seen: { size: number; mtimeMs: number };
   /** The last bytes read (up to 4 KiB before `offset`), to notice a file rewritten in place. */
   mark: Buffer | null;
+  /** A file read again whole is not read again before this time (Date.now()): see PACE. */
+  notBefore: number;
 }
+
+/**
+ * A file of another tool's format is read again whole at each change (its events depend on
+ * lines before and after), and a session being written changes many times a second: after a
+ * reading that took `d`, the next waits `PACE × d`, so re-reading one file keeps to about a
+ * quarter of a core however big it grows. A small file still shows within a poll or two; a
+ * change left waiting when the follow stops is read before it ends.
+ */
+const PACE = 3;
 
 /** The up to 4 KiB of a file just before `offset`. */
 function endMark(fd: number, offset: number): Buffer {
@@ -48,6 +59,8 @@ export interface FollowOptions extends IngestOptions {
   /** Stops the loop; the current batch is committed first. */
   signal: AbortSignal;
   onBatch?: (stats: IngestStats) => void;
+  /** How many times its last reading's time a file read again whole waits (PACE; 0: read at every change). */
+  pace?: number;
 }
 
 export async function follow(db: DB, sources: FollowSource[], opts: FollowOptions): Promise<IngestStats> {
@@ -112,7 +125,7 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       ignored.delete(key);
       const t: Tracked = {
         file, key, dev: st.dev, ino: st.ino, offset: 0, lines: 0, rejected: 0, hash: crypto.createHash("sha256"), failed: false, format,
-        array: Boolean(found.head.array), seen: { size: -1, mtimeMs: -1 }, mark: null,
+        array: Boolean(found.head.array), seen: { size: -1, mtimeMs: -1 }, mark: null, notBefore: 0,
       };
       if (prev) {
         const h = st.size >= prev.bytes_consumed ? hashRange(fd, 0, prev.bytes_consumed) : null;
@@ -161,9 +174,9 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
   };
 
   /** Reads what was appended to one file and folds its whole lines as one batch. */
-  const step = (t: Tracked) => {
+  const step = (t: Tracked, last = false) => {
     try {
-      stepFile(t);
+      stepFile(t, last);
       unreadable.delete(t.file);
     } catch (e) {
       // Read again at the next look, in case it can be read then.
@@ -172,15 +185,18 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     }
   };
 
-  const stepFile = (t: Tracked) => {
+  const stepFile = (t: Tracked, last: boolean) => {
     if (t.failed) return;
     if ((t.format && t.format !== "obs") || t.array) {
       const st = fs.statSync(t.file, { throwIfNoEntry: false });
       if (!st || (st.size === t.seen.size && st.mtimeMs === t.seen.mtimeMs)) return;
+      if (!last && Date.now() < t.notBefore) return; // changed, and read at a later look
       t.seen = { size: st.size, mtimeMs: st.mtimeMs };
       const failedBefore = run.stats.failed_sources.length;
+      const started = performance.now();
       if (t.format === "obs") run.ingestObsArray(t.file, true);
       else run.ingestAdapted(t.file, t.format!, true);
+      t.notBefore = Date.now() + (opts.pace ?? PACE) * (performance.now() - started);
       if (run.stats.failed_sources.length > failedBefore) t.failed = true;
       return;
     }
@@ -233,18 +249,25 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     return hashRange(fd, 0, t.offset).digest("hex") === t.hash.copy().digest("hex");
   };
 
-  while (!opts.signal.aborted) {
-    discover();
-    for (const t of tracked.values()) step(t);
-    // Commits at least every poll, so what was read shows at once.
+  /** Commits what a look read, so that it shows at once. */
+  const commitBatch = () => {
     run.writer.commit();
     // A batch is not a source: keep the totals, not one result per batch for as long as we follow;
     // a file that stopped being followed keeps its result, to be named at the end with its bad lines.
     const failed = new Map(run.stats.results.filter((r) => !r.written && r.note === undefined).map((r) => [r.source, r]));
     for (const r of run.stats.results.splice(0)) if (failed.get(r.source) === r) failedResults.set(r.source, r);
     opts.onBatch?.(run.stats);
+  };
+
+  while (!opts.signal.aborted) {
+    discover();
+    for (const t of tracked.values()) step(t);
+    commitBatch();
     await sleep(interval, opts.signal);
   }
+  // What changed since the last look (a file whose reading was waiting its pace among it) is read before the end.
+  for (const t of tracked.values()) step(t, true);
+  commitBatch();
   const stats = run.finishStats();
   stats.results = [...failedResults.values(), ...unreadable.values()];
   stats.sources = tracked.size + unreadable.size;
