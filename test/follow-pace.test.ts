@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { openWritable } from "../src/db/write.js";
 import { follow } from "../src/ingest/follow.js";
-import { one, tmpDir } from "./helpers.js";
+import { all, one, spawnCli, tmpDir } from "./helpers.js";
 
 const SESSION = "5d0c1ab2-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
@@ -64,4 +64,23 @@ test("a followed session read whole at each change is read at a pace, and its la
   for (const r of [unpaced, paced]) assert.equal(r.calls, r.written, "every exchange appended, the last one too, is stored");
   assert.ok(unpaced.readings >= 4, `read at every change without a pace (${unpaced.readings} readings)`);
   assert.ok(paced.readings * 2 <= unpaced.readings, `paced, it is read at most half as often: ${paced.readings} readings against ${unpaced.readings}`);
+});
+
+test("a session read again as it grows keeps one end for each agent: its latest", () => {
+  const dir = tmpDir();
+  const file = path.join(dir, `${SESSION}.jsonl`);
+  const dbPath = path.join(dir, "obs.db");
+  for (let k = 0; k < 3; k++) {
+    fs.appendFileSync(file, exchange(k).join("\n") + "\n");
+    const r = spawnCli(["ingest", file, "--db", dbPath]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  // Exchange k runs from k×3 s to k×3+2 s: the agent worked from 0 s and ended at 8 s.
+  assert.deepEqual(all(dbPath, "SELECT status, timestamp FROM agent_heartbeats ORDER BY timestamp"), [
+    { status: "working", timestamp: "2026-01-01T00:00:00.000Z" },
+    { status: "completed", timestamp: "2026-01-01T00:00:08.000Z" },
+  ]);
+  assert.deepEqual(one(dbPath, "SELECT status, completed_at, last_heartbeat_at FROM build_agent_instances"), {
+    status: "completed", completed_at: "2026-01-01T00:00:08.000Z", last_heartbeat_at: "2026-01-01T00:00:08.000Z",
+  });
 });

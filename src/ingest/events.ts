@@ -104,7 +104,7 @@ const SPECS: Record<Kind, FieldSpec> = {
   },
   "agent:heartbeat": {
     required: { instance_id: "string", status: enumOf(AGENT_STATUSES) },
-    optional: { current_task_id: "string", metrics: "any", agent_type: "string" },
+    optional: { current_task_id: "string", metrics: "any", agent_type: "string", heartbeat_id: "string" },
   },
   "messagebus:event": {
     required: { event_id: "string", source: "string", event_type: "string", severity: enumOf(SEVERITIES), human_summary: "string" },

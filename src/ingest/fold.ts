@@ -597,6 +597,16 @@ export class Folder {
       heartbeat: p(`
         INSERT OR IGNORE INTO agent_heartbeats (id, instance_id, execution_id, timestamp, status, current_task_id, metrics)
         VALUES (@id, @instance_id, @execution_id, @timestamp, @status, @current_task_id, @metrics)`),
+      // A heartbeat its producer names says the agent's state as of then, and a later saying
+      // replaces it: an adapter reading a growing session again moves the agent's end, and two
+      // files that both end one agent (a subagent's own and its echo in its session) end it once.
+      namedHeartbeat: p(`
+        INSERT INTO agent_heartbeats (id, instance_id, execution_id, timestamp, status, current_task_id, metrics)
+        VALUES (@id, @instance_id, @execution_id, @timestamp, @status, @current_task_id, @metrics)
+        ON CONFLICT(id) DO UPDATE SET
+          timestamp = excluded.timestamp, status = excluded.status,
+          current_task_id = excluded.current_task_id, metrics = excluded.metrics
+        WHERE excluded.timestamp >= agent_heartbeats.timestamp`),
       eventLog: p(`
         INSERT OR IGNORE INTO message_bus_log (
           id, event_id, timestamp, source, event_type, correlation_id, human_summary,
@@ -1074,8 +1084,9 @@ export class Folder {
           error_message: status === "error" || status === "failed" ? str(metrics?.error) : null,
           agent_type: str(e.agent_type),
         });
-        this.s.heartbeat.run({
-          id: `${e.instance_id as string}@${e.timestamp}`,
+        const named = str(e.heartbeat_id);
+        (named ? this.s.namedHeartbeat : this.s.heartbeat).run({
+          id: named ?? `${e.instance_id as string}@${e.timestamp}`,
           instance_id: e.instance_id,
           execution_id: e.execution_id,
           timestamp: e.timestamp,

@@ -802,7 +802,11 @@ class SessionRead {
         return this.ev("task:status", ts, { task_id: e.task, status: "completed" });
       case WORKING:
       case DONE:
-        return this.ev("agent:heartbeat", ts, { instance_id: e.agent, status: e.k === WORKING ? "working" : "completed", agent_type: e.type, ...(e.task ? { current_task_id: e.task } : {}) });
+        // The end one is named: read again as the session grows, the agent's end moves with it.
+        return this.ev("agent:heartbeat", ts, {
+          instance_id: e.agent, status: e.k === WORKING ? "working" : "completed", agent_type: e.type, ...(e.task ? { current_task_id: e.task } : {}),
+          ...(e.k === DONE ? { heartbeat_id: `${e.agent}@end` } : {}),
+        });
       case START:
         return this.ev("execution:status", ts, { status: "started", task_list_id: this.project, ...(this.cwd ? { cwd: this.cwd } : {}), ...(this.branch ? { git_branch: this.branch } : {}) });
       case FINISH:

@@ -136,7 +136,7 @@ function eventLogEvents(file: string, lines: Iterable<InputLine>, prices: PriceT
   }
   // An agent's last event is the end of its life in the log.
   for (const [agent, a] of agentLast) {
-    events.push({ kind: "agent:heartbeat", execution_id: a.exec, timestamp: a.ts, instance_id: agent, status: "completed", ...(a.task ? { current_task_id: a.task } : {}) });
+    events.push({ kind: "agent:heartbeat", execution_id: a.exec, timestamp: a.ts, instance_id: agent, status: "completed", heartbeat_id: `${agent}@end`, ...(a.task ? { current_task_id: a.task } : {}) });
   }
   // A request whose response never came still spent its prompt tokens.
   for (const list of requests.values()) {

@@ -256,7 +256,8 @@ function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
   const endTs = str(header.lastUpdated) && String(header.lastUpdated) > lastTs ? String(header.lastUpdated) : lastTs;
   for (const t of turns) ev("task:status", t.last, { task_id: t.id, status: "completed" });
   ev("agent:heartbeat", firstTs, { instance_id: agent, status: "working", ...(agentTask ? { current_task_id: agentTask } : {}) });
-  ev("agent:heartbeat", endTs, { instance_id: agent, status: "completed", ...(agentTask ? { current_task_id: agentTask } : {}) });
+  // Named: a recording read again as it grows moves the agent's end, not adds one.
+  ev("agent:heartbeat", endTs, { instance_id: agent, status: "completed", heartbeat_id: `${agent}@end`, ...(agentTask ? { current_task_id: agentTask } : {}) });
   if (subagent && agentTask) {
     ev("task:status", firstTs, { task_id: agentTask, status: "running", title: oneLine(firstPrompt ? `subagent: ${firstPrompt}` : "subagent"), display_id: "subagent" });
     ev("task:status", endTs, { task_id: agentTask, status: "completed" });
