@@ -162,6 +162,8 @@ export function exportEvents(db: DB, exec: string): Event[] {
     push("agent:heartbeat", h.timestamp, {
       instance_id: h.instance_id, status: h.status, current_task_id: h.current_task_id, metrics: parse(h.metrics), wave_id: a?.wave_id,
       agent_type: a?.agent_type, ...task,
+      // A named heartbeat keeps its name (an id obs makes is the agent and the time).
+      ...(h.id !== `${String(h.instance_id)}@${String(h.timestamp)}` ? { heartbeat_id: h.id } : {}),
     }, 5);
     last.set(h.instance_id, h);
   }
