@@ -93,3 +93,37 @@ export function claudeStreamFile(fixtures: string, file: string, bytes: number):
 export function geminiStreamFile(file: string, bytes: number): { file: string; bytes: number; lines: number } {
   return write(file, bytes, geminiRun);
 }
+
+interface Measured {
+  status: number | null;
+  stderr: string;
+  maxRssKiB?: number;
+  cpuSeconds: number;
+}
+
+/**
+ * One claude -p and one gemini -p stream-json file of `mb` MB and of a fifth of it, each ingested
+ * alone: they are read in bounded memory, so the bigger takes little more than the smaller.
+ * `obs` runs obs and measures it (run.ts's), `target` notes a target met or missed.
+ */
+export function benchStreamJson(mb: number, out: string, fixtures: string, obs: (args: string[]) => Measured, target: (name: string, met: boolean, detail: string) => string, keep: boolean): void {
+  const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
+  for (const format of ["claude-stream-json", "gemini-stream-json"] as const) {
+    console.log(`\n${format}: one file of ${mb / 5} MB and one of ${mb} MB, each ingested alone…`);
+    const rss: number[] = [];
+    for (const size of [mb / 5, mb]) {
+      const file = path.join(out, "stream-json", `${format}-${size}.jsonl`);
+      const s = format === "claude-stream-json" ? claudeStreamFile(fixtures, file, size * 1e6) : geminiStreamFile(file, size * 1e6);
+      const db = path.join(out, "stream-json.db");
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+      const r = obs(["ingest", s.file, "--db", db, "--json"]);
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+      if (!keep) fs.rmSync(path.dirname(s.file), { recursive: true, force: true });
+      if (r.status !== 0) throw new Error(`obs ingest of the ${mib(s.bytes)} ${format} file failed: ${r.stderr.slice(0, 2000)}`);
+      rss.push(r.maxRssKiB ?? 0);
+      console.log(`  ${mib(s.bytes).padStart(8)} (${s.lines} lines): peak RSS ${mib((r.maxRssKiB ?? 0) * 1024)}, ${r.cpuSeconds.toFixed(1)} s CPU`);
+    }
+    const growth = rss[1]! / (rss[0]! || 1);
+    console.log(`  peak RSS ${mb} MB / ${mb / 5} MB: ${growth.toFixed(2)}× (target ≤ 1.25×: ${target(`${format} memory flat from a fifth of its size`, growth <= 1.25, `${growth.toFixed(2)}×`)})`);
+  }
+}
