@@ -308,7 +308,7 @@ interface Facts {
  * per line, the same state kept, each line's events given to `sink`. At its end, what is given
  * at the end of a time (model calls, turns', agents' and the run's ends), as that reader makes them.
  */
-function claudeRun(f: Facts, prices: PriceTable, sink: (e: J) => void) {
+function claudeRun(f: Facts, prices: PriceTable, sink: (e: J) => void, counting = true) {
   const { sessionId, init, result } = f;
   const main = `${sessionId}/main`;
   let skipped = 0;
@@ -428,7 +428,8 @@ function claudeRun(f: Facts, prices: PriceTable, sink: (e: J) => void) {
         }
       });
       const usage = obj(msg.usage);
-      if (usage && !apiError) {
+      // Responses are counted for what is given at the end: a reading that gives no end counts none.
+      if (usage && !apiError && counting) {
         const rid = str(msg.id) ?? uuid;
         const split = obj(usage.cache_creation);
         const writes = count(usage.cache_creation_input_tokens);
@@ -592,18 +593,20 @@ function* claudeStreamRead(input: AdapterInput, prices: PriceTable): AdapterRead
   const ends: J[] = [];
   let atEnd = false;
   const steps = new StepsBack();
-  const state = claudeRun(facts, prices, (e) => {
-    if (atEnd) ends.push(e);
-  });
   let i = 0;
-  for (const r of readings.again()) steps.add(i++, state.line(r));
-  if (i !== rows) throw changed(file, 1, lines);
-  atEnd = true;
-  state.finish();
+  {
+    const state = claudeRun(facts, prices, (e) => {
+      if (atEnd) ends.push(e);
+    });
+    for (const r of readings.again()) steps.add(i++, state.line(r));
+    if (i !== rows) throw changed(file, 1, lines);
+    atEnd = true;
+    state.finish();
+  }
 
   // Third reading: each line's events, merged with the ends by time.
   const merge = new TimeMerge(byTime(ends));
-  const run = claudeRun(facts, prices, (e) => merge.push(e));
+  const run = claudeRun(facts, prices, (e) => merge.push(e), false);
   i = 0;
   for (const r of readings.again()) {
     merge.saw(run.line(r));

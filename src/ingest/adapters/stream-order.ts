@@ -212,7 +212,8 @@ export class TimeMerge {
       if (!end) return;
       const t = String(end.timestamp);
       if (done || ((bound === null || t < bound) && this.max !== null && t < this.max)) {
-        this.nextEnd++;
+        // Given, it is let go: the ends still to come are all that is held of them.
+        this.ends[this.nextEnd++] = undefined as unknown as J;
         yield end;
         continue;
       }
