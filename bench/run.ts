@@ -24,7 +24,9 @@
  *          part alone: ratio, memory, the WAL), --huge GB (also ingest one file of that many GB,
  *          e.g. --huge 4), --claude-huge MB (also ingest one Claude Code session of that many MB
  *          and one of a fifth of it, e.g. --claude-huge 500: peak RSS of each, target ≤ 1.25×),
- *          --claude-huge-only (that alone).
+ *          --claude-huge-only (that alone), --stream-json-huge MB (also ingest one claude -p and
+ *          one gemini -p stream-json file of that many MB and of a fifth of it, e.g.
+ *          --stream-json-huge 200: peak RSS of each, target ≤ 1.25×), --stream-json-huge-only.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -43,6 +45,7 @@ import { fmtInt } from "../src/render/format.js";
 
 import { claudeCorpus } from "./claude-corpus.js";
 import { claudeSession } from "./claude-session.js";
+import { benchStreamJson } from "./stream-json.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = path.join(ROOT, "bench", "out");
@@ -422,6 +425,8 @@ async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const claudeHuge = arg("--claude-huge", 500) || 500;
   if (process.argv.includes("--claude-huge-only")) return benchClaudeSession(claudeHuge);
+  const streamJson = () => benchStreamJson(arg("--stream-json-huge", 200) || 200, OUT, path.join(ROOT, "test", "fixtures", "claude-stream-json"), obs, target, process.argv.includes("--keep"));
+  if (process.argv.includes("--stream-json-huge-only")) return streamJson();
   if (process.argv.includes("--latency-only")) return benchLive();
   if (process.argv.includes("--startup-only")) return benchStartup();
   if (process.argv.includes("--many-only")) return benchMany();
@@ -487,6 +492,7 @@ async function main() {
   const huge = process.argv.indexOf("--huge");
   if (huge > 0) await benchHuge(Number(process.argv[huge + 1]) || 4);
   if (process.argv.includes("--claude-huge")) benchClaudeSession(claudeHuge);
+  if (process.argv.includes("--stream-json-huge")) streamJson();
   console.log(`(the bench database is kept at ${path.relative(process.cwd(), db)}; --queries-only reruns the query part on it)`);
 }
 
