@@ -277,7 +277,7 @@ function streamEvents(file: string, input: Iterable<InputLine>, prices: PriceTab
     const type = agent !== main && a.task ? typeOfCall.get(a.task) : undefined;
     const state = { instance_id: agent, ...(a.task && agent !== main ? { current_task_id: a.task } : {}), ...(type ? { agent_type: type } : {}) };
     ev("agent:heartbeat", a.first, { ...state, status: "working" });
-    if (agent !== main || result) ev("agent:heartbeat", agent === main ? resultTs : a.last, { ...state, status: agent === main && failed ? "failed" : "completed" });
+    if (agent !== main || result) ev("agent:heartbeat", agent === main ? resultTs : a.last, { ...state, status: agent === main && failed ? "failed" : "completed", ...(agent !== main ? { heartbeat_id: `${agent}@end` } : {}) });
   }
   const cwd = str(init?.cwd);
   // The task list is the project folder Claude Code keeps the same session's transcript in.
@@ -527,7 +527,7 @@ function claudeRun(f: Facts, prices: PriceTable, sink: (e: J) => void, counting 
       const type = agent !== main && a.task ? typeOfCall.get(a.task) : undefined;
       const state = { instance_id: agent, ...(a.task && agent !== main ? { current_task_id: a.task } : {}), ...(type ? { agent_type: type } : {}) };
       ev("agent:heartbeat", a.first, { ...state, status: "working" });
-      if (agent !== main || result) ev("agent:heartbeat", agent === main ? resultTs : a.last, { ...state, status: agent === main && failed ? "failed" : "completed" });
+      if (agent !== main || result) ev("agent:heartbeat", agent === main ? resultTs : a.last, { ...state, status: agent === main && failed ? "failed" : "completed", ...(agent !== main ? { heartbeat_id: `${agent}@end` } : {}) });
     }
     const cwd = str(init?.cwd);
     // The task list is the project folder Claude Code keeps the same session's transcript in.
