@@ -131,6 +131,21 @@ test("a table with CJK and emoji cells fits 60 and 100 columns with its columns 
   }
 });
 
+test("a header is never cut: a column keeps its header's widest word, and a header of more words wraps at its spaces", () => {
+  const rows = [{ id: "task-0001", e: "boom", s: "a summary long enough to be cut" }];
+  const table = [{ key: "id", header: "ID", keep: true }, { key: "e", header: "FIRST ERROR" }, { key: "s", header: "SUMMARY", min: 2 }];
+  // 30 columns: 9 for the id, and of the 13 left FIRST ERROR gets 6 (its min, over FIRST's 5) and
+  // SUMMARY 7: its min of 2 is raised to its header's width.
+  const lines = renderTable(rows, table, io(30)).split("\n");
+  assert.deepEqual(lines.slice(0, 2), [" ID          FIRST    SUMMARY", "             ERROR"]);
+  // "a …" would leave most of the 7 columns empty: cut where it must be.
+  assert.equal(lines[2], " task-0001   boom     a summ…");
+  assert.equal(lines.length, 3);
+  for (const l of lines) assert.ok(columns(l) <= 30, `'${l}'`);
+  // Where the header fits it stays on one line.
+  assert.deepEqual(renderTable(rows, table, io(100)).split("\n"), [" ID          FIRST ERROR   SUMMARY", " task-0001   boom          a summary long enough to be cut"]);
+});
+
 let db = "";
 before(async () => {
   const x = "exec-wide";

@@ -210,7 +210,9 @@ test("narrow terminals: anomalies' 'looked for' lines and prune's row counts wra
   for (const [command, values] of [
     // The assertions' category is an id, whole; an error cascade's tasks are never cut (task-1…).
     // An error cascade's tasks, where its row has no room for them, go on a line beneath it.
-    ["anomalies exec-103", ["one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last", "task-103-13 tests_pass",
+    // The regressions, whose ASSERTION header has no room at 60, are stacked rather than headed ASSER….
+    ["anomalies exec-103", ["one agent making the same tool call (same input) 5 or more times, in a row or each within 60 s of the last",
+      "TASK task-103-13 CATEGORY tests_pass ASSERTION tests pass for create registration endpoint PASSED IN exec-102 FAILED AT 2026-11-20 09:37:41",
       "TASKS 2026-11-20 09:37:23 26.7s 13 tool_error: … task-103-13, task-103-14 2026-11-20 09:38:58 9.4s 6 tool_error: … task-103-17"]],
     ["summary exec-103", ["CATEGORY tests_pass", "CATEGORY file_created"]],
     ["prune --older-than 1d --dry-run", ["transcript_entries 1,436", "task_list_execution_runs 3"]],
@@ -222,6 +224,27 @@ test("narrow terminals: anomalies' 'looked for' lines and prune's row counts wra
     for (const v of values) assert.ok(joined.includes(v), `${command}: '${v}' not whole in:\n${r.stdout}`);
     assert.doesNotMatch(r.stdout, /task-\d*…|tests_p…|file_c…/, `${command}: an id cut`);
   }
+});
+
+test("a table's headers are never cut: a one-word header keeps its column that wide, one of more words wraps; at 60 and 100 columns", () => {
+  // Each was cut at 60 (SEVER…, ASSER…) while the column's text was narrower than its header.
+  const headers: Record<string, string[]> = {
+    "trace --correlation corr-task-103-13": ["TIME", "SEVERITY", "SOURCE", "EVENT", "SUMMARY"],
+    "anomalies exec-103": ["TASK", "CATEGORY", "ASSERTION", "FAILED AT"],
+  };
+  for (const [command, names] of Object.entries(headers)) {
+    for (const columns of [60, 100]) {
+      const r = spawnCli([...command.split(" "), "--db", db], { env: { COLUMNS: String(columns) } });
+      assert.ok(r.code === 0 || r.code === 1, `${command}: ${r.stderr}`);
+      for (const l of r.stdout.split("\n")) assert.ok([...l].length <= columns, `${command} at ${columns}: wider: '${l}'`);
+      assert.doesNotMatch(r.stdout, /\b[A-Z]{2,}…/, `${command} at ${columns}: a header cut:\n${r.stdout}`);
+      for (const h of names) assert.match(r.stdout, new RegExp(`(^| )${h}( |$)`, "m"), `${command} at ${columns}: ${h} whole`);
+    }
+  }
+  // At 100 the correlated events are a table: SEVERITY heads a column as wide as itself.
+  const wide = spawnCli(["trace", "--correlation", "corr-task-103-13", "--db", db], { env: { COLUMNS: "100" } }).stdout;
+  assert.match(wide, /^ TIME {18}SEVERITY {3}SOURCE {9}EVENT {10}SUMMARY/m);
+  assert.match(wide, /^ 2026-11-20 09:36:54 {3}info {7}agent-103-13 {3}task\.started/m);
 });
 
 test("narrow terminals: a trace's types stay whole at 60 columns, its summaries go beneath their rows, cut only after a word; the tree too", () => {
@@ -253,7 +276,8 @@ test("narrow terminals: trace's other views, usage's notes and obs query fit 60 
     // Before, at 60: 'code-…', 'tests_…', 'agent…', 'task.s…', 'pure func…'.
     "trace exec-103 --skills": ["code-generation", "validation"],
     "trace exec-103 --evidence": ["tests_pass", "typescript_compiles", "npx vitest run tests/routes/register.test.ts"],
-    "trace --correlation corr-task-103-13": ["agent-103-13 task.started", "task.failed", "Test DB unreachable (ECONNREFUSED …"],
+    // SEVERITY has no room at 60 beside the time, source and event: the events are stacked, whole.
+    "trace --correlation corr-task-103-13": ["SEVERITY info SOURCE agent-103-13 EVENT task.started", "task.failed", "Test DB unreachable (ECONNREFUSED 127.0.0.1:5432)"],
     "trace exec-103 --decisions": ["task-103-03 pure function module", "class with injected deps | extend existing module", "no state to hold; easiest to test"],
     "usage --by day,model": ["by model: tool calls and errors are no model's — only the total has them"],
     // A generic query's times are whole: they were cut to 2026-11-20T0….

@@ -245,6 +245,56 @@ test("a follower's closing line says what it read and for how long, not a rate: 
   assert.doesNotMatch(done.stderr, /lines\/s/);
 });
 
+test("a follower's --json says what its closing line says: sources, seconds followed, lines, events, and no rate; a plain ingest --json keeps its rate", async () => {
+  const dir = tmpDir();
+  const db = path.join(dir, "obs.db");
+  const a = path.join(dir, "a.jsonl");
+  const b = path.join(dir, "b.jsonl");
+  fs.writeFileSync(a, entry("e", 0) + "\n" + entry("e", 1) + "\n");
+  fs.writeFileSync(b, entry("f", 0) + "\n");
+  const child = spawn(process.execPath, [BIN, "ingest", "--follow", "--json", a, b, "--db", db], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on("exit", r));
+  const started = Date.now();
+  for (let i = 0; i < 400; i++) {
+    try {
+      if (count(db, "e") === 2 && count(db, "f") === 1) break;
+    } catch {
+      /* not created yet */
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  // A line appended while it follows is counted with the others.
+  fs.appendFileSync(a, entry("e", 2) + "\n");
+  for (let i = 0; i < 400 && count(db, "e") < 3; i++) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 1000));
+  child.kill("SIGINT");
+  assert.equal(await exited, 0, stderr);
+  const waited = (Date.now() - started) / 1000;
+  const stats = JSON.parse(stdout);
+  assert.equal(stats.followed, true);
+  assert.equal(stats.sources, 2);
+  assert.equal(stats.lines, 4);
+  assert.equal(stats.events, 4);
+  assert.deepEqual(stats.by_kind, { "transcript:entry": 4 });
+  assert.equal(stats.rejected, 0);
+  assert.ok(!("lines_per_second" in stats), `no rate in ${stdout}`);
+  // Seconds followed: at least the second it idled, at most the time the test waited for it.
+  assert.ok(stats.seconds >= 1 && stats.seconds <= waited, `followed ${stats.seconds} s of ${waited} s`);
+  assert.doesNotMatch(stderr, /^followed/m, "with --json the closing line is the JSON");
+
+  const plain = spawnCli(["ingest", "--json", b, "--db", path.join(dir, "plain.db")]);
+  assert.equal(plain.code, 0, plain.stderr);
+  const once = JSON.parse(plain.stdout);
+  assert.equal(once.followed, undefined);
+  assert.equal(once.lines, 1);
+  assert.equal(typeof once.lines_per_second, "number");
+  assert.deepEqual(Object.keys(once).slice(-3), ["seconds", "lines_per_second", "sources_detail"]);
+});
+
 test("errors a user can act on: a directory as --db, a path that does not exist, a bad --fts query, a 100 kB argument", () => {
   const dir = tmpDir();
   const db = path.join(dir, "obs.db");

@@ -162,7 +162,12 @@ export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInv
   }
   if (opts.json) {
     const { results, ...rest } = stats;
-    printJson(io, { ...rest, sources_detail: results });
+    if (!opts.followed) return printJson(io, { ...rest, sources_detail: results });
+    // As the closing line: a follower's seconds are how long it followed, mostly waiting, and a
+    // rate over them says how idle the agents were, not how fast obs read; it is left out.
+    const facts: Partial<typeof rest> = { ...rest };
+    delete facts.lines_per_second;
+    printJson(io, { followed: true, ...facts, sources_detail: results });
   } else {
     io.err(ingestSummaryLine(stats, { followed: opts.followed }) + "\n");
   }

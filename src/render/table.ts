@@ -1,5 +1,5 @@
 import { palette, type IO } from "../io.js";
-import { cut, cutAtWord, displayWidth, wrapWords } from "./format.js";
+import { cutAtWord, displayWidth, wrapWords } from "./format.js";
 
 /**
  * One table renderer for every read command. Columns that hold ids, times and numbers are never
@@ -65,9 +65,13 @@ export function renderTable<Row>(rows: Row[], allColumns: Column<Row>[], io: IO)
   // Lowered text starts under the row's second column (the first names the row: a time, an id)
   // while that leaves it twice its narrowest (or half the width), else near the left edge.
   const under = underPlacement(widths, underIdx.map((i) => allColumns[i]!), io.columns);
+  // A header narrower than its column's room is wrapped at its spaces, never cut: every column
+  // is at least as wide as its header's widest word.
+  const headers = columns.map((c, i) => wrapWords(c.header, widths[i]!));
+  const headHeight = Math.max(1, ...headers.map((h) => h.length));
   const head = [
-    line(columns.map((c, i) => cut(c.header, widths[i]!)), (t) => bold(t)),
-    ...underIdx.map((i) => " ".repeat(under.indent) + bold(cut(allColumns[i]!.header, under.room))),
+    ...Array.from({ length: headHeight }, (_, k) => line(headers.map((h) => h[k] ?? ""), (t) => bold(t))),
+    ...underIdx.flatMap((i) => wrapWords(allColumns[i]!.header, under.room).map((h) => " ".repeat(under.indent) + bold(h))),
   ].join("\n");
   const body = rows.flatMap((r, ri) => {
     const parts = columns.map((c, i) => (c.wrap ? wrapWords(cells[ri]![i]!, widths[i]!) : [cutAtWord(cells[ri]![i]!, widths[i]!)]));
@@ -124,10 +128,18 @@ const PER_COLUMN = 3;
 
 type Fit = Pick<Column<unknown>, "keep" | "min" | "drop" | "header" | "align" | "under">;
 
-/** How narrow a column may get: ids and numbers never shrink; text down to its `min`. */
+/** The widest word of a header: what the column keeps so that its header is never cut (SEVER…). */
+function headerWord(header: string): number {
+  return Math.max(0, ...header.split(/ +/).map(displayWidth));
+}
+
+/**
+ * How narrow a column may get: ids and numbers never shrink; text down to its `min`, but never
+ * below its header's widest word (a header of more words wraps onto more lines instead).
+ */
 function minWidth(c: Fit, natural: number): number {
   if (c.keep || c.align === "right") return natural;
-  return Math.min(c.min ?? DEFAULT_MIN, natural);
+  return Math.min(Math.max(c.min ?? DEFAULT_MIN, headerWord(c.header)), natural);
 }
 
 /** Columns' narrowest forms side by side, each with its spaces. */
