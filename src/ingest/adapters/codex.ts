@@ -705,7 +705,7 @@ function machine(file: string, facts: Facts, prices: PriceTable, mode: Mode): Ma
   };
 }
 
-/** Up to this many characters of lines, a rollout's parsed lines are kept and it is read once (tests set OBS_CODEX_KEEP_CHARS to read small ones twice). */
+/** Up to this many characters of lines, a rollout's parsed lines are kept and it is read once (OBS_CODEX_KEEP_CHARS sets another bound: tests stream small rollouts with it). */
 const KEEP_CHARS = process.env.OBS_CODEX_KEEP_CHARS !== undefined && process.env.OBS_CODEX_KEEP_CHARS !== "" && Number(process.env.OBS_CODEX_KEEP_CHARS) >= 0 ? Number(process.env.OBS_CODEX_KEEP_CHARS) : 8 * 1024 * 1024;
 
 const fileNameId = (file: string) => /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(file)?.[1];
