@@ -178,6 +178,26 @@ function rootOf(file: string, meta: J, parent: string, depth: number, rootId: st
   return current;
 }
 
+/** A file's first line, read up to its newline (a parent's rollout may be big: only its session_meta is wanted). */
+function firstLine(file: string): string {
+  const fd = fs.openSync(file, "r");
+  try {
+    const parts: Buffer[] = [];
+    const buf = Buffer.alloc(64 * 1024);
+    for (let pos = 0; ; ) {
+      const got = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (got === 0) break;
+      const nl = buf.subarray(0, got).indexOf(0x0a);
+      parts.push(Buffer.from(buf.subarray(0, nl >= 0 ? nl : got)));
+      if (nl >= 0) break;
+      pos += got;
+    }
+    return Buffer.concat(parts).toString("utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The session_meta of the rollout of thread `id` in the sessions folders around `file`. */
 function findRolloutMeta(file: string, id: string): J | undefined {
   let dir = path.dirname(path.resolve(file));
@@ -190,7 +210,7 @@ function findRolloutMeta(file: string, id: string): J | undefined {
       const p = path.join(d, ent.name);
       if (ent.isDirectory()) stack.push(p);
       else if (ent.name.endsWith(`${id}.jsonl`)) {
-        const first = fs.readFileSync(p, "utf8").split("\n", 1)[0] ?? "";
+        const first = firstLine(p);
         try {
           const o = JSON.parse(first) as J;
           if (o.type === "session_meta") return obj(o.payload);
