@@ -24,8 +24,10 @@
  *          part alone: ratio, memory, the WAL), --huge GB (also ingest one file of that many GB,
  *          e.g. --huge 4), --claude-huge MB (also ingest one Claude Code session of that many MB
  *          and one of a fifth of it, e.g. --claude-huge 500: peak RSS of each, target ≤ 1.25×),
- *          --claude-huge-only (that alone), --stream-json-huge MB (also ingest one claude -p and
- *          one gemini -p stream-json file of that many MB and of a fifth of it, e.g.
+ *          --claude-huge-only (that alone), --codex-huge MB (also ingest one Codex rollout of that
+ *          many MB and one of a fifth of it, e.g. --codex-huge 500: peak RSS of each, target
+ *          ≤ 1.25×), --codex-huge-only (that alone), --stream-json-huge MB (also ingest one
+ *          claude -p and one gemini -p stream-json file of that many MB and of a fifth of it, e.g.
  *          --stream-json-huge 200: peak RSS of each, target ≤ 1.25×), --stream-json-huge-only.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -46,6 +48,7 @@ import { fmtInt } from "../src/render/format.js";
 import { claudeCorpus } from "./claude-corpus.js";
 import { claudeSession } from "./claude-session.js";
 import { benchStreamJson } from "./stream-json.js";
+import { codexRollout } from "./codex-rollout.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const OUT = path.join(ROOT, "bench", "out");
@@ -421,12 +424,37 @@ function benchClaudeSession(mb: number): void {
   console.log(`  peak RSS ${mb} MB / ${mb / 5} MB: ${growth.toFixed(2)}× (target ≤ 1.25×: ${target("Claude Code session memory flat from a fifth of its size", growth <= 1.25, `${growth.toFixed(2)}×`)})`);
 }
 
+/**
+ * One Codex rollout of `mb` MB and one of a fifth of it (the fixtures' rollouts one after
+ * another, repeated, ids their own), each ingested alone: read in bounded memory, the bigger
+ * takes little more than the smaller.
+ */
+function benchCodexRollout(mb: number): void {
+  console.log(`\nCodex rollout: one of ${mb / 5} MB and one of ${mb} MB, each ingested alone…`);
+  const rss: number[] = [];
+  for (const size of [mb / 5, mb]) {
+    const s = codexRollout(path.join(ROOT, "test", "fixtures", "codex"), path.join(OUT, "codex-rollout"), size * 1e6);
+    const db = path.join(OUT, "codex-rollout.db");
+    rm(db);
+    const r = obs(["ingest", s.file, "--db", db, "--json"]);
+    if (r.status !== 0) throw new Error(`obs ingest of the ${mib(s.bytes)} Codex rollout failed: ${r.stderr.slice(0, 2000)}`);
+    rm(db);
+    if (!process.argv.includes("--keep")) fs.rmSync(path.dirname(s.file), { recursive: true, force: true });
+    rss.push(r.maxRssKiB ?? 0);
+    console.log(`  ${mib(s.bytes).padStart(8)} (${fmtInt(s.lines)} lines): peak RSS ${mib((r.maxRssKiB ?? 0) * 1024)}, ${r.cpuSeconds.toFixed(1)} s CPU`);
+  }
+  const growth = rss[1]! / (rss[0]! || 1);
+  console.log(`  peak RSS ${mb} MB / ${mb / 5} MB: ${growth.toFixed(2)}× (target ≤ 1.25×: ${target("Codex rollout memory flat from a fifth of its size", growth <= 1.25, `${growth.toFixed(2)}×`)})`);
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const claudeHuge = arg("--claude-huge", 500) || 500;
   if (process.argv.includes("--claude-huge-only")) return benchClaudeSession(claudeHuge);
   const streamJson = () => benchStreamJson(arg("--stream-json-huge", 200) || 200, OUT, path.join(ROOT, "test", "fixtures", "claude-stream-json"), obs, target, process.argv.includes("--keep"));
   if (process.argv.includes("--stream-json-huge-only")) return streamJson();
+  const codexHuge = arg("--codex-huge", 500) || 500;
+  if (process.argv.includes("--codex-huge-only")) return benchCodexRollout(codexHuge);
   if (process.argv.includes("--latency-only")) return benchLive();
   if (process.argv.includes("--startup-only")) return benchStartup();
   if (process.argv.includes("--many-only")) return benchMany();
@@ -493,6 +521,7 @@ async function main() {
   if (huge > 0) await benchHuge(Number(process.argv[huge + 1]) || 4);
   if (process.argv.includes("--claude-huge")) benchClaudeSession(claudeHuge);
   if (process.argv.includes("--stream-json-huge")) streamJson();
+  if (process.argv.includes("--codex-huge")) benchCodexRollout(codexHuge);
   console.log(`(the bench database is kept at ${path.relative(process.cwd(), db)}; --queries-only reruns the query part on it)`);
 }
 

@@ -160,3 +160,61 @@ export function* given(r: AdapterResult): AdapterRead {
   yield* r.events;
   return { skipped: r.skipped, bad: r.bad, lines: r.lines, executionId: r.executionId };
 }
+
+/**
+ * A line's time as it sorts: a canonical ISO time as its epoch milliseconds, whose order is its
+ * text's; any other text as it is. Times compare as text: the number only saves a string a line.
+ */
+export type Time = number | string;
+const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+export function timeOf(s: string): Time {
+  if (CANONICAL.test(s)) {
+    const ms = Date.parse(s);
+    if (Number.isFinite(ms) && new Date(ms).toISOString() === s) return ms;
+  }
+  return s;
+}
+export const timeText = (t: Time): string => (typeof t === "number" ? new Date(t).toISOString() : t);
+export function cmpTime(a: Time, b: Time): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  const x = timeText(a);
+  const y = timeText(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** A number per line, kept in blocks: nothing copied as it grows, no room kept past the last block. */
+export class Column<A extends Int32Array | Float64Array | Uint8Array> {
+  private readonly blocks: A[] = [];
+  constructor(private readonly block: (n: number) => A) {}
+  get(i: number): number {
+    return this.blocks[i >>> 16]![i & 0xffff]!;
+  }
+  set(i: number, v: number): void {
+    while (i >>> 16 >= this.blocks.length) this.blocks.push(this.block(0x10000));
+    this.blocks[i >>> 16]![i & 0xffff] = v;
+  }
+}
+
+/** A time per line (or per anything numbered): canonical times as numbers in a column, the few others as text beside it. */
+export class TimeColumn {
+  private readonly ms = new Column((k) => new Float64Array(k));
+  private readonly text = new Map<number, string>();
+  set(i: number, s: string): void {
+    const t = timeOf(s);
+    if (typeof t === "number") this.ms.set(i, t);
+    else {
+      this.ms.set(i, NaN);
+      this.text.set(i, t);
+    }
+  }
+  get(i: number): Time {
+    const ms = this.ms.get(i);
+    return ms === ms ? ms : this.text.get(i)!;
+  }
+}
+
+/** A file that changed between its two readings: said as a read error, so that it fails alone and is read again next time. */
+export function changed(file: string, n: number): Error {
+  return Object.assign(new Error(`it changed while obs read it: line ${n} is not what it was; ingest it again`), { code: "ECHANGED", syscall: "read", path: file });
+}
