@@ -690,7 +690,8 @@ function machine(file: string, facts: Facts, prices: PriceTable, mode: Mode): Ma
         ...(subagent ? { metrics: { parent_thread_id: parentId, nickname: spawn?.agent_nickname ?? meta.agent_nickname ?? null, role: spawn?.agent_role ?? meta.agent_role ?? null, depth: spawn?.depth ?? null } } : {}),
       };
       ev("agent:heartbeat", firstActivity, { ...heartbeat, status: "working" });
-      if (!stillWorking) ev("agent:heartbeat", endTs, { ...heartbeat, status: "completed" });
+      // Named: a rollout read again as it grows moves the agent's end, not adds one.
+      if (!stillWorking) ev("agent:heartbeat", endTs, { ...heartbeat, status: "completed", heartbeat_id: `${agent}@end` });
     }
     if (subagent && agentTask && firstActivity) {
       const who = [str(spawn?.agent_role) ?? str(meta.agent_role) ?? "subagent", str(spawn?.agent_nickname) ?? str(meta.agent_nickname)].filter(Boolean).join(" ");
