@@ -5,7 +5,7 @@ import { costOf } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { fileLines } from "../lines.js";
 import { parseJson } from "../text.js";
-import { jsonLine } from "./shared.js";
+import { changed, cmpTime, Column, jsonLine, timeOf, timeText, type Time } from "./shared.js";
 import type { Adapter, AdapterContext, AdapterInput, AdapterRead, AdapterSummary, BadLine, J } from "./types.js";
 
 /**
@@ -175,29 +175,6 @@ function usageOf(usage: J): { input: number; output: number; cacheRead: number; 
   return { input: n(usage.input_tokens), output: n(usage.output_tokens), cacheRead: n(usage.cache_read_input_tokens), write5m, write1h };
 }
 
-/**
- * A line's time as it sorts: a canonical ISO time (what Claude Code writes) as its epoch
- * milliseconds, whose order is its text's; any other text as it is. Times compare as text, as
- * they always have: the number only saves keeping a string per line.
- */
-type Time = number | string;
-const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-function timeOf(s: string): Time {
-  if (CANONICAL.test(s)) {
-    const ms = Date.parse(s);
-    if (Number.isFinite(ms) && new Date(ms).toISOString() === s) return ms;
-  }
-  return s;
-}
-const timeText = (t: Time): string => (typeof t === "number" ? new Date(t).toISOString() : t);
-function cmpTime(a: Time, b: Time): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  const x = timeText(a);
-  const y = timeText(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /** What a line's text hashes to: a sidechain's first prompt is matched to its Task call's by it, without keeping either text. */
 const digestOf = (text: string): string => crypto.createHash("sha1").update(text).digest("base64");
 
@@ -262,19 +239,6 @@ interface Response {
 /** Up to this many characters of lines, a session's parsed lines are kept between its two readings. */
 const KEEP_CHARS = 8 * 1024 * 1024;
 
-/** A number per line, kept in blocks: nothing copied as it grows, no room kept past the last block. */
-class Column<A extends Int32Array | Float64Array | Uint8Array> {
-  private readonly blocks: A[] = [];
-  constructor(private readonly block: (n: number) => A) {}
-  get(i: number): number {
-    return this.blocks[i >>> 16]![i & 0xffff]!;
-  }
-  set(i: number, v: number): void {
-    while (i >>> 16 >= this.blocks.length) this.blocks.push(this.block(0x10000));
-    this.blocks[i >>> 16]![i & 0xffff] = v;
-  }
-}
-
 /**
  * Sorts lines in place by merging the runs that are already in order (a Claude Code file is
  * nearly in time order: a few long runs, merged in a pass or two), with one buffer of their size.
@@ -305,11 +269,6 @@ function sortLines(a: Int32Array<ArrayBuffer>, cmp: (x: number, y: number) => nu
     [src, dst] = [dst, src];
   }
   return src;
-}
-
-/** A file that changed between its two readings: said as a read error, so that it fails alone and is read again next time. */
-function changed(file: string, n: number): Error {
-  return Object.assign(new Error(`it changed while obs read it: line ${n} is not what it was; ingest it again`), { code: "ECHANGED", syscall: "read", path: file });
 }
 
 type End =
