@@ -89,14 +89,20 @@ test("several processes opening a new database at once all succeed, and migrate 
   const { BIN } = await import("./helpers.js");
   const p = tmpDb();
   const line = JSON.stringify({ kind: "transcript:entry", execution_id: "race", timestamp: "2026-01-16T09:00:00.000Z", entry_type: "checkpoint", category: "c", summary: "x" });
+  const said: string[] = [];
   const runs = Array.from({ length: 6 }, (_, i) =>
     new Promise<number>((resolve) => {
       const c = spawn(process.execPath, [BIN, "ingest", "-", "--db", p], { stdio: ["pipe", "ignore", "pipe"] });
+      let err = "";
+      c.stderr!.on("data", (d) => (err += d));
       c.stdin!.end(line.replace('"x"', `"x${i}"`) + "\n");
-      c.on("exit", (code) => resolve(code ?? -1));
+      c.on("close", (code) => {
+        if (code !== 0) said.push(`process ${i} (exit ${code}): ${err}`);
+        resolve(code ?? -1);
+      });
     }),
   );
-  assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0, 0, 0], said.join("\n"));
   const db = openWritable(p);
   assert.equal((db.prepare(`SELECT COUNT(*) AS n FROM transcript_entries`).get() as { n: number }).n, 6);
   assert.equal(schemaVersion(db), SCHEMA_VERSION);

@@ -64,7 +64,9 @@ const logged = (db: string) => all(db, `SELECT path FROM ingest_log ORDER BY pat
 async function runRead(db: string, id: string, stderr: () => string): Promise<void> {
   for (let i = 0; i < 400; i++) {
     try {
-      if (fs.existsSync(db) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
+      // Only once the follower has made the file's -shm: a reader (root, in these tests) opening it
+      // before would make it, root's, and the follower could no longer write the file.
+      if (fs.existsSync(`${db}-shm`) && one(db, `SELECT 1 AS n FROM task_list_execution_runs WHERE id = ?`, id)) return;
     } catch {
       /* the follower has not made its tables yet */
     }
