@@ -407,21 +407,7 @@ async function benchHuge(gb: number): Promise<void> {
  * memory, so the bigger takes little more than the smaller.
  */
 function benchClaudeSession(mb: number): void {
-  console.log(`\nClaude Code session: one of ${mb / 5} MB and one of ${mb} MB, each ingested alone…`);
-  const rss: number[] = [];
-  for (const size of [mb / 5, mb]) {
-    const s = claudeSession(path.join(ROOT, "test", "fixtures", "claude-code"), path.join(OUT, "claude-session"), size * 1e6);
-    const db = path.join(OUT, "claude-session.db");
-    rm(db);
-    const r = obs(["ingest", s.file, "--db", db, "--json"]);
-    if (r.status !== 0) throw new Error(`obs ingest of the ${mib(s.bytes)} Claude Code session failed: ${r.stderr.slice(0, 2000)}`);
-    rm(db);
-    if (!process.argv.includes("--keep")) fs.rmSync(path.dirname(s.file), { recursive: true, force: true });
-    rss.push(r.maxRssKiB ?? 0);
-    console.log(`  ${mib(s.bytes).padStart(8)} (${fmtInt(s.lines)} lines): peak RSS ${mib((r.maxRssKiB ?? 0) * 1024)}, ${r.cpuSeconds.toFixed(1)} s CPU`);
-  }
-  const growth = rss[1]! / (rss[0]! || 1);
-  console.log(`  peak RSS ${mb} MB / ${mb / 5} MB: ${growth.toFixed(2)}× (target ≤ 1.25×: ${target("Claude Code session memory flat from a fifth of its size", growth <= 1.25, `${growth.toFixed(2)}×`)})`);
+  benchFlatMemory("Claude Code session", mb, (size) => claudeSession(path.join(ROOT, "test", "fixtures", "claude-code"), path.join(OUT, "claude-session"), size * 1e6));
 }
 
 /**
@@ -430,21 +416,26 @@ function benchClaudeSession(mb: number): void {
  * takes little more than the smaller.
  */
 function benchCodexRollout(mb: number): void {
-  console.log(`\nCodex rollout: one of ${mb / 5} MB and one of ${mb} MB, each ingested alone…`);
+  benchFlatMemory("Codex rollout", mb, (size) => codexRollout(path.join(ROOT, "test", "fixtures", "codex"), path.join(OUT, "codex-rollout"), size * 1e6));
+}
+
+/** One file of `mb` MB and one of a fifth of it, each made by `make` in a folder of its own and ingested alone: peak RSS of each, and their ratio (target ≤ 1.25×). */
+function benchFlatMemory(what: string, mb: number, make: (mb: number) => { file: string; bytes: number; lines: number }): void {
+  console.log(`\n${what}: one of ${mb / 5} MB and one of ${mb} MB, each ingested alone…`);
   const rss: number[] = [];
   for (const size of [mb / 5, mb]) {
-    const s = codexRollout(path.join(ROOT, "test", "fixtures", "codex"), path.join(OUT, "codex-rollout"), size * 1e6);
-    const db = path.join(OUT, "codex-rollout.db");
+    const s = make(size);
+    const db = path.join(OUT, "flat-memory.db");
     rm(db);
     const r = obs(["ingest", s.file, "--db", db, "--json"]);
-    if (r.status !== 0) throw new Error(`obs ingest of the ${mib(s.bytes)} Codex rollout failed: ${r.stderr.slice(0, 2000)}`);
+    if (r.status !== 0) throw new Error(`obs ingest of the ${mib(s.bytes)} ${what} failed: ${r.stderr.slice(0, 2000)}`);
     rm(db);
     if (!process.argv.includes("--keep")) fs.rmSync(path.dirname(s.file), { recursive: true, force: true });
     rss.push(r.maxRssKiB ?? 0);
     console.log(`  ${mib(s.bytes).padStart(8)} (${fmtInt(s.lines)} lines): peak RSS ${mib((r.maxRssKiB ?? 0) * 1024)}, ${r.cpuSeconds.toFixed(1)} s CPU`);
   }
   const growth = rss[1]! / (rss[0]! || 1);
-  console.log(`  peak RSS ${mb} MB / ${mb / 5} MB: ${growth.toFixed(2)}× (target ≤ 1.25×: ${target("Codex rollout memory flat from a fifth of its size", growth <= 1.25, `${growth.toFixed(2)}×`)})`);
+  console.log(`  peak RSS ${mb} MB / ${mb / 5} MB: ${growth.toFixed(2)}× (target ≤ 1.25×: ${target(`${what} memory flat from a fifth of its size`, growth <= 1.25, `${growth.toFixed(2)}×`)})`);
 }
 
 async function main() {
