@@ -140,6 +140,40 @@ test("obs ingest --follow without a source follows every place: a rollout as it 
   assert.doesNotMatch(stderr, /logs\.json|checkpoint|history\.jsonl/, "what the tools keep beside their records is not followed, not even noted");
 });
 
+test("--follow of a named file obs cannot read: alone it exits 2 at once, as plain ingest does; beside a readable one it is said once and fails the follow", async (t) => {
+  const dir = tmpDir();
+  const odd = writeJsonl(path.join(dir, "app-log.jsonl"), [{ ts: 1, level: "info", msg: "up" }]);
+  const alone = spawnCli(["ingest", "--follow", odd, "--db", path.join(dir, "alone.db")]);
+  assert.equal(alone.code, 2, alone.stderr);
+  assert.equal(alone.stdout, "");
+  assert.match(alone.stderr, /^obs: .*app-log\.jsonl: not a format obs reads \(its first line has the keys ts, level, msg\); .*--format obs\|/);
+  assert.match(alone.stderr, /nothing else to follow/);
+
+  const good = writeJsonl(path.join(dir, "good.jsonl"), [{ kind: "execution:status", execution_id: "f-1", timestamp: "2026-01-01T00:00:00.000Z", status: "started" }]);
+  const db = path.join(dir, "both.db");
+  const child = spawn(process.execPath, [BIN, "ingest", "--follow", odd, good, "--db", db], { env: { PATH: process.env.PATH, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const stored = () => {
+    try {
+      return fs.existsSync(db) && Number(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs WHERE id = 'f-1'`)?.n) === 1;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 200 && !stored(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(stored(), stderr);
+  await new Promise((r) => setTimeout(r, 300)); // several more looks: still said once
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((r) => child.on("exit", r));
+  assert.equal(code, 2, stderr);
+  const said = stderr.split("\n").filter((l) => l.includes("app-log.jsonl: not a format obs reads"));
+  assert.equal(said.length, 2, `said when found and named again in the closing report:\n${stderr}`);
+  assert.match(said[0]!, /; following the rest$/);
+  assert.match(stderr, /followed 2 sources \(1 failed\)/);
+});
+
 test("a file obs cannot read: one line saying what it looks like, what obs reads and --format; exit 2, --skip-invalid or not", async () => {
   const dir = tmpDir();
   const lines = Array.from({ length: 50 }, (_, i) => ({ ts: i, level: "info", msg: `line ${i}` }));

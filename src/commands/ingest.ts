@@ -5,7 +5,7 @@ import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { emptyStats, expandSources, FORMATS, ingestSources, listSourceFiles, notAFile, totalBytes, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, identify, ingestSources, listSourceFiles, notAFile, totalBytes, unreadableReason, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
@@ -45,6 +45,15 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
     // Following a pipe would wait on it forever: it is read once, as standard input, without --follow.
     const refused = notAFile(s, fs.statSync(s), true);
     if (refused) throw refused;
+  }
+  // Named files no format reads, when nothing else is named: following would wait on nothing.
+  const unknown = opts.format ? [] : opts.sources.filter((s) => {
+    const st = fs.statSync(s);
+    return st.isFile() && st.size > 0 && identify(s).format === null;
+  });
+  if (unknown.length && unknown.length === opts.sources.length) {
+    const said = unknown.map((s) => `${s}: ${unreadableReason(identify(s).head)}`);
+    throw new UserError(said[0]!, [...said.slice(1), "nothing else to follow"]);
   }
   let sources: FollowSource[] = opts.sources;
   if (!opts.sources.length) {

@@ -96,7 +96,8 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") cannotRead(file, readFailure(e, true));
   };
 
-  const track = (file: string) => {
+  /** `named`: the file was named as a source, not found by a walk, so one obs cannot read fails the follow. */
+  const track = (file: string, named = false) => {
     const key = path.resolve(file);
     if (tracked.has(key)) return;
     let fd: number;
@@ -110,15 +111,21 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
       const prev = run.log(key);
       // A file just created is classified once it has something in it.
       if (st.size === 0 && !prev && !opts.format) return;
-      if (ignored.get(key) === st.size) return;
+      if (ignored.get(key) === st.size) {
+        if (named) unreadableNow.add(file);
+        return;
+      }
       // The same file under another name (a link made since it was first followed) is read once.
       const twin = [...tracked.values()].find((t) => t.dev === st.dev && t.ino === st.ino && sameFile(t.file, st));
       if (twin) return sayOnce(`${file}: the same file as ${twin.file}; read once, as ${twin.file}`);
       const found = identify(file);
       const format = opts.format ?? found.format;
       if (format === null) {
-        // Said once: a SQLite file that is no trace store, a *.json that is no record, lines obs does not know.
-        if (!ignored.has(key) && !file.endsWith(".json") && !/\.(db|sqlite3?)$/.test(file)) opts.onNote?.(`${file}: ${unreadableReason(found.head)}; not followed`);
+        // A file named as a source is a failed source, as plain ingest has it; one a walk found
+        // is passed over, said once unless it is a SQLite file that is no trace store or a
+        // *.json that is no record.
+        if (named) cannotRead(file, unreadableReason(found.head));
+        else if (!ignored.has(key) && !file.endsWith(".json") && !/\.(db|sqlite3?)$/.test(file)) opts.onNote?.(`${file}: ${unreadableReason(found.head)}; not followed`);
         ignored.set(key, st.size);
         return;
       }
@@ -167,7 +174,7 @@ export async function follow(db: DB, sources: FollowSource[], opts: FollowOption
         continue;
       }
       if (st.isDirectory()) walked(listSourceFiles(s, undefined, seen));
-      else track(s);
+      else track(s, true);
     }
     // What could not be read at an earlier look and is no longer found so (readable again, or gone).
     for (const name of unreadable.keys()) if (!unreadableNow.has(name) && !tracked.has(path.resolve(name))) unreadable.delete(name);
