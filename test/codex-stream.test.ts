@@ -130,13 +130,16 @@ test("a subagent's rollout, streamed: its copy of the parent's history counted o
   assert.match(whole.llm_calls![0]!, /"id":"019b7f9f-1111-7000-8000-00000000c41d\/usage@30400"/);
 });
 
-test("a line nested 10,000 deep and lone surrogate escapes: read in every reading, each lone half stored as U+FFFD", () => {
+test("a line nested 10,000 deep and lone surrogate escapes (in text, an output, a call's arguments): read in every reading, each lone half stored as U+FFFD", () => {
   const src = fs.readFileSync(path.join(FIX, "codemie-ai-codemie-code", "rollout-2026-01-02T18-39-45-019b7f94-51b4-7593-922e-ba12b5b73b52.jsonl"), "utf8").trimEnd().split("\n");
   const deep = "[".repeat(10_000) + '"\\ud800 deep down"' + "]".repeat(10_000);
   const extra = [
     `{"timestamp":"2026-01-02T16:40:00.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"half a pair: \\ud83d, and its other half alone: \\ude00."}],"nested":${deep}}}`,
-    `{"timestamp":"2026-01-02T16:40:01.000Z","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"{\\"cmd\\":\\"cat a.txt\\"}","call_id":"call_lone"}}`,
+    `{"timestamp":"2026-01-02T16:40:01.000Z","type":"response_item","payload":{"type":"function_call","name":"exec_command","arguments":"{\\"cmd\\":\\"cat a\\\\ud800.txt\\"}","call_id":"call_lone"}}`,
     `{"timestamp":"2026-01-02T16:40:02.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_lone","output":"Process exited with code 0\\nOutput:\\nbad \\udbff byte"}}`,
+    // An output that is JSON inside the JSON string: an envelope with an exit code.
+    `{"timestamp":"2026-01-02T16:40:03.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{}","call_id":"call_env"}}`,
+    `{"timestamp":"2026-01-02T16:40:04.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"call_env","output":"{\\"output\\":\\"env \\\\udbff out\\",\\"metadata\\":{\\"exit_code\\":0}}"}}`,
   ];
   const file = path.join(tmpDir(), "rollout-2026-01-02T18-39-45-019b7f94-51b4-7593-922e-ba12b5b73b52.jsonl");
   fs.writeFileSync(file, [...src, ...extra].join("\n") + "\n");
@@ -153,6 +156,14 @@ test("a line nested 10,000 deep and lone surrogate escapes: read in every readin
   const output = bytes(`SELECT hex(output) AS h FROM tool_uses WHERE id = 'call_lone'`);
   assert.ok(isUtf8(output));
   assert.equal(JSON.parse(output.toString("utf8")), "Process exited with code 0\nOutput:\nbad \uFFFD byte");
+  // Its arguments are JSON inside a JSON string: a lone half escaped there is U+FFFD too, not an escape kept.
+  const input = bytes(`SELECT hex(input) AS h FROM tool_uses WHERE id = 'call_lone'`);
+  assert.ok(isUtf8(input));
+  assert.doesNotMatch(input.toString("utf8"), /\\ud800/i);
+  assert.equal((JSON.parse(input.toString("utf8")) as { cmd: string }).cmd, "cat a\uFFFD.txt");
+  const envOut = bytes(`SELECT hex(output) AS h FROM tool_uses WHERE id = 'call_env'`);
+  assert.ok(isUtf8(envOut));
+  assert.equal(JSON.parse(envOut.toString("utf8")), "env \uFFFD out");
   // The line nested 10,000 deep is a line like any other: read, not a bad line.
   assert.equal(all(db, `SELECT rejected_lines, lines FROM ingest_log`).map((r) => `${r.rejected_lines} ${r.lines}`).join(), `0 ${src.length + extra.length}`);
 });

@@ -76,7 +76,7 @@ function readResult(output: unknown): ResultText {
   const r: ResultText = { text, body: text, ...(success !== undefined ? { success } : {}) };
   if (text.startsWith("{")) {
     try {
-      const env = JSON.parse(text) as J;
+      const env = parseJson(text) as J;
       const meta = obj(env.metadata);
       if (meta && typeof meta.exit_code === "number") {
         r.exit = meta.exit_code;
@@ -616,7 +616,7 @@ function machine(file: string, facts: Facts, prices: PriceTable, mode: Mode): Ma
       let input: unknown = p.input ?? p.action ?? p.arguments ?? {};
       if (typeof p.arguments === "string") {
         try {
-          input = JSON.parse(p.arguments);
+          input = parseJson(p.arguments);
         } catch {
           input = p.arguments;
         }
