@@ -3,8 +3,9 @@
  * own stream does, the line-based formats (Claude Code, Codex, Gemini CLI .jsonl, stream-json)
  * leave such a last line for later: it is not read now, one note on stderr says so, and the
  * next ingest once it is finished reads it — adding nothing twice. A last line that is complete
- * JSON without a newline is read now. A whole document (a Gemini CLI .json recording, a JSON
- * array) that does not parse is no unfinished line: it fails as before. Real files in temp dirs;
+ * JSON without a newline is read now. Standard input cut inside its last line is read without
+ * it. A whole document (a Gemini CLI .json recording, a JSON array) cut off at its end waits
+ * likewise; one that closes and does not parse fails, in one line. Real files in temp dirs;
  * the expected line counts are counted in the tests.
  */
 import { test } from "node:test";
@@ -141,22 +142,80 @@ test("a last line without its newline that is complete JSON is read now, without
   assert.equal(JSON.parse(r.stdout).lines, full.split("\n").filter((l) => l.trim() !== "").length);
 });
 
-test("a whole document cut short is no unfinished line: a Gemini CLI .json recording and a JSON array fail as before", () => {
+test("a whole document cut off at its end waits as an unfinished line does: a Gemini CLI .json recording and a JSON array, read once whole", async () => {
   const gemini = fs.readFileSync(path.join(FIX, "gemini-cli", "codemie-ai-codemie-code", "session-2025-12-01T21-45-5b959dae.json"), "utf8");
-  const dir = tmpDir();
-  const json = path.join(dir, "session.json");
-  fs.writeFileSync(json, gemini.slice(0, Math.floor(gemini.length / 2)));
-  let r = spawnCli(["ingest", "--db", tmpDb(), json]);
-  assert.equal(r.code, 2, r.stderr);
-  assert.doesNotMatch(r.stderr, new RegExp(NOTE));
-  assert.match(r.stderr, new RegExp(`${json}: nothing written: none of its \\d+ lines could be read as gemini-cli`));
-
   const stream = fs.readFileSync(path.join(FIX, "claude-stream-json", "on-keyday-agent-harness", "claude-stream-json.jsonl"), "utf8");
   const array = JSON.stringify(stream.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)), null, 1);
-  const arr = path.join(dir, "stream.json");
-  fs.writeFileSync(arr, array.slice(0, Math.floor(array.length / 2)));
-  r = spawnCli(["ingest", "--db", tmpDb(), arr]);
+  // Cut mid-way, and cut just after an inner `}` (its last character is then the one a whole document ends with).
+  const afterBrace = (t: string) => t.slice(0, t.indexOf("}", Math.floor(t.length / 2)) + 1);
+  for (const [name, full, cut] of [
+    ["session.json", gemini, gemini.slice(0, Math.floor(gemini.length / 2))],
+    ["session.json", gemini, afterBrace(gemini)],
+    ["stream.json", array, array.slice(0, Math.floor(array.length / 2))],
+    ["stream.json", array, afterBrace(array)],
+  ] as const) {
+    assert.throws(() => JSON.parse(cut));
+    const file = path.join(tmpDir(), name);
+    fs.writeFileSync(file, cut);
+    const db = tmpDb();
+    let r = await cli(["ingest", file, "--db", db]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    assert.equal(count(r.stderr, `${file}: a JSON document that ends before it closes (cut off, or still being written); it is read when it is whole`), 1, r.stderr);
+    assert.match(r.stderr, /ingested 1 source \(1 not whole yet\): 0 lines, 0 events/);
+    assert.deepEqual(all(db, `SELECT COUNT(*) AS n FROM ingest_log`), [{ n: 0 }], "nothing of it is logged: the next ingest reads it");
+    fs.writeFileSync(file, full);
+    r = await cli(["ingest", file, "--db", db]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /not whole/);
+    const fresh = tmpDb();
+    assert.equal((await cli(["ingest", file, "--db", fresh])).code, 0);
+    assertSame(db, fresh, name);
+  }
+  // Standard input has ended: a document cut off there fails.
+  const r = spawnCli(["ingest", "-", "--db", tmpDb()], { input: gemini.slice(0, Math.floor(gemini.length / 2)) });
   assert.equal(r.code, 2, r.stderr);
-  assert.doesNotMatch(r.stderr, new RegExp(NOTE));
-  assert.match(r.stderr, new RegExp(`${arr}: starts like a JSON array but is not one`));
+  assert.match(r.stderr, /^-:1: a JSON document that ends before it closes/m);
+});
+
+test("a whole document that closes and does not parse fails with one line naming where, not a line for each of its lines", () => {
+  const gemini = fs.readFileSync(path.join(FIX, "gemini-cli", "codemie-ai-codemie-code", "session-2025-12-01T21-45-5b959dae.json"), "utf8");
+  // A stray character after a value on line L of the pretty-printed file.
+  const at = gemini.indexOf('",\n', 5000) + 1;
+  const line = gemini.slice(0, at).split("\n").length;
+  const file = path.join(tmpDir(), "session.json");
+  fs.writeFileSync(file, gemini.slice(0, at) + "@" + gemini.slice(at));
+  const r = spawnCli(["ingest", "--db", tmpDb(), file]);
+  assert.equal(r.code, 2, r.stderr);
+  const about = r.stderr.split("\n").filter((l) => l.startsWith(`${file}:`));
+  assert.deepEqual(about.length, 1, r.stderr);
+  assert.match(about[0]!, new RegExp(`^${file}:${line}: not one JSON document: .*after property value`));
+  assert.doesNotMatch(r.stderr, /more bad lines|not whole/);
+});
+
+test("standard input that ends inside its last line is read without it, as the same bytes in a file are, with a note naming the line", async () => {
+  for (const rel of ["claude-stream-json/on-keyday-agent-harness/claude-stream-json.jsonl", "codex/Mai0313-VibeCodingTracker/test_conversation_oai.jsonl"]) {
+    const cut = cutInLastLine(fs.readFileSync(path.join(FIX, rel), "utf8"));
+    const piped = tmpDb();
+    const r = spawnCli(["ingest", "-", "--db", piped, "--json"], { input: cut });
+    assert.equal(r.code, 0, `${rel}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^obs: -: its last line \\(${cut.split("\n").length}\\) ends cut off, with no newline and not complete JSON; left out, the lines before it are read$`, "m"));
+    assert.deepEqual([JSON.parse(r.stdout).lines, JSON.parse(r.stdout).rejected], [wholeLines(cut), 0], rel);
+    const file = path.join(tmpDir(), path.basename(rel));
+    fs.writeFileSync(file, cut);
+    const fromFile = tmpDb();
+    assert.equal((await cli(["ingest", file, "--db", fromFile])).code, 0);
+    assertSame(piped, fromFile, rel);
+  }
+  // obs's own stream too; the same cut stream again adds nothing.
+  const own = '{"kind":"execution:status","execution_id":"cut-1","timestamp":"2026-01-01T00:00:00.000Z","status":"started"}\n{"kind":"execution:sta';
+  const db = tmpDb();
+  for (const again of [false, true]) {
+    const r = spawnCli(["ingest", "-", "--db", db], { input: own });
+    assert.equal(r.code, 0, r.stderr);
+    if (again) assert.match(r.stderr, /already up to date/);
+  }
+  assert.deepEqual(all(db, `SELECT id FROM task_list_execution_runs`), [{ id: "cut-1" }]);
+  // A stream of one line, cut, has nothing before it: that line is read as it is, and is bad.
+  const one = spawnCli(["ingest", "-", "--db", tmpDb()], { input: '{"kind":"execution:sta' });
+  assert.equal(one.code, 2, one.stderr);
 });

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { DB } from "../db/open.js";
 import { UserError } from "../errors.js";
 import { PRICES, type PriceTable } from "../pricing.js";
+import { CUT_OFF } from "./adapters/shared.js";
 import { ADAPTERS, adapterFor, arrayAsLines, describeHead, isSqlite, readHead, startsArray, type Adapter, type AdapterInput, type AdapterSummary, type BadLine, type Head, type J } from "./adapters/index.js";
 import { checkEvent, KINDS, type Kind } from "./events.js";
 import { Folder, type Prefix } from "./fold.js";
@@ -127,6 +128,8 @@ export interface SourceResult {
   written: boolean;
   /** Why nothing was read: already ingested, or the file changed underneath. */
   note?: string;
+  /** Nothing read yet: a document cut off, read by the next ingest once it is whole. */
+  waiting?: boolean;
   /** Why the source failed, when it is not its bad lines (obs cannot read it, or none of them could be read). */
   reason?: string;
 }
@@ -738,6 +741,8 @@ export class IngestRun {
       const unwrapped = arrayAsLines(input.bytes());
       if ("error" in unwrapped) {
         if (wholeLinesOnly) return; // still being written: the next look reads it whole
+        // Standard input has ended: cut off there, it will never be whole.
+        if (unwrapped.cutOff && !source) return this.notWholeYet(file);
         return this.unreadable(file, unwrapped.error);
       }
       input = { ...input, lines: () => bufferLines(unwrapped.lines) };
@@ -765,6 +770,13 @@ export class IngestRun {
     }
     // An adapter's event that obs cannot use is obs's own mistake: said as such, by the event's place.
     for (const b of f.bad) b.reason = `the ${format} reader made an event obs cannot use (event ${b.line}): ${b.reason}`;
+    // A file's document cut off at its end (its tool rewrites it whole, and was caught at it)
+    // waits for the next ingest, as a last line still being written does; standard input has
+    // ended, so there it fails.
+    if (!source && f.result.events === 0 && summary.bad.length === 1 && summary.bad[0]!.reason === CUT_OFF) {
+      f.abort();
+      return this.notWholeYet(file);
+    }
     f.bad.push(...summary.bad);
     // The statistics speak of the source's lines, not the events made from them.
     f.result.lines = summary.lines;
@@ -801,6 +813,16 @@ export class IngestRun {
     if (!wrongFormat && format === "claude-code" && summary.executionId === null && summary.lines > 0) {
       this.opts.onNote?.(`${file}: no session id in it (summary lines only); nothing to attach its ${summary.lines} line${summary.lines === 1 ? "" : "s"} to`);
     }
+  }
+
+  /**
+   * A document that ends before it closes, read from a file: its tool rewrites it whole and was
+   * caught mid-write (as a last line still being written is), so it waits for the next ingest.
+   */
+  private notWholeYet(file: string): void {
+    this.opts.onNote?.(`${file}: ${CUT_OFF}; it is read when it is whole`);
+    this.stats.sources++;
+    this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, note: "not whole yet", waiting: true });
   }
 
   /** A source no format reads: one line for it, and it fails (whatever --skip-invalid says). */
@@ -911,6 +933,7 @@ export class IngestRun {
     const unwrapped = arrayAsLines(fs.readFileSync(file));
     if ("error" in unwrapped) {
       if (following) return; // still being written: the next look reads it whole
+      if (unwrapped.cutOff) return this.notWholeYet(file);
       return this.unreadable(file, unwrapped.error);
     }
     const data = unwrapped.lines;
@@ -951,6 +974,13 @@ export class IngestRun {
       this.stats.sources++;
       this.stats.results.push({ source: name, lines: 0, events: 0, rejected: 0, written: false, note: "already ingested (same content)" });
       return;
+    }
+    // A stream that ends inside its last line (the writer killed mid-line: a timed-out `claude -p`)
+    // is read as a file would be, without that line; unlike a file's, it will never be finished.
+    const cut = isJsonLines(text.subarray(0, HEAD_BYTES)) ? unfinishedTail(text) : null;
+    if (cut !== null) {
+      this.opts.onNote?.(`${name}: its last line (${lineCount(text, cut) + 1}) ends cut off, with no newline and not complete JSON; left out, the lines before it are read`);
+      text = text.subarray(0, cut);
     }
     // Standard input may carry another tool's record (claude -p … | obs ingest -).
     const found = this.opts.format ? { format: this.opts.format, head: readHead(name, text.subarray(0, 64 * 1024)) } : identify(name, text);
@@ -1148,6 +1178,20 @@ function unfinishedLine(fd: number, size: number): number | null {
   const got = fs.readSync(fd, buf, 0, buf.length, cut);
   const text = buf.toString("utf8", 0, got);
   return isBlank(text) || isJson(text) ? null : cut;
+}
+
+/** unfinishedLine for text in memory: where its last line begins when it is cut off, else null. */
+function unfinishedTail(text: Buffer): number | null {
+  const cut = text.lastIndexOf(NL) + 1;
+  if (cut === 0 || cut === text.length || text.length - cut > MAX_LINE) return null;
+  const last = text.toString("utf8", cut);
+  return isBlank(last) || isJson(last) ? null : cut;
+}
+
+function lineCount(text: Buffer, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf(NL); i >= 0 && i < end; i = text.indexOf(NL, i + 1)) n++;
+  return n;
 }
 
 /** The offset just past the last newline of a file's first `size` bytes (0: none). */

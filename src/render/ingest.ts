@@ -13,9 +13,14 @@ export function ingestSummaryLine(s: IngestStats, o: { followed?: boolean } = {}
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${fmtInt(n)}`)
     .join(", ");
-  const skipped = s.results.filter((r) => r.note).length;
+  const waiting = s.results.filter((r) => r.waiting).length;
+  const skipped = s.results.filter((r) => r.note && !r.waiting).length;
   // A failed source is counted among those read, and said so: nothing of it was written.
-  const said = [s.failed_sources.length ? `${s.failed_sources.length} failed` : "", skipped ? `${skipped} already up to date` : ""].filter(Boolean);
+  const said = [
+    s.failed_sources.length ? `${s.failed_sources.length} failed` : "",
+    skipped ? `${skipped} already up to date` : "",
+    waiting ? `${waiting} not whole yet` : "",
+  ].filter(Boolean);
   return (
     `${o.followed ? "followed" : "ingested"} ${s.sources} source${s.sources === 1 ? "" : "s"}` +
     (said.length ? ` (${said.join(", ")})` : "") +

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { parseJson } from "../text.js";
-import { byTime, count, given, jsonLines, obj, partsText, str, tableCost, textLines, tokenFields } from "./shared.js";
+import { byTime, count, CUT_OFF, endsBeforeItCloses, errorLine, given, jsonLines, obj, partsText, str, tableCost, textLines, tokenFields } from "./shared.js";
 import type { Adapter, AdapterInput, AdapterResult, BadLine, InputLine, J } from "./types.js";
 
 /**
@@ -86,12 +86,16 @@ function readRecording(input: AdapterInput): Recording {
   if (isLines(input)) lines = input.lines();
   else {
     const text = input.bytes().toString("utf8");
+    let doc: J | undefined;
     try {
-      const doc = obj(parseJson(text));
-      if (doc) return whole(doc);
-    } catch {
-      /* not one object: its lines are named */
+      doc = obj(parseJson(text));
+    } catch (e) {
+      // One document, so one reason, not one per line of its pretty-printing.
+      rec.bad = [endsBeforeItCloses(text) ? { source: file, line: 1, reason: CUT_OFF } : { source: file, line: errorLine(e, text) ?? 1, reason: `not one JSON document: ${(e as Error).message}` }];
+      rec.lines = 1;
+      return rec;
     }
+    if (doc) return whole(doc);
     lines = textLines(text);
   }
   // A recording is read whole: a .json one is one document, a .jsonl one is rewritten in place ($set, $rewindTo).

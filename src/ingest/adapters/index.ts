@@ -7,6 +7,7 @@ import { geminiCli } from "./gemini-cli.js";
 import { geminiStreamJson } from "./gemini-stream-json.js";
 import { otlpJson } from "./otlp.js";
 import { traceStore } from "./trace-store.js";
+import { CUT_OFF, documentError, endsBeforeItCloses } from "./shared.js";
 import type { Adapter, Head, J } from "./types.js";
 
 /**
@@ -105,14 +106,16 @@ export function firstElements(text: string, max: number): J[] {
  * A JSON-array transcript as the lines it holds: each element on a line of its own (so line N
  * of what adapters read is element N). An error names what is wrong when it is no array.
  */
-export function arrayAsLines(data: Buffer): { lines: Buffer } | { error: string } {
+export function arrayAsLines(data: Buffer): { lines: Buffer } | { error: string; cutOff: boolean } {
   let parsed: unknown;
+  const text = withoutBom(data).toString("utf8");
   try {
-    parsed = JSON.parse(withoutBom(data).toString("utf8"));
+    parsed = JSON.parse(text);
   } catch (e) {
-    return { error: `starts like a JSON array but is not one: ${(e as Error).message}` };
+    if (endsBeforeItCloses(text)) return { error: CUT_OFF, cutOff: true };
+    return { error: `starts like a JSON array but is not one: ${documentError(e, text)}`, cutOff: false };
   }
-  if (!Array.isArray(parsed)) return { error: "not a JSON array" };
+  if (!Array.isArray(parsed)) return { error: "not a JSON array", cutOff: false };
   return { lines: Buffer.from(parsed.map((el) => JSON.stringify(el)).join("\n") + (parsed.length ? "\n" : "")) };
 }
 

@@ -218,3 +218,46 @@ export class TimeColumn {
 export function changed(file: string, n: number): Error {
   return Object.assign(new Error(`it changed while obs read it: line ${n} is not what it was; ingest it again`), { code: "ECHANGED", syscall: "read", path: file });
 }
+
+/** Why a document that ends before it closes is not read (its tool may be writing it now). */
+export const CUT_OFF = "a JSON document that ends before it closes (cut off, or still being written)";
+
+/**
+ * Whether JSON text ends inside its document — a bracket still open, a string not ended — as a
+ * file its tool rewrites whole does when caught mid-write; text whose document closes and still
+ * does not parse is malformed instead. Walked without recursion: a line may nest 10,000 deep.
+ */
+export function endsBeforeItCloses(text: string): boolean {
+  let depth = 0;
+  let inString = false;
+  let opened = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      opened = true;
+    } else if (c === 0x7d || c === 0x5d) {
+      if (--depth <= 0) return false; // it closed (or closed more than it opened): whatever follows is no cut
+    }
+  }
+  return opened && (depth > 0 || inString);
+}
+
+/** The line of a whole document a JSON.parse error's position is on (a position in a pretty-printed file is found by nobody). */
+export function errorLine(e: unknown, text: string): number | null {
+  const at = /at position (\d+)/.exec((e as Error).message);
+  if (!at) return null;
+  let line = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < Number(at[1]); i = text.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
+/** A JSON.parse error of a whole document, with its line. */
+export function documentError(e: unknown, text: string): string {
+  const line = errorLine(e, text);
+  return line === null ? (e as Error).message : `${(e as Error).message} (line ${line})`;
+}
