@@ -189,6 +189,9 @@ test("a file obs cannot read: one line saying what it looks like, what obs reads
     assert.equal(about.length, 1, `one line for the file, not one per line:\n${r.stderr}`);
     assert.match(about[0]!, /not a format obs reads \(its first line has the keys ts, level, msg\); obs reads obs event streams, .*OpenAI Codex CLI rollouts, Gemini CLI session recordings, .*Claude Code sessions, .*JSON arrays of their lines; if it is one of them, say which with --format obs\|trace-store\|codex\|/);
     assert.match(r.stderr, new RegExp(`${text}: not a format obs reads \\(its first line is not JSON \\(# my notes\\)\\)`));
+    // The formats obs reads are listed once, for the first such file, not again for each.
+    assert.equal(r.stderr.split("; obs reads obs event streams").length - 1, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${text}: not a format obs reads \\(its first line is not JSON \\(# my notes\\)\\); --format names one of the formats above\n`));
     assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs WHERE id = 'ok-1'`)?.n, 1, "the readable source still went in");
   }
   // A file of obs's own format whose every line is bad: --skip-invalid has nothing to write, and says so.

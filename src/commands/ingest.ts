@@ -5,7 +5,7 @@ import { resolveDbPath } from "../db/open.js";
 import { openWritable } from "../db/write.js";
 import { EXIT_ERROR, EXIT_OK, UserError } from "../errors.js";
 import { follow, type FollowSource } from "../ingest/follow.js";
-import { emptyStats, expandSources, FORMATS, identify, ingestSources, listSourceFiles, notAFile, totalBytes, unreadableReason, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
+import { emptyStats, expandSources, FORMATS, FORMATS_TAIL, identify, ingestSources, listSourceFiles, notAFile, totalBytes, unreadableReason, type Expanded, type Format, type IngestStats, type Source, type WalkSeen } from "../ingest/ingest.js";
 import { findPlaces, type Place } from "../ingest/places.js";
 import { loadPrices } from "../pricing.js";
 import type { IO } from "../io.js";
@@ -160,10 +160,15 @@ export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInv
   if (stats.bad_lines.length > shown.length) {
     io.err(`… and ${stats.bad_lines.length - shown.length} more bad lines\n`);
   }
+  // The formats obs reads, listed for the first file it cannot read and not again for the rest.
+  let listed = false;
   for (const f of stats.failed_sources) {
     const r = stats.results.find((x) => x.source === f);
     const n = r?.rejected ?? 0;
-    if (r?.reason) io.err(`obs: ${f}: ${r.reason}\n`);
+    if (r?.reason?.endsWith(FORMATS_TAIL)) {
+      io.err(`obs: ${f}: ${listed ? `${r.reason.slice(0, -FORMATS_TAIL.length)}; --format names one of the formats above` : r.reason}\n`);
+      listed = true;
+    } else if (r?.reason) io.err(`obs: ${f}: ${r.reason}\n`);
     else io.err(`obs: ${f}: nothing written (${n} bad line${n === 1 ? "" : "s"}); fix ${n === 1 ? "it" : "them"}, or pass --skip-invalid to write the good lines\n`);
   }
   if (opts.skipInvalid && stats.rejected > 0) {

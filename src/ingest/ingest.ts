@@ -96,8 +96,11 @@ function readFileHead(file: string): Buffer {
 
 /** The one line for a file no format reads: what it looks like, what obs reads, how to force one. */
 export function unreadableReason(head: Head): string {
-  return `not a format obs reads (${describeHead(head)}); obs reads ${FORMATS_READ}; if it is one of them, say which with --format ${FORMATS.join("|")}`;
+  return `not a format obs reads (${describeHead(head)})${FORMATS_TAIL}`;
 }
+
+/** What unreadableReason ends with: said once where several files are named together. */
+export const FORMATS_TAIL = `; obs reads ${FORMATS_READ}; if it is one of them, say which with --format ${FORMATS.join("|")}`;
 
 /** A whole JSON document (a JSON array, a pretty-printed object) rather than lines. */
 function isWholeJson(data: Buffer): boolean {
