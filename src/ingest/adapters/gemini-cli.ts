@@ -15,9 +15,10 @@ import type { Adapter, AdapterInput, AdapterResult, BadLine, InputLine, J } from
  * `{"$rewindTo": id}` rewinds. A session is an execution; each user prompt starts a task (a
  * turn); a `gemini` message's text and thoughts are entries, its toolCalls tool calls (status
  * success, error, or cancelled: a call that was refused), its tokens one model call (prompt
- * tokens include the cached ones; thoughts are output). A rewind takes messages out of what
- * Gemini shows, not out of what happened: their tools ran and their tokens were billed, so they
- * stay, and the rewind is an entry. A subagent's recording (kind "subagent", in
+ * tokens include the cached ones; thoughts are output). A call ends when its round was
+ * recorded and starts when the file shows it was asked for (see callTimes). A rewind takes
+ * messages out of what Gemini shows, not out of what happened: their tools ran and their tokens
+ * were billed, so they stay, and the rewind is an entry. A subagent's recording (kind "subagent", in
  * chats/<parent session>/) is an agent of the parent's execution working a task of its own.
  */
 
@@ -142,6 +143,87 @@ function resultText(tc: J): { output: string; error?: string } {
   return { output: texts.join("\n") || display, ...(error ? { error } : {}) };
 }
 
+/**
+ * When Gemini CLI received the model's request for a call, if it named the call itself: a call
+ * the model gave no id is `<tool>-<Date.now()>-<random hex>` (turn.ts, as the function call
+ * arrives in the stream). Ids the model gives (`x0m3mt27`) carry no time.
+ */
+function requestedAt(tc: J): number | undefined {
+  const id = String(tc.id);
+  const name = str(tc.name);
+  if (!name || !id.startsWith(`${name}-`)) return undefined;
+  const m = /^(\d{13})-[0-9a-f]+$/.exec(id.slice(name.length + 1));
+  return m ? Number(m[1]) : undefined;
+}
+
+interface CallTimes {
+  tc: J;
+  start: string;
+  end: string;
+}
+
+/**
+ * The start and end of a gemini message's tool calls, and when the model's response it records
+ * arrived when that is not the message's own time.
+ *
+ * What the times mean (chatRecordingService.ts, geminiChat.ts): a call's `timestamp` is when its
+ * round was recorded — Gemini CLI records the calls one response asked for together, once the
+ * last of them finished, before sending their results back — so it is the call's end (an upper
+ * bound: a quick call of a round ends with its slowest). Later rounds, asked for by the model's
+ * next responses, are appended to the same message while those responses carry no text or
+ * thoughts; the message's `timestamp` is when the message was first written: at the end of the
+ * model's response, before its calls ran (a response with text; the 2026 recordings of
+ * test/fixtures write one for every response, 4–195 ms before its calls' timestamps), or, when
+ * Gemini CLI had not written one, when its first round was recorded, after they ran (the
+ * codemie-ai recordings: 0–1 ms after). No `resultDisplay` or other field carries a duration.
+ * Nothing records when a call itself began, so a call starts
+ * at the latest of what the file shows it had been asked for by:
+ * - the time in the id Gemini CLI gave it (see requestedAt), and
+ * - for the first round, the message's time when that is before the round's end;
+ * each taken only between the last time recorded before the round (the previous round's end, or
+ * the file's last time before the message) and the call's end. A call with neither starts at its
+ * end (0 ms, as the Codex reader gives a call it knows by one time): a made-up start would count
+ * the model's thinking between rounds as the tool's time. A start is never before the one of the
+ * call listed before it, so that the calls keep the file's order.
+ */
+function callTimes(ts: string, floor: string, raws: unknown[]): { calls: CallTimes[]; modelAt?: string } {
+  const calls: CallTimes[] = [];
+  const msgMs = Date.parse(ts);
+  let lowest = Number.isFinite(Date.parse(floor)) ? Date.parse(floor) : -Infinity;
+  let roundEnd: number | undefined;
+  let round = -1;
+  let prevStart = -Infinity;
+  // The latest start known in the first round: the response asking for it had arrived by then.
+  let firstAsked: number | undefined;
+  let firstEnd: number | undefined;
+  for (const raw of raws) {
+    const tc = obj(raw);
+    if (!tc || typeof tc.id !== "string") continue;
+    const own = str(tc.timestamp);
+    const end = own && Number.isFinite(Date.parse(own)) ? own : ts;
+    const e = Date.parse(end);
+    if (e !== roundEnd) {
+      if (roundEnd !== undefined) lowest = Math.max(lowest, roundEnd);
+      roundEnd = e;
+      round++;
+    }
+    const within = (t: number | undefined) => t !== undefined && Number.isFinite(t) && t >= lowest && t <= e;
+    const asked = requestedAt(tc);
+    const known = [within(asked) ? asked! : undefined, round === 0 && within(msgMs) && msgMs < e ? msgMs : undefined].filter((t): t is number => t !== undefined);
+    let start = known.length ? Math.max(...known) : e;
+    start = Math.max(start, Math.min(prevStart, e));
+    prevStart = start;
+    if (round === 0) {
+      firstEnd = e;
+      if (known.length) firstAsked = Math.max(firstAsked ?? -Infinity, start);
+    }
+    calls.push({ tc, start: start === e ? end : start === msgMs ? ts : new Date(start).toISOString(), end });
+  }
+  // A message written only when its first round was recorded: its tokens are the response that asked for that round.
+  const late = firstEnd !== undefined && msgMs >= firstEnd && firstAsked !== undefined && firstAsked < msgMs;
+  return { calls, ...(late ? { modelAt: new Date(firstAsked!).toISOString() } : {}) };
+}
+
 function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
   const file = input.path;
   const rec = readRecording(input);
@@ -210,6 +292,8 @@ function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
       ev("transcript:entry", ts, { ...common(), entry_id: `${sessionId}/${id}`, entry_type: type === "error" ? "error" : "discovery", category: type, summary });
       continue;
     }
+    // What the file recorded before this message: its calls' first round came after it.
+    const floor = lastTs;
     touch(ts);
     (Array.isArray(m.thoughts) ? m.thoughts : []).forEach((th: unknown, k: number) => {
       const t = obj(th);
@@ -218,13 +302,11 @@ function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
     });
     const said = partsText(m.content).trim();
     if (said) ev("transcript:entry", ts, { ...common(), entry_id: `${sessionId}/${id}#text`, entry_type: "discovery", category: "assistant", summary: said });
-    for (const raw of Array.isArray(m.toolCalls) ? m.toolCalls : []) {
-      const tc = obj(raw);
-      if (!tc || typeof tc.id !== "string") continue;
+    const { calls, modelAt } = callTimes(ts, floor, Array.isArray(m.toolCalls) ? m.toolCalls : []);
+    for (const { tc, start, end } of calls) {
       const tool = str(tc.name) ?? "unknown";
-      const end = str(tc.timestamp) && String(tc.timestamp) > ts ? String(tc.timestamp) : ts;
       touch(end);
-      ev("tool:start", ts, {
+      ev("tool:start", start, {
         ...common(), tool_use_id: tc.id, tool, input: tc.args ?? {}, entry_id: `${sessionId}/${id}#${tc.id}`,
         ...(CATEGORY[tool] ? { tool_category: CATEGORY[tool] } : {}),
       });
@@ -250,7 +332,7 @@ function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
         cache_read_tokens: cached, cache_write_tokens: 0, cache_write_1h_tokens: 0, reasoning_tokens: thoughts,
       };
       const cost = tableCost(prices, t);
-      ev("llm:call", ts, { id: `${sessionId}/${id}`, response_id: id, provider: "google", ...tokenFields(t), ...common(), ...(cost !== null ? { cost_usd: cost } : {}) });
+      ev("llm:call", modelAt ?? ts, { id: `${sessionId}/${id}`, response_id: id, provider: "google", ...tokenFields(t), ...common(), ...(cost !== null ? { cost_usd: cost } : {}) });
     }
   }
   for (const r of rec.rewinds) {
