@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { createRegisterTriggers, REGISTERED_SOURCE } from "./register.js";
-import { createSearchIndex, fillSearchIndex } from "./search.js";
+import { createSearchIndex, fillSearchIndex, rebuildSearchIndex } from "./search.js";
 import { SCHEMA_VERSION } from "./version.js";
 
 /**
@@ -449,6 +449,18 @@ const m6: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5, m6];
+/**
+ * Words inside CJK text found by search: the index is built again with CJK cut into characters
+ * (src/db/search.ts), since a file's old documents hold each run of CJK as one token.
+ */
+const m7: Migration = {
+  version: 7,
+  name: "search of Chinese, Japanese and Korean words",
+  up(db) {
+    rebuildSearchIndex(db);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5, m6, m7];
 export { SCHEMA_VERSION };
 if (MIGRATIONS[MIGRATIONS.length - 1]!.version !== SCHEMA_VERSION) throw new Error("db/version.ts must name the last migration's version");
