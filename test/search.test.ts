@@ -361,9 +361,10 @@ test("CJK rows another producer writes through the triggers, without obs's funct
 
 test("a database at schema 6 is told to rebuild for CJK words; migration 7 rebuilds its index; --reindex rebuilds a damaged one", async () => {
   const db = await dbWith(cjkRun("exec-cjk"));
-  // As obs at schema 6 left it: the index with each run of CJK as one token.
+  // As obs at schema 6 left it: the index with each run of CJK as one token, and without 7's indexes.
   const w = new Database(db);
   w.exec(`UPDATE search_fts SET body = replace(body, char(8203), '');
+          DROP INDEX idx_tool_use_end_time; DROP INDEX idx_skill_trace_start_time; DROP INDEX idx_skill_trace_end_time;
           UPDATE obs_meta SET value = '6' WHERE key = 'schema_version';`);
   w.close();
   const old = await cli(["search", "数据库", "--db", db]);
@@ -376,6 +377,8 @@ test("a database at schema 6 is told to rebuild for CJK words; migration 7 rebui
   assert.match(init.stdout, new RegExp(`from schema version 6 to ${SCHEMA_VERSION}`));
   const r = openReadOnly(db);
   assert.equal(schemaVersion(r), 7);
+  assert.deepEqual(r.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('idx_tool_use_end_time', 'idx_skill_trace_start_time', 'idx_skill_trace_end_time') ORDER BY name`).pluck().all(),
+    ["idx_skill_trace_end_time", "idx_skill_trace_start_time", "idx_tool_use_end_time"]);
   assert.equal(r.prepare(`SELECT COUNT(*) FROM search_fts`).pluck().get(), 7, "every entry once");
   r.close();
   const now = await cli(["search", "数据库", "--db", db]);

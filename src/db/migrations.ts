@@ -450,13 +450,20 @@ const m6: Migration = {
 };
 
 /**
- * Words inside CJK text found by search: the index is built again with CJK cut into characters
- * (src/db/search.ts), since a file's old documents hold each run of CJK as one token.
+ * Words inside CJK text found by search, and the live feed's backlog read through indexes: the
+ * index is built again with CJK cut into characters (src/db/search.ts), since a file's old
+ * documents hold each run of CJK as one token; and the times the backlog picks rows by (a call's
+ * end, a skill's start and end) get the indexes that a call's start already had.
  */
 const m7: Migration = {
   version: 7,
-  name: "search of Chinese, Japanese and Korean words",
+  name: "search of Chinese, Japanese and Korean words; indexes on tool call and skill times",
   up(db) {
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS idx_tool_use_end_time      ON tool_uses(end_time);
+      CREATE INDEX IF NOT EXISTS idx_skill_trace_start_time ON skill_traces(start_time);
+      CREATE INDEX IF NOT EXISTS idx_skill_trace_end_time   ON skill_traces(end_time);
+    `);
     rebuildSearchIndex(db);
   },
 };
