@@ -6,7 +6,9 @@
  * fixtures, before it was replaced; OBS_PRINT_DIGESTS=1 prints the current ones (to update them
  * when a change of what obs writes is meant). One change was meant since: an agent's end is one
  * named heartbeat (its latest), where a subagent echoed in its session and read in its own file
- * had two (44 heartbeats → 42).
+ * had two (44 heartbeats → 42). And another: the search index holds CJK text with U+200B between
+ * its characters (two documents here; without those separators the digest is 30cfd53c10b9a2ef,
+ * the whole-file reader's).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -42,7 +44,7 @@ const WHOLE_FILE_READER: Record<string, string> = {
   llm_calls: "463 dd5a472ddd9c9ecd",
   message_bus_log: "0 e3b0c44298fc1c14",
   parallel_execution_waves: "0 e3b0c44298fc1c14",
-  search_fts: "883 30cfd53c10b9a2ef",
+  search_fts: "883 a61a63eccaadd254",
   search_pending: "0 e3b0c44298fc1c14",
   skill_traces: "0 e3b0c44298fc1c14",
   task_dependencies: "0 e3b0c44298fc1c14",

@@ -4,12 +4,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { openReadOnly } from "../src/db/open.js";
+import { SCHEMA_VERSION } from "../src/db/migrations.js";
+import { openReadOnly, schemaVersion } from "../src/db/open.js";
+import { splitCjk } from "../src/db/search.js";
 import { openWritable } from "../src/db/write.js";
 import { UserError } from "../src/errors.js";
 import { matchExpression, search as searchDb, type SearchRow } from "../src/queries/search.js";
 import { matchedWords, plainSnippet, renderSnippet, segments } from "../src/render/snippet.js";
-import { cli, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
+import { cli, spawnCli, tmpDb, tmpDir, writeJsonl } from "./helpers.js";
 import { at, cleanRun, dbWith, line } from "./query-helpers.js";
 
 /** S001 as `obs search` runs it, on a fresh read-only connection. */
@@ -254,4 +256,143 @@ test("obs search: exit 0 on hits, 1 on none, 2 on errors; JSON is plain text wit
   const noExec = await cli(["search", "x", "--exec", "exec-zzz", "--db", db]);
   assert.equal(noExec.code, 2);
   assert.match(noExec.stderr, /no execution 'exec-zzz'/);
+});
+
+/**
+ * Entries in Chinese, Japanese and Korean, written without spaces between words, and their
+ * documents (each entry is one: no task, tool or skill lines make more):
+ *   zh-1 数据库连接失败 (the database connection failed)     zh-2 我们的数据库是什么 (what is our database)
+ *   zh-3 用MySQL数据库存储会话 (sessions stored in MySQL)      ja-1 データベースに接続できません (cannot connect to the database)
+ *   ja-2 テストが失敗しました (the test failed)                ko-1 데이터베이스가 응답하지 않습니다 (the database does not answer)
+ *   en-1 Database refused connections
+ */
+function cjkRun(exec: string): Record<string, unknown>[] {
+  const texts: [string, string][] = [
+    ["zh-1", "数据库连接失败"], ["zh-2", "我们的数据库是什么"], ["zh-3", "用MySQL数据库存储会话"], ["ja-1", "データベースに接続できません"],
+    ["ja-2", "テストが失敗しました"], ["ko-1", "데이터베이스가 응답하지 않습니다"], ["en-1", "Database refused connections"],
+  ];
+  return texts.map(([id, summary], i) => line(exec, i, "transcript:entry", { entry_id: `${exec}-${id}`, entry_type: "decision", category: "planning", summary }));
+}
+const ids = (r: SearchRow[]) => r.map((h) => h.id.replace(/^.*?-(?=[a-z]{2}-\d$)/, "")).sort();
+
+test("CJK in what people type becomes the phrase of its characters, in --fts too; text without CJK is left as it is", () => {
+  const Z = "\u200b";
+  assert.equal(splitCjk("plain text, café"), "plain text, café");
+  assert.equal(splitCjk("数据库连接失败"), `数${Z}据${Z}库${Z}连${Z}接${Z}失${Z}败`);
+  // Only where unicode61 would join: a Latin word or a digit is cut from the CJK beside it, punctuation and spaces are separators already.
+  assert.equal(splitCjk("用MySQL数据库。第１章 x"), `用${Z}MySQL${Z}数${Z}据${Z}库。第${Z}１${Z}章 x`);
+  assert.equal(splitCjk("𠀀𠀁a"), `𠀀${Z}𠀁${Z}a`, "ideographs beyond the BMP (extension B) are characters too");
+  assert.equal(splitCjk("ｶﾀｶﾅ데이터"), `ｶ${Z}ﾀ${Z}ｶ${Z}ﾅ${Z}데${Z}이${Z}터`, "half-width katakana and Hangul syllables");
+  assert.equal(splitCjk(splitCjk("数据库")), splitCjk("数据库"), "cutting twice cuts nothing more");
+  assert.equal(matchExpression("数据库"), `"数${Z}据${Z}库"`);
+  assert.equal(matchExpression(`数据* "データ ベース" ECONN`), `"数${Z}据"* "デ${Z}ー${Z}タ ベ${Z}ー${Z}ス" "ECONN"`);
+  assert.equal(matchExpression("数据库 OR 接続", true), `数${Z}据${Z}库 OR 接${Z}続`);
+});
+
+test("search finds Chinese, Japanese and Korean words inside longer runs, Latin words as before, and shows no separators", async () => {
+  const db = await dbWith(cjkRun("exec-cjk"));
+  assert.deepEqual(ids(search(db, "数据库")), ["zh-1", "zh-2", "zh-3"]);
+  assert.deepEqual(ids(search(db, "连接")), ["zh-1"]);
+  assert.deepEqual(ids(search(db, "データベース")), ["ja-1"]);
+  assert.deepEqual(ids(search(db, "接続")), ["ja-1"], "Japanese 接続, not the Chinese 连接 that shares a character");
+  assert.deepEqual(ids(search(db, "失败")), ["zh-1"]);
+  assert.deepEqual(ids(search(db, "失敗")), ["ja-2"]);
+  assert.deepEqual(ids(search(db, "데이터베이스")), ["ko-1"], "a Korean word with its particle attached");
+  assert.deepEqual(ids(search(db, "MySQL")), ["zh-3"], "a Latin word inside CJK text");
+  assert.deepEqual(ids(search(db, "用MySQL")), ["zh-3"]);
+  // A phrase, not every character anywhere: zh-2 has 数 and 库, not side by side.
+  assert.deepEqual(search(db, "数库"), []);
+  assert.deepEqual(ids(search(db, "数据*")), ["zh-1", "zh-2", "zh-3"]);
+  assert.deepEqual(ids(search(db, "database")), ["en-1"], "stemmed Latin words as before");
+  assert.deepEqual(ids(search(db, "refuse")), ["en-1"]);
+  const hit = search(db, "数据库").find((h) => h.id.endsWith("zh-1"))!;
+  // The document is the summary and the details (none here) joined by a space.
+  assert.equal(hit.snippet, "\u0002数据库\u0003连接失败 ");
+  assert.equal(plainSnippet(hit.snippet), "数据库连接失败");
+  assert.deepEqual(matchedWords(hit.snippet), ["数据库"]);
+  for (const h of search(db, "数据库 OR データベース OR 데이터베이스 OR database")) assert.ok(!h.snippet.includes("\u200b"), h.snippet);
+  // The index holds the cut text (a word of its characters), the table the text as written.
+  const r = openReadOnly(db);
+  assert.equal(r.prepare(`SELECT body FROM search_fts WHERE ref = 'exec-cjk-zh-1'`).pluck().get(), splitCjk("数据库连接失败 "));
+  assert.equal(r.prepare(`SELECT summary FROM transcript_entries WHERE id = 'exec-cjk-zh-1'`).pluck().get(), "数据库连接失败");
+  r.close();
+});
+
+test("obs search 数据库: exit 0 with the hits highlighted, 1 with nothing on stdout; --fts and --json", async () => {
+  const db = await dbWith(cjkRun("exec-cjk"));
+  const found = spawnCli(["search", "数据库", "--db", db]);
+  assert.equal(found.stderr, "");
+  assert.equal(found.code, 0);
+  const snippets = found.stdout.split("\n").filter((l) => l.startsWith("    ")).map((l) => l.trim()).sort();
+  assert.deepEqual(snippets, ["*数据库*连接失败", "我们的*数据库*是什么", "用MySQL*数据库*存储会话"]);
+  assert.ok(!found.stdout.includes("\u200b"));
+  assert.match(found.stdout, /^exec-cjk {2}— {2}— {2}2026-01-16 09:00:0\d {2}entry decision {2}exec-cjk-zh-\d$/m);
+  const none = spawnCli(["search", "数库", "--db", db]);
+  assert.deepEqual([none.code, none.stdout, none.stderr], [1, "", "obs: no matches\n"]);
+  const fts = spawnCli(["search", "--fts", "连接 OR 接続", "--db", db, "--json"]);
+  assert.equal(fts.code, 0, fts.stderr);
+  const hits = JSON.parse(fts.stdout) as { id: string; snippet: string; matches: string[] }[];
+  assert.deepEqual(hits.map((h) => h.id).sort(), ["exec-cjk-ja-1", "exec-cjk-zh-1"]);
+  const ja = hits.find((h) => h.id === "exec-cjk-ja-1")!;
+  assert.deepEqual([ja.snippet, ja.matches], ["データベースに接続できません", ["接続"]]);
+});
+
+test("CJK rows another producer writes through the triggers, without obs's function, are found at once and after obs's next write", async () => {
+  const db = await dbWith(cjkRun("exec-cjk"));
+  const other = new Database(db);
+  other.prepare(`INSERT INTO transcript_entries (id, timestamp, sequence, execution_id, entry_type, category, summary)
+                 VALUES ('py-zh', ?, 100, 'exec-cjk', 'error', 'tool', '服务器内存不足，数据库已停止')`).run(at(30));
+  other.prepare(`UPDATE transcript_entries SET summary = '数据库恢复了' WHERE id = 'exec-cjk-zh-2'`).run();
+  other.close();
+  // Found through the overlay: "内存" (memory) inside the run; zh-2's new text, not its old.
+  assert.deepEqual(hits(search(db, "内存")), ["error transcript_entries py-zh"]);
+  assert.deepEqual(ids(search(db, "数据库")), ["py-zh", "zh-1", "zh-2", "zh-3"], "zh-2's new text says 数据库 too");
+  assert.deepEqual(search(db, "是什么"), [], "zh-2's old text is gone");
+  assert.deepEqual(hits(search(db, "恢复")), ["entry transcript_entries exec-cjk-zh-2"]);
+  assert.equal(search(db, "内存")[0]!.snippet, "服务器\u0002内存\u0003不足，数据库已停止 ");
+  // obs's next write indexes the noted rows with the function: the index holds them cut.
+  assert.equal((await cli(["ingest", writeJsonl(path.join(tmpDir(), "more.jsonl"), [line("exec-2", 0, "execution:status", { status: "started" })]), "--db", db])).code, 0);
+  const r = openReadOnly(db);
+  assert.equal(r.prepare(`SELECT COUNT(*) FROM search_pending`).pluck().get(), 0);
+  assert.equal(r.prepare(`SELECT body FROM search_fts WHERE ref = 'py-zh'`).pluck().get(), splitCjk("服务器内存不足，数据库已停止 "));
+  r.close();
+  assert.deepEqual(hits(search(db, "内存")), ["error transcript_entries py-zh"]);
+});
+
+test("a database at schema 6 is told to rebuild for CJK words; migration 7 rebuilds its index; --reindex rebuilds a damaged one", async () => {
+  const db = await dbWith(cjkRun("exec-cjk"));
+  // As obs at schema 6 left it: the index with each run of CJK as one token, and without 7's indexes.
+  const w = new Database(db);
+  w.exec(`UPDATE search_fts SET body = replace(body, char(8203), '');
+          DROP INDEX idx_tool_use_end_time; DROP INDEX idx_skill_trace_start_time; DROP INDEX idx_skill_trace_end_time;
+          UPDATE obs_meta SET value = '6' WHERE key = 'schema_version';`);
+  w.close();
+  const old = await cli(["search", "数据库", "--db", db]);
+  assert.equal(old.code, 1, "the old index has no such word");
+  assert.match(old.stderr, /search index was built by an older obs, .* `obs search --reindex` \(or any obs command that writes the file, e\.g\. `obs init`\) rebuilds it\nobs: no matches\n$/);
+  assert.doesNotMatch((await cli(["search", "database", "--db", db])).stderr, /older obs/, "a search without CJK is not told");
+  assert.deepEqual(ids(search(db, "database")), ["en-1"], "Latin words are found in the old index as before");
+  const init = spawnCli(["init", "--db", db]);
+  assert.equal(init.code, 0, init.stderr);
+  assert.match(init.stdout, new RegExp(`from schema version 6 to ${SCHEMA_VERSION}`));
+  const r = openReadOnly(db);
+  assert.equal(schemaVersion(r), 7);
+  assert.deepEqual(r.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('idx_tool_use_end_time', 'idx_skill_trace_start_time', 'idx_skill_trace_end_time') ORDER BY name`).pluck().all(),
+    ["idx_skill_trace_end_time", "idx_skill_trace_start_time", "idx_tool_use_end_time"]);
+  assert.equal(r.prepare(`SELECT COUNT(*) FROM search_fts`).pluck().get(), 7, "every entry once");
+  r.close();
+  const now = await cli(["search", "数据库", "--db", db]);
+  assert.equal(now.code, 0, now.stderr);
+  assert.equal(now.stderr, "");
+  assert.deepEqual(ids(search(db, "数据库")), ["zh-1", "zh-2", "zh-3"]);
+  // Rows lost behind obs's back come back with --reindex, cut as ingest cuts them.
+  const d = new Database(db);
+  d.exec(`DELETE FROM search_fts`);
+  d.close();
+  assert.deepEqual(search(db, "数据库"), []);
+  const re = spawnCli(["search", "--reindex", "データベース", "--db", db, "--json"]);
+  assert.equal(re.code, 0, re.stderr);
+  assert.match(re.stderr, /^search index rebuilt: 7 documents in [\d.]+ s\n$/);
+  assert.deepEqual(JSON.parse(re.stdout).map((h: { id: string }) => h.id), ["exec-cjk-ja-1"]);
+  assert.deepEqual(ids(search(db, "数据库")), ["zh-1", "zh-2", "zh-3"]);
 });

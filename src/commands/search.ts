@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { openReadOnly, resolveDbPath } from "../db/open.js";
+import { openReadOnly, resolveDbPath, schemaVersion } from "../db/open.js";
 import { openWritable } from "../db/write.js";
-import { reindexSearch, SEARCH_KINDS } from "../db/search.js";
+import { CJK_INDEX_VERSION, hasCjk, reindexSearch, SEARCH_KINDS } from "../db/search.js";
 import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";
 import { missingFor } from "../queries/run.js";
@@ -57,6 +57,13 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
       throw new UserError(`${dbPath} has no search index (${missing})`, [
         "it was written before obs had search, or by another program: `obs search --reindex` builds the index",
       ]);
+    }
+    // A reader never migrates, so a file an older obs wrote keeps its old index until something writes it.
+    if (hasCjk(words.join(" ")) && schemaVersion(ctx.db) < CJK_INDEX_VERSION) {
+      io.err(
+        `obs: ${dbPath}'s search index was built by an older obs, which kept each run of Chinese, Japanese or Korean text as one word, ` +
+          "so words inside such text are not found; `obs search --reindex` (or any obs command that writes the file, e.g. `obs init`) rebuilds it\n",
+      );
     }
     const execution = opts.exec ? ctx.resolve("execution", opts.exec) : null;
     // Tables show a screenful; JSON gives every hit unless --limit says otherwise (-1: no limit).
@@ -131,7 +138,8 @@ export function registerSearch(program: Command, app: App): void {
       .summary("find text across runs: entries, tool calls, errors, bus lines, evidence")
       .description(
         "Full-text search (SQLite FTS5) over transcript entries, tool inputs and outputs, error messages, bus summaries and assertion evidence, best match first. " +
-          "Every word must appear; \"quoted words\" must appear together; a word ending in * matches as a prefix. " +
+          "Every word must appear; \"quoted words\" must appear together; a word ending in * matches as a prefix; " +
+          "a Chinese, Japanese or Korean word is found inside longer runs of text. " +
           "Exit status as grep: 0 when something matched, 1 when nothing did, 2 on error.",
       )
       .argument("[words...]", "what to find")

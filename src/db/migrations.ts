@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { createRegisterTriggers, REGISTERED_SOURCE } from "./register.js";
-import { createSearchIndex, fillSearchIndex } from "./search.js";
+import { createSearchIndex, fillSearchIndex, rebuildSearchIndex } from "./search.js";
 import { SCHEMA_VERSION } from "./version.js";
 
 /**
@@ -449,6 +449,25 @@ const m6: Migration = {
   },
 };
 
-export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5, m6];
+/**
+ * Words inside CJK text found by search, and the live feed's backlog read through indexes: the
+ * index is built again with CJK cut into characters (src/db/search.ts), since a file's old
+ * documents hold each run of CJK as one token; and the times the backlog picks rows by (a call's
+ * end, a skill's start and end) get the indexes that a call's start already had.
+ */
+const m7: Migration = {
+  version: 7,
+  name: "search of Chinese, Japanese and Korean words; indexes on tool call and skill times",
+  up(db) {
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS idx_tool_use_end_time      ON tool_uses(end_time);
+      CREATE INDEX IF NOT EXISTS idx_skill_trace_start_time ON skill_traces(start_time);
+      CREATE INDEX IF NOT EXISTS idx_skill_trace_end_time   ON skill_traces(end_time);
+    `);
+    rebuildSearchIndex(db);
+  },
+};
+
+export const MIGRATIONS: readonly Migration[] = [m1, m2, m3, m4, m5, m6, m7];
 export { SCHEMA_VERSION };
 if (MIGRATIONS[MIGRATIONS.length - 1]!.version !== SCHEMA_VERSION) throw new Error("db/version.ts must name the last migration's version");

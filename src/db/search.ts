@@ -27,6 +27,15 @@ import type { DB } from "./open.js";
  * The triggers use only SQL that SQLite 3.9+ understands: a trigger another producer's older
  * SQLite cannot run would make that producer's inserts fail.
  *
+ * Chinese, Japanese and Korean are written without spaces between words, and unicode61 keeps a
+ * run of letters as one token, so a word inside a run could never match. FTS5 takes no tokenizer
+ * from JavaScript, so the text is cut before the tokenizer sees it: obs's connections get a SQL
+ * function (CJK_SPLIT) that puts U+200B, a separator to unicode61 (category Cf), on each side of
+ * every CJK character that touches another letter, making each such character a token; a search
+ * turns a CJK word into the phrase of its characters the same way (splitCjk). The function lives
+ * only in obs's connections, so the bulk INSERT … SELECT and the overlay use it and the triggers
+ * never do: another producer's SQLite does not have it. Snippets have the U+200B taken out.
+ *
  * A document's rowid is its source row's rowid × 8 + its source code, so a change finds its
  * document directly. Those rowids are stable in practice (VACUUM copies them for tables with
  * indexes) but SQLite does not promise it; the search joins back on both rowid and id, so a
@@ -35,6 +44,113 @@ import type { DB } from "./open.js";
  */
 
 export const SEARCH_TABLE = "search_fts";
+
+/** The SQL function that cuts CJK text into a token a character, on obs's connections only. */
+export const CJK_SPLIT = "obs_cjk_split";
+
+/** From this schema version on, the index holds CJK text cut into characters (migration 7 rebuilt it). */
+export const CJK_INDEX_VERSION = 7;
+
+/** The separator put between characters: invisible, and not a letter to unicode61 (category Cf). */
+export const CJK_SEPARATOR = "\u200b";
+
+/**
+ * CJK scripts: Han ideographs (every extension, compatibility forms), Hiragana, Katakana (with the
+ * half-width forms) and Hangul. Script rather than block, so the ideographs of later Unicode
+ * versions come with the runtime's tables.
+ */
+const CJK = String.raw`\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}`;
+const HAS_CJK = new RegExp(`[${CJK}]`, "u");
+/**
+ * Where a CJK character may begin: every one is at U+1100 or above (astral ones as surrogates).
+ * Looked for rather than HAS_CJK, which V8 runs at some 0.15 µs a character over text that is
+ * not Latin-1 (a line of 300 characters ending in Chinese took 50 µs; this finds it in 2).
+ */
+const MAYBE_CJK = /[\u1100-\uffff]/;
+const IS_CJK = new RegExp(`^[${CJK}]$`, "u");
+/**
+ * What unicode61 keeps in a token (its default categories, with marks): letters (full-width Latin
+ * included), digits (full-width ones too), marks, private use. A cut goes only between two of
+ * these of which one is CJK, so `用MySQL数据库` gives 用 · mysql · 数 · 据 · 库 (a Latin word
+ * inside CJK text is found too) and punctuation or spaces, already separators, get none.
+ */
+const IS_JOINED = /^[\p{L}\p{N}\p{M}\p{Co}]$/u;
+
+/** A character's class: CJK, joined (both for an ideograph), and known (learnt already). */
+const CJK_CHAR = 1;
+const JOINED_CHAR = 2;
+const KNOWN = 4;
+/** The classes of the characters met so far, learnt once each: a text has few distinct ones. */
+const bmpClasses = new Uint8Array(0x10000);
+const astralClasses = new Map<number, number>();
+
+function learn(cp: number): number {
+  const ch = String.fromCodePoint(cp);
+  return KNOWN | (IS_CJK.test(ch) ? CJK_CHAR : 0) | (IS_JOINED.test(ch) ? JOINED_CHAR : 0);
+}
+
+function classOf(cp: number): number {
+  if (cp < 0x80) return (cp >= 0x30 && cp <= 0x39) || ((cp | 0x20) >= 0x61 && (cp | 0x20) <= 0x7a) ? JOINED_CHAR : 0;
+  if (cp <= 0xffff) return bmpClasses[cp] || (bmpClasses[cp] = learn(cp));
+  let c = astralClasses.get(cp);
+  if (c === undefined) astralClasses.set(cp, (c = learn(cp)));
+  return c;
+}
+
+/**
+ * The cut text is written as UTF-16 code units and decoded at once: building it by string
+ * concatenation, a piece a character in CJK text, took several times as long, and one replace()
+ * with lookarounds ten times. The buffer is kept for the next text unless it grew large.
+ */
+const utf16 = new TextDecoder("utf-16le", { ignoreBOM: true });
+const KEEP_UNITS = 1 << 16;
+let units = new Uint16Array(1024);
+
+export function hasCjk(text: string): boolean {
+  return HAS_CJK.test(text);
+}
+
+/**
+ * The text with a separator at each boundary unicode61 would not cut and a CJK character touches;
+ * text without CJK comes back as it is (one scan by a regular expression, no copy; Latin-1 text
+ * V8 rules out without reading it). Cutting twice changes nothing more.
+ */
+export function splitCjk(text: string): string {
+  const start = text.search(MAYBE_CJK);
+  if (start < 0) return text;
+  // What comes before is below U+1100, so neither CJK nor a surrogate: only its last character
+  // can be cut from what follows, and the rest is kept as it is.
+  const rest = text.length - start;
+  const out = rest * 2 <= units.length ? units : new Uint16Array(rest * 2);
+  if (out.length <= KEEP_UNITS) units = out;
+  let n = 0;
+  let cuts = 0;
+  let before = start > 0 ? classOf(text.charCodeAt(start - 1)) : 0;
+  for (let i = start; i < text.length; ) {
+    const unit = text.charCodeAt(i);
+    const low = unit >= 0xd800 && unit <= 0xdbff ? text.charCodeAt(i + 1) : NaN;
+    const pair = low >= 0xdc00 && low <= 0xdfff;
+    const c = classOf(pair ? ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000 : unit);
+    if (before & c & JOINED_CHAR && (before | c) & CJK_CHAR) {
+      out[n++] = CJK_SEPARATOR.charCodeAt(0);
+      cuts++;
+    }
+    out[n++] = unit;
+    if (pair) out[n++] = low;
+    before = c;
+    i += pair ? 2 : 1;
+  }
+  return cuts ? text.slice(0, start) + utf16.decode(out.subarray(0, n)) : text;
+}
+
+const withSplit = new WeakSet<DB>();
+
+/** Gives the connection CJK_SPLIT, which statements naming it need before they are prepared. */
+export function registerCjkSplit(db: DB): void {
+  if (withSplit.has(db)) return;
+  db.function(CJK_SPLIT, { deterministic: true }, (t: unknown) => (typeof t === "string" ? splitCjk(t) : t));
+  withSplit.add(db);
+}
 
 /** One kind of document: which rows make it, and how its text, kind, execution and time are read from a row. */
 interface DocSource {
@@ -132,9 +248,12 @@ export const DOC_SOURCES: readonly DocSource[] = [
 /** The kinds a search can be narrowed to (`--type`). */
 export const SEARCH_KINDS = ["entry", "tool", "error", "bus", "assertion"] as const;
 
+/** A document's text as the index holds it: CJK cut into characters. */
+const indexedBody = (s: DocSource, r: string) => `${CJK_SPLIT}(${s.body(r)})`;
+
 function insertDoc(s: DocSource, r: string, into = SEARCH_TABLE): string {
   return `INSERT OR REPLACE INTO ${into} (rowid, body, kind, ref, execution_id, ts)
-          SELECT ${r}.rowid * 8 + ${s.code}, ${s.body(r)}, ${s.kind(r)}, ${r}.id, ${s.execution(r)}, ${s.time(r)}`;
+          SELECT ${r}.rowid * 8 + ${s.code}, ${indexedBody(s, r)}, ${s.kind(r)}, ${r}.id, ${s.execution(r)}, ${s.time(r)}`;
 }
 
 /**
@@ -208,6 +327,7 @@ export function createSearchIndex(db: DB): void {
 
 /** Indexes every existing row (the migration for databases written before search, and --reindex). */
 export function fillSearchIndex(db: DB): number {
+  registerCjkSplit(db);
   let n = 0;
   for (const s of usableSources(db)) {
     n += db.prepare(`${insertDoc(s, "r")} FROM ${s.table} AS r WHERE ${s.when("r")}`).run().changes;
@@ -220,12 +340,15 @@ export function fillSearchIndex(db: DB): number {
  * cheaper than deleting its rows one by one.
  */
 export function reindexSearch(db: DB): number {
-  return db.transaction(() => {
-    db.exec(`DROP TABLE IF EXISTS ${SEARCH_TABLE}`);
-    createSearchIndex(db);
-    db.exec(`DELETE FROM search_pending`);
-    return fillSearchIndex(db);
-  }).immediate();
+  return db.transaction(() => rebuildSearchIndex(db)).immediate();
+}
+
+/** reindexSearch's work, inside a transaction the caller holds (a migration's). */
+export function rebuildSearchIndex(db: DB): number {
+  db.exec(`DROP TABLE IF EXISTS ${SEARCH_TABLE}`);
+  createSearchIndex(db);
+  db.exec(`DELETE FROM search_pending`);
+  return fillSearchIndex(db);
 }
 
 /** The rows of `table` noted in search_pending, as a subquery. */
@@ -247,6 +370,7 @@ export class SearchIndexer {
   private begun = false;
 
   constructor(private readonly db: DB) {
+    registerCjkSplit(db);
     this.sources = usableSources(db);
     for (const table of new Set(this.sources.map((s) => s.table))) {
       this.tables.push({
@@ -265,7 +389,7 @@ export class SearchIndexer {
              AND (${s.when("r")}) IS NOT EXISTS (
                    SELECT 1 FROM ${SEARCH_TABLE} AS f
                     WHERE f.rowid = r.rowid * 8 + ${s.code}
-                      AND f.body = ${s.body("r")} AND f.kind = ${s.kind("r")}
+                      AND f.body = ${indexedBody(s, "r")} AND f.kind = ${s.kind("r")}
                       AND f.execution_id IS ${s.execution("r")} AND f.ts IS ${s.time("r")})`)),
       });
     }
@@ -319,6 +443,7 @@ export function overlayPending(db: DB): number {
   db.exec(`DROP TABLE IF EXISTS temp.search_overlay; ${indexTableSql("temp.search_overlay")}`);
   const pending = db.prepare(`SELECT COUNT(*) AS n FROM search_pending`).get() as { n: number };
   if (pending.n === 0) return 0;
+  registerCjkSplit(db);
   for (const s of usableSources(db)) {
     db.prepare(`${insertDoc(s, "r", "temp.search_overlay")} FROM ${s.table} AS r WHERE r.rowid IN ${pendingRows(s.table)} AND ${s.when("r")}`).run();
   }

@@ -39,7 +39,32 @@ const SOURCES = {
   agent_heartbeats: { select: `SELECT rowid AS _rowid, * FROM agent_heartbeats`, at: "timestamp" },
 } as const satisfies Record<string, { select: string; at: string; last?: string }>;
 const ONE_EXEC = `(@exec IS NULL OR execution_id = @exec)`;
-type Source = keyof typeof SOURCES;
+export type Source = keyof typeof SOURCES;
+
+/**
+ * The backlog's statements for one table, following one execution (`exec`) or all: the rows up to
+ * the top it started from with an event from @floor on (`dated`), all of them (`all`), and the
+ * time of the @n-th latest row (`nth`). The execution is written in, not left to "@exec IS NULL
+ * OR", so its index is used, and bounds what is read. Following all, the rows are picked by
+ * rowid from the indexes on their times (migration 7 added a call's end and a skill's start and
+ * end): asked as "at >= @floor OR last >= @floor", SQLite walks the rowids up to @top instead,
+ * every row of the table. (assertion_results and agent_heartbeats have no index on their time
+ * yet, so their pick is still a scan of the table.)
+ */
+export function backlogSql(table: Source, exec: string | null, agentOf = "NULL"): { dated: string; all: string; nth: string } {
+  const src: { select: string; at: string; last?: string } = SOURCES[table];
+  const select = src.select.replace("@agent_of", agentOf);
+  const scope = exec === null ? "1" : "execution_id = @exec";
+  const times = [src.at, ...(src.last ? [src.last] : [])];
+  const dated = exec === null
+    ? `rowid IN (${times.map((t) => `SELECT rowid FROM ${table} WHERE ${t} >= @floor`).join(" UNION ALL ")})`
+    : `(${times.map((t) => `${t} >= @floor`).join(" OR ")})`;
+  return {
+    dated: `${select} WHERE ${dated} AND rowid <= @top AND ${scope} ORDER BY rowid`,
+    all: `${select} WHERE rowid <= @top AND ${scope} ORDER BY rowid`,
+    nth: `SELECT ${src.at} FROM ${table} WHERE ${src.at} IS NOT NULL AND ${scope} ORDER BY ${src.at} DESC LIMIT 1 OFFSET @n`,
+  };
+}
 
 export interface FeedOptions {
   /** Only this execution's events (all executions when absent). */
@@ -97,16 +122,8 @@ export class ChangeFeed {
       if (!tableExists(this.db, table)) continue;
       const select = src.select.replace("@agent_of", agentOf);
       this.stmts.set(table, this.db.prepare(`${select} WHERE rowid > @mark AND ${ONE_EXEC} ORDER BY rowid LIMIT 5000`));
-      // The backlog's rows: those up to the top it started from with an event from @floor on (a
-      // call's end has no index: following every execution that is a scan of the calls, once).
-      // The execution is written into these, not left to "@exec IS NULL OR", so its index is used.
-      const scope = this.exec === null ? "1" : "execution_id = @exec";
-      const dated = "last" in src ? `(${src.at} >= @floor OR ${src.last} >= @floor)` : `${src.at} >= @floor`;
-      this.backlogStmts.set(table, {
-        dated: this.db.prepare(`${select} WHERE ${dated} AND rowid <= @top AND ${scope} ORDER BY rowid`),
-        all: this.db.prepare(`${select} WHERE rowid <= @top AND ${scope} ORDER BY rowid`),
-        nth: this.db.prepare(`SELECT ${src.at} FROM ${table} WHERE ${src.at} IS NOT NULL AND ${scope} ORDER BY ${src.at} DESC LIMIT 1 OFFSET @n`).pluck(),
-      });
+      const sql = backlogSql(table, this.exec, agentOf);
+      this.backlogStmts.set(table, { dated: this.db.prepare(sql.dated), all: this.db.prepare(sql.all), nth: this.db.prepare(sql.nth).pluck() });
     }
     if (tableExists(this.db, "parallel_execution_waves") && tableExists(this.db, "wave_task_assignments") && tableExists(this.db, "tasks")) {
       // Waves that are new or not yet finished (few rows), and by id those we saw open, which may

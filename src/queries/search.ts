@@ -1,5 +1,5 @@
 import type { DB } from "../db/open.js";
-import { DOC_SOURCES, overlayPending } from "../db/search.js";
+import { CJK_SEPARATOR, DOC_SOURCES, overlayPending, splitCjk } from "../db/search.js";
 import { UserError } from "../errors.js";
 import { runQuery } from "./run.js";
 import type { Query } from "./types.js";
@@ -23,8 +23,9 @@ export interface SearchRow {
 /** The source table of a document rowid (rowid × 8 + code), from the index's own list of sources. */
 const tableOf = (doc: string) => `CASE ${doc} & 7 ${DOC_SOURCES.map((d) => `WHEN ${d.code} THEN '${d.table}'`).join(" ")} END`;
 
+// The index's text carries the separators that cut CJK into characters; a person never sees them.
 const snippetOf = (table: string) =>
-  `(SELECT snippet(${table}, 0, char(2), char(3), '…', 24) FROM ${table} WHERE ${table} MATCH @match AND rowid = top.doc)`;
+  `(SELECT replace(snippet(${table}, 0, char(2), char(3), '…', 24), char(${CJK_SEPARATOR.codePointAt(0)}), '') FROM ${table} WHERE ${table} MATCH @match AND rowid = top.doc)`;
 
 /**
  * `obs search`: ranked full-text hits with their execution, task, agent, time and kind. It
@@ -127,11 +128,14 @@ export function search(db: DB, params: SearchParams): { rows: SearchRow[]; pendi
  * must appear together, and a word ending in * matches as a prefix. Everything else is quoted,
  * so text pasted from an error (colons, dots, slashes, parentheses) is searched, never parsed
  * as FTS5 syntax. `raw` passes an FTS5 expression through (AND, OR, NOT, NEAR, prefixes).
+ * Either way CJK text is cut into characters as the index's is, so a CJK word is the phrase of
+ * its characters, found inside a longer run (`数据库` in 数据库连接失败); cutting only puts a
+ * separator inside a word or quoted string, never next to FTS5's own syntax, which is ASCII.
  */
 export function matchExpression(input: string, raw = false): string {
   if (raw) {
     if (!input.trim()) throw new UserError("nothing to search for", ["give words to find, e.g. obs search ECONNREFUSED"]);
-    return input;
+    return splitCjk(input);
   }
   const terms: string[] = [];
   for (const m of input.matchAll(/"([^"]*)"?|(\S+)/g)) {
@@ -142,7 +146,7 @@ export function matchExpression(input: string, raw = false): string {
     if (prefix) word = word.slice(0, -1);
     // A term must hold at least one letter or digit: FTS5 finds nothing for punctuation alone.
     if (!/[\p{L}\p{N}]/u.test(word)) continue;
-    terms.push(`"${word.replace(/"/g, '""')}"${prefix ? "*" : ""}`);
+    terms.push(`"${splitCjk(word).replace(/"/g, '""')}"${prefix ? "*" : ""}`);
   }
   if (!terms.length) {
     throw new UserError(`nothing to search for in '${input}'`, ["search needs at least one word of letters or digits, e.g. obs search ECONNREFUSED"]);
