@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { all, ROOT, spawnCli, tmpDir } from "./helpers.js";
+import { dbWith, line } from "./query-helpers.js";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures");
 /** A Claude Code session with three subagents, whose compaction agent's task id starts with the session id. */
@@ -59,7 +60,7 @@ test("obs trace with a run's exact id traces the whole run, though the id starts
   assert.ok(stream.agents.some((a) => a.tasks.some((t) => t.task_id === taskCalls[0])), "the subagent's task is traced too");
 });
 
-test("obs trace: an exact task id or a unique prefix of one traces the task; a prefix of a run and its task is ambiguous, naming both", () => {
+test("obs trace: an exact task id or a unique prefix of one traces the task; a prefix of a run and its own task is the run", () => {
   const db = fixturesDb();
   const [main] = all(db, `SELECT id FROM tasks WHERE execution_id = ? AND id LIKE ? || '/%'`, STREAM, STREAM).map((r) => r.id as string);
   assert.ok(main);
@@ -75,24 +76,24 @@ test("obs trace: an exact task id or a unique prefix of one traces the task; a p
   assert.equal(sub.code, 0, sub.stderr);
   assert.ok((JSON.parse(sub.stdout) as { task_id: string }[]).every((x) => x.task_id === "toolu_01WH5oCebDzRZ5aPkFGU1khi"));
 
-  const amb = spawnCli(["trace", STREAM.slice(0, 8), "--db", db]);
-  assert.equal(amb.code, 2);
-  assert.equal(amb.stdout, "");
-  assert.equal(amb.stderr, `obs: '${STREAM.slice(0, 8)}' is ambiguous: it starts 2 ids\n  did you mean ${STREAM} (execution), ${main} (task)?\n`);
+  // A prefix of the run and of its own task is the run (every id it starts is the run's).
+  const short = spawnCli(["trace", STREAM.slice(0, 8), "--json", "--db", db]);
+  assert.equal(short.code, 0, short.stderr);
+  assert.equal((JSON.parse(short.stdout) as RunTrace).execution_id, STREAM);
   const none = spawnCli(["trace", "no-such-id", "--db", db]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^obs: no task or execution 'no-such-id'\n {2}closest: /);
 });
 
-test("show, errors, validate and summary take a run's exact id as the run, and a unique prefix as the one id it starts", () => {
+test("show, errors, validate and summary take a run's exact id as the run, and a prefix of it as the run", () => {
   const db = fixturesDb();
   const show = spawnCli(["show", SESSION, "--json", "--db", db]);
   assert.equal(show.code, 0, show.stderr);
   assert.deepEqual([JSON.parse(show.stdout).kind, JSON.parse(show.stdout).id], ["execution", SESSION]);
-  // A prefix that starts the run and the ids of its agents and tasks lists them, the run first.
-  const amb = spawnCli(["show", SESSION.slice(0, 8), "--db", db]);
-  assert.equal(amb.code, 2);
-  assert.match(amb.stderr, new RegExp(`^obs: '${SESSION.slice(0, 8)}' is ambiguous: it starts more than 5 ids\n {2}did you mean ${SESSION}, ${SESSION}/a93ccab, `));
+  // A prefix that starts the run and only the ids of its own agents and tasks is the run.
+  const short = spawnCli(["show", SESSION.slice(0, 8), "--json", "--db", db]);
+  assert.equal(short.code, 0, short.stderr);
+  assert.deepEqual([JSON.parse(short.stdout).kind, JSON.parse(short.stdout).id], ["execution", SESSION]);
   for (const given of [SESSION, SESSION.slice(0, 8)]) {
     for (const cmd of ["errors", "validate", "summary"]) {
       const r = spawnCli([cmd, given, "--json", "--db", db]);
@@ -173,4 +174,104 @@ test("an empty id or flag value is a usage error naming it (exit 2), never a pre
   // The same commands with values answer.
   assert.equal(spawnCli(["usage", "--tz", "UTC"], { cwd: dir }).code, 0);
   assert.equal(spawnCli(["ls", "--db", "obs.db"], { cwd: dir }).code, 0);
+});
+
+/** Runs of a Codex rollout, a Gemini CLI session and a Claude Code session, each of whose short id starts ids of its own records. */
+const OWN = [
+  ["codex", "019b7f94-51b4-7593-922e-ba12b5b73b52"],
+  ["gemini-cli", "5b959dae-8655-4cd1-b10f-720b8c336ea2"],
+  ["claude-code", "5c0375b4-57a5-4f26-b12d-d022ee4e51b7"],
+] as const;
+
+test("the short id obs ls shows (8 characters) names a Codex, Gemini CLI or Claude Code run in every command, though it starts its records' ids too", () => {
+  const db = path.join(tmpDir(), "obs.db");
+  const r = spawnCli(["ingest", ...OWN.map(([dir]) => path.join(FIXTURES, dir)), "--db", db]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const [, run] of OWN) {
+    const short = run.slice(0, 8);
+    // What made it ambiguous: the prefix starts ids of the run's own tasks, agents or model calls, and no other run's.
+    const others = ["tasks", "build_agent_instances", "llm_calls"].flatMap((t) => all(db, `SELECT id, execution_id FROM ${t} WHERE id LIKE ? || '%'`, short));
+    assert.ok(others.length > 0, `${short} starts ids besides the run's`);
+    assert.ok(others.every((o) => o.execution_id === run), `${short}: they are all the run's`);
+    assert.equal(all(db, `SELECT id FROM task_list_execution_runs WHERE id LIKE ? || '%'`, short).length, 1);
+
+    const trace = spawnCli(["trace", short, "--json", "--db", db]);
+    assert.equal(trace.code, 0, `trace ${short}: ${trace.stderr}`);
+    assert.equal((JSON.parse(trace.stdout) as RunTrace).execution_id, run);
+    const text = spawnCli(["trace", short, "--db", db]);
+    assert.match(text.stdout, new RegExp(`^Run ${run} `), `trace ${short}`);
+    const show = spawnCli(["show", short, "--json", "--db", db]);
+    assert.equal(show.code, 0, `show ${short}: ${show.stderr}`);
+    assert.deepEqual([JSON.parse(show.stdout).kind, JSON.parse(show.stdout).id], ["execution", run]);
+    assert.match(spawnCli(["show", short, "--db", db]).stdout, new RegExp(`^Execution ${run}\n`));
+    for (const cmd of ["validate", "errors", "summary"]) {
+      const x = spawnCli([cmd, short, "--json", "--db", db]);
+      assert.ok(x.code === 0 || x.code === 1, `${cmd} ${short}: ${x.stderr}`);
+      assert.equal(JSON.parse(x.stdout).execution_id, run, `${cmd} ${short}`);
+    }
+  }
+  // A prefix of several of these runs (019 starts the Codex runs and one Claude Code session) is ambiguous, naming each kind.
+  const amb = spawnCli(["trace", "019", "--db", db]);
+  assert.equal(amb.code, 2);
+  assert.match(amb.stderr, /^obs: '019' is ambiguous: it starts more than 5 ids\n {2}did you mean [^\n]*019b7f94-51b4-7593-922e-ba12b5b73b52 \(execution\), 019b7f94-51b4-7593-922e-ba12b5b73b52\/turn@5 \(task\), 019e1625-789d-76c0-80ab-3724b5ddb799 \(execution\), …\?\n$/);
+});
+
+test("a prefix of one run and its own records is the run; of two runs, or of a run and another run's record, ambiguous; an exact id wins", async () => {
+  const run = (exec: string, tasks: string[], s: number) => [
+    line(exec, s, "execution:status", { status: "started", task_list_id: `tl-${exec}` }),
+    ...tasks.map((t, i) => line(exec, s + i + 1, "task:status", { task_id: t, status: "completed", title: `work ${t}` })),
+    line(exec, s + 9, "execution:status", { status: "completed" }),
+  ];
+  const db = await dbWith([
+    ...run("run-a", ["run-a/t1", "run-a/t2"], 0), ...run("run-b", ["run-b/t1"], 10),
+    // job-x-extra starts with job-x, and is another run's task.
+    ...run("job-x", ["job-x/t1"], 20), ...run("other", ["job-x-extra"], 30),
+    ...run("solo", ["solo/t1"], 40),
+    // t-9 is a task exactly, and a prefix of a run and its task.
+    ...run("t-9-run", ["t-9-run/a"], 50), ...run("z", ["t-9"], 60),
+  ]);
+  // What was traced, by the heading: "Trace of <task>" or "Run <execution>".
+  const traced = (id: string) => {
+    const r = spawnCli(["trace", id, "--db", db]);
+    assert.equal(r.code, 0, `${id}: ${r.stderr}`);
+    const m = /^(?:Trace of (\S+)|Run (\S+))/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    return m[1] ? `task ${m[1]}` : `run ${m[2]}`;
+  };
+  const shown = (id: string) => {
+    const r = spawnCli(["show", id, "--json", "--db", db]);
+    assert.equal(r.code, 0, `show ${id}: ${r.stderr}`);
+    return `${JSON.parse(r.stdout).kind} ${JSON.parse(r.stdout).id}`;
+  };
+  const refused = (args: string[]) => {
+    const r = spawnCli([...args, "--db", db]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+    assert.equal(r.stdout, "");
+    return r.stderr;
+  };
+  // One run and its own tasks.
+  assert.equal(traced("sol"), "run solo");
+  assert.equal(shown("sol"), "execution solo");
+  assert.equal(traced("run-a"), "run run-a", "exact");
+  assert.equal(traced("run-a/t1"), "task run-a/t1", "exact");
+  assert.equal(traced("run-a/t2"), "task run-a/t2");
+  // Two runs.
+  assert.equal(refused(["trace", "run-"]), "obs: 'run-' is ambiguous: it starts 5 ids\n  did you mean run-a (execution), run-a/t1 (task), run-a/t2 (task), run-b (execution), run-b/t1 (task)?\n");
+  assert.match(refused(["show", "run-"]), /^obs: 'run-' is ambiguous: it starts 5 ids\n {2}did you mean run-a \(execution\), run-a\/t1 \(task\), run-a\/t2 \(task\), run-b \(execution\), run-b\/t1 \(task\)\?\n$/);
+  // Tasks alone, of one kind: named without it.
+  assert.equal(refused(["trace", "run-a/"]), "obs: 'run-a/' is ambiguous: it starts 2 ids\n  did you mean run-a/t1, run-a/t2?\n");
+  // A run and a task of another run.
+  assert.equal(refused(["trace", "job-"]), "obs: 'job-' is ambiguous: it starts 3 ids\n  did you mean job-x (execution), job-x-extra (task), job-x/t1 (task)?\n");
+  assert.equal(refused(["show", "job-"]), "obs: 'job-' is ambiguous: it starts 3 ids\n  did you mean job-x (execution), job-x-extra (task), job-x/t1 (task)?\n");
+  assert.equal(traced("job-x"), "run job-x", "exact, though it starts another run's task");
+  assert.equal(shown("job-x"), "execution job-x");
+  assert.equal(traced("job-x-"), "task job-x-extra");
+  // An exact task id wins over the run (and its task) it is a prefix of.
+  assert.equal(traced("t-9"), "task t-9");
+  assert.equal(shown("t-9"), "task t-9");
+  assert.equal(traced("t-9-"), "run t-9-run");
+  // Where only a task is asked for, the run is no candidate: the prefix is its one task.
+  const task = spawnCli(["errors", "--task", "sol", "--json", "--db", db]);
+  assert.ok(task.code === 0 || task.code === 1, task.stderr);
+  assert.equal(JSON.parse(task.stdout).task_id, "solo/t1");
 });

@@ -6,7 +6,8 @@ import { EXIT_FINDINGS, EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO, type Palette } from "../io.js";
 import { missingFor } from "../queries/run.js";
 import { matchExpression, S001, search, type SearchRow } from "../queries/search.js";
-import { cutAtWord, displayWidth, fmtInt, fmtTime } from "../render/format.js";
+import { fmtInt, fmtTime } from "../render/format.js";
+import { heading } from "../render/heading.js";
 import { printJson } from "../render/output.js";
 import { matchedWords, plainSnippet, renderSnippet } from "../render/snippet.js";
 import { withRead } from "./context.js";
@@ -95,22 +96,24 @@ export async function runSearch(words: string[], opts: SearchOpts, io: IO): Prom
 }
 
 /**
- * A hit's first line: execution, task, agent, time, kind and what it is, and the hit's own id
- * (what `obs show` takes), fitted to the width by putting the id on a line of its own, shortening
- * the label, then leaving out the agent and the task (ids are never cut).
+ * A hit's heading: execution, task, agent, time, kind and what it is, and the hit's own id (what
+ * `obs show` takes), laid out as every heading is: two spaces apart on one line while they fit,
+ * then on lines indented by two; ids are never cut nor left out (each hit names its execution,
+ * task and agent), and what it is (a tool's name) is cut after a word, after its kind.
  */
 function header(r: SearchRow, columns: number, c: Palette): string {
   const what = r.what && r.what !== r.kind ? r.what : "";
-  const fields = [r.execution_id ?? "—", r.task_id ?? "—", r.agent ?? "—", fmtTime(r.time)];
-  const ref = `  ${r.id}`;
-  const width = (withId: boolean) => displayWidth(fields.join("  ")) + 2 + displayWidth(r.kind) + (withId ? displayWidth(ref) : 0);
-  const inline = width(true) <= columns;
-  for (const i of [2, 1]) if (width(inline) > columns) fields.splice(i, 1);
-  const room = columns - width(inline) - 1;
-  const label = what && room >= 4 ? " " + cutAtWord(what, room) : "";
-  const kind = r.kind === "error" ? c.error(r.kind) : c.accent(r.kind);
-  const first = [c.id(fields[0]!), ...fields.slice(1), kind + c.dim(label)].join("  ");
-  return inline ? first + c.dim(ref) : `${first}\n${c.dim(ref)}`;
+  const kind = (t: string) => (r.kind === "error" ? c.error(t) : c.accent(t));
+  return heading([
+    { text: r.execution_id ?? "—", keep: true, style: c.id }, { text: r.task_id ?? "—", keep: true }, { text: r.agent ?? "—", keep: true },
+    { text: fmtTime(r.time), keep: true },
+    // One part, so the kind never ends a line whose next begins with its tool; cut only where a
+    // few words fit, so the kind (one word, at most "assertion") stays whole.
+    what
+      ? { text: `${r.kind} ${what}`, style: (t) => kind(t.slice(0, r.kind.length)) + c.dim(t.slice(r.kind.length)) }
+      : { text: r.kind, keep: true, style: kind },
+    { text: r.id, keep: true, style: c.dim },
+  ], columns);
 }
 
 function printHits(io: IO, rows: SearchRow[], limit: number): void {

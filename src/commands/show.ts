@@ -1,10 +1,11 @@
 import type { Command } from "commander";
 import { EXIT_OK, UserError } from "../errors.js";
 import { palette, type IO } from "../io.js";
-import { L009, L010, RECORD_QUERIES, RECORD_TABLES, type RecordIdRow, type RecordKind } from "../queries/listing.js";
+import { resolveRecord } from "../queries/index.js";
+import { L010, RECORD_QUERIES, RECORD_TABLES, type RecordKind } from "../queries/listing.js";
 import { printJson } from "../render/output.js";
 import { parsed, renderRecord, showCommand } from "../render/record.js";
-import { withRead, type ReadContext } from "./context.js";
+import { withRead } from "./context.js";
 import { withCommon, type App, type CommonOpts, Option } from "./common.js";
 
 export interface ShowOpts extends CommonOpts {
@@ -18,27 +19,9 @@ const NOUN: Record<RecordKind, string> = {
 };
 const words = (k: string) => k.replace("_", " ");
 
-/** The records an id names: exactly, else as the one id it starts; else an error with the closest ids. */
-function lookUp(ctx: ReadContext, given: string): RecordIdRow[] {
-  const exact = ctx.run(L009, { id: given }).rows;
-  if (exact.length) return exact;
-  const started = ctx.run(L010, { prefix: given }).rows;
-  const ids = [...new Set(started.map((r) => r.id))].sort();
-  if (ids.length === 1) return started;
-  if (ids.length > 1) {
-    throw new UserError(`'${given}' is ambiguous: it starts ${ids.length > 5 ? "more than 5" : ids.length} ids`, [`did you mean ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}?`]);
-  }
-  // The closest: ids sharing the longest start with what was typed, one index range per kind.
-  for (let n = given.length - 1; n >= 2; n--) {
-    const near = [...new Set(ctx.run(L010, { prefix: given.slice(0, n) }).rows.map((r) => r.id))].sort();
-    if (near.length) throw new UserError(`no record has the id '${given}'`, [`closest: ${near.slice(0, 3).join(", ")}`]);
-  }
-  throw new UserError(`no record has the id '${given}'`, ["obs show takes the id of a tool call, entry, assertion, chain, skill, model call, task, agent, execution, bus event or wave, as obs prints them"]);
-}
-
 export async function runShow(given: string, opts: ShowOpts, io: IO): Promise<number> {
   return withRead(opts.db, io, {}, (ctx) => {
-    const hits = lookUp(ctx, given);
+    const hits = resolveRecord(ctx.db, given);
     const chosen = opts.kind ? hits.filter((h) => h.kind === opts.kind) : hits;
     if (!chosen.length) {
       throw new UserError(`'${given}' is no ${words(opts.kind!)}`, hits.map((h) => `it is a ${words(h.kind)}: obs show ${h.id}${hits.length > 1 ? ` --kind ${h.kind}` : ""}`));

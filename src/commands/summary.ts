@@ -8,6 +8,7 @@ import { costText } from "./ls.js";
 import { bar } from "../render/bars.js";
 import { fmtInt, fmtMs, fmtPct, fmtTime, fmtUsd, fitLine } from "../render/format.js";
 import { printJson } from "../render/output.js";
+import { heading } from "../render/heading.js";
 import { indent, section } from "../render/sections.js";
 import { renderTable } from "../render/table.js";
 import type { QueryResult } from "../queries/types.js";
@@ -34,7 +35,10 @@ function glance(a: A001Row, io: IO): string {
        ` (${a.replayed_cost_usd === null ? "cost unknown" : fmtUsd(a.replayed_cost_usd)}) are another run's history, not counted above`]
     : [];
   return [
-    `${c.bold(a.execution_id)}  ${a.task_list_id ?? ""}  ${status === "failed" ? c.error(status) : status === "completed" ? c.ok(status) : c.warn(status)}`,
+    // The run, its task list and status are names kept whole: on more lines when they do not share one.
+    heading([{ text: a.execution_id, keep: true, style: c.bold }, { text: a.task_list_id ?? "", keep: true },
+      { text: status, keep: true, style: status === "failed" ? c.error : status === "completed" ? c.ok : c.warn }], io.columns),
+    ...[
     `  time        ${fmtTime(a.started_at)} → ${fmtTime(a.completed_at)}  (${fmtMs(a.duration_ms)})`,
     `  tasks       ${a.tasks}  (${a.tasks_completed} completed, ${a.tasks_failed ? c.error(`${a.tasks_failed} failed`) : "0 failed"})`,
     `  tool calls  ${fmtInt(a.tool_calls)} · errors ${a.errors ? c.error(fmtInt(a.errors)) : "0"} · blocked ${a.blocked ? c.warn(String(a.blocked)) : "0"}`,
@@ -42,7 +46,8 @@ function glance(a: A001Row, io: IO): string {
     `  skills ${a.skills} · agents ${a.agents} · waves ${a.waves}`,
     `  tokens      ${tokens}`,
     ...replayed,
-  ].map((l) => fitLine(l, io.columns, 14)).join("\n");
+    ].map((l) => fitLine(l, io.columns, 14)),
+  ].join("\n");
 }
 
 export async function runSummary(exec: string | undefined, opts: SummaryOpts, io: IO): Promise<number> {

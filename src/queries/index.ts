@@ -3,7 +3,9 @@ import { UserError } from "../errors.js";
 import { AGGREGATION } from "./aggregation.js";
 import { DETECTION } from "./detection.js";
 import { INVESTIGATION } from "./investigation.js";
+import { L009, L010, L011, type RecordIdRow, type RecordKind } from "./listing.js";
 import { PARALLEL } from "./parallel.js";
+import { runQuery } from "./run.js";
 import { TROUBLESHOOTING } from "./troubleshooting.js";
 import type { ArgKind, Query } from "./types.js";
 import { VALIDATION } from "./validation.js";
@@ -161,31 +163,83 @@ export interface IdHit {
 const nounsOf = (kinds: readonly IdKind[]) => kinds.map((k) => ID_SOURCES[k].noun).join(" or ");
 
 /**
- * Resolves an id the user typed, one rule for every command: an exact id of any of `kinds`
- * first (the earlier kind when it is several), then the one id it starts (as git takes short
- * hashes), else a UserError: "ambiguous" with the ids it starts, or "no such id" with the
- * closest. `within` keeps to one execution's ids: an id of another execution is refused,
- * naming where it is, and the closest are the execution's own.
+ * What the rule of `settle` asks of a set of ids, so that `obs show` (every kind of record) and
+ * the other commands (executions, tasks, agents, …) take a short id the same way.
+ */
+interface IdSpace<K extends string> {
+  /** The kinds the id is exactly, preferred first. */
+  exact(id: string): K[];
+  /** Some ids that start with the prefix (up to 6 of each kind, so every one when a kind has few), each with a kind it is. */
+  starting(prefix: string): [string, K][];
+  /** The kind an execution is, when the set has executions. */
+  execution?: K;
+  /** Whether every id of the set that starts with the prefix, other than the execution's own, is of a record of that execution. */
+  onlyOf(prefix: string, execution: string): boolean;
+  /** "task " before "'x' is ambiguous" when the set is of one kind. */
+  noun: string;
+  label(kind: K): string;
+}
+
+/**
+ * The one rule for an id a user typed: an exact id wins (of every kind it is, the first
+ * preferred); else the one id it starts (as git takes short hashes); else, when it starts one
+ * execution's id and otherwise only ids of that execution's own records (a Codex run's tasks
+ * are `<run>/…`, a Claude Code session's agents and model calls `<session>/…`), that execution:
+ * every short form of such a run's id would otherwise be ambiguous. Null when it starts no id;
+ * a UserError naming them when it starts ids of several executions or of none.
+ */
+function settle<K extends string>(space: IdSpace<K>, given: string): { id: string; kinds: K[] } | null {
+  const exact = space.exact(given);
+  if (exact.length) return { id: given, kinds: exact };
+  const started = space.starting(given);
+  const kindsOf = new Map<string, K[]>();
+  for (const [id, kind] of started) kindsOf.set(id, [...(kindsOf.get(id) ?? []), kind]);
+  if (kindsOf.size === 0) return null;
+  if (kindsOf.size === 1) {
+    const [[id, kinds]] = [...kindsOf];
+    return { id, kinds };
+  }
+  const execs = space.execution === undefined ? [] : [...kindsOf].filter(([, kinds]) => kinds.includes(space.execution!)).map(([id]) => id);
+  // Up to 6 of each kind were read, so one execution here is the only one the prefix starts.
+  if (execs.length === 1 && space.onlyOf(given, execs[0]!)) {
+    const kinds = kindsOf.get(execs[0]!)!;
+    return { id: execs[0]!, kinds: [space.execution!, ...kinds.filter((k) => k !== space.execution)] };
+  }
+  const ids = [...kindsOf.keys()].sort();
+  // The kind is said only when it tells the ids apart.
+  const several = new Set([...kindsOf.values()].map((k) => k[0])).size > 1;
+  const name = (id: string) => (several ? `${id} (${space.label(kindsOf.get(id)![0]!)})` : id);
+  throw new UserError(
+    `${space.noun}'${given}' is ambiguous: it starts ${ids.length > 5 ? "more than 5" : ids.length} ids`,
+    [`did you mean ${ids.slice(0, 5).map(name).join(", ")}${ids.length > 5 ? ", …" : ""}?`],
+  );
+}
+
+/** Whether every row of a source whose id starts with the prefix is of the execution (read only when a prefix would otherwise be ambiguous). */
+function allOf(db: DB, src: IdSource, prefix: string, execution: string): boolean {
+  return db.prepare(`SELECT 1 FROM ${src.table} WHERE ${src.column} >= ? AND ${src.column} < ? AND ${src.execution} IS NOT ? LIMIT 1`).get(prefix, prefix + TOP, execution) === undefined;
+}
+
+/**
+ * Resolves an id the user typed by the rule of `settle`: an exact id of any of `kinds` first
+ * (the earlier kind when it is several), then the one id it starts, or the one execution it
+ * starts when the rest are that execution's; else a UserError: "ambiguous" with the ids it
+ * starts, or "no such id" with the closest. `within` keeps to one execution's ids: an id of
+ * another execution is refused, naming where it is, and the closest are the execution's own.
  */
 export function resolveAmong(db: DB, kinds: readonly IdKind[], given: string, within?: string): IdHit {
   const nouns = nounsOf(kinds);
   if (given === "") throw new UserError(`an empty ${nouns} id: give one (a unique prefix will do)`);
-  for (const kind of kinds) if (hasId(db, kind, given, within)) return { kind, id: given };
-  // Each id once, as the first of the kinds it is.
-  const started = new Map<string, IdKind>();
-  for (const kind of kinds) for (const id of idsStarting(db, kind, given, 6, within)) if (!started.has(id)) started.set(id, kind);
-  if (started.size === 1) {
-    const [[id, kind]] = [...started];
-    return { kind, id };
-  }
-  const name = (id: string) => (kinds.length > 1 ? `${id} (${ID_SOURCES[started.get(id)!].noun})` : id);
-  if (started.size > 1) {
-    const ids = [...started.keys()].sort();
-    throw new UserError(
-      `${kinds.length > 1 ? "" : `${nouns} `}'${given}' is ambiguous: it starts ${ids.length > 5 ? "more than 5" : ids.length} ids`,
-      [`did you mean ${ids.slice(0, 5).map(name).join(", ")}${ids.length > 5 ? ", …" : ""}?`],
-    );
-  }
+  const hit = settle<IdKind>({
+    exact: (id) => kinds.filter((kind) => hasId(db, kind, id, within)),
+    starting: (prefix) => kinds.flatMap((kind) => idsStarting(db, kind, prefix, 6, within).map((id): [string, IdKind] => [id, kind])),
+    execution: kinds.includes("execution") ? "execution" : undefined,
+    // The execution's own sources hold no other execution's id (it is the only one started).
+    onlyOf: (prefix, execution) => kinds.every((kind) => kind === "execution" || sourcesIn(db, kind).every((src) => allOf(db, src, prefix, execution))),
+    noun: kinds.length > 1 ? "" : `${nouns} `,
+    label: (kind) => ID_SOURCES[kind].noun,
+  }, given);
+  if (hit) return { kind: hit.kinds[0]!, id: hit.id };
   if (within !== undefined) {
     // Of another run: said in one line, naming both, rather than suggesting look-alikes.
     for (const kind of kinds) {
@@ -202,6 +256,29 @@ export function resolveAmong(db: DB, kinds: readonly IdKind[], given: string, wi
     `no ${nouns} '${given}'${where}`,
     closest.length ? [`closest${where}: ${closest.join(", ")}`] : [within === undefined ? `the database has no ${kinds.length > 1 ? "such ids" : `${nouns}s`} yet` : `${within} has no ${nouns}s`],
   );
+}
+
+/**
+ * The records an id names, for `obs show`: every kind of record that has the id it resolves to
+ * by the rule of `settle` (the execution first when a prefix was taken as one); else a
+ * UserError with the ids sharing the longest start with what was typed.
+ */
+export function resolveRecord(db: DB, given: string): RecordIdRow[] {
+  const hit = settle<RecordKind>({
+    exact: (id) => runQuery(db, L009, { id }).rows.map((r) => r.kind),
+    starting: (prefix) => runQuery(db, L010, { prefix }).rows.map((r): [string, RecordKind] => [r.id, r.kind]),
+    execution: "execution",
+    onlyOf: (prefix, execution) => runQuery(db, L011, { prefix, execution }).rows.length === 0,
+    noun: "",
+    label: (kind) => kind.replace("_", " "),
+  }, given);
+  if (hit) return hit.kinds.map((kind) => ({ kind, id: hit.id }));
+  // The closest: ids sharing the longest start with what was typed, one index range per kind.
+  for (let n = given.length - 1; n >= 2; n--) {
+    const near = [...new Set(runQuery(db, L010, { prefix: given.slice(0, n) }).rows.map((r) => r.id))].sort();
+    if (near.length) throw new UserError(`no record has the id '${given}'`, [`closest: ${near.slice(0, 3).join(", ")}`]);
+  }
+  throw new UserError(`no record has the id '${given}'`, ["obs show takes the id of a tool call, entry, assertion, chain, skill, model call, task, agent, execution, bus event or wave, as obs prints them"]);
 }
 
 /** One kind of id resolved by the rule of resolveAmong. */

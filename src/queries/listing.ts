@@ -414,6 +414,31 @@ export const L010: Query<RecordIdRow> = {
     ${KINDS.map(([kind, table]) => `SELECT * FROM (SELECT '${kind}' AS kind, id FROM ${table} WHERE id >= @prefix AND id < @prefix || char(1114111) ORDER BY id LIMIT 6)`).join("\n     UNION ALL\n    ")}`,
 };
 
+/** The column naming the execution a record is of (a wave's is its run's). */
+const EXECUTION_OF: Record<RecordKind, string> = {
+  tool_call: "execution_id", entry: "execution_id", assertion: "execution_id", chain: "execution_id", skill: "execution_id", model_call: "execution_id",
+  task: "execution_id", agent: "execution_id", execution: "id", bus_event: "execution_id", wave: "execution_run_id",
+};
+
+/**
+ * A record whose id starts with a prefix and that is not of the execution given (or of none),
+ * one of each kind at most: none means a prefix of the execution's id starts only its own
+ * records, so it names the execution. It reads the records sharing the prefix, and is asked
+ * only of a prefix that starts one execution's id and other ids besides.
+ */
+export const L011: Query<RecordIdRow> = {
+  id: "L011",
+  family: "Listing",
+  title: "Ids starting with, of another execution",
+  description: "A record of each kind whose id starts with the prefix given and that is not of the execution given.",
+  arg: "none",
+  needs: {},
+  // A table without its execution column stands in NULL for it: such records are of no execution known.
+  optional: Object.fromEntries(KINDS.map(([kind, table]) => [table, ["id", EXECUTION_OF[kind]]])),
+  sql: `
+    ${KINDS.map(([kind, table]) => `SELECT * FROM (SELECT '${kind}' AS kind, id FROM ${table} WHERE id >= @prefix AND id < @prefix || char(1114111) AND ${EXECUTION_OF[kind]} IS NOT @execution LIMIT 1)`).join("\n     UNION ALL\n    ")}`,
+};
+
 /** A link of a record to another: what it is to the record, the other's kind and id, and a few words on it. */
 export interface RecordLink { rel: string; kind: RecordKind | "correlation"; id: string; label: string | null }
 export type RecordRow = Record<string, unknown> & { _links: RecordLink[] };

@@ -106,6 +106,28 @@ export function wrapWords(text: string, width: number): string[] {
 }
 
 /**
+ * A line broken at its spaces to fit the width, each further line indented by `indent`; unlike
+ * wrapWords, a word is never broken: a word wider than a line (an id in a command to run) stays
+ * whole on a line of its own. Colour codes take no room.
+ */
+export function fitWords(line: string, width: number, indent: number): string {
+  if (!Number.isFinite(width) || visibleWidth(line) <= width) return line;
+  const lead = /^ */.exec(line)![0];
+  const out: string[] = [];
+  let cur = lead;
+  for (const w of line.slice(lead.length).split(/ +/)) {
+    if (cur.trim() === "") cur += w;
+    else if (visibleWidth(cur) + 1 + visibleWidth(w) <= width) cur += " " + w;
+    else {
+      out.push(cur);
+      cur = " ".repeat(indent) + w;
+    }
+  }
+  out.push(cur);
+  return out.join("\n");
+}
+
+/**
  * A line of parts — `a · b`, `a / b`, `a → b`, `a, b`, `a  (b)` — broken between its parts to
  * fit the width, each further line indented by `indent`; colour codes take no room. A part wider
  * than a line stays whole on a line of its own.

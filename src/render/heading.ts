@@ -6,6 +6,8 @@ export interface Part {
   /** Never cut (ids, statuses, times, durations). */
   keep?: boolean;
   style?: (s: string) => string;
+  /** Between it and the part before on one line (two spaces unless said): words of one phrase may wrap apart. */
+  sep?: string;
 }
 
 /**
@@ -19,8 +21,9 @@ export function heading(parts: Part[], width: number): string {
   let cur = "";
   let used = 0;
   let fresh = true;
+  const gap = (p: Part) => (fresh ? "" : (p.sep ?? "  "));
   const put = (p: Part, room: number) => {
-    const sep = fresh ? "" : "  ";
+    const sep = gap(p);
     const text = p.keep || !Number.isFinite(room) ? p.text : cutAtWord(p.text, Math.max(1, room - sep.length));
     cur += sep + (p.style ? p.style(text) : text);
     used += sep.length + displayWidth(text);
@@ -34,7 +37,7 @@ export function heading(parts: Part[], width: number): string {
   };
   const ps = parts.filter((p) => p.text !== "");
   ps.forEach((p, i) => {
-    const sep = fresh ? 0 : 2;
+    const sep = gap(p).length;
     const fits = used + sep + displayWidth(p.text) <= width;
     if (p.keep) {
       if (!fits && !fresh) wrap();
@@ -42,7 +45,7 @@ export function heading(parts: Part[], width: number): string {
     }
     // Text that may be cut keeps the kept parts right after it (a status, a duration) on its line.
     let after = 0;
-    for (let j = i + 1; j < ps.length && ps[j]!.keep; j++) after += 2 + displayWidth(ps[j]!.text);
+    for (let j = i + 1; j < ps.length && ps[j]!.keep; j++) after += (ps[j]!.sep ?? "  ").length + displayWidth(ps[j]!.text);
     if (used + sep + displayWidth(p.text) + after <= width) return put(p, Infinity);
     if (width - used - after - sep >= MIN) return put(p, width - used - after);
     if (fits) return put(p, Infinity);

@@ -1,5 +1,5 @@
 import type { Palette } from "../io.js";
-import { displayWidth, fmtInt, fmtMs, wrapWords } from "./format.js";
+import { displayWidth, fitWords, fmtInt, fmtMs, wrapWords } from "./format.js";
 
 /** What `obs show` prints of a record: its kind and id, its fields, its payloads, its links. */
 export interface RecordView {
@@ -68,7 +68,11 @@ export function renderRecord(v: RecordView, width: number, c: Palette): string {
         const label = l.label ? `  ${l.label}` : "";
         const line = `${head}${l.id}${label}`;
         if (displayWidth(line) <= width) out.push(`  ${c.dim(rel.padEnd(relW))}  ${c.id(l.id)}${c.dim(label)}`);
-        else {
+        else if (displayWidth(head + l.id) > width) {
+          // No room for the id beside its relation: the id on a line of its own, whole.
+          out.push(`  ${c.dim(rel)}`, `    ${c.id(l.id)}`);
+          for (const w of wrapWords(l.label ?? "", Math.max(10, width - 4))) out.push("    " + c.dim(w));
+        } else {
           out.push(`  ${c.dim(rel.padEnd(relW))}  ${c.id(l.id)}`);
           for (const w of wrapWords(l.label ?? "", Math.max(10, width - head.length))) out.push(" ".repeat(head.length) + c.dim(w));
         }
@@ -76,7 +80,7 @@ export function renderRecord(v: RecordView, width: number, c: Palette): string {
       if (ls.length > LINK_ROWS) out.push(c.dim(`  ${" ".repeat(relW)}  … ${fmtInt(ls.length - LINK_ROWS)} more (--json lists ${ls.length === 50 ? "the first 50" : "them all"})`));
     }
     const first = v.links.find((l) => l.kind !== "execution") ?? v.links[0]!;
-    out.push(c.dim(`  (${showCommand(first.kind, first.id)} to follow one)`));
+    out.push(c.dim(fitWords(`  (${showCommand(first.kind, first.id)} to follow one)`, width, 3)));
   }
   if (v.also.length) {
     out.push("", c.bold("The same id elsewhere"));

@@ -1,5 +1,5 @@
 import { palette, type IO } from "../io.js";
-import { cutAtWord, displayWidth, wrapWords } from "./format.js";
+import { cutAtWord, displayWidth, visibleWidth, wrapWords } from "./format.js";
 
 /**
  * One table renderer for every read command. Columns that hold ids, times and numbers are never
@@ -115,8 +115,15 @@ function renderStacked<Row>(rows: Row[], columns: Column<Row>[], cells: string[]
       const lines = named.flatMap(([col, i]) =>
         wrapWords(cells[ri]![i]!, room).map((v, k) => ` ${k ? " ".repeat(headW) : c.dim(col.header.padEnd(headW))}  ${paint(col, v, r)}`),
       );
-      const mark = marks.map(([col, i]) => (cells[ri]![i]! && cells[ri]![i]! !== "—" ? paint(col, cells[ri]![i]!, r) : "")).filter(Boolean).join(" ");
-      if (mark && lines.length) lines[0] += `  ${mark}`;
+      // Measured plain (a bar pads itself with spaces to its width): the mark goes on the first
+      // line where it fits beside the value, else on a line of its own where the values start.
+      const shownMarks = marks.filter(([, i]) => cells[ri]![i]! && cells[ri]![i]! !== "—");
+      const plain = shownMarks.map(([, i]) => cells[ri]![i]!.trimEnd()).join(" ");
+      const mark = shownMarks.map(([col, i]) => paint(col, cells[ri]![i]!.trimEnd(), r)).join(" ");
+      if (mark && lines.length) {
+        if (visibleWidth(lines[0]!) + 2 + displayWidth(plain) <= io.columns) lines[0] += `  ${mark}`;
+        else lines.splice(1, 0, ` ${" ".repeat(headW)}  ${mark}`);
+      }
       return lines.join("\n");
     })
     .join("\n\n");

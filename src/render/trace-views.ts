@@ -2,7 +2,7 @@ import type { IO, Palette } from "../io.js";
 import type { I001Row } from "../queries/investigation.js";
 import type { ExecutionInfoRow, TaskInfoRow } from "../queries/listing.js";
 import { describeFilter, filtering, type StepFilter } from "./filter.js";
-import { fmtMs, fmtTime } from "./format.js";
+import { fitWords, fmtMs, fmtTime } from "./format.js";
 import { heading, type Part } from "./heading.js";
 import { renderTimeline, statusColor, type AgentSteps } from "./timeline.js";
 
@@ -24,8 +24,9 @@ export function filterNote(c: Palette, f: StepFilter, shown: number, of: number)
   return c.dim(`${shown} of ${of} ${of === 1 ? "step" : "steps"}: ${describeFilter(f)}`);
 }
 
-function more(c: Palette, hidden: number, hint: string): string {
-  return c.dim(`  … ${hidden} more ${hidden === 1 ? "step" : "steps"} (${hint})`);
+function more(c: Palette, hidden: number, hint: string, width: number): string {
+  // Broken at spaces to fit: the hint's command names a task whole.
+  return fitWords(`  … ${hidden} more ${hidden === 1 ? "step" : "steps"} (${hint})`, width, 4).split("\n").map(c.dim).join("\n");
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
@@ -40,7 +41,7 @@ export function renderRunTimeline(info: ExecutionInfoRow, steps: I001Row[], tota
   if (filtering(f)) out.push(filterNote(c, f, steps.length, total));
   if (steps.length) out.push(renderTimeline(shown, io, c, { agent: false, task: shown.some((s) => s.task_id !== null) }));
   else if (!filtering(f)) out.push(c.dim("(no entries)"));
-  if (steps.length > shown.length) out.push(more(c, steps.length - shown.length, `--limit ${steps.length} shows them all`));
+  if (steps.length > shown.length) out.push(more(c, steps.length - shown.length, `--limit ${steps.length} shows them all`, io.columns));
   return out.join("\n");
 }
 
@@ -48,7 +49,8 @@ export function renderRunTimeline(info: ExecutionInfoRow, steps: I001Row[], tota
 export function renderRunByAgent(info: ExecutionInfoRow, groups: AgentSteps[], shownSteps: number, total: number, f: StepFilter, limit: number, io: IO, c: Palette): string {
   const agents = `(${plural(info.agent_count, "agent")})`;
   const out = [
-    heading([{ text: `Run ${info.execution_id} by agent ${agents}`, keep: true, style: () => c.bold(`Run ${info.execution_id} by agent`) + c.dim(` ${agents}`) },
+    // The run's id and "by agent (n agents)" may go on two lines: an id alone is what may be wider than the terminal.
+    heading([{ text: `Run ${info.execution_id}`, keep: true, style: c.bold }, { text: `by agent ${agents}`, keep: true, sep: " ", style: () => c.bold("by agent") + c.dim(` ${agents}`) },
       ...statusParts(c, info.status, info.started_at, info.duration_ms), { text: info.message ?? "", style: c.dim }], io.columns),
   ];
   if (filtering(f)) out.push(filterNote(c, f, shownSteps, total));
@@ -59,13 +61,13 @@ export function renderRunByAgent(info: ExecutionInfoRow, groups: AgentSteps[], s
       out.push("", heading([agent, { text: t.task.task_id, keep: true, style: c.bold }, { text: t.task.title ?? "" }, ...statusParts(c, t.task.status, null, t.task.duration_ms)], io.columns));
       if (t.steps.length) out.push(renderTimeline(shown, io, c, { agent: new Set(t.steps.map((s) => s.instance_id)).size > 1 }));
       else out.push(c.dim("  (no steps)"));
-      if (t.steps.length > shown.length) out.push(more(c, t.steps.length - shown.length, `obs trace ${t.task.task_id}`));
+      if (t.steps.length > shown.length) out.push(more(c, t.steps.length - shown.length, `obs trace ${t.task.task_id}`, io.columns));
     }
     if (g.steps.length) {
       const shown = g.steps.slice(0, limit);
       out.push("", heading([agent, { text: "outside any task", style: c.dim }, { text: plural(g.steps.length, "step"), keep: true, style: c.dim }], io.columns));
       out.push(renderTimeline(shown, io, c, { agent: false }));
-      if (g.steps.length > shown.length) out.push(more(c, g.steps.length - shown.length, `--limit ${g.steps.length} shows them all`));
+      if (g.steps.length > shown.length) out.push(more(c, g.steps.length - shown.length, `--limit ${g.steps.length} shows them all`, io.columns));
     }
   }
   return out.join("\n");

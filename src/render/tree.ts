@@ -288,10 +288,14 @@ function line(c: Palette, prefix: string, cont: string, n: TreeNode, width: numb
   // The tail moves down when the label could not keep its type and a few words beside it.
   const apart = Number.isFinite(width) && tailText !== "" && room < Math.min(displayWidth(n.label), lead + 8);
   const labelRoom = apart ? width - before : room;
-  const label = n.label ? cutAtWord(n.label, Math.max(lead, 1, labelRoom)) : "";
-  const head = [idPart ? (n.context ? c.dim(idPart) : n.kind === "execution" || n.kind === "task" ? c.bold(idPart) : idPart) : "", label ? (n.context ? c.dim(label) : label) : ""].filter(Boolean).join("  ");
-  if (!apart) return `${c.dim(prefix)}${head}${tail.length ? "  " + tail.join("  ") : ""}`;
   const room2 = Math.max(10, width - displayWidth(cont));
+  // An id too long to leave its label a few words (a task named by its run's id and its own)
+  // has its label on the line under it rather than a bare "…" that overflows the line.
+  const below = Number.isFinite(width) && idPart !== "" && n.label !== "" && labelRoom < Math.min(displayWidth(n.label), Math.max(lead, 1) + 8);
+  const label = n.label && !below ? cutAtWord(n.label, Math.max(lead, 1, labelRoom)) : "";
+  const head = [idPart ? (n.context ? c.dim(idPart) : n.kind === "execution" || n.kind === "task" ? c.bold(idPart) : idPart) : "", label ? (n.context ? c.dim(label) : label) : ""].filter(Boolean).join("  ");
+  if (!apart && !below) return `${c.dim(prefix)}${head}${tail.length ? "  " + tail.join("  ") : ""}`;
+  const labelLine = below ? [c.dim(cont) + (n.context ? c.dim : (t: string) => t)(cutAtWord(n.label, Math.max(lead, room2)))] : [];
   const parts = [n.status ?? "", n.duration_ms !== null ? fmtMs(n.duration_ms) : "", ...n.notes.map((x) => `(${x})`)].filter(Boolean);
   // The tail's parts two spaces apart, as on a node's line; a part longer than a line (a note) wraps.
   const under: string[] = [];
@@ -300,7 +304,7 @@ function line(c: Palette, prefix: string, cont: string, n: TreeNode, width: numb
     if (last !== null && displayWidth(last) + 2 + displayWidth(p) <= room2) under[under.length - 1] = `${last}  ${p}`;
     else under.push(...wrapWords(p, room2));
   }
-  return [`${c.dim(prefix)}${head}`, ...under.map((l) => c.dim(cont) + (n.context ? c.dim(l) : paintTail(c, n, l)))].join("\n");
+  return [`${c.dim(prefix)}${head}`, ...labelLine, ...under.map((l) => c.dim(cont) + (n.context ? c.dim(l) : paintTail(c, n, l)))].join("\n");
 }
 
 /** A tail line moved under its node, coloured as it was on the node's line: the status by what it says, the rest dim. */
