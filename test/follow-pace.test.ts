@@ -26,8 +26,11 @@ function exchange(k: number): string[] {
   ].map((o) => JSON.stringify(o));
 }
 
-/** Follows a session that grows by an exchange every 15 ms for `ms`; how many times it was read, and the tool calls stored. */
-async function followGrowing(dir: string, pace: number | undefined, ms: number): Promise<{ readings: number; calls: number; written: number }> {
+/**
+ * Follows a session that grows by an exchange every 15 ms, for `ms` or until it was read `readings`
+ * times (within `ms`); how many times it was read, the tool calls stored, and how long it ran.
+ */
+async function followGrowing(dir: string, pace: number | undefined, until: { ms: number; readings?: number }): Promise<{ readings: number; calls: number; written: number; ms: number }> {
   const file = path.join(dir, `${SESSION}.jsonl`);
   const first = 500;
   fs.writeFileSync(file, Array.from({ length: first }, (_, k) => exchange(k)).flat().join("\n") + "\n");
@@ -37,33 +40,44 @@ async function followGrowing(dir: string, pace: number | undefined, ms: number):
   let written = first;
   let lines = 0;
   let readings = 0;
+  const started = performance.now();
+  let ran = 0;
   const grow = setInterval(() => fs.appendFileSync(file, exchange(written++).join("\n") + "\n"), 15);
-  setTimeout(() => {
+  const end = () => {
+    if (stop.signal.aborted) return;
     clearInterval(grow);
+    clearTimeout(timer);
+    ran = performance.now() - started;
     // The last exchange comes just before the stop: paced, its reading is still waiting then.
     fs.appendFileSync(file, exchange(written++).join("\n") + "\n");
     stop.abort();
-  }, ms);
+  };
+  const timer = setTimeout(end, until.ms);
   try {
     await follow(db, [file], {
       signal: stop.signal, skipInvalid: false, pace,
       onBatch: (s) => {
         if (s.lines > lines) readings++;
         lines = s.lines;
+        // Stopped between two looks, as the timer stops it.
+        if (until.readings !== undefined && readings >= until.readings) setTimeout(end, 0);
       },
     });
   } finally {
     db.close();
   }
-  return { readings, calls: Number(one(dbPath, "SELECT COUNT(*) AS n FROM tool_uses")?.n), written };
+  return { readings, calls: Number(one(dbPath, "SELECT COUNT(*) AS n FROM tool_uses")?.n), written, ms: ran };
 }
 
 test("a followed session read whole at each change is read at a pace, and its last change is read before the follow ends", async () => {
-  const unpaced = await followGrowing(tmpDir(), 0, 4000);
-  const paced = await followGrowing(tmpDir(), undefined, 4000);
+  // How many readings fit in a given time is the machine's speed: unpaced, the follow runs until
+  // it has read the file 12 times (a reading on a loaded machine can take a second), and paced
+  // for as long as that took, under the same load.
+  const unpaced = await followGrowing(tmpDir(), 0, { ms: 120_000, readings: 12 });
+  const paced = await followGrowing(tmpDir(), undefined, { ms: unpaced.ms });
   for (const r of [unpaced, paced]) assert.equal(r.calls, r.written, "every exchange appended, the last one too, is stored");
-  assert.ok(unpaced.readings >= 4, `read at every change without a pace (${unpaced.readings} readings)`);
-  assert.ok(paced.readings * 2 <= unpaced.readings, `paced, it is read at most half as often: ${paced.readings} readings against ${unpaced.readings}`);
+  assert.ok(unpaced.readings >= 12, `read at every change without a pace (${unpaced.readings} readings in ${unpaced.ms.toFixed(0)} ms)`);
+  assert.ok(paced.readings * 2 <= unpaced.readings, `paced, it is read at most half as often: ${paced.readings} readings against ${unpaced.readings} in ${unpaced.ms.toFixed(0)} ms`);
 });
 
 test("a session read again as it grows keeps one end for each agent: its latest", () => {

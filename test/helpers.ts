@@ -82,6 +82,39 @@ export function spawnCli(args: string[], o: { env?: NodeJS.ProcessEnv; input?: s
 
 export { spawn };
 
+/**
+ * Another process holding a new file's write lock (BEGIN IMMEDIATE, in the rollback journal a new
+ * file starts in), as one switching the file to WAL does, for `ms` once it says it holds it.
+ * Resolves when it holds the lock, with the time it let go to come (Date.now() in that process,
+ * just before: nothing else can have had the lock by then).
+ */
+export async function holdWriteLock(file: string, ms: number): Promise<{ released: Promise<number> }> {
+  const c = spawn(process.execPath, ["--input-type=module", "-e", `
+    import { createRequire } from "node:module";
+    const Database = createRequire(${JSON.stringify(path.join(ROOT, "package.json"))})("better-sqlite3");
+    const db = new Database(process.argv[1]);
+    db.exec("BEGIN IMMEDIATE");
+    process.stdout.write("held\\n");
+    setTimeout(() => { const at = Date.now(); db.exec("COMMIT"); db.close(); process.stdout.write("released " + at + "\\n"); }, ${ms});
+  `, file], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  c.stdout!.on("data", (d) => (out += d));
+  c.stderr!.on("data", (d) => (err += d));
+  const closed = new Promise<number>((resolve, reject) =>
+    c.on("close", (code) => {
+      const m = /^released (\d+)$/m.exec(out);
+      if (code === 0 && m) resolve(Number(m[1]));
+      else reject(new Error(`the process holding ${file} failed (exit ${code}): ${err}`));
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    c.stdout!.on("data", () => out.includes("held\n") && resolve());
+    closed.catch(reject);
+  });
+  return { released: closed };
+}
+
 /** Ingests lines into a database through the real ingest command; fails the test on an error. */
 export async function ingestLines(dbPath: string, lines: (object | string)[], extra: string[] = []): Promise<Captured> {
   const file = writeJsonl(path.join(tmpDir(), "events.jsonl"), lines);

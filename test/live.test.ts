@@ -302,16 +302,22 @@ test("obs ingest --follow: a line split across writes, new files, a truncation, 
       w.close();
     }
   };
+  const children: ReturnType<typeof spawn>[] = [];
+  // What each follower said and how it ended, for a wait that times out to say.
+  const said: { stderr: string; ended?: string }[] = [];
   const waitFor = async (want: string) => {
     for (const end = Date.now() + 20_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
       if (fs.existsSync(db) && count() === want) return;
     }
-    assert.equal(count(), want);
+    assert.equal(count(), want, said.map((f, i) => `follower ${i + 1} (${f.ended ?? "running"}) said: ${f.stderr || "nothing"}`).join("\n"));
   };
-  const children: ReturnType<typeof spawn>[] = [];
   t.after(() => children.forEach((c) => c.kill("SIGKILL")));
   const start = () => {
     const c = spawn(process.execPath, [BIN, "ingest", "--follow", src, "--db", db], { stdio: ["ignore", "pipe", "pipe"] });
+    const f: { stderr: string; ended?: string } = { stderr: "" };
+    c.stderr!.on("data", (d) => (f.stderr += d));
+    c.on("exit", (code, signal) => (f.ended = `exit ${code ?? signal}`));
+    said.push(f);
     children.push(c);
     return c;
   };

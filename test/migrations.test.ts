@@ -7,7 +7,7 @@ import path from "node:path";
 import { openReadOnly, schemaVersion } from "../src/db/open.js";
 import { migrate, openWritable } from "../src/db/write.js";
 import { UserError } from "../src/errors.js";
-import { tmpDb, tmpDir, cli, writeJsonl } from "./helpers.js";
+import { holdWriteLock, tmpDb, tmpDir, cli, writeJsonl } from "./helpers.js";
 import { cleanRun } from "./query-helpers.js";
 
 /** A file as the first obs release would have left it: only migration 1, with rows in it. */
@@ -105,6 +105,22 @@ test("several processes opening a new database at once all succeed, and migrate 
   assert.deepEqual(await Promise.all(runs), [0, 0, 0, 0, 0, 0], said.join("\n"));
   const db = openWritable(p);
   assert.equal((db.prepare(`SELECT COUNT(*) AS n FROM transcript_entries`).get() as { n: number }).n, 6);
+  assert.equal(schemaVersion(db), SCHEMA_VERSION);
+  db.close();
+});
+
+test("opening a new file while another process holds its write lock (as one switching it to WAL does) waits for the lock", async () => {
+  // Switching to WAL turns a read into a write, which SQLite never waits for (busy_timeout or
+  // not): obs's own wait is what keeps a second obs opening a new file from SQLITE_BUSY at once.
+  const p = tmpDb();
+  const holder = await holdWriteLock(p, 1000);
+  const started = Date.now();
+  const db = openWritable(p);
+  const opened = Date.now();
+  const released = await holder.released;
+  assert.ok(started < released, `the other process let go (${released}) before obs tried (${started}): a stalled machine, not a wait; run it again`);
+  assert.ok(opened >= released, `obs had the file (${opened}) before the other process let go of it (${released})`);
+  assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
   assert.equal(schemaVersion(db), SCHEMA_VERSION);
   db.close();
 });

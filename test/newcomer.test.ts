@@ -164,13 +164,20 @@ test("obs demo's hints are commands a newcomer can type where they are, and ever
     assert.ok(r.code === 0 || r.code === 1, `${hint}: exit ${r.code}\n${r.stderr}`);
     assert.notEqual(r.stdout, "", `${hint} printed nothing`);
   }
-  // npx itself finds the package's own bin there.
-  const npx = spawnSync("npx", ["--no-install", "obs", "ls", "--db", fresh], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  // npx itself finds the package's own bin there. To run a directory's own bin, npx first installs
+  // that directory into its cache (once per path), and installing a directory runs its prepare
+  // script: `npm run build`, rewriting dist/ file by file under the tests running beside this one
+  // (a module read while tsc has truncated it is empty: "does not provide an export named …").
+  // So npx runs without scripts, from a cache of its own: the first install every time, as in CI.
+  const built = fs.statSync(path.join(ROOT, "dist", "src", "cli.js")).mtimeMs;
+  const npxEnv = { PATH: process.env.PATH, HOME: process.env.HOME, npm_config_cache: path.join(dir, "npm-cache") };
+  const npx = spawnSync("npx", ["--ignore-scripts", "--no-install", "obs", "ls", "--db", fresh], { cwd: ROOT, encoding: "utf8", env: npxEnv });
   assert.equal(npx.status, 0, npx.stderr);
   assert.match(npx.stdout, /^ EXECUTION/);
   // Run through npx, whose own link to the launcher is on PATH for that process only: still npx obs.
-  const viaNpx = spawnSync("npx", ["--no-install", "obs", "demo", "--db", path.join(dir, "npx.db")], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const viaNpx = spawnSync("npx", ["--ignore-scripts", "--no-install", "obs", "demo", "--db", path.join(dir, "npx.db")], { cwd: ROOT, encoding: "utf8", env: npxEnv });
   assert.equal(viaNpx.status, 0, viaNpx.stderr);
+  assert.equal(fs.statSync(path.join(ROOT, "dist", "src", "cli.js")).mtimeMs, built, "npx rebuilt dist/ while other tests were reading it");
   assert.match(viaNpx.stdout, /^ {2}npx obs ls --db /m);
   assert.doesNotMatch(viaNpx.stdout, /^ {2}obs ls/m);
   // Elsewhere, with obs on the PATH (npm link's symlink): obs.

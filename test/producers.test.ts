@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { AssertionRecorder, SkillTracer, ToolUseLogger, TranscriptWriter } from "../src/producers/index.js";
-import { all, one, ROOT, spawnCli, tmpDir } from "./helpers.js";
+import { all, holdWriteLock, one, ROOT, spawnCli, tmpDir } from "./helpers.js";
 import { recordSnapshot, rowCounts } from "./record-helpers.js";
 import type { IngestModule } from "../src/producers/record.js";
 
@@ -253,6 +253,25 @@ test("4 processes × 500 entries into one execution: 2,000 distinct, gap-free se
   assert.deepEqual(seqs, Array.from({ length: 2000 }, (_, i) => i + 1), "the JSONL holds the same 2,000 (every line whole)");
   const v = spawnCli(["query", "V001", "exec-many", "--json", "--db", db]);
   assert.deepEqual(JSON.parse(v.stdout), []);
+});
+
+test("a writer starting an execution while another process holds its new counter file's write lock waits for it, then counts from 1", async () => {
+  // Several agents starting one execution at once all open its new counter file and switch it to
+  // WAL: a switch SQLite does not wait for (see walMode), so the writer waits itself.
+  const { transcripts } = setup();
+  const counter = path.join(transcripts, "exec-start", "unified.seq");
+  fs.mkdirSync(path.dirname(counter), { recursive: true });
+  const holder = await holdWriteLock(counter, 1000);
+  const started = Date.now();
+  const w = new TranscriptWriter({ executionId: "exec-start", instanceId: "a", database: false, transcriptsDir: transcripts, flushIntervalMs: 0 });
+  const made = Date.now();
+  w.write({ entryType: "checkpoint", summary: "first" });
+  w.close();
+  const released = await holder.released;
+  assert.ok(started < released, `the other process let go (${released}) before the writer started (${started}): a stalled machine, not a wait; run it again`);
+  assert.ok(made >= released, `the writer had its counter (${made}) before the other process let go of it (${released})`);
+  const lines = fs.readFileSync(path.join(transcripts, "exec-start", "unified.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.filter((l) => l.kind === "transcript:entry").map((l) => [l.sequence, l.summary]), [[1, "first"]]);
 });
 
 test("a locked, missing or foreign database never stops the agent: said once, the JSONL goes on, the database catches up", async () => {

@@ -27,7 +27,7 @@ import weakref
 
 from ._fold import fold_lines
 from ._jsjson import js_stringify, jsonable
-from ._schema import create_schema, has_tables
+from ._schema import create_schema, has_tables, wal_mode
 
 DEFAULT_FLUSH_INTERVAL = 1.0
 #: Lines waiting for a database that cannot be written are kept up to this many; then the file alone carries the record.
@@ -141,7 +141,7 @@ class SequenceCounter:
         # WAL: a commit is an append (about 30 us, against 125 us with a rollback journal), and a
         # kill mid-transaction loses nothing committed. Node and Python writers share the file, so
         # both use the same mode. The counter is rebuilt from the JSONL and database if it is lost.
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        wal_mode(self._conn, 30)
         self._conn.execute("PRAGMA synchronous = OFF")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS sequences (execution_id TEXT PRIMARY KEY, last_sequence INTEGER NOT NULL, last_timestamp TEXT NOT NULL)"
@@ -209,9 +209,9 @@ class DatabaseSink:
             try:
                 conn.execute("PRAGMA foreign_keys = OFF")
                 if new or not has_tables(conn):
-                    create_schema(conn)
+                    create_schema(conn, 2)
                 else:
-                    conn.execute("PRAGMA journal_mode = WAL")
+                    wal_mode(conn, 2)
             except BaseException:
                 conn.close()
                 raise

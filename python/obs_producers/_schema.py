@@ -7,6 +7,7 @@ test, so a database this package creates is the one ``obs init`` would create.
 import json
 import os
 import sqlite3
+import time
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,13 +30,30 @@ def has_tables(conn):
     return conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchone()[0] > 0
 
 
-def create_schema(conn):
+def wal_mode(conn, timeout):
+    """Puts the file in WAL mode, waiting for another process doing the same. Switching turns a
+    read into a write, which SQLite never waits for (whatever the connection's timeout), so a
+    second process opening a new file while the first switches it is refused at once ("database
+    is locked"). It tries again for up to `timeout` seconds; by then the first has switched the
+    file, and the switch has nothing left to do. As obs's own openWritable does."""
+    until = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "database is locked" not in str(e) or time.monotonic() >= until:
+                raise
+        time.sleep(0.01)
+
+
+def create_schema(conn, timeout=5):
     """Gives an empty database obs's whole schema, in one transaction; a database that already
     has tables is left as it is (obs itself migrates its files). Returns True when it created."""
     schema = load_schema()
     conn.execute("PRAGMA page_size = %d" % int(schema["page_size"]))
     if schema.get("journal_mode") == "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+        wal_mode(conn, timeout)
     conn.execute("BEGIN IMMEDIATE")
     try:
         # Under the write lock: another process may have made it meanwhile.

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 from support import DIST, NODE, PYTHON_DIR, TempDirTest, need_obs, obs, rows
@@ -39,6 +40,18 @@ for (let i = 0; i < Number(n); i++) {
   if (i %% 25 === 0) await new Promise((r) => setTimeout(r, 2));
 }
 w.close();
+"""
+
+
+HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+print("released %r" % time.time(), flush=True)
+conn.execute("COMMIT")
+conn.close()
 """
 
 
@@ -134,6 +147,52 @@ class Concurrency(TempDirTest):
         w.write({"entry_type": "checkpoint", "summary": "after"})
         w.close()
         self.assertEqual([r["sequence"] for r in rows(self.db, "SELECT sequence FROM transcript_entries ORDER BY sequence")], [1, 2, 3, 4])
+
+    def hold_write_lock(self, path, seconds):
+        """Another process holding a new file's write lock, as one switching it to WAL does; returns
+        it once it holds the lock. It prints the time just before it lets go."""
+        p = subprocess.Popen([sys.executable, "-c", HOLDER, path, str(seconds)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.stdout.close)
+        self.addCleanup(p.stderr.close)
+        self.assertEqual(p.stdout.readline(), "held\n", p.stderr.read() if p.poll() is not None else "")
+        return p
+
+    def released(self, holder):
+        holder.wait(timeout=60)
+        self.assertEqual(holder.returncode, 0, holder.stderr.read())
+        return float(holder.stdout.readline().split()[1])
+
+    def test_a_writer_starting_while_another_process_holds_its_new_counter_file_waits_for_it(self):
+        # Switching a file to WAL turns a read into a write, which SQLite never waits for: without a
+        # wait of the writer's own, "database is locked" at once, from TranscriptWriter(...).
+        counter = os.path.join(self.transcripts, "exec-start", "unified.seq")
+        os.makedirs(os.path.dirname(counter))
+        holder = self.hold_write_lock(counter, 1)
+        started = time.time()
+        w = self.writer("exec-start")
+        made = time.time()
+        w.write({"entry_type": "checkpoint", "summary": "first"})
+        w.close()
+        released = self.released(holder)
+        self.assertLess(started, released, "the other process let go before the writer started: a stalled machine, not a wait; run it again")
+        self.assertGreaterEqual(made, released, "the writer had its counter before the other process let go of it")
+        self.assertEqual([(r["sequence"], r["summary"]) for r in rows(self.db, "SELECT sequence, summary FROM transcript_entries")], [(1, "first")])
+        self.assertEqual(self.reports, [])
+
+    def test_a_writer_whose_new_database_another_process_holds_waits_for_it_rather_than_report_it_locked(self):
+        holder = self.hold_write_lock(self.db, 1)
+        started = time.time()
+        w = self.writer("exec-db")
+        w.write({"entry_type": "checkpoint", "summary": "first"})
+        w.flush()
+        written = time.time()
+        released = self.released(holder)
+        self.assertLess(started, released, "the other process let go before the writer started: a stalled machine, not a wait; run it again")
+        self.assertEqual(self.reports, [], "the database was written at the first flush")
+        self.assertGreaterEqual(written, released, "the first flush was done before the other process let go of the database")
+        self.assertEqual([r["summary"] for r in rows(self.db, "SELECT summary FROM transcript_entries")], ["first"])
+        w.close()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,28 @@ export function writeRefused(path: string, e: unknown): UserError | null {
   ]);
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Puts the file in WAL mode, waiting for another process that is doing the same. Switching takes
+ * the write lock from inside a read, and SQLite never waits (busy_timeout or not) to turn a read
+ * into a write, lest two such readers wait for each other: a second process opening a new file
+ * while the first switches it gets SQLITE_BUSY at once. It tries again until `timeoutMs`; by then
+ * the first has switched the file, and the switch has nothing left to do.
+ */
+export function walMode(db: DB, timeoutMs: number): void {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== "SQLITE_BUSY" || Date.now() >= until) throw e;
+    }
+    Atomics.wait(sleeper, 0, 0, 10);
+  }
+}
+
 /** Opens (creating if needed) for writing, in WAL mode, and brings the schema up to date. */
 export function openWritable(path: string): DB {
   refuseDirectory(path);
@@ -41,7 +63,7 @@ export function openWritable(path: string): DB {
     // Larger pages make bulk ingest measurably faster (fewer B-tree splits across the 37
     // indexes); it only takes effect on a new, empty file.
     db.pragma("page_size = 16384");
-    db.pragma("journal_mode = WAL");
+    walMode(db, 5000);
   } catch (e) {
     if (db?.open) db.close();
     const err = e as { code?: string; message: string };

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { type DB } from "../db/open.js";
-import { openWritable } from "../db/write.js";
+import { openWritable, walMode } from "../db/write.js";
 import { UserError } from "../errors.js";
 import { jsonable } from "./text.js";
 
@@ -106,7 +106,7 @@ export class SequenceCounter {
     // WAL: a commit is an append (about 30 us, against 125 us with a rollback journal), and a
     // kill mid-transaction loses nothing committed. Node and Python writers share the file, so
     // both use the same mode. The counter is rebuilt from the JSONL and database if it is lost.
-    this.db.pragma("journal_mode = WAL");
+    walMode(this.db, 30_000);
     this.db.pragma("synchronous = OFF");
     this.db.exec(`CREATE TABLE IF NOT EXISTS sequences (
       execution_id   TEXT PRIMARY KEY,
