@@ -1,7 +1,7 @@
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { byTime, count, hashId, jsonLines, obj, str, tableCost, tokenFields, given, type Row } from "./shared.js";
-import { changed, lineHash, Readings, StepsBack, TimeMerge, wholeReader } from "./stream-order.js";
+import { changed, endEvents, lineHash, Readings, StepsBack, TimeMerge, wholeReader } from "./stream-order.js";
 import type { Adapter, AdapterInput, AdapterRead, AdapterResult, J, InputLine } from "./types.js";
 
 /**
@@ -295,7 +295,7 @@ function* geminiStreamRead(input: AdapterInput, prices: PriceTable): AdapterRead
   if (!state.started()) return { skipped: state.skipped(), bad, lines, executionId: sessionId };
   state.finish();
 
-  const merge = new TimeMerge(byTime(state.out));
+  const merge = new TimeMerge(endEvents(byTime(state.out)));
   const run = new GeminiRun(sessionId, init, prices);
   const take = () => {
     for (const e of run.out) merge.push(e);

@@ -135,6 +135,29 @@ export class StepsBack {
   }
 }
 
+/**
+ * What is given at the end of a time, sorted by time: each one's time, and its event (asked
+ * once each, in order, so that a reader may hold each in less than an event and make it then).
+ */
+export interface Ends {
+  readonly length: number;
+  time(i: number): string;
+  take(i: number): J;
+}
+
+/** Ends held as events (sorted by time already), each let go as it is taken. */
+export function endEvents(events: J[]): Ends {
+  return {
+    length: events.length,
+    time: (i) => String(events[i]!.timestamp),
+    take: (i) => {
+      const e = events[i]!;
+      events[i] = undefined as unknown as J;
+      return e;
+    },
+  };
+}
+
 interface Held {
   e: J;
   t: string;
@@ -153,7 +176,7 @@ export class TimeMerge {
   private nextEnd = 0;
   private max: string | null = null;
 
-  constructor(private readonly ends: J[]) {}
+  constructor(private readonly ends: Ends) {}
 
   /** A line at time `t` was read (whether or not it makes events): no line still to come is before it but a step back. */
   saw(t: string): void {
@@ -199,10 +222,12 @@ export class TimeMerge {
    * than the bound goes before any later line's; an end event only before a later time.
    */
   *give(bound: string | null, done = false): Generator<J> {
+    const ends = this.ends;
     for (;;) {
       const h = this.heap[0];
-      const end = this.ends[this.nextEnd];
-      if (h && (!end || h.t <= String(end.timestamp))) {
+      const end = this.nextEnd < ends.length;
+      const t = end ? ends.time(this.nextEnd) : "";
+      if (h && (!end || h.t <= t)) {
         if (done || bound === null || h.t <= bound) {
           yield this.pop();
           continue;
@@ -210,11 +235,9 @@ export class TimeMerge {
         return;
       }
       if (!end) return;
-      const t = String(end.timestamp);
       if (done || ((bound === null || t < bound) && this.max !== null && t < this.max)) {
-        // Given, it is let go: the ends still to come are all that is held of them.
-        this.ends[this.nextEnd++] = undefined as unknown as J;
-        yield end;
+        // Taken, it is let go: the ends still to come are all that is held of them.
+        yield ends.take(this.nextEnd++);
         continue;
       }
       return;
