@@ -136,6 +136,18 @@ test("hand-built claude -p streams (no timestamps, several results, times out of
       asst("m1", "hi again", { timestamp: "2026-07-01T10:00:02.000Z" }, { input_tokens: 12, output_tokens: 9 }), { type: "system", subtype: "compact_boundary", session_id: "s-1", uuid: "cb" },
       result({ timestamp: "2026-07-01T10:00:06.000Z", permission_denials: [{ tool_use_id: "call-9", tool_name: "Write" }] }),
     ],
+    // The state of the lines is made in the first reading once a session id, the init line and a
+    // time are all read (the lines before held until then), else in a reading of its own: the
+    // init line after more lines than are held, then a few lines before it.
+    "init late": [
+      ...Array.from({ length: 300 }, (_, k) => asst(`m${k % 7}`, `early ${k}`, { timestamp: `2026-07-01T10:${String(10 + (k % 40)).padStart(2, "0")}:00.000Z` })),
+      sys({ model: "claude-opus-4-1", uuid: "i-late" }), asst("m-after", "after init", {}, { input_tokens: 3, output_tokens: 2 }), result({ timestamp: "2026-07-01T10:30:00.000Z" }),
+    ],
+    "init third": [
+      { type: "system", subtype: "hook_started", session_id: "s-1", uuid: "h-1" }, asst("m0", "no init yet", { timestamp: "2026-07-01T10:00:09.000Z" }, { input_tokens: 4, output_tokens: 1 }),
+      { type: "assistant", session_id: "s-1", uuid: "nm", message: { id: "m-nomodel", content: [{ type: "text", text: "no model named" }], usage: { input_tokens: 2, output_tokens: 2 } } },
+      sys({ model: "claude-opus-4-1", uuid: "i-3", timestamp: "2026-07-01T10:00:01.000Z" }), tool("m1", "call-1"), res("call-1"), result({ timestamp: "2026-07-01T10:00:20.000Z" }),
+    ],
   };
   for (const [name, lines] of Object.entries(cases)) {
     const file = writeJsonl(path.join(dir, `${name.replace(/\W+/g, "-")}.jsonl`), lines);

@@ -48,7 +48,9 @@ const weight = (t: CallTokens) => t.input_tokens + 5 * t.output_tokens + 0.1 * t
 function streamEvents(file: string, input: Iterable<InputLine>, prices: PriceTable): AdapterResult {
   const { rows, bad } = jsonLines(file, input);
   const lines = rows.length + bad.length;
-  const facts = factsOf(file, rows).facts;
+  const seen = new FactsSeen();
+  for (const r of rows) seen.see(r.o);
+  const facts = seen.facts(file);
   if (!facts) return { events: [], skipped: rows.length, bad, lines, executionId: null };
   const run = new ClaudeRun(facts, prices);
   for (const r of rows) run.line(r);
@@ -63,52 +65,63 @@ interface Facts {
   init: J | undefined;
   /** The first line's object (its hash names a run whose init has no uuid). */
   first: J;
-  /** The last result line, and its line number. */
+  /** The last result line (the state of a line needs it only at the end). */
   result: J | undefined;
-  resultN: number;
   firstKnown: string | undefined;
   fallbackStart: string | undefined;
   fallbackEnd: string | undefined;
 }
 
 /**
- * What the first reading finds: the session id, the init line, the last result, the first
- * time any line carries (none: the run is placed by the file's time and the result's duration).
- * Null facts when no line names a session.
+ * What the first reading finds, line by line: the session id, the init line, the last result,
+ * the first time any line carries (none: the run is placed by the file's time and the result's
+ * duration).
  */
-function factsOf(file: string, lines: Iterable<Row>): { facts: Facts | null; rows: number } {
-  let rows = 0;
-  let sessionId: string | undefined;
-  let first: J | undefined;
-  let init: J | undefined;
-  let result: J | undefined;
-  let resultN = -1;
-  let firstKnown: string | undefined;
-  for (const { o, n } of lines) {
-    rows++;
-    first ??= o;
-    if (sessionId === undefined && typeof o.session_id === "string" && o.session_id !== "") sessionId = o.session_id;
-    firstKnown ??= str(o.timestamp);
-    if (o.type === "result") {
-      result = o;
-      resultN = n;
-    }
-    if (!init && o.type === "system" && o.subtype === "init") init = o;
+class FactsSeen {
+  rows = 0;
+  private sessionId: string | undefined;
+  private first: J | undefined;
+  private init: J | undefined;
+  private result: J | undefined;
+  private firstKnown: string | undefined;
+
+  see(o: J): void {
+    this.rows++;
+    this.first ??= o;
+    if (this.sessionId === undefined && typeof o.session_id === "string" && o.session_id !== "") this.sessionId = o.session_id;
+    this.firstKnown ??= str(o.timestamp);
+    if (o.type === "result") this.result = o;
+    if (!this.init && o.type === "system" && o.subtype === "init") this.init = o;
   }
-  if (!sessionId) return { facts: null, rows };
-  let fallbackEnd: string | undefined;
-  let fallbackStart: string | undefined;
-  if (!firstKnown) {
-    let end = Date.now();
-    try {
-      end = fs.statSync(file).mtimeMs;
-    } catch {
-      /* standard input: now */
-    }
-    fallbackEnd = new Date(Math.round(end)).toISOString();
-    fallbackStart = new Date(Math.round(end - count(result?.duration_ms))).toISOString();
+
+  /**
+   * The facts every line's state needs, once the lines seen so far hold them all (a session id,
+   * the init line, a time): later lines change none of them but the last result, which only
+   * the end needs (set then). Null before.
+   */
+  early(): Facts | null {
+    if (this.sessionId === undefined || this.init === undefined || this.firstKnown === undefined) return null;
+    return { sessionId: this.sessionId, init: this.init, first: this.first!, result: undefined, firstKnown: this.firstKnown, fallbackStart: undefined, fallbackEnd: undefined };
   }
-  return { facts: { sessionId, init, first: first!, result, resultN, firstKnown, fallbackStart, fallbackEnd }, rows };
+
+  /** The facts of the whole file; null when no line names a session. */
+  facts(file: string): Facts | null {
+    const { sessionId, init, first, result, firstKnown } = this;
+    if (!sessionId) return null;
+    let fallbackEnd: string | undefined;
+    let fallbackStart: string | undefined;
+    if (!firstKnown) {
+      let end = Date.now();
+      try {
+        end = fs.statSync(file).mtimeMs;
+      } catch {
+        /* standard input: now */
+      }
+      fallbackEnd = new Date(Math.round(end)).toISOString();
+      fallbackStart = new Date(Math.round(end - count(result?.duration_ms))).toISOString();
+    }
+    return { sessionId, init, first: first!, result, firstKnown, fallbackStart, fallbackEnd };
+  }
 }
 
 /**
@@ -312,7 +325,8 @@ class ClaudeRun {
     const ts = this.timeOf(o);
     this.firstTime ??= ts;
     this.lastTime = ts;
-    if (r.n === this.f.resultN) this.resultTime = ts;
+    // The last result's time (the run's end) is that of the last line of that type.
+    if (o.type === "result") this.resultTime = ts;
     const type = String(o.type);
     const uuid = str(o.uuid) ?? `${this.sessionId}@${r.n}`;
     if (type === "system") this.system(o, ts, uuid);
@@ -520,40 +534,74 @@ class ClaudeRun {
   }
 }
 
+/** Lines read before the facts a line's state needs were all found, held to make their state once they are; past this many, a reading of their own makes it. */
+const EARLY_ROWS = 256;
+
 /**
- * A stream read three times, and never held whole (a small one is read once, its parsed lines
- * kept). The first reading finds what the others need before the line that holds it: the
- * session id, the init line, the last result, the first time any line carries. The second
- * makes every line's state without its events, for what is given at the end (each response's
- * model call with the result's own count and cost, turns', agents' and the run's ends) and for
- * the places the stream steps back in time. The third makes each line's events as it comes,
- * merged with those by time: the events of one stable sort of them all, as the whole-file
- * reader gives them.
+ * A stream read two or three times, and never held whole (a small one is read once, its parsed
+ * lines kept). The first reading finds what the others need before the line that holds it:
+ * the session id, the init line, the last result, the first time any line carries. Every
+ * line's state without its events is made for what is given at the end (each response's model
+ * call with the result's own count and cost, turns', agents' and the run's ends) and for the
+ * places the stream steps back in time: in the first reading too, once the lines read hold
+ * every fact but the last result (a stream with an init line and a time near its start, as
+ * `claude -p` writes them), else in a second reading. The last makes each line's events as it
+ * comes, merged with those by time: the events of one stable sort of them all, as the
+ * whole-file reader gives them.
  */
 function* claudeStreamRead(input: AdapterInput, prices: PriceTable): AdapterRead {
   if (wholeReader()) return yield* given(streamEvents(input.path, input.lines(), prices));
   const file = input.path;
   const readings = new Readings(input);
-  const { facts, rows } = factsOf(file, readings.first());
+  const seen = new FactsSeen();
+  const steps = new StepsBack();
+  let i = 0;
+  let state: ClaudeRun | null = null;
+  let early: Facts | null = null;
+  let before: Row[] | null = []; // null: too many lines before the facts; a reading of their own makes their state
+  for (const r of readings.first()) {
+    seen.see(r.o);
+    if (state) {
+      steps.add(i++, state.line(r));
+      state.out.length = 0;
+      continue;
+    }
+    if (!before) continue;
+    before.push(r);
+    early = seen.early();
+    if (early) {
+      state = new ClaudeRun(early, prices);
+      for (const b of before) {
+        steps.add(i++, state.line(b));
+        state.out.length = 0;
+      }
+      before = null;
+    } else if (before.length > EARLY_ROWS) before = null;
+  }
   const { bad, lines } = readings;
+  const rows = seen.rows;
+  const facts = seen.facts(file);
   if (!facts) return { skipped: rows, bad, lines, executionId: null };
   const sessionId = facts.sessionId;
 
-  // Second reading: the state of every line, what is given at the end, where time steps back.
-  const steps = new StepsBack();
-  let i = 0;
   let ends: RunEnds;
-  {
-    const state = new ClaudeRun(facts, prices);
+  if (state) {
+    // Found early, the facts are the whole file's but its last result.
+    early!.result = facts.result;
+    ends = state.finish();
+  } else {
+    // A reading of its own: the state of every line, what is given at the end, where time steps back.
+    const again = new ClaudeRun(facts, prices);
     for (const r of readings.again()) {
-      steps.add(i++, state.line(r));
-      state.out.length = 0;
+      steps.add(i++, again.line(r));
+      again.out.length = 0;
     }
     if (i !== rows) throw changed(file, 1, lines);
-    ends = state.finish();
+    ends = again.finish();
   }
+  state = null;
 
-  // Third reading: each line's events, merged with the ends by time.
+  // The last reading: each line's events, merged with the ends by time.
   const merge = new TimeMerge(ends);
   const run = new ClaudeRun(facts, prices, false);
   i = 0;
