@@ -95,6 +95,8 @@ test("the gemini-cli fixtures hold no stream-json file; the hand-built runs read
   const cases: Record<string, string> = {
     "five runs (one cut short, one failed)": runs,
     "one run without its result": geminiRun(2),
+    // The lines' state is made in the first reading once the init line is read, the lines before held; after more lines than are held, in a reading of its own.
+    "init after many lines": [...Array.from({ length: 40 }, (_, k) => geminiRun(k + 1)), geminiRun(0)].join(""),
     "only a prompt": JSON.stringify({ type: "message", timestamp: "2026-04-02T09:00:00.000Z", role: "user", content: "hello" }) + "\n",
     // Lines out of time order, lines without a time, chunks across a step back, a bad line.
     "out of order": [

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { byTime, count, hashId, jsonLines, obj, shareCost, str, tableCost, tokenFields, type CallTokens, type Row, given } from "./shared.js";
-import { changed, lineHash, Readings, StepsBack, TimeMerge, wholeReader, type Ends } from "./stream-order.js";
+import { changed, EARLY_ROWS, lineHash, Readings, StepsBack, TimeMerge, wholeReader, type Ends } from "./stream-order.js";
 import type { Adapter, AdapterInput, AdapterRead, AdapterResult, J, InputLine } from "./types.js";
 
 /**
@@ -533,9 +533,6 @@ class ClaudeRun {
     }
   }
 }
-
-/** Lines read before the facts a line's state needs were all found, held to make their state once they are; past this many, a reading of their own makes it. */
-const EARLY_ROWS = 256;
 
 /**
  * A stream read two or three times, and never held whole (a small one is read once, its parsed

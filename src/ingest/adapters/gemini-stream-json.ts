@@ -1,7 +1,7 @@
 import type { PriceTable } from "../../pricing.js";
 import { oneLine } from "../shape.js";
 import { byTime, count, hashId, jsonLines, obj, str, tableCost, tokenFields, given, type Row } from "./shared.js";
-import { changed, endEvents, lineHash, Readings, StepsBack, TimeMerge, wholeReader } from "./stream-order.js";
+import { changed, EARLY_ROWS, endEvents, lineHash, Readings, StepsBack, TimeMerge, wholeReader } from "./stream-order.js";
 import type { Adapter, AdapterInput, AdapterRead, AdapterResult, J, InputLine } from "./types.js";
 
 /**
@@ -257,11 +257,13 @@ class GeminiRun {
 }
 
 /**
- * A stream read three times, and never held whole (a small one is read once, its parsed lines
- * kept): first for its init line (which may come after a prompt), then for every line's state
- * without its events (what is given at the end: turns a later one followed, the run's start;
- * the places the stream steps back in time), then for each line's events as they come, merged
- * with those by time: the events of one stable sort of them all, as the whole-file reader gives them.
+ * A stream read two or three times, and never held whole (a small one is read once, its parsed
+ * lines kept): first for its init line (which may come after a prompt), and for every line's
+ * state without its events (what is given at the end: turns a later one followed, the run's
+ * start; the places the stream steps back in time) once the init line is read (the lines
+ * before it held until then; when it comes later than EARLY_ROWS lines, or never, a reading of
+ * their own makes their state); last, for each line's events as they come, merged with those
+ * by time: the events of one stable sort of them all, as the whole-file reader gives them.
  */
 function* geminiStreamRead(input: AdapterInput, prices: PriceTable): AdapterRead {
   if (wholeReader()) return yield* given(geminiStreamEvents(input.path, input.lines(), prices));
@@ -270,26 +272,50 @@ function* geminiStreamRead(input: AdapterInput, prices: PriceTable): AdapterRead
   let rows = 0;
   let first: J | undefined;
   let init: J | undefined;
-  for (const { o } of readings.first()) {
+  const steps = new StepsBack();
+  let i = 0;
+  let state: GeminiRun | null = null;
+  let before: Row[] | null = []; // null: the init line came too late (or not at all) to hold the lines before it
+  for (const r of readings.first()) {
     rows++;
-    first ??= o;
-    if (!init && o.type === "init") init = o;
+    first ??= r.o;
+    if (!init && r.o.type === "init") init = r.o;
+    if (state) {
+      const t = state.line(r);
+      state.out.length = 0;
+      if (t !== null) steps.add(i, t);
+      i++;
+      continue;
+    }
+    if (!before) continue;
+    before.push(r);
+    if (init) {
+      // The init line names the session (else the first line does) and the model: no later line changes either.
+      state = new GeminiRun(str(init.session_id) ?? `gemini-${lineHash(first)}`, init, prices);
+      for (const b of before) {
+        const t = state.line(b);
+        state.out.length = 0;
+        if (t !== null) steps.add(i, t);
+        i++;
+      }
+      before = null;
+    } else if (before.length > EARLY_ROWS) before = null;
   }
   const { bad, lines } = readings;
   const sessionId = str(init?.session_id) ?? (first ? `gemini-${lineHash(first)}` : null);
   if (!sessionId) return { skipped: 0, bad, lines, executionId: null };
 
-  const steps = new StepsBack();
-  // The state of every line; its events are let go, but for what is given at the end.
-  const state = new GeminiRun(sessionId, init, prices);
-  let i = 0;
-  for (const r of readings.again()) {
-    const t = state.line(r);
-    state.out.length = 0;
-    if (t !== null) steps.add(i, t);
-    i++;
+  if (!state) {
+    // The state of every line; its events are let go, but for what is given at the end.
+    state = new GeminiRun(sessionId, init, prices);
+    for (const r of readings.again()) {
+      const t = state.line(r);
+      state.out.length = 0;
+      if (t !== null) steps.add(i, t);
+      i++;
+    }
+    if (i !== rows) throw changed(file, 1, lines);
   }
-  if (i !== rows) throw changed(file, 1, lines);
   state.close();
   state.out.length = 0;
   if (!state.started()) return { skipped: state.skipped(), bad, lines, executionId: sessionId };

@@ -20,6 +20,13 @@ export function keepChars(): number {
   return process.env.OBS_STREAM_JSON_KEEP_CHARS !== undefined && Number.isFinite(v) && v >= 0 ? v : 8 * 1024 * 1024;
 }
 
+/**
+ * Lines read before what every line's state needs (the init line, mostly) was found, held to
+ * make their state in the first reading once it is; past this many, a reading of their own
+ * makes it instead.
+ */
+export const EARLY_ROWS = 256;
+
 /** The reader that holds a file whole (the one the bounded one replaced), for tests that compare them. */
 export const wholeReader = (): boolean => process.env.OBS_STREAM_JSON_READER === "whole";
 
