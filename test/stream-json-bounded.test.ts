@@ -95,6 +95,8 @@ test("the gemini-cli fixtures hold no stream-json file; the hand-built runs read
   const cases: Record<string, string> = {
     "five runs (one cut short, one failed)": runs,
     "one run without its result": geminiRun(2),
+    // The lines' state is made in the first reading once the init line is read, the lines before held; after more lines than are held, in a reading of its own.
+    "init after many lines": [...Array.from({ length: 40 }, (_, k) => geminiRun(k + 1)), geminiRun(0)].join(""),
     "only a prompt": JSON.stringify({ type: "message", timestamp: "2026-04-02T09:00:00.000Z", role: "user", content: "hello" }) + "\n",
     // Lines out of time order, lines without a time, chunks across a step back, a bad line.
     "out of order": [
@@ -135,6 +137,18 @@ test("hand-built claude -p streams (no timestamps, several results, times out of
       asst("s2", "sub work", { parent_tool_use_id: "task-2", timestamp: "2026-07-01T10:00:03.000Z" }), res("task-2", { timestamp: "2026-07-01T10:00:12.000Z" }),
       asst("m1", "hi again", { timestamp: "2026-07-01T10:00:02.000Z" }, { input_tokens: 12, output_tokens: 9 }), { type: "system", subtype: "compact_boundary", session_id: "s-1", uuid: "cb" },
       result({ timestamp: "2026-07-01T10:00:06.000Z", permission_denials: [{ tool_use_id: "call-9", tool_name: "Write" }] }),
+    ],
+    // The state of the lines is made in the first reading once a session id, the init line and a
+    // time are all read (the lines before held until then), else in a reading of its own: the
+    // init line after more lines than are held, then a few lines before it.
+    "init late": [
+      ...Array.from({ length: 300 }, (_, k) => asst(`m${k % 7}`, `early ${k}`, { timestamp: `2026-07-01T10:${String(10 + (k % 40)).padStart(2, "0")}:00.000Z` })),
+      sys({ model: "claude-opus-4-1", uuid: "i-late" }), asst("m-after", "after init", {}, { input_tokens: 3, output_tokens: 2 }), result({ timestamp: "2026-07-01T10:30:00.000Z" }),
+    ],
+    "init third": [
+      { type: "system", subtype: "hook_started", session_id: "s-1", uuid: "h-1" }, asst("m0", "no init yet", { timestamp: "2026-07-01T10:00:09.000Z" }, { input_tokens: 4, output_tokens: 1 }),
+      { type: "assistant", session_id: "s-1", uuid: "nm", message: { id: "m-nomodel", content: [{ type: "text", text: "no model named" }], usage: { input_tokens: 2, output_tokens: 2 } } },
+      sys({ model: "claude-opus-4-1", uuid: "i-3", timestamp: "2026-07-01T10:00:01.000Z" }), tool("m1", "call-1"), res("call-1"), result({ timestamp: "2026-07-01T10:00:20.000Z" }),
     ],
   };
   for (const [name, lines] of Object.entries(cases)) {

@@ -20,6 +20,13 @@ export function keepChars(): number {
   return process.env.OBS_STREAM_JSON_KEEP_CHARS !== undefined && Number.isFinite(v) && v >= 0 ? v : 8 * 1024 * 1024;
 }
 
+/**
+ * Lines read before what every line's state needs (the init line, mostly) was found, held to
+ * make their state in the first reading once it is; past this many, a reading of their own
+ * makes it instead.
+ */
+export const EARLY_ROWS = 256;
+
 /** The reader that holds a file whole (the one the bounded one replaced), for tests that compare them. */
 export const wholeReader = (): boolean => process.env.OBS_STREAM_JSON_READER === "whole";
 
@@ -135,6 +142,29 @@ export class StepsBack {
   }
 }
 
+/**
+ * What is given at the end of a time, sorted by time: each one's time, and its event (asked
+ * once each, in order, so that a reader may hold each in less than an event and make it then).
+ */
+export interface Ends {
+  readonly length: number;
+  time(i: number): string;
+  take(i: number): J;
+}
+
+/** Ends held as events (sorted by time already), each let go as it is taken. */
+export function endEvents(events: J[]): Ends {
+  return {
+    length: events.length,
+    time: (i) => String(events[i]!.timestamp),
+    take: (i) => {
+      const e = events[i]!;
+      events[i] = undefined as unknown as J;
+      return e;
+    },
+  };
+}
+
 interface Held {
   e: J;
   t: string;
@@ -153,7 +183,7 @@ export class TimeMerge {
   private nextEnd = 0;
   private max: string | null = null;
 
-  constructor(private readonly ends: J[]) {}
+  constructor(private readonly ends: Ends) {}
 
   /** A line at time `t` was read (whether or not it makes events): no line still to come is before it but a step back. */
   saw(t: string): void {
@@ -199,10 +229,12 @@ export class TimeMerge {
    * than the bound goes before any later line's; an end event only before a later time.
    */
   *give(bound: string | null, done = false): Generator<J> {
+    const ends = this.ends;
     for (;;) {
       const h = this.heap[0];
-      const end = this.ends[this.nextEnd];
-      if (h && (!end || h.t <= String(end.timestamp))) {
+      const end = this.nextEnd < ends.length;
+      const t = end ? ends.time(this.nextEnd) : "";
+      if (h && (!end || h.t <= t)) {
         if (done || bound === null || h.t <= bound) {
           yield this.pop();
           continue;
@@ -210,11 +242,9 @@ export class TimeMerge {
         return;
       }
       if (!end) return;
-      const t = String(end.timestamp);
       if (done || ((bound === null || t < bound) && this.max !== null && t < this.max)) {
-        // Given, it is let go: the ends still to come are all that is held of them.
-        this.ends[this.nextEnd++] = undefined as unknown as J;
-        yield end;
+        // Taken, it is let go: the ends still to come are all that is held of them.
+        yield ends.take(this.nextEnd++);
         continue;
       }
       return;
