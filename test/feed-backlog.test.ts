@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openReadOnly } from "../src/db/open.js";
 import { backlogSql, ChangeFeed, type Source } from "../src/live/feed.js";
-import { at, dbWith, line } from "./query-helpers.js";
+import { at, dbWith, line, slowCallAmongShort } from "./query-helpers.js";
 
 const E = (s: number, kind: string, f: Record<string, unknown> = {}) => line("e", s, kind, f);
 
@@ -15,12 +15,7 @@ async function longCallFile(): Promise<string> {
   return dbWith([
     E(0, "execution:status", { status: "started" }),
     E(1, "skill:start", { skill_trace_id: "sk", skill_name: "migrate", skill_file: "SKILLS.md", line_number: 3, section_title: "## Migrate", instance_id: "a1" }),
-    E(1.5, "tool:start", { tool_use_id: "slow", tool: "Bash", input: { command: "npm test" }, instance_id: "a1" }),
-    ...Array.from({ length: 40 }, (_, i) => [
-      E(2 + 2 * i, "tool:start", { tool_use_id: `c${i}`, tool: "Read", input: { file_path: `f${i}.ts` }, instance_id: "a2" }),
-      E(3 + 2 * i, "tool:end", { tool_use_id: `c${i}`, is_error: false }),
-    ]).flat(),
-    E(85, "tool:end", { tool_use_id: "slow", is_error: false }),
+    ...slowCallAmongShort("e"),
     E(86, "skill:end", { skill_trace_id: "sk", status: "success" }),
   ]);
 }

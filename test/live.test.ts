@@ -12,7 +12,7 @@ import { TailView, type TailViewProps } from "../src/live/view.js";
 import { serve } from "../src/live/serve.js";
 import { openWritable } from "../src/db/write.js";
 import { BIN, cli, ROOT, tmpDir, writeJsonl } from "./helpers.js";
-import { at, cleanRun, dbWith, line } from "./query-helpers.js";
+import { at, cleanRun, dbWith, line, slowCallAmongShort } from "./query-helpers.js";
 
 const E = (s: number, kind: string, f: Record<string, unknown> = {}) => line("e", s, kind, f);
 
@@ -137,12 +137,7 @@ test("the backlog has the end of a call that began before its reach, and a wave 
   const db = await dbWith([
     E(0, "execution:status", { status: "started" }),
     E(1, "wave:status", { wave_id: "w1", wave_number: 1, status: "running", task_ids: ["t1"] }),
-    E(1.5, "tool:start", { tool_use_id: "slow", tool: "Bash", input: { command: "npm test" }, instance_id: "a1" }),
-    ...Array.from({ length: 40 }, (_, i) => [
-      E(2 + 2 * i, "tool:start", { tool_use_id: `c${i}`, tool: "Read", input: { file_path: `f${i}.ts` }, instance_id: "a2" }),
-      E(3 + 2 * i, "tool:end", { tool_use_id: `c${i}`, is_error: false }),
-    ]).flat(),
-    E(85, "tool:end", { tool_use_id: "slow", is_error: false }),
+    ...slowCallAmongShort("e"),
     E(89, "task:status", { task_id: "t1", status: "completed", wave_id: "w1" }),
     E(90, "wave:status", { wave_id: "w1", wave_number: 1, status: "completed" }),
   ]);

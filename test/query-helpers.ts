@@ -13,6 +13,21 @@ export function line(exec: string, s: number, kind: string, fields: Record<strin
   return { kind, execution_id: exec, timestamp: at(s), ...fields };
 }
 
+/**
+ * A slow call of agent a1 (1.5 s to 85 s) among 40 short calls of a2 ending by 81 s: a backlog
+ * of the last few events reaches back only past the short ones.
+ */
+export function slowCallAmongShort(exec: string): Record<string, unknown>[] {
+  return [
+    line(exec, 1.5, "tool:start", { tool_use_id: "slow", tool: "Bash", input: { command: "npm test" }, instance_id: "a1" }),
+    ...Array.from({ length: 40 }, (_, i) => [
+      line(exec, 2 + 2 * i, "tool:start", { tool_use_id: `c${i}`, tool: "Read", input: { file_path: `f${i}.ts` }, instance_id: "a2" }),
+      line(exec, 3 + 2 * i, "tool:end", { tool_use_id: `c${i}`, is_error: false }),
+    ]).flat(),
+    line(exec, 85, "tool:end", { tool_use_id: "slow", is_error: false }),
+  ];
+}
+
 /** Ingests lines into a fresh database through `obs ingest` and returns its path. */
 export async function dbWith(lines: Record<string, unknown>[]): Promise<string> {
   const db = tmpDb();
