@@ -47,14 +47,12 @@ async function runFollow(opts: IngestOpts, io: IO): Promise<number> {
     if (refused) throw refused;
   }
   // Named files no format reads, when nothing else is named: following would wait on nothing.
-  const unknown = opts.format ? [] : opts.sources.filter((s) => {
+  const unknown = opts.format ? [] : opts.sources.flatMap((s) => {
     const st = fs.statSync(s);
-    return st.isFile() && st.size > 0 && identify(s).format === null;
+    const found = st.isFile() && st.size > 0 ? identify(s) : null;
+    return found && found.format === null ? [`${s}: ${unreadableReason(found.head)}`] : [];
   });
-  if (unknown.length && unknown.length === opts.sources.length) {
-    const said = unknown.map((s) => `${s}: ${unreadableReason(identify(s).head)}`);
-    throw new UserError(said[0]!, [...said.slice(1), "nothing else to follow"]);
-  }
+  if (unknown.length && unknown.length === opts.sources.length) throw new UserError(unknown[0]!, [...unknown.slice(1), "nothing else to follow"]);
   let sources: FollowSource[] = opts.sources;
   if (!opts.sources.length) {
     const { found, missing } = findPlaces(io.env);

@@ -1176,19 +1176,24 @@ function isJsonLines(head: Buffer): boolean {
  */
 function unfinishedLine(fd: number, size: number): number | null {
   const cut = lastNewline(fd, size);
-  if (cut === 0 || cut === size || size - cut > MAX_LINE) return null;
-  const buf = Buffer.allocUnsafe(size - cut);
-  const got = fs.readSync(fd, buf, 0, buf.length, cut);
-  const text = buf.toString("utf8", 0, got);
-  return isBlank(text) || isJson(text) ? null : cut;
+  return isUnfinished(cut, size, () => {
+    const buf = Buffer.allocUnsafe(size - cut);
+    const got = fs.readSync(fd, buf, 0, buf.length, cut);
+    return buf.toString("utf8", 0, got);
+  }) ? cut : null;
 }
 
 /** unfinishedLine for text in memory: where its last line begins when it is cut off, else null. */
 function unfinishedTail(text: Buffer): number | null {
   const cut = text.lastIndexOf(NL) + 1;
-  if (cut === 0 || cut === text.length || text.length - cut > MAX_LINE) return null;
-  const last = text.toString("utf8", cut);
-  return isBlank(last) || isJson(last) ? null : cut;
+  return isUnfinished(cut, text.length, () => text.toString("utf8", cut)) ? cut : null;
+}
+
+/** Whether the last line of `size` bytes, starting at `cut` (just past the last newline) and read by `last`, is unfinished. */
+function isUnfinished(cut: number, size: number, last: () => string): boolean {
+  if (cut === 0 || cut === size || size - cut > MAX_LINE) return false;
+  const text = last();
+  return !isBlank(text) && !isJson(text);
 }
 
 function lineCount(text: Buffer, end: number): number {
