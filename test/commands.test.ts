@@ -124,6 +124,10 @@ test("an unknown execution is exit 2 with the closest ids; an unambiguous prefix
   const amb = obs("errors", "exec-10");
   assert.equal(amb.code, 2);
   assert.match(amb.stderr, /execution 'exec-10' is ambiguous/);
+  // Among every kind of record, the executions it starts come before their entries.
+  const ambShow = obs("show", "exec-10");
+  assert.equal(ambShow.code, 2);
+  assert.match(ambShow.stderr, /^obs: 'exec-10' is ambiguous: it starts more than 5 ids\n {2}did you mean exec-101 \(execution\), exec-102 \(execution\), exec-103 \(execution\), exec-101:1 \(entry\), exec-101:10 \(entry\), …\?\n$/);
   const prefix = obs("summary", "exec-102", "--json");
   assert.equal(JSON.parse(prefix.stdout).execution_id, "exec-102");
   const short = spawnCli(["trace", "task-103-1", "--db", db]);

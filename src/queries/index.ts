@@ -205,7 +205,9 @@ function settle<K extends string>(space: IdSpace<K>, given: string): { id: strin
     const kinds = kindsOf.get(execs[0]!)!;
     return { id: execs[0]!, kinds: [space.execution!, ...kinds.filter((k) => k !== space.execution)] };
   }
-  const ids = [...kindsOf.keys()].sort();
+  // Executions first: an execution's records have ids that start with its own, and would hide it.
+  const isExec = (id: string) => (space.execution !== undefined && kindsOf.get(id)!.includes(space.execution) ? 0 : 1);
+  const ids = [...kindsOf.keys()].sort((a, b) => isExec(a) - isExec(b) || (a < b ? -1 : a > b ? 1 : 0));
   // The kind is said only when it tells the ids apart.
   const several = new Set([...kindsOf.values()].map((k) => k[0])).size > 1;
   const name = (id: string) => (several ? `${id} (${space.label(kindsOf.get(id)![0]!)})` : id);
