@@ -194,6 +194,11 @@ test("a file obs cannot read: one line saying what it looks like, what obs reads
     assert.match(r.stderr, new RegExp(`${text}: not a format obs reads \\(its first line is not JSON \\(# my notes\\)\\); --format names one of the formats above\n`));
     assert.equal(one(db, `SELECT COUNT(*) AS n FROM task_list_execution_runs WHERE id = 'ok-1'`)?.n, 1, "the readable source still went in");
   }
+  // A script tells a file of no known format from one that failed otherwise.
+  const j = await cli(["ingest", odd, good, "--db", tmpDb(), "--json"]);
+  assert.equal(j.code, 2);
+  const detail = (JSON.parse(j.stdout) as { sources_detail: { source: string; unrecognised?: boolean }[] }).sources_detail;
+  assert.deepEqual(detail.map((d) => [path.basename(d.source), d.unrecognised ?? false]), [["app-log.jsonl", true], ["good.jsonl", false]]);
   // A file of obs's own format whose every line is bad: --skip-invalid has nothing to write, and says so.
   const bad = writeJsonl(path.join(dir, "bad.jsonl"), [{ kind: "tool:start", execution_id: "b" }, { kind: "tool:end", execution_id: "b" }]);
   const r = await cli(["ingest", bad, "--db", tmpDb(), "--skip-invalid"]);

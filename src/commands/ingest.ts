@@ -163,7 +163,7 @@ export function reportIngest(stats: IngestStats, opts: { json?: boolean; skipInv
   for (const f of stats.failed_sources) {
     const r = stats.results.find((x) => x.source === f);
     const n = r?.rejected ?? 0;
-    if (r?.reason?.endsWith(FORMATS_TAIL)) {
+    if (r?.unrecognised && r.reason?.endsWith(FORMATS_TAIL)) {
       io.err(`obs: ${f}: ${listed ? `${r.reason.slice(0, -FORMATS_TAIL.length)}; --format names one of the formats above` : r.reason}\n`);
       listed = true;
     } else if (r?.reason) io.err(`obs: ${f}: ${r.reason}\n`);

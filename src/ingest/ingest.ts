@@ -135,6 +135,8 @@ export interface SourceResult {
   waiting?: boolean;
   /** Why the source failed, when it is not its bad lines (obs cannot read it, or none of them could be read). */
   reason?: string;
+  /** No format obs reads recognises it: the reason lists those formats. */
+  unrecognised?: boolean;
 }
 
 export interface IngestStats {
@@ -776,7 +778,7 @@ export class IngestRun {
     // A file's document cut off at its end (its tool rewrites it whole, and was caught at it)
     // waits for the next ingest, as a last line still being written does; standard input has
     // ended, so there it fails.
-    if (!source && f.result.events === 0 && summary.bad.length === 1 && summary.bad[0]!.reason === CUT_OFF) {
+    if (!source && summary.cutOff) {
       f.abort();
       return this.notWholeYet(file);
     }
@@ -829,10 +831,10 @@ export class IngestRun {
   }
 
   /** A source no format reads: one line for it, and it fails (whatever --skip-invalid says). */
-  unreadable(file: string, reason: string): void {
+  unreadable(file: string, reason: string, unrecognised = false): void {
     this.stats.sources++;
     this.stats.failed_sources.push(file);
-    this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, reason });
+    this.stats.results.push({ source: file, lines: 0, events: 0, rejected: 0, written: false, reason, ...(unrecognised ? { unrecognised } : {}) });
   }
 
   /**
@@ -865,7 +867,7 @@ export class IngestRun {
         if (!(file.endsWith(".meta.json") && fs.existsSync(file.replace(/\.meta\.json$/, ".jsonl")))) this.passedOver.push(file);
         return;
       }
-      return this.unreadable(file, unreadableReason(head));
+      return this.unreadable(file, unreadableReason(head), true);
     }
     if (format === "trace-store" && this.opts.format) {
       // Forced on a text file: the driver would only say "file is not a database", of no file.
@@ -987,7 +989,7 @@ export class IngestRun {
     }
     // Standard input may carry another tool's record (claude -p … | obs ingest -).
     const found = this.opts.format ? { format: this.opts.format, head: readHead(name, text.subarray(0, 64 * 1024)) } : identify(name, text);
-    if (found.format === null) return this.unreadable(name, unreadableReason(found.head));
+    if (found.format === null) return this.unreadable(name, unreadableReason(found.head), true);
     if (found.format !== "obs") return this.ingestAdapted(name, found.format, false, { key, data: text });
     if (startsArray(text)) {
       const unwrapped = arrayAsLines(text);

@@ -47,6 +47,8 @@ interface Recording {
   bad: BadLine[];
   lines: number;
   skipped: number;
+  /** The document ends before it closes (its one bad line says so). */
+  cutOff?: true;
 }
 
 /**
@@ -92,7 +94,10 @@ function readRecording(input: AdapterInput): Recording {
       doc = obj(parseJson(text));
     } catch (e) {
       // One document, so one reason, not one per line of its pretty-printing.
-      rec.bad = [endsBeforeItCloses(text) ? { source: file, line: 1, reason: CUT_OFF } : { source: file, line: errorLine(e, text) ?? 1, reason: `not one JSON document: ${(e as Error).message}` }];
+      if (endsBeforeItCloses(text)) {
+        rec.bad = [{ source: file, line: 1, reason: CUT_OFF }];
+        rec.cutOff = true;
+      } else rec.bad = [{ source: file, line: errorLine(e, text) ?? 1, reason: `not one JSON document: ${(e as Error).message}` }];
       rec.lines = 1;
       return rec;
     }
@@ -229,7 +234,7 @@ function geminiEvents(input: AdapterInput, prices: PriceTable): AdapterResult {
   const rec = readRecording(input);
   const { header } = rec;
   const sessionId = str(header.sessionId);
-  if (!sessionId) return { events: [], skipped: rec.lines - rec.bad.length, bad: rec.bad, lines: rec.lines, executionId: null };
+  if (!sessionId) return { events: [], skipped: rec.lines - rec.bad.length, bad: rec.bad, lines: rec.lines, executionId: null, ...(rec.cutOff ? { cutOff: true as const } : {}) };
   const dir = path.dirname(path.resolve(file));
   const inChats = path.basename(dir) === "chats";
   // A subagent records into chats/<parent session id>/<its id>.jsonl.

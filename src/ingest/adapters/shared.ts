@@ -158,7 +158,7 @@ export function byTime(events: J[]): J[] {
 /** Gives the events an adapter gathered in memory one by one, then its summary. */
 export function* given(r: AdapterResult): AdapterRead {
   yield* r.events;
-  return { skipped: r.skipped, bad: r.bad, lines: r.lines, executionId: r.executionId };
+  return { skipped: r.skipped, bad: r.bad, lines: r.lines, executionId: r.executionId, ...(r.cutOff ? { cutOff: r.cutOff } : {}) };
 }
 
 /**

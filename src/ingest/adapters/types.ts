@@ -66,6 +66,11 @@ export interface AdapterSummary {
   lines: number;
   /** The execution the file belongs to, when it names one. */
   executionId: string | null;
+  /**
+   * The file is one document that ends before it closes (its tool rewrites it whole and was
+   * caught at it): nothing is read, and a file waits for the next ingest.
+   */
+  cutOff?: true;
 }
 
 /** An adapter's events gathered in memory before they are given (formats ordered by time over the whole file). */
